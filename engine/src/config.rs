@@ -1,0 +1,285 @@
+//! Engine configuration and per-topic configuration.
+//!
+//! Topic config uses Kafka's own key names (`retention.ms`, …) because that is how both operators and the Kafka
+//! admin APIs name them; the Kinesis front end maps its retention hours onto `retention.ms`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::EngineError;
+
+/// When appended data is made durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum FsyncPolicy {
+    /// Every acknowledged write is fsynced before it is acknowledged or visible to readers; concurrent writers
+    /// share fsyncs (group commit). The default.
+    #[default]
+    Always,
+    /// Writes are acknowledged and visible once in the page cache; a background task fsyncs every
+    /// `flush_interval_ms`. Same durability as Apache Kafka's defaults: a machine crash may lose the last interval.
+    Interval,
+}
+
+/// Node-level engine settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineConfig {
+    /// Where segments and the metadata database live.
+    pub data_dir: PathBuf,
+    /// See [`FsyncPolicy`]. Default `always`.
+    pub fsync: FsyncPolicy,
+    /// Flush period for `fsync = "interval"`. Default 1000 ms.
+    pub flush_interval_ms: u64,
+    /// How often retention runs. Default 30 s (Kafka uses 5 min; deleting sooner keeps disk use tighter).
+    pub retention_check_interval_ms: u64,
+    /// Bytes of log between two sparse index entries. Default 4096, as in Kafka.
+    pub index_interval_bytes: u32,
+    /// redb page cache for the metadata store. Default 64 MiB (redb's own default is 1 GiB).
+    pub metadata_cache_bytes: usize,
+    /// Defaults for topics that do not override a setting.
+    pub topic_defaults: TopicConfig,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            data_dir: PathBuf::from("strait-data"),
+            fsync: FsyncPolicy::Always,
+            flush_interval_ms: 1000,
+            retention_check_interval_ms: 30_000,
+            index_interval_bytes: 4096,
+            metadata_cache_bytes: 64 << 20,
+            topic_defaults: TopicConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CleanupPolicy {
+    #[default]
+    Delete,
+    /// Accepted and stored; compaction itself is not implemented yet, so compacted topics keep everything.
+    Compact,
+    /// `compact,delete`: retention deletes; compaction as above.
+    #[serde(rename = "compact,delete")]
+    CompactDelete,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum TimestampType {
+    #[default]
+    CreateTime,
+    LogAppendTime,
+}
+
+/// The effective configuration of one topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TopicConfig {
+    /// Segments whose newest record is older than this are deleted; -1 keeps them forever. Default 7 days.
+    pub retention_ms: i64,
+    /// Oldest segments are deleted while a partition is larger than this; -1 means no limit. Default -1.
+    pub retention_bytes: i64,
+    /// The active segment rolls when it would grow past this. Default 1 GiB.
+    pub segment_bytes: u64,
+    /// The active segment rolls when its first batch is older than this. Default 7 days.
+    pub segment_ms: i64,
+    /// Largest batch accepted. Default 1 MiB + 12 bytes, as in Kafka.
+    pub max_message_bytes: u32,
+    pub cleanup_policy: CleanupPolicy,
+    pub message_timestamp_type: TimestampType,
+}
+
+impl Default for TopicConfig {
+    fn default() -> Self {
+        TopicConfig {
+            retention_ms: 7 * 24 * 3600 * 1000,
+            retention_bytes: -1,
+            segment_bytes: 1 << 30,
+            segment_ms: 7 * 24 * 3600 * 1000,
+            max_message_bytes: 1_048_588,
+            cleanup_policy: CleanupPolicy::Delete,
+            message_timestamp_type: TimestampType::CreateTime,
+        }
+    }
+}
+
+/// The Kafka-named keys a topic may override, in a stable order.
+pub const TOPIC_CONFIG_KEYS: &[&str] = &[
+    "cleanup.policy",
+    "max.message.bytes",
+    "message.timestamp.type",
+    "retention.bytes",
+    "retention.ms",
+    "segment.bytes",
+    "segment.ms",
+];
+
+fn invalid(key: &str, value: &str, reason: &str) -> EngineError {
+    EngineError::InvalidConfig {
+        key: key.to_string(),
+        value: value.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, EngineError> {
+    v.trim()
+        .parse::<T>()
+        .map_err(|_| invalid(key, v, "not a valid number"))
+}
+
+impl TopicConfig {
+    /// Applies `overrides` (Kafka key names) on top of `self`, validating every key and value.
+    pub fn with_overrides(
+        mut self,
+        overrides: &BTreeMap<String, String>,
+    ) -> Result<Self, EngineError> {
+        for (k, v) in overrides {
+            self.set(k, v)?;
+        }
+        Ok(self)
+    }
+
+    /// Sets one Kafka-named key.
+    pub fn set(&mut self, key: &str, v: &str) -> Result<(), EngineError> {
+        match key {
+            "retention.ms" => {
+                let n: i64 = parse_num(key, v)?;
+                if n < -1 {
+                    return Err(invalid(key, v, "must be -1 (infinite) or >= 0"));
+                }
+                self.retention_ms = n;
+            }
+            "retention.bytes" => {
+                let n: i64 = parse_num(key, v)?;
+                if n < -1 {
+                    return Err(invalid(key, v, "must be -1 (infinite) or >= 0"));
+                }
+                self.retention_bytes = n;
+            }
+            "segment.bytes" => {
+                let n: u64 = parse_num(key, v)?;
+                // Kafka's floor is 1 MiB; ours is lower so tests can roll segments cheaply. The ceiling keeps
+                // index positions within u32.
+                if !(1024..=(i32::MAX as u64)).contains(&n) {
+                    return Err(invalid(key, v, "must be between 1024 and 2147483647"));
+                }
+                self.segment_bytes = n;
+            }
+            "segment.ms" => {
+                let n: i64 = parse_num(key, v)?;
+                if n < 1 {
+                    return Err(invalid(key, v, "must be >= 1"));
+                }
+                self.segment_ms = n;
+            }
+            "max.message.bytes" => {
+                let n: u32 = parse_num(key, v)?;
+                if n < crate::batch::HEADER_LEN as u32 || n > i32::MAX as u32 {
+                    return Err(invalid(key, v, "must be between 61 and 2147483647"));
+                }
+                self.max_message_bytes = n;
+            }
+            "cleanup.policy" => {
+                let mut parts: Vec<&str> = v.split(',').map(str::trim).collect();
+                parts.sort_unstable();
+                parts.dedup();
+                self.cleanup_policy = match parts.as_slice() {
+                    ["delete"] => CleanupPolicy::Delete,
+                    ["compact"] => CleanupPolicy::Compact,
+                    ["compact", "delete"] => CleanupPolicy::CompactDelete,
+                    _ => return Err(invalid(key, v, "must be delete, compact or compact,delete")),
+                };
+            }
+            "message.timestamp.type" => {
+                self.message_timestamp_type = match v.trim() {
+                    "CreateTime" => TimestampType::CreateTime,
+                    "LogAppendTime" => TimestampType::LogAppendTime,
+                    _ => return Err(invalid(key, v, "must be CreateTime or LogAppendTime")),
+                };
+            }
+            _ => return Err(EngineError::UnknownConfig(key.to_string())),
+        }
+        Ok(())
+    }
+
+    /// The value of one Kafka-named key, rendered as Kafka renders it.
+    pub fn get(&self, key: &str) -> Option<String> {
+        Some(match key {
+            "retention.ms" => self.retention_ms.to_string(),
+            "retention.bytes" => self.retention_bytes.to_string(),
+            "segment.bytes" => self.segment_bytes.to_string(),
+            "segment.ms" => self.segment_ms.to_string(),
+            "max.message.bytes" => self.max_message_bytes.to_string(),
+            "cleanup.policy" => match self.cleanup_policy {
+                CleanupPolicy::Delete => "delete",
+                CleanupPolicy::Compact => "compact",
+                CleanupPolicy::CompactDelete => "compact,delete",
+            }
+            .to_string(),
+            "message.timestamp.type" => match self.message_timestamp_type {
+                TimestampType::CreateTime => "CreateTime",
+                TimestampType::LogAppendTime => "LogAppendTime",
+            }
+            .to_string(),
+            _ => return None,
+        })
+    }
+
+    pub(crate) fn deletes(&self) -> bool {
+        matches!(
+            self.cleanup_policy,
+            CleanupPolicy::Delete | CleanupPolicy::CompactDelete
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_round_trip_through_kafka_names() {
+        let mut o = BTreeMap::new();
+        o.insert("retention.ms".to_string(), "1000".to_string());
+        o.insert("cleanup.policy".to_string(), "delete,compact".to_string());
+        o.insert(
+            "message.timestamp.type".to_string(),
+            "LogAppendTime".to_string(),
+        );
+        let c = TopicConfig::default().with_overrides(&o).expect("valid");
+        assert_eq!(c.retention_ms, 1000);
+        assert_eq!(c.get("cleanup.policy").as_deref(), Some("compact,delete"));
+        for k in TOPIC_CONFIG_KEYS {
+            let v = c.get(k).expect("known key");
+            let mut again = TopicConfig::default();
+            again.set(k, &v).expect("own rendering parses");
+        }
+    }
+
+    #[test]
+    fn bad_values_are_rejected() {
+        let mut c = TopicConfig::default();
+        assert!(matches!(
+            c.set("retention.ms", "-5"),
+            Err(EngineError::InvalidConfig { .. })
+        ));
+        assert!(matches!(
+            c.set("segment.bytes", "abc"),
+            Err(EngineError::InvalidConfig { .. })
+        ));
+        assert!(matches!(
+            c.set("cleanup.policy", "sometimes"),
+            Err(EngineError::InvalidConfig { .. })
+        ));
+        assert!(matches!(
+            c.set("no.such.key", "1"),
+            Err(EngineError::UnknownConfig(_))
+        ));
+    }
+}

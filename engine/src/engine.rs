@@ -1,0 +1,559 @@
+//! The engine: topics, their partitions, the metadata store and the background retention task.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{EngineConfig, TopicConfig};
+use crate::error::{EngineError, IoContext, Result};
+use crate::meta::{MetaOp, MetaStore};
+use crate::partition::{self, OpenArgs, PARTITIONS_TABLE, Partition, PartitionState};
+use crate::util::{lock, now_ms, read, sync_dir, write};
+
+const TOPICS_TABLE: &str = "topics";
+const CLEAN_MARKER: &str = ".clean-shutdown";
+const LOCK_FILE: &str = ".lock";
+/// Kafka allows 249 characters; the partition directory adds a suffix, which must stay under 255.
+const MAX_TOPIC_NAME: usize = 249;
+
+/// A topic as the metadata store records it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+struct TopicRecord {
+    id: uuid::Uuid,
+    name: String,
+    partitions: u32,
+    overrides: BTreeMap<String, String>,
+    created_ms: i64,
+}
+
+/// What callers see of a topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicInfo {
+    pub name: String,
+    pub id: uuid::Uuid,
+    pub partitions: u32,
+    /// Effective config (defaults plus overrides).
+    pub config: TopicConfig,
+    /// Only the keys set on this topic, by Kafka name.
+    pub overrides: BTreeMap<String, String>,
+    pub created_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    pub topics: usize,
+    pub partitions: usize,
+    pub log_bytes: u64,
+}
+
+struct Topic {
+    record: TopicRecord,
+    config: TopicConfig,
+    partitions: Vec<Arc<Partition>>,
+}
+
+struct Inner {
+    cfg: EngineConfig,
+    meta: MetaStore,
+    topics: RwLock<BTreeMap<String, Arc<Topic>>>,
+    /// Serialises topic creation, deletion and reconfiguration (rare; keeps metadata and directories in step).
+    admin: tokio::sync::Mutex<()>,
+    closed: AtomicBool,
+    retention: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    _lock: std::fs::File,
+}
+
+/// Handle to the storage engine; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+/// Checks a topic name with Kafka's rules (which also suit Kinesis stream names and directory names).
+pub fn validate_topic_name(name: &str) -> Result<()> {
+    let bad = |reason| {
+        Err(EngineError::InvalidTopicName {
+            name: name.to_string(),
+            reason,
+        })
+    };
+    if name.is_empty() {
+        return bad("must not be empty");
+    }
+    if name == "." || name == ".." {
+        return bad("'.' and '..' are not allowed");
+    }
+    if name.len() > MAX_TOPIC_NAME {
+        return bad("longer than 249 characters");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+    {
+        return bad("only ASCII letters, digits, '.', '_' and '-' are allowed");
+    }
+    Ok(())
+}
+
+fn logs_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("logs")
+}
+
+fn partition_dir(data_dir: &Path, topic: &str, p: u32) -> PathBuf {
+    logs_dir(data_dir).join(format!("{topic}-{p}"))
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(what: &str, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|source| EngineError::CorruptMetadata {
+        what: what.to_string(),
+        source,
+    })
+}
+
+fn encode<T: Serialize>(what: &str, v: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(v).map_err(|source| EngineError::CorruptMetadata {
+        what: what.to_string(),
+        source,
+    })
+}
+
+impl Engine {
+    /// Opens the data directory, recovering every partition, and starts background tasks.
+    pub async fn open(cfg: EngineConfig) -> Result<Engine> {
+        let data_dir = cfg.data_dir.clone();
+        std::fs::create_dir_all(logs_dir(&data_dir)).at(&data_dir)?;
+        let lock_path = data_dir.join(LOCK_FILE);
+        let lock_file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .at(&lock_path)?;
+        if lock_file.try_lock().is_err() {
+            return Err(EngineError::DataDirLocked(data_dir));
+        }
+        let marker = data_dir.join(CLEAN_MARKER);
+        let clean = marker.exists();
+        if clean {
+            std::fs::remove_file(&marker).at(&marker)?;
+            sync_dir(&data_dir)?;
+        } else {
+            tracing::info!(dir = %data_dir.display(), "no clean-shutdown marker: recovering segment tails");
+        }
+        let meta = MetaStore::open(&data_dir.join("meta.redb"), cfg.metadata_cache_bytes)?;
+        let started = std::time::Instant::now();
+        let mut topics = BTreeMap::new();
+        for (_, v) in meta.scan_prefix(TOPICS_TABLE, b"")? {
+            let record: TopicRecord = decode("topic", &v)?;
+            let config = cfg.topic_defaults.with_overrides(&record.overrides)?;
+            let mut parts = Vec::with_capacity(record.partitions as usize);
+            for p in 0..record.partitions {
+                parts.push(open_partition(&cfg, &meta, &record.name, p, config, clean)?);
+            }
+            topics.insert(
+                record.name.clone(),
+                Arc::new(Topic {
+                    record,
+                    config,
+                    partitions: parts,
+                }),
+            );
+        }
+        remove_orphans(&data_dir, &topics)?;
+        tracing::info!(
+            topics = topics.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            clean,
+            "engine opened"
+        );
+        let engine = Engine {
+            inner: Arc::new(Inner {
+                cfg,
+                meta,
+                topics: RwLock::new(topics),
+                admin: tokio::sync::Mutex::new(()),
+                closed: AtomicBool::new(false),
+                retention: Mutex::new(None),
+                _lock: lock_file,
+            }),
+        };
+        let weak = Arc::downgrade(&engine.inner);
+        let every = Duration::from_millis(engine.inner.cfg.retention_check_interval_ms.max(10));
+        *lock(&engine.inner.retention) = Some(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { break };
+                Engine { inner }.run_retention();
+            }
+        }));
+        Ok(engine)
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.cfg
+    }
+
+    /// The metadata store, for front ends that keep their own state (group offsets, producer ids, streams).
+    pub fn meta(&self) -> &MetaStore {
+        &self.inner.meta
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            Err(EngineError::ShuttingDown)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn info(t: &Topic) -> TopicInfo {
+        TopicInfo {
+            name: t.record.name.clone(),
+            id: t.record.id,
+            partitions: t.partitions.len() as u32,
+            config: t.config,
+            overrides: t.record.overrides.clone(),
+            created_ms: t.record.created_ms,
+        }
+    }
+
+    pub fn list_topics(&self) -> Vec<TopicInfo> {
+        read(&self.inner.topics)
+            .values()
+            .map(|t| Self::info(t))
+            .collect()
+    }
+
+    pub fn topic(&self, name: &str) -> Option<TopicInfo> {
+        read(&self.inner.topics).get(name).map(|t| Self::info(t))
+    }
+
+    pub fn partition(&self, topic: &str, p: u32) -> Result<Arc<Partition>> {
+        let topics = read(&self.inner.topics);
+        let t = topics
+            .get(topic)
+            .ok_or_else(|| EngineError::UnknownTopic(topic.to_string()))?;
+        t.partitions
+            .get(p as usize)
+            .cloned()
+            .ok_or_else(|| EngineError::UnknownPartition {
+                topic: topic.to_string(),
+                partition: p,
+            })
+    }
+
+    pub fn partitions(&self, topic: &str) -> Result<Vec<Arc<Partition>>> {
+        let topics = read(&self.inner.topics);
+        let t = topics
+            .get(topic)
+            .ok_or_else(|| EngineError::UnknownTopic(topic.to_string()))?;
+        Ok(t.partitions.clone())
+    }
+
+    /// Creates a topic with `partitions` partitions and the given config overrides (Kafka key names).
+    pub async fn create_topic(
+        &self,
+        name: &str,
+        partitions: u32,
+        overrides: BTreeMap<String, String>,
+    ) -> Result<TopicInfo> {
+        self.check_open()?;
+        validate_topic_name(name)?;
+        if partitions == 0 {
+            return Err(EngineError::InvalidPartitions {
+                requested: 0,
+                reason: "must be at least 1".into(),
+            });
+        }
+        let config = self.inner.cfg.topic_defaults.with_overrides(&overrides)?;
+        let _admin = self.inner.admin.lock().await;
+        if read(&self.inner.topics).contains_key(name) {
+            return Err(EngineError::TopicExists(name.to_string()));
+        }
+        let record = TopicRecord {
+            id: uuid::Uuid::new_v4(),
+            name: name.to_string(),
+            partitions,
+            overrides,
+            created_ms: now_ms(),
+        };
+        self.persist_topic(&record).await?;
+        let parts = self.open_partitions(&record, 0..partitions, config)?;
+        let topic = Arc::new(Topic {
+            record,
+            config,
+            partitions: parts,
+        });
+        let info = Self::info(&topic);
+        write(&self.inner.topics).insert(name.to_string(), topic);
+        tracing::info!(topic = name, partitions, "created topic");
+        Ok(info)
+    }
+
+    async fn persist_topic(&self, record: &TopicRecord) -> Result<()> {
+        let value = encode("topic", record)?;
+        self.inner
+            .meta
+            .commit(vec![MetaOp::Put {
+                table: TOPICS_TABLE.into(),
+                key: record.name.as_bytes().to_vec(),
+                value,
+            }])
+            .await
+    }
+
+    fn open_partitions(
+        &self,
+        record: &TopicRecord,
+        range: std::ops::Range<u32>,
+        config: TopicConfig,
+    ) -> Result<Vec<Arc<Partition>>> {
+        let mut parts = Vec::with_capacity(range.len());
+        for p in range {
+            let dir = partition_dir(&self.inner.cfg.data_dir, &record.name, p);
+            // A directory left by an interrupted deletion of a same-named topic must not be adopted.
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).at(&dir)?;
+            }
+            parts.push(open_partition(
+                &self.inner.cfg,
+                &self.inner.meta,
+                &record.name,
+                p,
+                config,
+                true,
+            )?);
+        }
+        sync_dir(&logs_dir(&self.inner.cfg.data_dir))?;
+        Ok(parts)
+    }
+
+    /// Deletes a topic: metadata first (so a crash cannot resurrect it), then its partitions' files.
+    pub async fn delete_topic(&self, name: &str) -> Result<()> {
+        self.check_open()?;
+        let _admin = self.inner.admin.lock().await;
+        let topic = read(&self.inner.topics)
+            .get(name)
+            .cloned()
+            .ok_or_else(|| EngineError::UnknownTopic(name.to_string()))?;
+        let mut prefix = name.as_bytes().to_vec();
+        prefix.push(0);
+        self.inner
+            .meta
+            .commit(vec![
+                MetaOp::Delete {
+                    table: TOPICS_TABLE.into(),
+                    key: name.as_bytes().to_vec(),
+                },
+                MetaOp::DeletePrefix {
+                    table: PARTITIONS_TABLE.into(),
+                    prefix,
+                },
+            ])
+            .await?;
+        write(&self.inner.topics).remove(name);
+        for p in &topic.partitions {
+            if let Err(e) = p.close().await {
+                tracing::warn!(topic = name, error = %e, "flush before delete failed (data is being deleted anyway)");
+            }
+            let dir = p.dir().to_path_buf();
+            let doomed = dir.with_extension(format!("{}-delete", uuid::Uuid::new_v4().simple()));
+            std::fs::rename(&dir, &doomed).at(&dir)?;
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = std::fs::remove_dir_all(&doomed) {
+                    tracing::warn!(dir = %doomed.display(), error = %e, "could not remove a deleted partition");
+                }
+            });
+        }
+        tracing::info!(topic = name, "deleted topic");
+        Ok(())
+    }
+
+    /// Grows a topic to `total` partitions (Kafka CreatePartitions).
+    pub async fn create_partitions(&self, name: &str, total: u32) -> Result<TopicInfo> {
+        self.check_open()?;
+        let _admin = self.inner.admin.lock().await;
+        let topic = read(&self.inner.topics)
+            .get(name)
+            .cloned()
+            .ok_or_else(|| EngineError::UnknownTopic(name.to_string()))?;
+        let current = topic.partitions.len() as u32;
+        if total <= current {
+            return Err(EngineError::InvalidPartitions {
+                requested: total,
+                reason: format!(
+                    "topic currently has {current} partitions; the count can only grow"
+                ),
+            });
+        }
+        let mut record = topic.record.clone();
+        record.partitions = total;
+        self.persist_topic(&record).await?;
+        let mut parts = topic.partitions.clone();
+        parts.extend(self.open_partitions(&record, current..total, topic.config)?);
+        let new = Arc::new(Topic {
+            record,
+            config: topic.config,
+            partitions: parts,
+        });
+        let info = Self::info(&new);
+        write(&self.inner.topics).insert(name.to_string(), new);
+        Ok(info)
+    }
+
+    /// Replaces a topic's overrides (Kafka AlterConfigs semantics; incremental callers merge first).
+    pub async fn set_topic_config(
+        &self,
+        name: &str,
+        overrides: BTreeMap<String, String>,
+    ) -> Result<TopicInfo> {
+        self.check_open()?;
+        let config = self.inner.cfg.topic_defaults.with_overrides(&overrides)?;
+        let _admin = self.inner.admin.lock().await;
+        let topic = read(&self.inner.topics)
+            .get(name)
+            .cloned()
+            .ok_or_else(|| EngineError::UnknownTopic(name.to_string()))?;
+        let mut record = topic.record.clone();
+        record.overrides = overrides;
+        self.persist_topic(&record).await?;
+        for p in &topic.partitions {
+            p.set_config(config);
+        }
+        let new = Arc::new(Topic {
+            record,
+            config,
+            partitions: topic.partitions.clone(),
+        });
+        let info = Self::info(&new);
+        write(&self.inner.topics).insert(name.to_string(), new);
+        Ok(info)
+    }
+
+    pub fn stats(&self) -> EngineStats {
+        let topics = read(&self.inner.topics);
+        let mut s = EngineStats {
+            topics: topics.len(),
+            ..Default::default()
+        };
+        for t in topics.values() {
+            s.partitions += t.partitions.len();
+            s.log_bytes += t.partitions.iter().map(|p| p.size_bytes()).sum::<u64>();
+        }
+        s
+    }
+
+    /// Runs retention once over every partition (the background task calls this periodically).
+    pub fn run_retention(&self) {
+        let now = now_ms();
+        let parts: Vec<Arc<Partition>> = read(&self.inner.topics)
+            .values()
+            .flat_map(|t| t.partitions.clone())
+            .collect();
+        for p in parts {
+            if let Err(e) = p.apply_retention(now) {
+                tracing::warn!(topic = p.topic(), partition = p.index(), error = %e, "retention failed");
+            }
+        }
+    }
+
+    /// Stops like a crash would: no final flush, no index files, no clean-shutdown marker; the next open runs
+    /// recovery. Acknowledged (durable) data is unaffected. For crash tests and tools.
+    pub async fn abandon(self) {
+        self.inner.closed.store(true, Ordering::Release);
+        if let Some(h) = lock(&self.inner.retention).take() {
+            h.abort();
+        }
+        let topics = std::mem::take(&mut *write(&self.inner.topics));
+        for p in topics.values().flat_map(|t| t.partitions.iter()) {
+            p.halt().await;
+        }
+        self.inner.meta.close().await;
+    }
+
+    /// Flushes every partition, writes index files, stops background tasks and marks the shutdown clean.
+    pub async fn shutdown(&self) -> Result<()> {
+        if self.inner.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let _admin = self.inner.admin.lock().await;
+        if let Some(h) = lock(&self.inner.retention).take() {
+            h.abort();
+        }
+        let parts: Vec<Arc<Partition>> = read(&self.inner.topics)
+            .values()
+            .flat_map(|t| t.partitions.clone())
+            .collect();
+        let mut first_err = None;
+        for p in &parts {
+            if let Err(e) = p.close().await {
+                tracing::error!(topic = p.topic(), partition = p.index(), error = %e, "flush on shutdown failed");
+                first_err.get_or_insert(e);
+            }
+        }
+        let mut ops = Vec::with_capacity(parts.len());
+        for p in &parts {
+            ops.push(p.state_op()?);
+        }
+        self.inner.meta.commit(ops).await?;
+        self.inner.meta.close().await;
+        if let Some(e) = first_err {
+            return Err(e);
+        }
+        let dir = &self.inner.cfg.data_dir;
+        let marker = dir.join(CLEAN_MARKER);
+        std::fs::write(&marker, b"").at(&marker)?;
+        sync_dir(dir)?;
+        tracing::info!("engine shut down cleanly");
+        Ok(())
+    }
+}
+
+fn open_partition(
+    cfg: &EngineConfig,
+    meta: &MetaStore,
+    topic: &str,
+    p: u32,
+    config: TopicConfig,
+    clean: bool,
+) -> Result<Arc<Partition>> {
+    let state: PartitionState = match meta.get(PARTITIONS_TABLE, &partition::meta_key(topic, p))? {
+        Some(v) => decode("partition state", &v)?,
+        None => PartitionState::default(),
+    };
+    Partition::open(OpenArgs {
+        topic,
+        index: p,
+        dir: partition_dir(&cfg.data_dir, topic, p),
+        state,
+        clean,
+        policy: cfg.fsync,
+        flush_interval: Duration::from_millis(cfg.flush_interval_ms.max(1)),
+        index_interval: cfg.index_interval_bytes.max(1),
+        config,
+        meta: meta.clone(),
+    })
+}
+
+/// Removes partition directories that no topic owns (a crash between a metadata change and the files following).
+fn remove_orphans(data_dir: &Path, topics: &BTreeMap<String, Arc<Topic>>) -> Result<()> {
+    let logs = logs_dir(data_dir);
+    let owned: std::collections::HashSet<PathBuf> = topics
+        .values()
+        .flat_map(|t| t.partitions.iter().map(|p| p.dir().to_path_buf()))
+        .collect();
+    for entry in std::fs::read_dir(&logs).at(&logs)? {
+        let path = entry.at(&logs)?.path();
+        if path.is_dir() && !owned.contains(&path) {
+            tracing::warn!(dir = %path.display(), "removing a partition directory that no topic owns");
+            std::fs::remove_dir_all(&path).at(&path)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! The engine's error type. Front ends map every variant explicitly onto their protocol's errors.
+
+use std::path::PathBuf;
+
+use crate::batch::BatchError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("metadata store error: {0}")]
+    Meta(#[from] redb::Error),
+    #[error("metadata record {what} is corrupt: {source}")]
+    CorruptMetadata {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("the metadata writer has stopped")]
+    MetaClosed,
+    #[error("topic '{0}' already exists")]
+    TopicExists(String),
+    #[error("unknown topic '{0}'")]
+    UnknownTopic(String),
+    #[error("unknown partition {partition} of topic '{topic}'")]
+    UnknownPartition { topic: String, partition: u32 },
+    #[error("invalid topic name '{name}': {reason}")]
+    InvalidTopicName { name: String, reason: &'static str },
+    #[error("invalid partition count {requested}: {reason}")]
+    InvalidPartitions { requested: u32, reason: String },
+    #[error("invalid value '{value}' for config {key}: {reason}")]
+    InvalidConfig {
+        key: String,
+        value: String,
+        reason: String,
+    },
+    #[error("unknown topic config key '{0}'")]
+    UnknownConfig(String),
+    #[error("invalid record batch: {0}")]
+    InvalidBatch(#[from] BatchError),
+    #[error("record batch of {size} bytes exceeds max.message.bytes {max}")]
+    MessageTooLarge { size: usize, max: u32 },
+    #[error("offset {offset} is out of range [{log_start}, {high_watermark}]")]
+    OffsetOutOfRange {
+        offset: i64,
+        log_start: i64,
+        high_watermark: i64,
+    },
+    #[error("offset {0} is not the last offset of a batch")]
+    NotBatchBoundary(i64),
+    /// A write or fsync failed, so the partition's on-disk state is unknown until a restart recovers it. The
+    /// underlying I/O error was logged where it happened; it is shared by every waiter, hence a string here.
+    #[error("partition {partition} of '{topic}' is offline after a storage failure: {reason}")]
+    PartitionFailed {
+        topic: String,
+        partition: u32,
+        reason: String,
+    },
+    #[error("data directory {0} is in use by another process")]
+    DataDirLocked(PathBuf),
+    #[error("the engine is shutting down")]
+    ShuttingDown,
+}
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// Attaches a path to an I/O error.
+pub(crate) trait IoContext<T> {
+    fn at(self, path: impl Into<PathBuf>) -> Result<T>;
+}
+
+impl<T> IoContext<T> for std::io::Result<T> {
+    fn at(self, path: impl Into<PathBuf>) -> Result<T> {
+        self.map_err(|source| EngineError::Io {
+            path: path.into(),
+            source,
+        })
+    }
+}

@@ -1,0 +1,38 @@
+//! The per-partition flusher task: group commit under `fsync = always`, periodic flush under `interval`.
+//!
+//! Under `always`, appenders write to the page cache and wake the flusher; while one fsync runs, later appends
+//! pile up and the next round makes all of them durable with a single fsync. No timer is involved, so an idle
+//! partition costs nothing and a lone producer waits for exactly one fsync.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::FsyncPolicy;
+use crate::partition::Partition;
+
+pub(crate) async fn run(p: Arc<Partition>, interval: Duration) {
+    match p.policy() {
+        FsyncPolicy::Always => loop {
+            p.flush_wanted().notified().await;
+            if p.is_closed() {
+                break;
+            }
+            // Errors are logged and latched inside flush_once; waiters see them.
+            let _ = p.flush_once().await;
+        },
+        FsyncPolicy::Interval => {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = p.flush_wanted().notified() => {}
+                }
+                if p.is_closed() {
+                    break;
+                }
+                let _ = p.flush_once().await;
+            }
+        }
+    }
+}

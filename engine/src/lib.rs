@@ -1,0 +1,29 @@
+//! Strait's storage engine. It knows nothing of Kafka or Kinesis wire protocols: front ends translate their
+//! requests into calls on [`Engine`] and [`Partition`].
+//!
+//! Module map:
+//! - [`batch`]: the stored record format (Kafka v2 record batches), validation and a builder.
+//! - `segment` / `index`: one log file and its sparse offset and time indexes; crash recovery of a file.
+//! - [`partition`]: segments of one partition, appends, reads, retention, truncation; `flush` runs its group commit.
+//! - `epoch`: the leader-epoch cache (epoch → first offset), for OffsetForLeaderEpoch and Raft log matching.
+//! - [`meta`]: the redb metadata store behind one batching writer thread.
+//! - [`engine`]: topics and their lifecycle.
+//! - [`config`]: engine and topic configuration with documented defaults.
+
+pub mod batch;
+pub mod config;
+pub mod engine;
+mod epoch;
+pub mod error;
+mod flush;
+mod index;
+pub mod meta;
+pub mod partition;
+mod segment;
+mod util;
+
+pub use config::{CleanupPolicy, EngineConfig, FsyncPolicy, TimestampType, TopicConfig};
+pub use engine::{Engine, EngineStats, TopicInfo, validate_topic_name};
+pub use error::{EngineError, Result};
+pub use meta::{MetaOp, MetaStore};
+pub use partition::{AppendInfo, AppendOptions, LogOffsets, Partition, ReadResult};

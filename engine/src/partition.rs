@@ -1,0 +1,800 @@
+//! A partition: an ordered list of segments with one writer, lock-free readers and a group-commit flusher.
+//!
+//! Offsets: `log_start` (first readable), `high_watermark` (first offset readers cannot see yet) and `log_end`
+//! (next offset to assign). Under `fsync = always` the high watermark is the durable end, so consumers never see
+//! a record that a crash could take back; under `fsync = interval` it is the log end, as in Kafka on one node.
+// #[PerformanceCriticalPath]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, watch};
+
+use crate::batch::{self, BatchHeader};
+use crate::config::{FsyncPolicy, TimestampType, TopicConfig};
+use crate::epoch::EpochCache;
+use crate::error::{EngineError, IoContext, Result};
+use crate::meta::{MetaOp, MetaStore};
+use crate::segment::Segment;
+use crate::util::{lock, now_ms, read, sync_dir, write};
+
+pub(crate) const PARTITIONS_TABLE: &str = "partitions";
+
+/// What the metadata store remembers about a partition between restarts.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct PartitionState {
+    pub(crate) log_start_offset: i64,
+    /// Every segment that ends at or before this offset was fsynced when it was sealed, so recovery trusts it.
+    pub(crate) recovery_point: i64,
+}
+
+/// Options for one append.
+#[derive(Debug, Clone, Copy)]
+pub struct AppendOptions {
+    /// Epoch (Kafka leader epoch / Raft term) stamped into every batch. Single-node Strait uses 0.
+    pub leader_epoch: i32,
+    /// Wait until the data is durable (fsynced) before returning — the acks=all / Kinesis success path.
+    pub wait_durable: bool,
+}
+
+impl Default for AppendOptions {
+    fn default() -> Self {
+        AppendOptions {
+            leader_epoch: 0,
+            wait_durable: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendInfo {
+    pub base_offset: i64,
+    pub last_offset: i64,
+    /// The broker timestamp stamped on LogAppendTime topics, else -1.
+    pub log_append_time: i64,
+    pub log_start_offset: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogOffsets {
+    pub log_start: i64,
+    pub high_watermark: i64,
+    pub log_end: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReadResult {
+    /// Whole record batches, as stored (possibly empty).
+    pub records: Bytes,
+    pub high_watermark: i64,
+    pub log_start: i64,
+}
+
+/// Which end bounds a read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bound {
+    /// Up to the high watermark: what consumers may see.
+    Committed,
+    /// Up to the log end: what a Raft leader replicates before it commits.
+    Written,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Durable {
+    offset: i64,
+    failed: Option<Arc<str>>,
+}
+
+struct Writer {
+    next_offset: i64,
+    /// Sealed segments not yet fsynced (with their index files).
+    unsynced: Vec<Arc<Segment>>,
+    failed: Option<Arc<str>>,
+    epochs: EpochCache,
+}
+
+pub struct Partition {
+    topic: String,
+    index: u32,
+    dir: PathBuf,
+    policy: FsyncPolicy,
+    index_interval: u32,
+    config: RwLock<TopicConfig>,
+    segments: RwLock<Arc<Vec<Arc<Segment>>>>,
+    writer: Mutex<Writer>,
+    log_start: AtomicI64,
+    recovery_point: AtomicI64,
+    hw: watch::Sender<i64>,
+    durable: watch::Sender<Durable>,
+    flush_wanted: Notify,
+    closed: AtomicBool,
+    flusher: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    meta: MetaStore,
+    meta_key: Vec<u8>,
+}
+
+pub(crate) struct OpenArgs<'a> {
+    pub(crate) topic: &'a str,
+    pub(crate) index: u32,
+    pub(crate) dir: PathBuf,
+    pub(crate) state: PartitionState,
+    pub(crate) clean: bool,
+    pub(crate) policy: FsyncPolicy,
+    pub(crate) flush_interval: Duration,
+    pub(crate) index_interval: u32,
+    pub(crate) config: TopicConfig,
+    pub(crate) meta: MetaStore,
+}
+
+pub(crate) fn meta_key(topic: &str, index: u32) -> Vec<u8> {
+    format!("{topic}\0{index:010}").into_bytes()
+}
+
+fn list_segments(dir: &Path) -> Result<Vec<(i64, PathBuf)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).at(dir)? {
+        let path = entry.at(dir)?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if let Some(stem) = name.strip_suffix(".log") {
+            match stem.parse::<i64>() {
+                Ok(base) if base >= 0 => out.push((base, path)),
+                _ => {
+                    tracing::warn!(file = %path.display(), "ignoring a .log file whose name is not an offset")
+                }
+            }
+        } else if name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+    out.sort_by_key(|e| e.0);
+    Ok(out)
+}
+
+impl Partition {
+    /// Opens (recovering if needed) or creates the partition in `args.dir`, and starts its flusher.
+    pub(crate) fn open(args: OpenArgs<'_>) -> Result<Arc<Partition>> {
+        std::fs::create_dir_all(&args.dir).at(&args.dir)?;
+        let found = list_segments(&args.dir)?;
+        let mut segments: Vec<Arc<Segment>> = Vec::with_capacity(found.len().max(1));
+        for (i, (base, path)) in found.iter().enumerate() {
+            if let Some(prev) = segments.last()
+                && prev.next_offset() != *base
+            {
+                // The valid prefix ends in the previous segment: whatever follows cannot be trusted in order.
+                tracing::error!(topic = args.topic, partition = args.index, segment = %path.display(),
+                    expected = prev.next_offset(), "gap or overlap after a damaged segment; removing later segments");
+                for (_, p) in &found[i..] {
+                    std::fs::rename(p, p.with_extension("log.corrupt")).at(p)?;
+                }
+                break;
+            }
+            let next_base = found.get(i + 1).map(|e| e.0);
+            let trusted = args.clean || next_base.is_some_and(|nb| nb <= args.state.recovery_point);
+            let (seg, outcome) = Segment::open(path.clone(), *base, trusted, args.index_interval)?;
+            if let Some(reason) = &outcome.reason {
+                tracing::warn!(topic = args.topic, partition = args.index, segment = %path.display(),
+                    kept = outcome.valid_len, cut = outcome.file_len - outcome.valid_len, %reason,
+                    "cut a damaged tail off the segment");
+            }
+            segments.push(seg);
+        }
+        // Drop empty trailing segments except the last, so that an empty roll does not leave gaps behind.
+        if segments.is_empty() {
+            let base = args.state.log_start_offset.max(0);
+            segments.push(Segment::create(&args.dir, base, now_ms())?);
+            sync_dir(&args.dir)?;
+        }
+        let active = segments.last().cloned().ok_or(EngineError::ShuttingDown)?;
+        // Bytes recovered from the page cache after a process crash may never have reached the disk: make them
+        // durable before anyone can read them.
+        active.sync()?;
+        let log_end = active.next_offset();
+        let log_start = args
+            .state
+            .log_start_offset
+            .max(segments[0].base_offset)
+            .min(log_end);
+        let mut epochs = match EpochCache::load(&args.dir) {
+            Some(c) => c,
+            None => {
+                let mut c = EpochCache::default();
+                for s in &segments {
+                    s.for_each_header(|h: &BatchHeader| {
+                        c.observe(h.partition_leader_epoch, h.base_offset);
+                    })?;
+                }
+                c.persist(&args.dir)?;
+                c
+            }
+        };
+        if epochs.truncate_from(log_end) {
+            epochs.persist(&args.dir)?;
+        }
+        let (hw, _) = watch::channel(log_end);
+        let (durable, _) = watch::channel(Durable {
+            offset: log_end,
+            failed: None,
+        });
+        let p = Arc::new(Partition {
+            topic: args.topic.to_string(),
+            index: args.index,
+            dir: args.dir,
+            policy: args.policy,
+            index_interval: args.index_interval,
+            config: RwLock::new(args.config),
+            segments: RwLock::new(Arc::new(segments)),
+            writer: Mutex::new(Writer {
+                next_offset: log_end,
+                unsynced: Vec::new(),
+                failed: None,
+                epochs,
+            }),
+            log_start: AtomicI64::new(log_start),
+            recovery_point: AtomicI64::new(args.state.recovery_point),
+            hw,
+            durable,
+            flush_wanted: Notify::new(),
+            closed: AtomicBool::new(false),
+            flusher: Mutex::new(None),
+            meta: args.meta,
+            meta_key: meta_key(args.topic, args.index),
+        });
+        let handle = tokio::spawn(crate::flush::run(p.clone(), args.flush_interval));
+        *lock(&p.flusher) = Some(handle);
+        Ok(p)
+    }
+
+    pub(crate) fn policy(&self) -> FsyncPolicy {
+        self.policy
+    }
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+    pub fn config(&self) -> TopicConfig {
+        *read(&self.config)
+    }
+    pub(crate) fn set_config(&self, c: TopicConfig) {
+        *write(&self.config) = c;
+    }
+    pub fn log_start(&self) -> i64 {
+        self.log_start.load(Ordering::Acquire)
+    }
+    pub fn high_watermark(&self) -> i64 {
+        *self.hw.borrow()
+    }
+    pub fn offsets(&self) -> LogOffsets {
+        let log_end = lock(&self.writer).next_offset;
+        LogOffsets {
+            log_start: self.log_start(),
+            high_watermark: self.high_watermark(),
+            log_end,
+        }
+    }
+    pub(crate) fn segments(&self) -> Arc<Vec<Arc<Segment>>> {
+        read(&self.segments).clone()
+    }
+    /// Bytes on disk across all segments.
+    pub fn size_bytes(&self) -> u64 {
+        self.segments().iter().map(|s| s.size()).sum()
+    }
+    /// Latest epoch written, if any.
+    pub fn latest_epoch(&self) -> Option<i32> {
+        lock(&self.writer).epochs.latest()
+    }
+    /// OffsetForLeaderEpoch: `(largest epoch <= epoch, its end offset)`.
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> Option<(i32, i64)> {
+        let w = lock(&self.writer);
+        w.epochs.end_offset_for(epoch, w.next_offset)
+    }
+
+    fn state(&self) -> PartitionState {
+        PartitionState {
+            log_start_offset: self.log_start(),
+            recovery_point: self.recovery_point.load(Ordering::Acquire),
+        }
+    }
+    pub(crate) fn state_op(&self) -> Result<MetaOp> {
+        let value =
+            serde_json::to_vec(&self.state()).map_err(|source| EngineError::CorruptMetadata {
+                what: "partition state".into(),
+                source,
+            })?;
+        Ok(MetaOp::Put {
+            table: PARTITIONS_TABLE.into(),
+            key: self.meta_key.clone(),
+            value,
+        })
+    }
+
+    /// Validates and appends a record set (one or more v2 batches), assigning offsets and stamping the epoch.
+    pub async fn append(&self, mut records: BytesMut, opts: AppendOptions) -> Result<AppendInfo> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(EngineError::ShuttingDown);
+        }
+        let cfg = self.config();
+        let mut headers: Vec<(BatchHeader, usize)> = Vec::with_capacity(1);
+        let mut pos = 0;
+        // CRC checks run before taking the append lock, so concurrent producers validate in parallel.
+        while pos < records.len() {
+            let h = batch::validate_for_append(&records[pos..])?;
+            let len = h.total_len();
+            if len > cfg.max_message_bytes as usize {
+                return Err(EngineError::MessageTooLarge {
+                    size: len,
+                    max: cfg.max_message_bytes,
+                });
+            }
+            headers.push((h, len));
+            pos += len;
+        }
+        if headers.is_empty() {
+            return Err(batch::BatchError::Empty.into());
+        }
+        let log_append_time = match cfg.message_timestamp_type {
+            TimestampType::LogAppendTime => {
+                let now = now_ms();
+                let mut pos = 0;
+                for (h, len) in &mut headers {
+                    batch::set_log_append_time(&mut records[pos..pos + *len], now);
+                    h.max_timestamp = now;
+                    pos += *len;
+                }
+                now
+            }
+            TimestampType::CreateTime => -1,
+        };
+        let (base, end) = self.write_locked(&mut records, &mut headers, opts.leader_epoch, &cfg)?;
+        metrics::counter!("strait_log_appended_bytes_total").increment(records.len() as u64);
+        metrics::counter!("strait_log_appended_batches_total").increment(headers.len() as u64);
+        if self.policy == FsyncPolicy::Always {
+            self.flush_wanted.notify_one();
+            if opts.wait_durable {
+                self.wait_durable(end).await?;
+            }
+        }
+        Ok(AppendInfo {
+            base_offset: base,
+            last_offset: end - 1,
+            log_append_time,
+            log_start_offset: self.log_start(),
+        })
+    }
+
+    fn write_locked(
+        &self,
+        records: &mut [u8],
+        headers: &mut [(BatchHeader, usize)],
+        epoch: i32,
+        cfg: &TopicConfig,
+    ) -> Result<(i64, i64)> {
+        let mut w = lock(&self.writer);
+        if let Some(f) = &w.failed {
+            return Err(self.failed(f));
+        }
+        let total: u64 = records.len() as u64;
+        let count: i64 = headers.iter().map(|(h, _)| h.record_count as i64).sum();
+        let mut active = self.active();
+        let rel_end = w.next_offset + count - active.base_offset;
+        let too_big = active.size() + total > cfg.segment_bytes;
+        let too_old = now_ms() - active.created_ms.load(Ordering::Acquire) > cfg.segment_ms;
+        if !active.is_empty() && (too_big || too_old || rel_end > u32::MAX as i64 / 2) {
+            active = self.roll(&mut w)?;
+        }
+        let base = w.next_offset;
+        let mut off = base;
+        let mut pos = 0;
+        for (h, len) in headers.iter_mut() {
+            batch::set_base_offset(&mut records[pos..], off);
+            batch::set_leader_epoch(&mut records[pos..], epoch);
+            h.base_offset = off;
+            h.partition_leader_epoch = epoch;
+            off += h.record_count as i64;
+            pos += *len;
+        }
+        if let Err(e) = active.append(records, headers, self.index_interval) {
+            // A failed write leaves the file in an unknown state; refuse further writes until restart recovers it.
+            let reason: Arc<str> = e.to_string().into();
+            w.failed = Some(reason.clone());
+            self.durable.send_modify(|d| d.failed = Some(reason));
+            return Err(e);
+        }
+        w.next_offset = off;
+        if w.epochs.observe(epoch, base) {
+            w.epochs.persist(&self.dir)?;
+        }
+        if self.policy == FsyncPolicy::Interval {
+            active.publish(active.size());
+            self.hw
+                .send_if_modified(|hw| std::mem::replace(hw, off) != off);
+        }
+        Ok((base, off))
+    }
+
+    fn active(&self) -> Arc<Segment> {
+        let segs = read(&self.segments);
+        // Invariant: a partition always has at least one segment.
+        segs[segs.len() - 1].clone()
+    }
+
+    fn roll(&self, w: &mut Writer) -> Result<Arc<Segment>> {
+        let old = self.active();
+        let new = Segment::create(&self.dir, w.next_offset, now_ms())?;
+        sync_dir(&self.dir)?;
+        w.unsynced.push(old);
+        let mut segs = write(&self.segments);
+        let mut v = Vec::with_capacity(segs.len() + 1);
+        v.extend(segs.iter().cloned());
+        v.push(new.clone());
+        *segs = Arc::new(v);
+        metrics::counter!("strait_log_segment_rolls_total").increment(1);
+        Ok(new)
+    }
+
+    fn failed(&self, reason: &Arc<str>) -> EngineError {
+        EngineError::PartitionFailed {
+            topic: self.topic.clone(),
+            partition: self.index,
+            reason: reason.to_string(),
+        }
+    }
+
+    /// Waits until everything before `end` is durable.
+    pub async fn wait_durable(&self, end: i64) -> Result<()> {
+        let mut rx = self.durable.subscribe();
+        loop {
+            {
+                let d = rx.borrow_and_update();
+                if let Some(f) = &d.failed {
+                    return Err(self.failed(f));
+                }
+                if d.offset >= end {
+                    return Ok(());
+                }
+            }
+            if rx.changed().await.is_err() {
+                return Err(EngineError::ShuttingDown);
+            }
+        }
+    }
+
+    /// One group-commit round: fsyncs sealed segments (and their indexes) and the active one, then publishes the
+    /// new durable end and high watermark. Called by the flusher only.
+    pub(crate) async fn flush_once(self: &Arc<Self>) -> Result<()> {
+        let (target, sealed, active) = {
+            let mut w = lock(&self.writer);
+            if w.failed.is_some() {
+                return Ok(());
+            }
+            (
+                w.next_offset,
+                std::mem::take(&mut w.unsynced),
+                self.active(),
+            )
+        };
+        let active_size = active.size();
+        if target <= self.durable.borrow().offset && sealed.is_empty() {
+            return Ok(());
+        }
+        let (s2, a2) = (sealed.clone(), active.clone());
+        let started = std::time::Instant::now();
+        let res = tokio::task::spawn_blocking(move || -> Result<()> {
+            for s in &s2 {
+                s.sync()?;
+                s.persist_index()?;
+            }
+            a2.sync()
+        })
+        .await
+        .unwrap_or(Err(EngineError::ShuttingDown));
+        metrics::histogram!("strait_log_fsync_seconds").record(started.elapsed().as_secs_f64());
+        metrics::counter!("strait_log_fsyncs_total").increment(1);
+        if let Err(e) = res {
+            tracing::error!(topic = %self.topic, partition = self.index, error = %e, "fsync failed; partition stops accepting writes");
+            let reason: Arc<str> = e.to_string().into();
+            lock(&self.writer).failed = Some(reason.clone());
+            self.durable.send_modify(|d| d.failed = Some(reason));
+            return Err(e);
+        }
+        for s in &sealed {
+            s.publish(s.size());
+        }
+        active.publish(active_size);
+        self.hw.send_if_modified(|hw| {
+            let changed = *hw < target;
+            *hw = (*hw).max(target);
+            changed
+        });
+        self.durable
+            .send_modify(|d| d.offset = d.offset.max(target));
+        if !sealed.is_empty() {
+            self.recovery_point
+                .fetch_max(active.base_offset, Ordering::AcqRel);
+            self.meta.commit_in_background(vec![self.state_op()?]);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn flush_wanted(&self) -> &Notify {
+        &self.flush_wanted
+    }
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Reads whole batches from `offset` (at least one batch, else up to `max_bytes`) below the high watermark.
+    pub async fn read(&self, offset: i64, max_bytes: usize) -> Result<ReadResult> {
+        self.read_bounded(offset, max_bytes, Bound::Committed).await
+    }
+
+    /// Like [`read`](Self::read) but up to the log end, including data not yet durable or committed: the
+    /// index-range read a Raft leader needs to replicate its log.
+    pub async fn read_uncommitted(&self, offset: i64, max_bytes: usize) -> Result<ReadResult> {
+        self.read_bounded(offset, max_bytes, Bound::Written).await
+    }
+
+    async fn read_bounded(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        bound: Bound,
+    ) -> Result<ReadResult> {
+        let hw = self.high_watermark();
+        let log_start = self.log_start();
+        let end = match bound {
+            Bound::Committed => hw,
+            Bound::Written => lock(&self.writer).next_offset,
+        };
+        if offset < log_start || offset > end {
+            return Err(EngineError::OffsetOutOfRange {
+                offset,
+                log_start,
+                high_watermark: hw,
+            });
+        }
+        let empty = ReadResult {
+            records: Bytes::new(),
+            high_watermark: hw,
+            log_start,
+        };
+        if offset == end {
+            return Ok(empty);
+        }
+        let segs = self.segments();
+        let records = tokio::task::spawn_blocking(move || -> Result<Vec<u8>> {
+            let first = segs
+                .partition_point(|s| s.base_offset <= offset)
+                .saturating_sub(1);
+            for s in &segs[first..] {
+                let limit = match bound {
+                    Bound::Committed => s.visible(),
+                    Bound::Written => s.size(),
+                };
+                if let Some(v) = s.read(offset, max_bytes, limit, end)? {
+                    return Ok(v);
+                }
+            }
+            Ok(Vec::new())
+        })
+        .await
+        .unwrap_or(Err(EngineError::ShuttingDown))?;
+        Ok(ReadResult {
+            records: Bytes::from(records),
+            ..empty
+        })
+    }
+
+    /// Waits until the high watermark passes `offset` or `timeout` elapses; returns the high watermark.
+    /// This is the long-poll primitive behind Kafka Fetch `max_wait_ms` and Kinesis long-lived reads.
+    pub async fn wait_for_data(&self, offset: i64, timeout: Duration) -> i64 {
+        let mut rx = self.hw.subscribe();
+        let _ = tokio::time::timeout(timeout, async {
+            loop {
+                if *rx.borrow_and_update() > offset {
+                    return;
+                }
+                if rx.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+        .await;
+        self.high_watermark()
+    }
+
+    /// The first committed batch whose max timestamp is >= `ts` (the front end picks the record inside it).
+    pub async fn find_by_timestamp(&self, ts: i64) -> Result<Option<(BatchHeader, Bytes)>> {
+        let hw = self.high_watermark();
+        let segs = self.segments();
+        let found =
+            tokio::task::spawn_blocking(move || -> Result<Option<(BatchHeader, Vec<u8>)>> {
+                for s in segs.iter() {
+                    if s.max_timestamp().0 < ts {
+                        continue;
+                    }
+                    if let Some(hit) = s.find_by_time(ts, s.visible(), hw)? {
+                        return Ok(Some(hit));
+                    }
+                }
+                Ok(None)
+            })
+            .await
+            .unwrap_or(Err(EngineError::ShuttingDown))?;
+        Ok(found.map(|(h, b)| (h, Bytes::from(b))))
+    }
+
+    /// The committed batch holding the largest timestamp (Kafka's ListOffsets MAX_TIMESTAMP).
+    pub async fn max_timestamp_batch(&self) -> Result<Option<(BatchHeader, Bytes)>> {
+        let hw = self.high_watermark();
+        let log_start = self.log_start();
+        let segs = self.segments();
+        let best = segs
+            .iter()
+            .map(|s| (s.max_timestamp(), s.clone()))
+            .filter(|((_, off), _)| *off >= log_start && *off < hw)
+            .max_by_key(|((ts, _), _)| *ts);
+        let Some(((_, off), seg)) = best else {
+            return Ok(None);
+        };
+        let bytes = tokio::task::spawn_blocking(move || seg.read_batch(off, seg.visible()))
+            .await
+            .unwrap_or(Err(EngineError::ShuttingDown))?;
+        Ok(bytes.and_then(|b| BatchHeader::parse(&b).ok().map(|h| (h, Bytes::from(b)))))
+    }
+
+    /// Kafka DeleteRecords: moves the log start to `offset` (<= high watermark) durably, then drops whole
+    /// segments below it. Returns the new log start.
+    pub async fn delete_records(&self, offset: i64) -> Result<i64> {
+        let hw = self.high_watermark();
+        let log_start = self.log_start();
+        if offset < 0 || offset > hw {
+            return Err(EngineError::OffsetOutOfRange {
+                offset,
+                log_start,
+                high_watermark: hw,
+            });
+        }
+        if offset <= log_start {
+            return Ok(log_start);
+        }
+        self.log_start.fetch_max(offset, Ordering::AcqRel);
+        self.meta.commit(vec![self.state_op()?]).await?;
+        self.drop_segments(|_, _| false)?;
+        Ok(self.log_start())
+    }
+
+    /// Applies time and size retention; returns the number of segments deleted.
+    pub(crate) fn apply_retention(&self, now: i64) -> Result<usize> {
+        let cfg = self.config();
+        if !cfg.deletes() {
+            return Ok(0);
+        }
+        let total: u64 = self.size_bytes();
+        let mut freed = 0u64;
+        self.drop_segments(|s, _| {
+            let (max_ts, _) = s.max_timestamp();
+            let newest = if max_ts >= 0 {
+                max_ts
+            } else {
+                s.created_ms.load(Ordering::Acquire)
+            };
+            let by_time = cfg.retention_ms >= 0 && newest < now - cfg.retention_ms;
+            let by_size =
+                cfg.retention_bytes >= 0 && total - freed >= cfg.retention_bytes as u64 + s.size();
+            if by_time || by_size {
+                freed += s.size();
+            }
+            by_time || by_size
+        })
+    }
+
+    /// Deletes sealed, durable segments from the front while they are below the log start or `extra` says so.
+    fn drop_segments(&self, mut extra: impl FnMut(&Segment, usize) -> bool) -> Result<usize> {
+        let hw = self.high_watermark();
+        let victims: Vec<Arc<Segment>> = {
+            let mut w = lock(&self.writer);
+            let mut segs = write(&self.segments);
+            let mut n = 0;
+            while n + 1 < segs.len() {
+                let s = &segs[n];
+                let below_start = s.next_offset() <= self.log_start();
+                if s.next_offset() > hw || !(below_start || extra(s, n)) {
+                    break;
+                }
+                n += 1;
+            }
+            if n == 0 {
+                return Ok(0);
+            }
+            let victims: Vec<_> = segs[..n].to_vec();
+            *segs = Arc::new(segs[n..].to_vec());
+            let new_start = segs[0].base_offset;
+            self.log_start.fetch_max(new_start, Ordering::AcqRel);
+            if w.epochs.truncate_before(self.log_start()) {
+                w.epochs.persist(&self.dir)?;
+            }
+            victims
+        };
+        self.meta.commit_in_background(vec![self.state_op()?]);
+        for s in &victims {
+            s.delete_files()?;
+            tracing::info!(topic = %self.topic, partition = self.index, base = s.base_offset, "deleted segment");
+        }
+        metrics::counter!("strait_log_segments_deleted_total").increment(victims.len() as u64);
+        Ok(victims.len())
+    }
+
+    /// Removes every batch after `last_kept` (which must end a batch, or be `log_start - 1`): the uncommitted
+    /// suffix a Raft follower drops when its log diverges from the leader's.
+    pub async fn truncate_after(&self, last_kept: i64) -> Result<()> {
+        let mut w = lock(&self.writer);
+        let new_end = last_kept + 1;
+        if new_end >= w.next_offset {
+            return Ok(());
+        }
+        let log_start = self.log_start();
+        if new_end < log_start {
+            return Err(EngineError::OffsetOutOfRange {
+                offset: last_kept,
+                log_start,
+                high_watermark: self.high_watermark(),
+            });
+        }
+        let segs = self.segments();
+        let keep = segs.partition_point(|s| s.base_offset <= new_end).max(1);
+        segs[keep - 1].truncate_after(last_kept)?;
+        for s in &segs[keep..] {
+            s.delete_files()?;
+        }
+        *write(&self.segments) = Arc::new(segs[..keep].to_vec());
+        w.unsynced.retain(|s| s.base_offset < new_end);
+        w.next_offset = new_end;
+        if w.epochs.truncate_from(new_end) {
+            w.epochs.persist(&self.dir)?;
+        }
+        self.hw
+            .send_if_modified(|hw| std::mem::replace(hw, (*hw).min(new_end)) != *hw);
+        self.durable
+            .send_modify(|d| d.offset = d.offset.min(new_end));
+        Ok(())
+    }
+
+    /// Stops the flusher without flushing (see `Engine::abandon`).
+    pub(crate) async fn halt(&self) {
+        self.closed.store(true, Ordering::Release);
+        let handle = lock(&self.flusher).take();
+        if let Some(h) = handle {
+            h.abort();
+            let _ = h.await;
+        }
+    }
+
+    /// Final flush, index files and flusher stop (called once, on engine shutdown or topic deletion).
+    pub(crate) async fn close(self: &Arc<Self>) -> Result<()> {
+        self.closed.store(true, Ordering::Release);
+        self.flush_wanted.notify_one();
+        let handle = lock(&self.flusher).take();
+        if let Some(h) = handle {
+            let _ = h.await;
+        }
+        let res = self.flush_once().await;
+        let active = self.active();
+        tokio::task::spawn_blocking(move || active.persist_index())
+            .await
+            .unwrap_or(Err(EngineError::ShuttingDown))?;
+        res
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+}

@@ -1,0 +1,1 @@
+//! Kafka front end (see README).

@@ -1,0 +1,1 @@
+//! Placeholder until the shard map lands (see README).
