@@ -1,1 +1,14 @@
-//! Kafka front end (see README).
+//! Strait's Kafka front end: decodes requests with the `kafka-protocol` crate, answers each API in its own file
+//! under [`api`] by translating onto the storage engine, and encodes responses. It owns no sockets and no files:
+//! the server feeds it frames per connection and writes back what it returns.
+//!
+//! Module map: [`codec`] (framing), [`error`] (errors and engine → Kafka error-code mapping), [`api`] (dispatch
+//! and one module per API), [`broker`] (node identity and shared state).
+
+pub mod api;
+pub mod broker;
+pub mod codec;
+pub mod error;
+
+pub use broker::{Broker, BrokerConfig, Session};
+pub use error::KafkaError;

@@ -1,0 +1,125 @@
+//! Metadata: the one broker, and topics with their partitions (creating unknown topics when allowed).
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use strait_engine::{EngineError, TopicInfo};
+
+use super::Ctx;
+use crate::broker::Broker;
+use crate::error::engine_error_code;
+
+/// Kafka's "authorized operations not requested" marker.
+const OPS_OMITTED: i32 = i32::MIN;
+
+pub async fn handle(ctx: &mut Ctx<'_>, req: MetadataRequest) -> MetadataResponse {
+    let b = ctx.broker;
+    let cfg = b.config();
+    let version = ctx.version();
+    // v0 asks for all topics with an empty list; v1+ with a null list.
+    let all = match &req.topics {
+        None => true,
+        Some(t) => t.is_empty() && version == 0,
+    };
+    let topics = if all {
+        b.engine()
+            .list_topics()
+            .iter()
+            .map(|t| topic_entry(b, t))
+            .collect()
+    } else {
+        let auto = version < 4 || req.allow_auto_topic_creation;
+        let mut out = Vec::new();
+        for t in req.topics.unwrap_or_default() {
+            out.push(requested_topic(b, t.name.map(|n| n.0.to_string()), t.topic_id, auto).await);
+        }
+        out
+    };
+    let broker = MetadataResponseBroker::default()
+        .with_node_id(BrokerId(cfg.node_id))
+        .with_host(StrBytes::from_string(cfg.advertised_host.clone()))
+        .with_port(cfg.advertised_port)
+        .with_rack(cfg.rack.clone().map(StrBytes::from_string));
+    MetadataResponse::default()
+        .with_brokers(vec![broker])
+        .with_cluster_id(Some(StrBytes::from_string(cfg.cluster_id.clone())))
+        .with_controller_id(BrokerId(cfg.node_id))
+        .with_topics(topics)
+        .with_cluster_authorized_operations(OPS_OMITTED)
+}
+
+async fn requested_topic(
+    b: &Broker,
+    name: Option<String>,
+    id: uuid::Uuid,
+    auto: bool,
+) -> MetadataResponseTopic {
+    let engine = b.engine();
+    let found = match &name {
+        Some(n) => engine.topic(n),
+        None => engine.list_topics().into_iter().find(|t| t.id == id),
+    };
+    if let Some(t) = found {
+        return topic_entry(b, &t);
+    }
+    let Some(name) = name else {
+        return MetadataResponseTopic::default()
+            .with_topic_id(id)
+            .with_error_code(ResponseError::UnknownTopicId.code());
+    };
+    let error = |code: ResponseError| {
+        MetadataResponseTopic::default()
+            .with_name(Some(TopicName(StrBytes::from_string(name.clone()))))
+            .with_error_code(code.code())
+            .with_topic_authorized_operations(OPS_OMITTED)
+    };
+    if let Err(e) = strait_engine::validate_topic_name(&name) {
+        return error(engine_error_code(&e));
+    }
+    if !(auto && b.config().auto_create_topics) {
+        return error(ResponseError::UnknownTopicOrPartition);
+    }
+    match engine
+        .create_topic(&name, b.config().default_partitions, Default::default())
+        .await
+    {
+        Ok(t) => topic_entry(b, &t),
+        // Another request created it first: describe what exists.
+        Err(EngineError::TopicExists(_)) => match engine.topic(&name) {
+            Some(t) => topic_entry(b, &t),
+            None => error(ResponseError::UnknownTopicOrPartition),
+        },
+        Err(e) => {
+            tracing::warn!(topic = %name, error = %e, "auto-creating topic failed");
+            error(engine_error_code(&e))
+        }
+    }
+}
+
+fn topic_entry(b: &Broker, t: &TopicInfo) -> MetadataResponseTopic {
+    let node = BrokerId(b.config().node_id);
+    let partitions = (0..t.partitions)
+        .map(|p| {
+            let epoch = b
+                .engine()
+                .partition(&t.name, p)
+                .ok()
+                .and_then(|p| p.latest_epoch())
+                .unwrap_or(0);
+            MetadataResponsePartition::default()
+                .with_partition_index(p as i32)
+                .with_leader_id(node)
+                .with_leader_epoch(epoch)
+                .with_replica_nodes(vec![node])
+                .with_isr_nodes(vec![node])
+        })
+        .collect();
+    MetadataResponseTopic::default()
+        .with_name(Some(TopicName(StrBytes::from_string(t.name.clone()))))
+        .with_topic_id(t.id)
+        .with_partitions(partitions)
+        .with_topic_authorized_operations(OPS_OMITTED)
+}

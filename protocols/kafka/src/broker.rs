@@ -1,0 +1,81 @@
+//! The broker's identity and the state shared by every connection.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use strait_engine::Engine;
+
+use crate::error::KafkaError;
+
+/// Node identity and front-end settings, filled from the server's config.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    pub node_id: i32,
+    /// Host and port clients are told to connect to (Metadata, FindCoordinator).
+    pub advertised_host: String,
+    pub advertised_port: i32,
+    pub cluster_id: String,
+    pub rack: Option<String>,
+    /// Create unknown topics on Metadata/Produce requests (Kafka's `auto.create.topics.enable`).
+    pub auto_create_topics: bool,
+    /// Partitions of an auto-created topic (Kafka's `num.partitions`).
+    pub default_partitions: u32,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            node_id: 1,
+            advertised_host: "127.0.0.1".into(),
+            advertised_port: 9092,
+            cluster_id: "strait-cluster".into(),
+            rack: None,
+            auto_create_topics: true,
+            default_partitions: 1,
+        }
+    }
+}
+
+struct Inner {
+    engine: Engine,
+    cfg: BrokerConfig,
+}
+
+/// Shared by all connections; cheap to clone.
+#[derive(Clone)]
+pub struct Broker {
+    inner: Arc<Inner>,
+}
+
+/// Per-connection state (client identity, SASL progress).
+#[derive(Debug, Default)]
+pub struct Session {
+    pub client_id: Option<String>,
+    pub peer: Option<std::net::SocketAddr>,
+}
+
+impl Broker {
+    pub fn new(engine: Engine, cfg: BrokerConfig) -> Broker {
+        Broker {
+            inner: Arc::new(Inner { engine, cfg }),
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    pub fn config(&self) -> &BrokerConfig {
+        &self.inner.cfg
+    }
+
+    /// Handles one request frame (without its length prefix). Returns the length-prefixed response, or `None`
+    /// when the protocol sends none (Produce with acks=0). An error means the connection must be closed.
+    pub async fn handle(
+        &self,
+        session: &mut Session,
+        frame: Bytes,
+    ) -> Result<Option<Bytes>, KafkaError> {
+        crate::api::dispatch(self, session, frame).await
+    }
+}

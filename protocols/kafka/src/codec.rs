@@ -1,0 +1,61 @@
+//! Request framing: header decoding (including KIP-511's unsupported-ApiVersions answer) and response encoding.
+//! Frames arrive without their 4-byte length prefix; responses are returned with it.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind};
+use kafka_protocol::protocol::{Encodable, decode_request_header_from_buffer};
+
+use crate::error::KafkaError;
+
+/// A decoded request.
+pub struct Decoded {
+    pub header: RequestHeader,
+    pub api: ApiKey,
+    pub request: RequestKind,
+}
+
+/// What the first bytes of a frame say, before full decoding.
+pub fn peek(frame: &[u8]) -> Result<(i16, i16, i32), KafkaError> {
+    if frame.len() < 8 {
+        return Err(KafkaError::ShortFrame(frame.len()));
+    }
+    let mut b = &frame[..8];
+    Ok((b.get_i16(), b.get_i16(), b.get_i32()))
+}
+
+/// Decodes header and body, rejecting versions outside `range` and trailing garbage.
+pub fn decode(mut frame: Bytes, range: (i16, i16)) -> Result<Decoded, KafkaError> {
+    let (key, version, _) = peek(&frame)?;
+    let api = ApiKey::try_from(key).map_err(|_| KafkaError::UnknownApiKey(key))?;
+    if version < range.0 || version > range.1 {
+        return Err(KafkaError::UnsupportedVersion { api: key, version });
+    }
+    let header = decode_request_header_from_buffer(&mut frame)?;
+    let request = RequestKind::decode(api, &mut frame, version)?;
+    if !frame.is_empty() {
+        return Err(KafkaError::TrailingBytes(frame.len()));
+    }
+    Ok(Decoded {
+        header,
+        api,
+        request,
+    })
+}
+
+/// Encodes a response with its header and 4-byte length prefix.
+pub fn encode(
+    api: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    body: &ResponseKind,
+) -> Result<Bytes, KafkaError> {
+    let mut buf = BytesMut::with_capacity(256);
+    buf.put_i32(0);
+    ResponseHeader::default()
+        .with_correlation_id(correlation_id)
+        .encode(&mut buf, api.response_header_version(version))?;
+    body.encode(&mut buf, version)?;
+    let len = (buf.len() - 4) as i32;
+    buf[..4].copy_from_slice(&len.to_be_bytes());
+    Ok(buf.freeze())
+}

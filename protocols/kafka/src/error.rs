@@ -1,0 +1,55 @@
+//! Errors of the Kafka front end, and the exhaustive mapping of engine errors onto Kafka error codes.
+
+use kafka_protocol::error::ResponseError;
+use strait_engine::EngineError;
+
+/// Why a request could not be answered at all; the connection is closed (Kafka's own behaviour for frames it
+/// cannot parse or APIs it does not know).
+#[derive(Debug, thiserror::Error)]
+pub enum KafkaError {
+    #[error("malformed request: {0}")]
+    Codec(#[from] anyhow::Error),
+    #[error("frame of {0} bytes is too short for a request header")]
+    ShortFrame(usize),
+    #[error("unknown API key {0}")]
+    UnknownApiKey(i16),
+    #[error("API {api} version {version} is not supported")]
+    UnsupportedVersion { api: i16, version: i16 },
+    #[error("{0} trailing bytes after the request body")]
+    TrailingBytes(usize),
+    #[error("SASL authentication is required before API key {0}")]
+    NotAuthenticated(i16),
+}
+
+/// The Kafka error code for an engine error, used in per-topic/partition error fields. Every variant is mapped
+/// explicitly so that a new engine error cannot silently become UNKNOWN_SERVER_ERROR.
+pub fn engine_error_code(e: &EngineError) -> ResponseError {
+    match e {
+        EngineError::Io { .. } | EngineError::PartitionFailed { .. } => {
+            ResponseError::KafkaStorageError
+        }
+        EngineError::Meta(_) | EngineError::CorruptMetadata { .. } => {
+            ResponseError::KafkaStorageError
+        }
+        EngineError::MetaClosed | EngineError::ShuttingDown => ResponseError::NotLeaderOrFollower,
+        EngineError::DataDirLocked(_) => ResponseError::KafkaStorageError,
+        EngineError::TopicExists(_) => ResponseError::TopicAlreadyExists,
+        EngineError::UnknownTopic(_) | EngineError::UnknownPartition { .. } => {
+            ResponseError::UnknownTopicOrPartition
+        }
+        EngineError::InvalidTopicName { .. } => ResponseError::InvalidTopicException,
+        EngineError::InvalidPartitions { .. } => ResponseError::InvalidPartitions,
+        EngineError::InvalidConfig { .. } | EngineError::UnknownConfig(_) => {
+            ResponseError::InvalidConfig
+        }
+        EngineError::InvalidBatch(_) => ResponseError::CorruptMessage,
+        EngineError::MessageTooLarge { .. } => ResponseError::MessageTooLarge,
+        EngineError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
+        EngineError::NotBatchBoundary(_) => ResponseError::OffsetOutOfRange,
+    }
+}
+
+/// Error code and message for a response field.
+pub fn code_and_message(e: &EngineError) -> (i16, Option<String>) {
+    (engine_error_code(e).code(), Some(e.to_string()))
+}
