@@ -94,7 +94,7 @@ impl SegmentIndex {
 
     /// Decodes both files, returning `None` if either is structurally invalid for a log of `log_len` bytes.
     pub(crate) fn decode(offsets: &[u8], times: &[u8], log_len: u64) -> Option<Self> {
-        if offsets.len() % OFFSET_ENTRY != 0 || times.len() % TIME_ENTRY != 0 {
+        if !offsets.len().is_multiple_of(OFFSET_ENTRY) || !times.len().is_multiple_of(TIME_ENTRY) {
             return None;
         }
         let mut idx = SegmentIndex::default();

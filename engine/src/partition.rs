@@ -163,6 +163,7 @@ impl Partition {
         std::fs::create_dir_all(&args.dir).at(&args.dir)?;
         let found = list_segments(&args.dir)?;
         let mut segments: Vec<Arc<Segment>> = Vec::with_capacity(found.len().max(1));
+        let mut scanned: Vec<Arc<Segment>> = Vec::new();
         for (i, (base, path)) in found.iter().enumerate() {
             if let Some(prev) = segments.last()
                 && prev.next_offset() != *base
@@ -178,6 +179,9 @@ impl Partition {
             let next_base = found.get(i + 1).map(|e| e.0);
             let trusted = args.clean || next_base.is_some_and(|nb| nb <= args.state.recovery_point);
             let (seg, outcome) = Segment::open(path.clone(), *base, trusted, args.index_interval)?;
+            if outcome.scanned {
+                scanned.push(seg.clone());
+            }
             if let Some(reason) = &outcome.reason {
                 tracing::warn!(topic = args.topic, partition = args.index, segment = %path.display(),
                     kept = outcome.valid_len, cut = outcome.file_len - outcome.valid_len, %reason,
@@ -192,9 +196,18 @@ impl Partition {
             sync_dir(&args.dir)?;
         }
         let active = segments.last().cloned().ok_or(EngineError::ShuttingDown)?;
-        // Bytes recovered from the page cache after a process crash may never have reached the disk: make them
-        // durable before anyone can read them.
+        // Bytes recovered from the page cache after a process crash may never have reached the disk (the active
+        // segment, and a segment sealed just before the crash, before its flush): make them durable before anyone
+        // can read them or new acknowledged writes land after them. Rebuilt indexes of sealed segments are written
+        // so the next start need not scan again.
         active.sync()?;
+        for s in &scanned {
+            if !Arc::ptr_eq(s, &active) {
+                s.sync()?;
+                s.persist_index()?;
+            }
+        }
+        let recovery_point = args.state.recovery_point.max(active.base_offset);
         let log_end = active.next_offset();
         let log_start = args
             .state
@@ -237,7 +250,7 @@ impl Partition {
                 epochs,
             }),
             log_start: AtomicI64::new(log_start),
-            recovery_point: AtomicI64::new(args.state.recovery_point),
+            recovery_point: AtomicI64::new(recovery_point),
             hw,
             durable,
             flush_wanted: Notify::new(),
@@ -246,6 +259,9 @@ impl Partition {
             meta: args.meta,
             meta_key: meta_key(args.topic, args.index),
         });
+        if recovery_point != args.state.recovery_point {
+            p.meta.commit_in_background(vec![p.state_op()?]);
+        }
         let handle = tokio::spawn(crate::flush::run(p.clone(), args.flush_interval));
         *lock(&p.flusher) = Some(handle);
         Ok(p)

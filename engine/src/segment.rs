@@ -26,6 +26,8 @@ pub(crate) struct ScanOutcome {
     pub(crate) valid_len: u64,
     pub(crate) file_len: u64,
     pub(crate) reason: Option<String>,
+    /// The whole file was CRC-scanned (its index was not trusted or not usable).
+    pub(crate) scanned: bool,
 }
 
 #[derive(Debug)]
@@ -184,6 +186,7 @@ impl Segment {
             valid_len: file_len,
             file_len,
             reason: None,
+            scanned: false,
         }))
     }
 
@@ -263,6 +266,7 @@ impl Segment {
             valid_len: pos,
             file_len,
             reason,
+            scanned: true,
         })
     }
 

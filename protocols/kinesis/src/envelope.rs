@@ -1,0 +1,185 @@
+//! Routing a request head to a Kinesis operation, with AWS's precedence of checks.
+//!
+//! AWS looks at the method first, then the content type, then `X-Amz-Target`; the body and the signature come
+//! later (per operation), so they are not inputs here. The order matters because clients see different statuses
+//! and body formats depending on which check fails first.
+
+use crate::error::KinesisError;
+use crate::operation::{Operation, TARGET_PREFIX};
+
+/// The serialisation a client chose, which the response must mirror.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WireFormat {
+    /// `application/x-amz-json-1.1`: boto3, the JS, Go, .NET and Rust SDKs.
+    Json,
+    /// `application/x-amz-cbor-1.1`: the Java SDKs (and so KCL) by default.
+    Cbor,
+}
+
+impl WireFormat {
+    /// The `Content-Type` value of this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            WireFormat::Json => "application/x-amz-json-1.1",
+            WireFormat::Cbor => "application/x-amz-cbor-1.1",
+        }
+    }
+
+    /// The format of a `Content-Type` header value, ignoring parameters and case.
+    pub fn from_content_type(value: &str) -> Option<WireFormat> {
+        let media = value.split(';').next().unwrap_or_default().trim();
+        if media.eq_ignore_ascii_case("application/x-amz-json-1.1") {
+            Some(WireFormat::Json)
+        } else if media.eq_ignore_ascii_case("application/x-amz-cbor-1.1") {
+            Some(WireFormat::Cbor)
+        } else {
+            None
+        }
+    }
+}
+
+/// The parts of an HTTP request that decide where it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestHead<'a> {
+    pub method: &'a str,
+    pub content_type: Option<&'a str>,
+    pub target: Option<&'a str>,
+}
+
+impl RequestHead<'_> {
+    /// The format to answer in, including for errors raised before routing succeeds: the client's own when
+    /// recognisable, JSON otherwise.
+    pub fn response_format(&self) -> WireFormat {
+        self.content_type
+            .and_then(WireFormat::from_content_type)
+            .unwrap_or(WireFormat::Json)
+    }
+}
+
+/// A request AWS would accept for dispatch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub operation: Operation,
+    pub format: WireFormat,
+}
+
+/// Routes a request head, or says which error AWS answers it with.
+pub fn route(head: &RequestHead<'_>) -> Result<Route, KinesisError> {
+    if head.method != "POST" {
+        return Err(KinesisError::AccessDenied);
+    }
+    let split = head.target.and_then(|t| t.split_once('.'));
+    let format = match head.content_type.and_then(WireFormat::from_content_type) {
+        Some(format) => format,
+        None if is_legacy_json(head.content_type) => {
+            return Err(KinesisError::DeprecatedJsonProtocol);
+        }
+        // Without a usable content type AWS only distinguishes "no operation named" from "named but unusable".
+        None => {
+            return Err(match split {
+                Some((service, op)) if !service.is_empty() && !op.is_empty() => {
+                    KinesisError::UnsupportedContentType
+                }
+                _ => KinesisError::AccessDenied,
+            });
+        }
+    };
+    let operation = split
+        .filter(|(service, _)| *service == TARGET_PREFIX)
+        .and_then(|(_, op)| Operation::from_name(op))
+        .ok_or_else(|| KinesisError::UnknownOperation {
+            target: head.target.map(str::to_owned),
+        })?;
+    Ok(Route { operation, format })
+}
+
+fn is_legacy_json(content_type: Option<&str>) -> bool {
+    content_type
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head<'a>(method: &'a str, ct: Option<&'a str>, target: Option<&'a str>) -> RequestHead<'a> {
+        RequestHead {
+            method,
+            content_type: ct,
+            target,
+        }
+    }
+
+    const JSON: Option<&str> = Some("application/x-amz-json-1.1");
+
+    #[test]
+    fn routes_known_operations_in_both_formats() {
+        let r = route(&head("POST", JSON, Some("Kinesis_20131202.PutRecords"))).expect("routes");
+        assert_eq!(
+            r,
+            Route {
+                operation: Operation::PutRecords,
+                format: WireFormat::Json
+            }
+        );
+        let cbor = Some("application/x-amz-cbor-1.1; charset=utf-8");
+        let r = route(&head("POST", cbor, Some("Kinesis_20131202.GetRecords"))).expect("routes");
+        assert_eq!(r.format, WireFormat::Cbor);
+    }
+
+    #[test]
+    fn unknown_or_missing_targets_are_unknown_operations() {
+        for target in [
+            None,
+            Some("Kinesis_20131202.ListStream"),
+            Some("DynamoDB_20120810.ListTables"),
+            Some("x"),
+        ] {
+            let err = route(&head("POST", JSON, target)).expect_err("unknown");
+            assert_eq!(
+                err,
+                KinesisError::UnknownOperation {
+                    target: target.map(str::to_owned)
+                }
+            );
+            assert_eq!(err.status(), 400);
+        }
+    }
+
+    #[test]
+    fn method_is_checked_before_anything_else() {
+        let err = route(&head("GET", JSON, Some("Kinesis_20131202.ListStreams"))).expect_err("GET");
+        assert_eq!(err, KinesisError::AccessDenied);
+    }
+
+    #[test]
+    fn bad_content_types_follow_aws() {
+        let t = Some("Kinesis_20131202.ListStreams");
+        assert_eq!(
+            route(&head("POST", None, t)),
+            Err(KinesisError::UnsupportedContentType)
+        );
+        assert_eq!(
+            route(&head("POST", Some("text/plain"), None)),
+            Err(KinesisError::AccessDenied)
+        );
+        assert_eq!(
+            route(&head("POST", Some("application/x-amz-json-1.0"), t)),
+            Err(KinesisError::UnsupportedContentType)
+        );
+        assert_eq!(
+            route(&head("POST", Some("application/json"), t)),
+            Err(KinesisError::DeprecatedJsonProtocol)
+        );
+    }
+
+    #[test]
+    fn errors_answer_in_the_clients_format() {
+        assert_eq!(
+            head("POST", Some("application/x-amz-cbor-1.1"), None).response_format(),
+            WireFormat::Cbor
+        );
+        assert_eq!(head("POST", None, None).response_format(), WireFormat::Json);
+    }
+}

@@ -1,0 +1,230 @@
+//! Kinesis API errors and the exact shapes AWS answers them with.
+//!
+//! AWS is not uniform here: modelled exceptions are `400` with a `{"__type", "message"}` body in the request's
+//! own format (JSON or CBOR), but requests it cannot route at all get `403`/`404` with an XML body, and the
+//! legacy `application/json` content type gets a `200` wrapping the error. SDKs key retries and error types off
+//! these shapes, so each variant renders exactly one of them. The shapes were checked by kinesalite's test suite
+//! against AWS itself.
+
+use crate::envelope::WireFormat;
+use crate::operation::Operation;
+
+/// Largest request body Kinesis accepts (7 MiB); larger ones get `413`.
+pub const MAX_REQUEST_BYTES: usize = 7 * 1024 * 1024;
+
+/// Why a Kinesis request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KinesisError {
+    /// Not a `POST`, or neither the content type nor the target identify an operation.
+    #[error("Unable to determine service/operation name to be authorized")]
+    AccessDenied,
+    /// A target with an unknown service or operation, or no target at all.
+    #[error("unknown operation {}", .target.as_deref().unwrap_or("(no X-Amz-Target header)"))]
+    UnknownOperation { target: Option<String> },
+    /// A known operation that this version of Strait does not serve; AWS's answer for an operation it does not
+    /// offer is `UnknownOperationException`, which SDKs do not retry.
+    #[error("operation {0} is not implemented by Strait yet")]
+    NotImplemented(Operation),
+    /// A target was given but the content type is neither AWS JSON 1.1, CBOR 1.1 nor legacy JSON.
+    #[error("unsupported content type for a Kinesis request")]
+    UnsupportedContentType,
+    /// `Content-Type: application/json`, the deprecated AWS JSON 1.0 envelope, which Kinesis no longer serves.
+    #[error("the application/json protocol is not supported; use application/x-amz-json-1.1")]
+    DeprecatedJsonProtocol,
+    /// No `Authorization` header and no presigned query parameters.
+    #[error("Missing Authentication Token")]
+    MissingAuthenticationToken,
+    /// The body exceeds [`MAX_REQUEST_BYTES`].
+    #[error("request body exceeds {MAX_REQUEST_BYTES} bytes")]
+    RequestTooLarge,
+}
+
+/// A rendered error: everything the HTTP layer needs besides the request id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorResponse {
+    pub status: u16,
+    /// `Content-Type` of `body`; `None` for AWS's untyped XML answers and empty bodies.
+    pub content_type: Option<&'static str>,
+    /// Value for the `x-amzn-ErrorType` header, when AWS sends one.
+    pub error_type: Option<&'static str>,
+    pub body: Vec<u8>,
+}
+
+impl KinesisError {
+    /// The AWS exception name (`__type`).
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            KinesisError::AccessDenied => "AccessDeniedException",
+            KinesisError::UnknownOperation { .. }
+            | KinesisError::NotImplemented(_)
+            | KinesisError::UnsupportedContentType
+            | KinesisError::DeprecatedJsonProtocol => "UnknownOperationException",
+            KinesisError::MissingAuthenticationToken => "MissingAuthenticationTokenException",
+            KinesisError::RequestTooLarge => "RequestEntityTooLarge",
+        }
+    }
+
+    /// The HTTP status AWS uses for this error.
+    pub fn status(&self) -> u16 {
+        match self {
+            KinesisError::AccessDenied => 403,
+            KinesisError::UnsupportedContentType => 404,
+            KinesisError::DeprecatedJsonProtocol => 200,
+            KinesisError::RequestTooLarge => 413,
+            KinesisError::UnknownOperation { .. }
+            | KinesisError::NotImplemented(_)
+            | KinesisError::MissingAuthenticationToken => 400,
+        }
+    }
+
+    /// Renders the error the way AWS does for a request in `format`.
+    pub fn to_response(&self, format: WireFormat) -> ErrorResponse {
+        let status = self.status();
+        let error_type = self.error_type();
+        match self {
+            KinesisError::AccessDenied => xml(status, error_type, Some(&self.to_string())),
+            KinesisError::UnsupportedContentType => xml(status, error_type, None),
+            KinesisError::DeprecatedJsonProtocol => ErrorResponse {
+                status,
+                content_type: Some("application/json"),
+                error_type: Some(error_type),
+                body: serde_json::json!({
+                    "Output": {
+                        "__type": "com.amazon.coral.service#UnknownOperationException",
+                        "message": null,
+                    },
+                    "Version": "1.0",
+                })
+                .to_string()
+                .into_bytes(),
+            },
+            KinesisError::RequestTooLarge => ErrorResponse {
+                status,
+                content_type: None,
+                error_type: None,
+                body: Vec::new(),
+            },
+            KinesisError::UnknownOperation { .. }
+            | KinesisError::NotImplemented(_)
+            | KinesisError::MissingAuthenticationToken => {
+                modelled(status, error_type, &self.to_string(), format)
+            }
+        }
+    }
+}
+
+/// A modelled exception: `{"__type": .., "message": ..}` in the request's own format.
+fn modelled(
+    status: u16,
+    error_type: &'static str,
+    message: &str,
+    format: WireFormat,
+) -> ErrorResponse {
+    let body = match format {
+        WireFormat::Json => serde_json::json!({ "__type": error_type, "message": message })
+            .to_string()
+            .into_bytes(),
+        WireFormat::Cbor => {
+            let mut out = vec![0xa2]; // a definite-length map of two entries
+            for s in ["__type", error_type, "message", message] {
+                cbor_text(&mut out, s);
+            }
+            out
+        }
+    };
+    ErrorResponse {
+        status,
+        content_type: Some(format.content_type()),
+        error_type: Some(error_type),
+        body,
+    }
+}
+
+fn xml(status: u16, error_type: &'static str, message: Option<&str>) -> ErrorResponse {
+    let body = match message {
+        Some(m) => format!("<{error_type}>\n  <Message>{m}</Message>\n</{error_type}>\n"),
+        None => format!("<{error_type}/>\n"),
+    };
+    ErrorResponse {
+        status,
+        content_type: None,
+        error_type: Some(error_type),
+        body: body.into_bytes(),
+    }
+}
+
+/// Appends a CBOR text string (major type 3) with the shortest length encoding.
+fn cbor_text(out: &mut Vec<u8>, s: &str) {
+    let len = s.len();
+    if len < 24 {
+        out.push(0x60 | len as u8);
+    } else if let Ok(n) = u8::try_from(len) {
+        out.extend_from_slice(&[0x78, n]);
+    } else if let Ok(n) = u16::try_from(len) {
+        out.push(0x79);
+        out.extend_from_slice(&n.to_be_bytes());
+    } else {
+        out.push(0x7a);
+        out.extend_from_slice(&(len as u32).to_be_bytes());
+    }
+    out.extend_from_slice(s.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_implemented_is_an_unknown_operation_in_json() {
+        let r = KinesisError::NotImplemented(Operation::ListStreams).to_response(WireFormat::Json);
+        assert_eq!(r.status, 400);
+        assert_eq!(r.content_type, Some("application/x-amz-json-1.1"));
+        assert_eq!(r.error_type, Some("UnknownOperationException"));
+        let v: serde_json::Value = serde_json::from_slice(&r.body).expect("json body");
+        assert_eq!(v["__type"], "UnknownOperationException");
+        assert_eq!(
+            v["message"],
+            "operation ListStreams is not implemented by Strait yet"
+        );
+    }
+
+    #[test]
+    fn cbor_body_is_a_two_entry_text_map() {
+        let r = KinesisError::MissingAuthenticationToken.to_response(WireFormat::Cbor);
+        assert_eq!(r.content_type, Some("application/x-amz-cbor-1.1"));
+        let mut want = vec![0xa2, 0x66];
+        want.extend_from_slice(b"__type");
+        want.extend_from_slice(&[0x78, 35]);
+        want.extend_from_slice(b"MissingAuthenticationTokenException");
+        want.push(0x67);
+        want.extend_from_slice(b"message");
+        want.extend_from_slice(&[0x78, 28]);
+        want.extend_from_slice(b"Missing Authentication Token");
+        assert_eq!(r.body, want);
+    }
+
+    #[test]
+    fn unroutable_requests_get_xml() {
+        let r = KinesisError::AccessDenied.to_response(WireFormat::Json);
+        assert_eq!(r.status, 403);
+        assert_eq!(r.content_type, None);
+        assert_eq!(
+            String::from_utf8(r.body).expect("utf-8"),
+            "<AccessDeniedException>\n  <Message>Unable to determine service/operation name to be authorized\
+             </Message>\n</AccessDeniedException>\n"
+        );
+        let r = KinesisError::UnsupportedContentType.to_response(WireFormat::Json);
+        assert_eq!(
+            (r.status, r.body),
+            (404, b"<UnknownOperationException/>\n".to_vec())
+        );
+    }
+
+    #[test]
+    fn cbor_lengths_use_the_shortest_form() {
+        let mut out = Vec::new();
+        cbor_text(&mut out, &"x".repeat(300));
+        assert_eq!(&out[..3], &[0x79, 0x01, 0x2c]);
+        assert_eq!(out.len(), 303);
+    }
+}

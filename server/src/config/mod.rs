@@ -1,0 +1,199 @@
+//! The node's configuration: one typed tree with documented defaults.
+//!
+//! Every field has a default, so an empty file is a valid configuration, and unknown keys are errors, so a typo
+//! cannot silently fall back to a default. Values are layered by [`load`]: defaults, then the TOML file, then
+//! `STRAIT_<SECTION>__<KEY>` environment variables, then command-line flags. `deploy/strait.example.toml` lists
+//! every setting with its default; a test keeps it equal to [`Config::default`].
+
+mod load;
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use strait_engine::EngineConfig;
+
+pub use load::{ConfigError, ENV_PREFIX, Overrides, load};
+
+/// The commented default configuration shipped in `deploy/`, printed by `strait config default`.
+pub const EXAMPLE_TOML: &str = include_str!("../../../deploy/strait.example.toml");
+
+/// The whole configuration of one node.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub node: NodeConfig,
+    pub kafka: KafkaConfig,
+    pub aws: AwsConfig,
+    pub admin: AdminConfig,
+    /// Storage engine settings. `engine.data_dir` is not set here: it always equals `node.data_dir`.
+    pub engine: EngineConfig,
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let node = NodeConfig::default();
+        // The engine's own default directory must match the node's, so `config show` output round-trips.
+        let engine = EngineConfig {
+            data_dir: node.data_dir.clone(),
+            ..EngineConfig::default()
+        };
+        Config {
+            node,
+            kafka: KafkaConfig::default(),
+            aws: AwsConfig::default(),
+            admin: AdminConfig::default(),
+            engine,
+            log: LogConfig::default(),
+        }
+    }
+}
+
+/// Settings of the process as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Where all data lives (segments, metadata, the clean-shutdown marker). Relative paths are relative to the
+    /// working directory. Default `strait-data`.
+    pub data_dir: PathBuf,
+    /// How long shutdown waits for in-flight requests before closing connections anyway. Default 10 s: long
+    /// enough for a Fetch long-poll, short enough for an orchestrator's stop timeout (Kubernetes: 30 s).
+    pub shutdown_grace_ms: u64,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            data_dir: PathBuf::from("strait-data"),
+            shutdown_grace_ms: 10_000,
+        }
+    }
+}
+
+/// The Kafka wire-protocol listener.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// Address to listen on. Default `127.0.0.1:9092`, Kafka's port, on loopback only.
+    pub listen: SocketAddr,
+    /// Largest request frame accepted; larger ones close the connection. Default 100 MiB, Kafka's
+    /// `socket.request.max.bytes`.
+    pub max_request_bytes: u32,
+    /// Connections that send no request for this long are closed. Default 600000 (10 min), Kafka's
+    /// `connections.max.idle.ms`.
+    pub idle_timeout_ms: u64,
+    /// Host clients are told to connect to (Metadata, FindCoordinator). Default: the listen address's host.
+    pub advertised_host: Option<String>,
+    /// Port clients are told to connect to. Default: the port actually bound.
+    pub advertised_port: Option<u16>,
+    /// Create a topic when a client asks for metadata of, or produces to, an unknown one. Default true (Kafka's
+    /// `auto.create.topics.enable`).
+    pub auto_create_topics: bool,
+    /// Partitions of topics created without a count (auto-created, or `num_partitions = -1`). Default 1
+    /// (Kafka's `num.partitions`).
+    pub default_partitions: u32,
+    /// This node's broker id. Default 1.
+    pub node_id: i32,
+    /// Cluster id reported to clients. Default `strait-dev`.
+    pub cluster_id: String,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        KafkaConfig {
+            listen: loopback(9092),
+            max_request_bytes: 100 * 1024 * 1024,
+            idle_timeout_ms: 600_000,
+            advertised_host: None,
+            advertised_port: None,
+            auto_create_topics: true,
+            default_partitions: 1,
+            node_id: 1,
+            cluster_id: "strait-dev".into(),
+        }
+    }
+}
+
+/// How AWS-API requests are authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AwsAuth {
+    /// Any credentials (or none) are accepted, as local emulators do. The default.
+    #[default]
+    None,
+    /// SigV4 signatures are verified. Reserved: refused at startup until verification is implemented, so that no
+    /// deployment believes it is protected when it is not.
+    Sigv4,
+}
+
+/// The AWS-API (Kinesis) HTTP listener.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AwsConfig {
+    /// Address to listen on; HTTP/1.1 and prior-knowledge HTTP/2 share it. Default `127.0.0.1:4566`, the port
+    /// AWS emulators use, so `AWS_ENDPOINT_URL=http://127.0.0.1:4566` works unchanged.
+    pub listen: SocketAddr,
+    /// See [`AwsAuth`]. Default `none`.
+    pub auth: AwsAuth,
+}
+
+impl Default for AwsConfig {
+    fn default() -> Self {
+        AwsConfig {
+            listen: loopback(4566),
+            auth: AwsAuth::None,
+        }
+    }
+}
+
+/// The admin HTTP listener (`/healthz`, `/metrics`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Address to listen on. Default `127.0.0.1:9644`.
+    pub listen: SocketAddr,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            listen: loopback(9644),
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines. The default.
+    #[default]
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Logging.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A `tracing` filter such as `info` or `info,strait_engine=debug`. `RUST_LOG`, when set, replaces it.
+    /// Default `info`.
+    pub level: String,
+    /// See [`LogFormat`]. Default `text`.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".to_string(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))
+}

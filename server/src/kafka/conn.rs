@@ -1,0 +1,169 @@
+//! One Kafka connection: a reader that frames requests and a writer that answers them in order.
+//!
+//! Both halves run in the connection's task. The reader may read one frame ahead while the handler works on the
+//! previous one, overlapping network and work; the bound of one keeps a connection's memory to a few
+//! `max_request_bytes`, close to Apache Kafka, which holds one request per connection at a time.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{mpsc, watch};
+use tracing::{debug, info, warn};
+
+use super::{KafkaHandler, Limits};
+
+/// Read buffer size; also the most memory reserved before a frame's bytes actually arrive, so a client that only
+/// announces a large frame cannot make the server allocate it.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Why the reader stopped.
+#[derive(Debug)]
+enum ReadEnd {
+    /// The client closed its side (possibly mid-frame).
+    Eof,
+    Idle,
+    Shutdown,
+    /// The announced size is negative or above `max_request_bytes`.
+    TooLarge(i32),
+    Io(std::io::Error),
+    /// The writer stopped first; nothing will answer further frames.
+    WriterGone,
+}
+
+/// Why the writer stopped early.
+#[derive(Debug, thiserror::Error)]
+enum WriteEnd<E> {
+    #[error(transparent)]
+    Handler(E),
+    #[error("response of {0} bytes does not fit a Kafka frame")]
+    ResponseTooLarge(usize),
+    #[error("write failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub(super) async fn run<H: KafkaHandler>(
+    stream: TcpStream,
+    handler: Arc<H>,
+    session: H::Session,
+    limits: Limits,
+    stop: watch::Receiver<bool>,
+) {
+    metrics::counter!("strait_kafka_connections_total").increment(1);
+    let active = metrics::gauge!("strait_kafka_connections_active");
+    active.increment(1.0);
+    debug!("Kafka connection opened");
+    let (rd, wr) = stream.into_split();
+    let (tx, rx) = mpsc::channel(1);
+    let reader = read_frames(rd, tx, limits, stop);
+    let writer = write_responses(rx, wr, handler.as_ref(), session);
+    tokio::pin!(reader, writer);
+    let written = tokio::select! {
+        end = &mut reader => {
+            match &end {
+                ReadEnd::Eof | ReadEnd::WriterGone => debug!("client closed the connection"),
+                ReadEnd::Shutdown => debug!("closing Kafka connection for shutdown"),
+                ReadEnd::Idle => info!(idle = ?limits.idle_timeout, "closing idle Kafka connection"),
+                ReadEnd::TooLarge(size) => warn!(
+                    size,
+                    max = limits.max_request_bytes,
+                    "closing Kafka connection: request frame exceeds kafka.max_request_bytes"
+                ),
+                ReadEnd::Io(e) => debug!(error = %e, "Kafka read failed"),
+            }
+            if matches!(end, ReadEnd::TooLarge(_)) {
+                metrics::counter!("strait_kafka_frames_rejected_total").increment(1);
+            }
+            // Frames already read are in flight from the client's point of view: answer them before closing.
+            (&mut writer).await
+        }
+        written = &mut writer => written,
+    };
+    match written {
+        Ok(()) => {}
+        Err(WriteEnd::Handler(e)) => info!(error = %e, "closing Kafka connection"),
+        Err(e) => debug!(error = %e, "closing Kafka connection"),
+    }
+    active.decrement(1.0);
+}
+
+async fn read_frames(
+    rd: OwnedReadHalf,
+    tx: mpsc::Sender<Bytes>,
+    limits: Limits,
+    mut stop: watch::Receiver<bool>,
+) -> ReadEnd {
+    let mut rd = BufReader::with_capacity(READ_CHUNK, rd);
+    loop {
+        let frame = tokio::select! {
+            read = tokio::time::timeout(limits.idle_timeout, read_frame(&mut rd, limits.max_request_bytes)) => {
+                match read {
+                    Err(_elapsed) => return ReadEnd::Idle,
+                    Ok(Err(end)) => return end,
+                    Ok(Ok(frame)) => frame,
+                }
+            }
+            // A dropped sender also means the listener is gone, so it counts as shutdown too.
+            _ = stop.wait_for(|stopping| *stopping) => return ReadEnd::Shutdown,
+        };
+        metrics::counter!("strait_kafka_requests_total").increment(1);
+        if tx.send(frame).await.is_err() {
+            return ReadEnd::WriterGone;
+        }
+    }
+}
+
+async fn read_frame(rd: &mut BufReader<OwnedReadHalf>, max: usize) -> Result<Bytes, ReadEnd> {
+    let mut len = [0u8; 4];
+    rd.read_exact(&mut len).await.map_err(eof_or_io)?;
+    let announced = i32::from_be_bytes(len);
+    let size = usize::try_from(announced).map_err(|_| ReadEnd::TooLarge(announced))?;
+    if size > max {
+        return Err(ReadEnd::TooLarge(announced));
+    }
+    let mut buf = Vec::with_capacity(size.min(READ_CHUNK));
+    (&mut *rd)
+        .take(size as u64)
+        .read_to_end(&mut buf)
+        .await
+        .map_err(eof_or_io)?;
+    if buf.len() < size {
+        return Err(ReadEnd::Eof);
+    }
+    Ok(Bytes::from(buf))
+}
+
+fn eof_or_io(e: std::io::Error) -> ReadEnd {
+    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        ReadEnd::Eof
+    } else {
+        ReadEnd::Io(e)
+    }
+}
+
+async fn write_responses<H: KafkaHandler>(
+    mut rx: mpsc::Receiver<Bytes>,
+    wr: OwnedWriteHalf,
+    handler: &H,
+    mut session: H::Session,
+) -> Result<(), WriteEnd<H::Error>> {
+    let mut wr = BufWriter::new(wr);
+    while let Some(frame) = rx.recv().await {
+        let Some(response) = handler
+            .handle(&mut session, frame)
+            .await
+            .map_err(WriteEnd::Handler)?
+        else {
+            continue;
+        };
+        let len = i32::try_from(response.len())
+            .map_err(|_| WriteEnd::ResponseTooLarge(response.len()))?;
+        wr.write_all(&len.to_be_bytes()).await?;
+        wr.write_all(&response).await?;
+        wr.flush().await?;
+    }
+    wr.shutdown().await?;
+    Ok(())
+}

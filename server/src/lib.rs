@@ -1,0 +1,27 @@
+//! The Strait node: one process serving the Kafka wire protocol and a Kinesis-compatible HTTP API over one
+//! storage engine.
+//!
+//! Module map:
+//! - [`cli`]: the `strait` command line (`dev`, `serve`, `config`).
+//! - [`config`]: the typed configuration tree and its layering (defaults → file → env → flags).
+//! - [`node`]: startup and graceful shutdown order: listeners, engine, readiness.
+//! - [`kafka`]: the Kafka TCP listener: length-prefixed frames, in-order responses, idle timeout. The protocol
+//!   itself plugs in through [`kafka::KafkaHandler`].
+//! - [`aws`]: the AWS-API HTTP listener (HTTP/1.1 and h2c), routing through `strait-kinesis`.
+//! - [`admin`]: `/healthz` and `/metrics`.
+//! - [`http`]: the hyper accept loop with graceful shutdown that `aws` and `admin` share.
+//! - [`health`], [`telemetry`], [`signal`]: readiness state, logs and metrics, termination signals.
+//!
+//! Every listener takes an already-bound `TcpListener` and a shutdown future, so tests bind port 0 and run
+//! listeners in-process.
+
+pub mod admin;
+pub mod aws;
+pub mod cli;
+pub mod config;
+pub mod health;
+pub mod http;
+pub mod kafka;
+pub mod node;
+pub mod signal;
+pub mod telemetry;

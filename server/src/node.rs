@@ -1,0 +1,150 @@
+//! Running a node: the order in which things start and stop.
+//!
+//! Start: bind every listener first (a port conflict fails fast, before a possibly long recovery), serve the
+//! admin endpoints (`/healthz` says 503 meanwhile), open the engine, then serve Kafka and the AWS API and report
+//! ready. Stop: report not ready, stop accepting and drain in-flight requests (capped by
+//! `node.shutdown_grace_ms`), shut the engine down (flush, clean-shutdown marker), then stop the admin listener.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use strait_engine::{Engine, EngineError};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::info;
+
+use crate::admin::{self, AdminState};
+use crate::aws;
+use crate::config::Config;
+use crate::health::{Health, Phase};
+use crate::kafka::{self, KafkaHandler, Limits};
+use crate::telemetry::{self, TelemetryError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("cannot listen for {listener} on {addr}: {source}")]
+    Bind {
+        listener: &'static str,
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot register signal handlers: {0}")]
+    Signals(#[source] std::io::Error),
+    #[error(transparent)]
+    Telemetry(#[from] TelemetryError),
+    #[error("cannot open the storage engine: {0}")]
+    EngineOpen(#[source] EngineError),
+    #[error("engine shutdown failed: {0}")]
+    EngineShutdown(#[source] EngineError),
+}
+
+/// Binds `addr`, naming the listener in the error.
+pub async fn bind(listener: &'static str, addr: SocketAddr) -> Result<TcpListener, NodeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| NodeError::Bind {
+            listener,
+            addr,
+            source,
+        })
+}
+
+/// Listeners bound by the caller (tests bind port 0 and read the addresses back).
+pub struct Listeners {
+    pub kafka: TcpListener,
+    pub aws: TcpListener,
+    pub admin: TcpListener,
+}
+
+impl Listeners {
+    pub async fn bind(cfg: &Config) -> Result<Listeners, NodeError> {
+        Ok(Listeners {
+            kafka: bind("kafka", cfg.kafka.listen).await?,
+            aws: bind("aws", cfg.aws.listen).await?,
+            admin: bind("admin", cfg.admin.listen).await?,
+        })
+    }
+}
+
+/// Runs a node until `shutdown` resolves, then stops it gracefully.
+pub async fn run<H: KafkaHandler>(
+    cfg: Config,
+    listeners: Listeners,
+    make_kafka_handler: impl FnOnce(&Engine, SocketAddr) -> Arc<H>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), NodeError> {
+    let kafka_addr = listeners
+        .kafka
+        .local_addr()
+        .map_err(|source| NodeError::Bind {
+            listener: "kafka",
+            addr: cfg.kafka.listen,
+            source,
+        })?;
+    let prometheus = telemetry::install_metrics()?;
+    let grace = Duration::from_millis(cfg.node.shutdown_grace_ms);
+    let health = Health::default();
+    health.set(Phase::Starting);
+    for (name, l) in [
+        ("kafka", &listeners.kafka),
+        ("aws", &listeners.aws),
+        ("admin", &listeners.admin),
+    ] {
+        if let Ok(addr) = l.local_addr() {
+            info!(listener = name, %addr, "listening");
+        }
+    }
+
+    let engine_cell: Arc<OnceLock<Engine>> = Arc::new(OnceLock::new());
+    let (admin_stop, admin_stopped) = watch::channel(false);
+    let admin_state = AdminState {
+        health: health.clone(),
+        prometheus,
+        stats: engine_cell.clone(),
+    };
+    let admin = tokio::spawn(admin::serve(
+        listeners.admin,
+        admin_state,
+        grace,
+        stopped(admin_stopped),
+    ));
+
+    info!(data_dir = %cfg.engine.data_dir.display(), "opening the storage engine");
+    let engine = Engine::open(cfg.engine.clone())
+        .await
+        .map_err(NodeError::EngineOpen)?;
+    // The cell is only ever set here, so it cannot already hold an engine.
+    let _ = engine_cell.set(engine.clone());
+
+    let (front_stop, front_stopped) = watch::channel(false);
+    let limits = Limits::from(&cfg.kafka);
+    let kafka = tokio::spawn(kafka::serve(
+        listeners.kafka,
+        make_kafka_handler(&engine, kafka_addr),
+        limits,
+        grace,
+        stopped(front_stopped.clone()),
+    ));
+    let aws = tokio::spawn(aws::serve(listeners.aws, grace, stopped(front_stopped)));
+    health.set(Phase::Ready);
+    info!("strait is ready");
+
+    shutdown.await;
+    info!("shutting down");
+    health.set(Phase::ShuttingDown);
+    let _ = front_stop.send(true);
+    // A listener task only fails by panicking, which has already been reported; shutdown goes on regardless.
+    let _ = tokio::join!(kafka, aws);
+    let result = engine.shutdown().await.map_err(NodeError::EngineShutdown);
+    let _ = admin_stop.send(true);
+    let _ = admin.await;
+    result
+}
+
+/// Resolves once `true` is sent (or the sender is dropped, which only happens when the node is going away).
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}

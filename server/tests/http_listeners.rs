@@ -1,0 +1,163 @@
+//! The admin and AWS-API listeners in-process, on port 0.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::{assert_unknown_operation, http1, list_streams_headers};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use strait::admin::{self, AdminState, StatsSource};
+use strait::health::{Health, Phase};
+use strait_engine::EngineStats;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+struct FixedStats;
+
+impl StatsSource for FixedStats {
+    fn engine_stats(&self) -> Option<EngineStats> {
+        Some(EngineStats {
+            topics: 3,
+            partitions: 12,
+            log_bytes: 4096,
+        })
+    }
+}
+
+/// Binds an ephemeral loopback port.
+async fn bind() -> (TcpListener, SocketAddr) {
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = l.local_addr().expect("addr");
+    (l, addr)
+}
+
+/// A shutdown future and its trigger; dropping the trigger also fires it.
+fn stop_signal() -> (oneshot::Sender<()>, impl Future<Output = ()>) {
+    let (tx, rx) = oneshot::channel::<()>();
+    (tx, async move {
+        let _ = rx.await;
+    })
+}
+
+#[tokio::test]
+async fn healthz_follows_the_lifecycle_and_metrics_render() {
+    let (listener, addr) = bind().await;
+    let health = Health::default();
+    let state = AdminState {
+        health: health.clone(),
+        prometheus: strait::telemetry::install_metrics().expect("recorder"),
+        stats: Arc::new(FixedStats),
+    };
+    let (_stop, stopped) = stop_signal();
+    tokio::spawn(admin::serve(
+        listener,
+        state,
+        Duration::from_secs(1),
+        stopped,
+    ));
+
+    let get = |path: &'static str| http1(addr, "GET", path, &[], b"");
+    assert_eq!(get("/healthz").await.expect("starting").status, 503);
+    health.set(Phase::Ready);
+    let ok = get("/healthz").await.expect("ready");
+    assert_eq!((ok.status, ok.text().as_str()), (200, "ok\n"));
+
+    let metrics = get("/metrics").await.expect("metrics");
+    assert_eq!(metrics.status, 200);
+    let text = metrics.text();
+    for line in [
+        "strait_engine_topics 3",
+        "strait_engine_partitions 12",
+        "strait_engine_log_bytes 4096",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+    assert!(
+        metrics
+            .header("content-type")
+            .is_some_and(|ct| ct.starts_with("text/plain"))
+    );
+
+    assert_eq!(get("/other").await.expect("404").status, 404);
+    assert_eq!(
+        http1(addr, "POST", "/healthz", &[], b"")
+            .await
+            .expect("405")
+            .status,
+        405
+    );
+    health.set(Phase::ShuttingDown);
+    assert_eq!(get("/healthz").await.expect("stopping").status, 503);
+}
+
+async fn start_aws() -> (SocketAddr, oneshot::Sender<()>) {
+    let (listener, addr) = bind().await;
+    let (stop, stopped) = stop_signal();
+    tokio::spawn(strait::aws::serve(
+        listener,
+        Duration::from_secs(1),
+        stopped,
+    ));
+    (addr, stop)
+}
+
+#[tokio::test]
+async fn aws_answers_like_aws_over_http1() {
+    let (addr, _stop) = start_aws().await;
+    let reply = http1(addr, "POST", "/", &list_streams_headers(), b"{}")
+        .await
+        .expect("request");
+    assert_unknown_operation(&reply);
+
+    let no_target = [("Content-Type", "application/x-amz-json-1.1")];
+    let reply = http1(addr, "POST", "/", &no_target, b"{}")
+        .await
+        .expect("request");
+    assert_unknown_operation(&reply);
+
+    let reply = http1(addr, "GET", "/", &[], b"").await.expect("request");
+    assert_eq!(reply.status, 403);
+    assert!(
+        reply.text().starts_with("<AccessDeniedException>"),
+        "{}",
+        reply.text()
+    );
+
+    let big = vec![b' '; 7 * 1024 * 1024 + 1];
+    let reply = http1(addr, "POST", "/", &list_streams_headers(), &big)
+        .await
+        .expect("request");
+    assert_eq!(reply.status, 413);
+}
+
+#[tokio::test]
+async fn aws_serves_prior_knowledge_http2_on_the_same_port() {
+    let (addr, _stop) = start_aws().await;
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (mut send, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .expect("h2 handshake");
+    tokio::spawn(conn);
+    let mut req = hyper::Request::post(format!("http://{addr}/"));
+    for (name, value) in list_streams_headers() {
+        req = req.header(name, value);
+    }
+    let req = req
+        .body(Full::new(Bytes::from_static(b"{}")))
+        .expect("request");
+    let resp = send.send_request(req).await.expect("response");
+    assert_eq!(resp.version(), hyper::Version::HTTP_2);
+    assert_eq!(resp.status(), 400);
+    assert_eq!(
+        resp.headers()["x-amzn-errortype"],
+        "UnknownOperationException"
+    );
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    let v: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(v["__type"], "UnknownOperationException");
+}
