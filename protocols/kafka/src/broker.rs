@@ -20,6 +20,8 @@ pub struct BrokerConfig {
     pub auto_create_topics: bool,
     /// Partitions of an auto-created topic (Kafka's `num.partitions`).
     pub default_partitions: u32,
+    /// Consumer-group coordinator settings (session bounds, initial rebalance delay, ...).
+    pub groups: crate::group::GroupConfig,
 }
 
 impl Default for BrokerConfig {
@@ -32,6 +34,7 @@ impl Default for BrokerConfig {
             rack: None,
             auto_create_topics: true,
             default_partitions: 1,
+            groups: crate::group::GroupConfig::default(),
         }
     }
 }
@@ -39,6 +42,12 @@ impl Default for BrokerConfig {
 struct Inner {
     engine: Engine,
     cfg: BrokerConfig,
+    /// Idempotent-producer state and producer-id allocation (Produce, InitProducerId).
+    producers: crate::producer::ProducerStates,
+    /// Topic id → name, for requests that name topics by id (Produce v13, Fetch v13+).
+    topic_ids: crate::api::resolve::TopicIdCache,
+    /// Consumer groups and their committed offsets.
+    groups: crate::group::GroupCoordinator,
 }
 
 /// Shared by all connections; cheap to clone.
@@ -57,7 +66,13 @@ pub struct Session {
 impl Broker {
     pub fn new(engine: Engine, cfg: BrokerConfig) -> Broker {
         Broker {
-            inner: Arc::new(Inner { engine, cfg }),
+            inner: Arc::new(Inner {
+                producers: crate::producer::ProducerStates::new(engine.meta().clone()),
+                topic_ids: Default::default(),
+                groups: crate::group::GroupCoordinator::new(engine.clone(), cfg.groups),
+                engine,
+                cfg,
+            }),
         }
     }
 
@@ -69,7 +84,19 @@ impl Broker {
         &self.inner.cfg
     }
 
-    /// Handles one request frame (without its length prefix). Returns the length-prefixed response, or `None`
+    pub fn producers(&self) -> &crate::producer::ProducerStates {
+        &self.inner.producers
+    }
+
+    pub(crate) fn topic_ids(&self) -> &crate::api::resolve::TopicIdCache {
+        &self.inner.topic_ids
+    }
+
+    pub fn groups(&self) -> &crate::group::GroupCoordinator {
+        &self.inner.groups
+    }
+
+    /// Handles one request frame (without its length prefix). Returns the response (also without), or `None`
     /// when the protocol sends none (Produce with acks=0). An error means the connection must be closed.
     pub async fn handle(
         &self,

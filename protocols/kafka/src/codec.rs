@@ -1,7 +1,7 @@
 //! Request framing: header decoding (including KIP-511's unsupported-ApiVersions answer) and response encoding.
-//! Frames arrive without their 4-byte length prefix; responses are returned with it.
+//! Frames arrive without their 4-byte length prefix and responses are returned without one: the listener frames both.
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind};
 use kafka_protocol::protocol::{Encodable, decode_request_header_from_buffer};
 
@@ -42,7 +42,7 @@ pub fn decode(mut frame: Bytes, range: (i16, i16)) -> Result<Decoded, KafkaError
     })
 }
 
-/// Encodes a response with its header and 4-byte length prefix.
+/// Encodes a response: header and body, without the length prefix.
 pub fn encode(
     api: ApiKey,
     version: i16,
@@ -50,12 +50,9 @@ pub fn encode(
     body: &ResponseKind,
 ) -> Result<Bytes, KafkaError> {
     let mut buf = BytesMut::with_capacity(256);
-    buf.put_i32(0);
     ResponseHeader::default()
         .with_correlation_id(correlation_id)
         .encode(&mut buf, api.response_header_version(version))?;
     body.encode(&mut buf, version)?;
-    let len = (buf.len() - 4) as i32;
-    buf[..4].copy_from_slice(&len.to_be_bytes());
     Ok(buf.freeze())
 }

@@ -19,6 +19,10 @@ pub enum KafkaError {
     TrailingBytes(usize),
     #[error("SASL authentication is required before API key {0}")]
     NotAuthenticated(i16),
+    /// Kafka closes the connection when a Produce with acks=0 fails: the producer gets no response, and a broken
+    /// connection is the only signal that makes it refresh its metadata.
+    #[error("{failed} partition(s) of a produce request with acks=0 failed: {first_error}")]
+    AcksZeroProduceFailed { failed: usize, first_error: String },
 }
 
 /// The Kafka error code for an engine error, used in per-topic/partition error fields. Every variant is mapped
@@ -52,4 +56,33 @@ pub fn engine_error_code(e: &EngineError) -> ResponseError {
 /// Error code and message for a response field.
 pub fn code_and_message(e: &EngineError) -> (i16, Option<String>) {
     (engine_error_code(e).code(), Some(e.to_string()))
+}
+
+/// A per-resource failure of an admin API (one topic, partition or config resource): the code and the text for
+/// the response's `error_message`. Kafka clients print that message, so it should say what to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: ResponseError,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ResponseError, message: impl Into<String>) -> ApiError {
+        ApiError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<&EngineError> for ApiError {
+    fn from(e: &EngineError) -> ApiError {
+        ApiError::new(engine_error_code(e), e.to_string())
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> ApiError {
+        ApiError::from(&e)
+    }
 }

@@ -3,12 +3,15 @@
 //! the server feeds it frames per connection and writes back what it returns.
 //!
 //! Module map: [`codec`] (framing), [`error`] (errors and engine → Kafka error-code mapping), [`api`] (dispatch
-//! and one module per API), [`broker`] (node identity and shared state).
+//! and one module per API), [`broker`] (node identity and shared state), [`group`] (the consumer-group
+//! coordinator and committed offsets), [`producer`] (idempotent-producer sequence state and producer ids).
 
 pub mod api;
 pub mod broker;
 pub mod codec;
 pub mod error;
+pub mod group;
+pub mod producer;
 
 pub use broker::{Broker, BrokerConfig, Session};
 pub use error::KafkaError;

@@ -2,7 +2,7 @@
 //! wire encoding (requests encoded as a client would, responses decoded as a client would).
 #![allow(dead_code, unreachable_pub)]
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 use kafka_protocol::messages::{RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
 use strait_engine::{Engine, EngineConfig};
@@ -21,7 +21,19 @@ impl TestBroker {
     }
 
     pub async fn with_config(cfg: BrokerConfig) -> TestBroker {
-        let dir = tempfile::tempdir().expect("tempdir");
+        Self::open_in(tempfile::tempdir().expect("tempdir"), cfg).await
+    }
+
+    /// Shuts the engine down cleanly and opens a new broker over the same data directory (a restart).
+    pub async fn restart(self) -> TestBroker {
+        let cfg = self.broker.config().clone();
+        self.broker.engine().shutdown().await.expect("shutdown");
+        let TestBroker { broker, dir, .. } = self;
+        drop(broker);
+        Self::open_in(dir, cfg).await
+    }
+
+    pub async fn open_in(dir: tempfile::TempDir, cfg: BrokerConfig) -> TestBroker {
         let engine = Engine::open(EngineConfig {
             data_dir: dir.path().to_path_buf(),
             ..Default::default()
@@ -56,8 +68,6 @@ impl TestBroker {
         let Some(mut resp) = self.broker.handle(&mut self.session, buf.freeze()).await? else {
             return Ok(None);
         };
-        let len = resp.get_i32() as usize;
-        assert_eq!(len, resp.len(), "length prefix matches");
         let rh = ResponseHeader::decode(&mut resp, R::Response::header_version(version))
             .expect("response header");
         assert_eq!(rh.correlation_id, self.correlation);

@@ -1,0 +1,66 @@
+//! DescribeCluster (v0–2): the one broker, the cluster id, and this node as the controller (Kafka 4.x brokers
+//! report some live broker as the "controller" since KRaft controllers are not reachable by clients; with one
+//! node that is us).
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
+use kafka_protocol::messages::{BrokerId, DescribeClusterRequest, DescribeClusterResponse};
+use kafka_protocol::protocol::StrBytes;
+
+use super::Ctx;
+
+/// `endpoint_type` values (v1+).
+const ENDPOINT_BROKERS: i8 = 1;
+const ENDPOINT_CONTROLLERS: i8 = 2;
+
+/// Kafka's authorized-operations answer for the cluster when no authorizer is configured: every operation the
+/// CLUSTER resource supports (CREATE 5, ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10,
+/// ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12). Strait has no ACLs.
+const CLUSTER_OPERATIONS: i32 =
+    (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
+
+/// Kafka's "not requested" marker.
+const OPS_OMITTED: i32 = i32::MIN;
+
+pub fn handle(ctx: &mut Ctx<'_>, req: DescribeClusterRequest) -> DescribeClusterResponse {
+    let cfg = ctx.broker.config();
+    // v0 has no endpoint type on the wire and decodes as BROKERS. Clients ask for controllers only when
+    // bootstrapped with bootstrap.controllers; Strait's listener is a broker endpoint, as Kafka's would say.
+    if req.endpoint_type != ENDPOINT_BROKERS {
+        let (code, message) = if req.endpoint_type == ENDPOINT_CONTROLLERS {
+            (
+                ResponseError::MismatchedEndpointType,
+                "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER"
+                    .to_string(),
+            )
+        } else {
+            (
+                ResponseError::UnsupportedEndpointType,
+                format!("Unsupported endpoint type {}", req.endpoint_type),
+            )
+        };
+        return DescribeClusterResponse::default()
+            .with_error_code(code.code())
+            .with_error_message(Some(StrBytes::from_string(message)))
+            .with_endpoint_type(req.endpoint_type);
+    }
+    let broker = DescribeClusterBroker::default()
+        .with_broker_id(BrokerId(cfg.node_id))
+        .with_host(StrBytes::from_string(cfg.advertised_host.clone()))
+        .with_port(cfg.advertised_port)
+        .with_rack(cfg.rack.clone().map(StrBytes::from_string))
+        .with_is_fenced(false);
+    let ops = if req.include_cluster_authorized_operations {
+        CLUSTER_OPERATIONS
+    } else {
+        OPS_OMITTED
+    };
+    DescribeClusterResponse::default()
+        .with_error_code(0)
+        .with_error_message(None)
+        .with_endpoint_type(ENDPOINT_BROKERS)
+        .with_cluster_id(StrBytes::from_string(cfg.cluster_id.clone()))
+        .with_controller_id(BrokerId(cfg.node_id))
+        .with_brokers(vec![broker])
+        .with_cluster_authorized_operations(ops)
+}

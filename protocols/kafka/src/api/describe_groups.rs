@@ -1,0 +1,61 @@
+//! DescribeGroups: state, protocol and members (with metadata and assignment for Stable groups) of each
+//! requested group; a group that does not exist is reported in state Dead, as Kafka does before v6.
+
+use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
+use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse};
+use kafka_protocol::protocol::StrBytes;
+
+use super::Ctx;
+
+/// Kafka's "authorized operations not requested" marker.
+const OPS_OMITTED: i32 = i32::MIN;
+
+/// With no authorizer, Kafka reports every operation a group supports: READ (3), DELETE (6), DESCRIBE (8),
+/// DESCRIBE_CONFIGS (10) and ALTER_CONFIGS (11), as bits of an `AclOperation` bitfield.
+const GROUP_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11);
+
+pub fn handle(ctx: &mut Ctx<'_>, req: DescribeGroupsRequest) -> DescribeGroupsResponse {
+    let version = ctx.version();
+    let coordinator = ctx.broker.groups();
+    // The request field exists from v3; earlier versions decode it as false.
+    let ops = if req.include_authorized_operations {
+        GROUP_OPERATIONS
+    } else {
+        OPS_OMITTED
+    };
+    let groups = req
+        .groups
+        .into_iter()
+        .map(|id| match coordinator.describe_group(&id.0) {
+            Err(e) => DescribedGroup::default()
+                .with_group_id(id)
+                .with_error_code(e.code())
+                .with_authorized_operations(ops),
+            Ok(d) => DescribedGroup::default()
+                .with_group_id(id)
+                .with_group_state(StrBytes::from_static_str(d.state.name()))
+                .with_protocol_type(StrBytes::from_string(d.protocol_type))
+                .with_protocol_data(StrBytes::from_string(d.protocol_data))
+                .with_authorized_operations(ops)
+                .with_members(
+                    d.members
+                        .into_iter()
+                        .map(|m| {
+                            DescribedGroupMember::default()
+                                .with_member_id(StrBytes::from_string(m.member_id))
+                                .with_group_instance_id(
+                                    m.instance_id
+                                        .filter(|_| version >= 4)
+                                        .map(StrBytes::from_string),
+                                )
+                                .with_client_id(StrBytes::from_string(m.client_id))
+                                .with_client_host(StrBytes::from_string(m.client_host))
+                                .with_member_metadata(m.metadata)
+                                .with_member_assignment(m.assignment)
+                        })
+                        .collect(),
+                ),
+        })
+        .collect();
+    DescribeGroupsResponse::default().with_groups(groups)
+}

@@ -1,0 +1,266 @@
+//! Fetch (v4–16): whole stored batches, never decoded, with long polling on `max_wait_ms` / `min_bytes`.
+//!
+//! - Sizes: the first partition with data always gets at least one whole batch (KIP-74), even past
+//!   `partition_max_bytes` or `max_bytes`; later partitions get only what fits in both.
+//! - Long poll: read every partition; answer if `min_bytes` are there, something failed or the budget is full;
+//!   otherwise wait until any partition's high watermark moves (or `max_wait_ms` passes) and read again.
+//! - No transactions exist, so READ_COMMITTED sees what READ_UNCOMMITTED sees: the last stable offset is the
+//!   high watermark and the aborted-transaction list is empty (an empty list, not null, for every client).
+//! - Fetch sessions (KIP-227) are refused as a broker with a full session cache refuses them: full fetches get
+//!   session id 0, which clients take as "stay sessionless"; an incremental fetch (epoch > 0) gets
+//!   FETCH_SESSION_ID_NOT_FOUND, after which Java, librdkafka and franz-go start over with a full fetch.
+// #[PerformanceCriticalPath]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::fetch_response::{
+    EpochEndOffset, FetchableTopicResponse, LeaderIdAndEpoch, NodeEndpoint, PartitionData,
+};
+use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use strait_engine::{EngineError, Partition};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::Ctx;
+use super::resolve;
+use crate::broker::Broker;
+use crate::error::ApiError;
+
+/// Cap on one response, whatever the client asks (Kafka's `fetch.max.bytes` default).
+const MAX_RESPONSE_BYTES: usize = 55 << 20;
+
+struct Target {
+    index: i32,
+    fetch_offset: i64,
+    max_bytes: usize,
+    current_leader_epoch: i32,
+    last_fetched_epoch: i32,
+    partition: Result<Arc<Partition>, ApiError>,
+}
+
+struct TopicTargets {
+    name: TopicName,
+    id: uuid::Uuid,
+    partitions: Vec<Target>,
+}
+
+/// One pass over all requested partitions.
+#[derive(Default)]
+struct Round {
+    topics: Vec<FetchableTopicResponse>,
+    bytes: usize,
+    /// An error, a divergence or a full budget: waiting would not change the answer.
+    respond_now: bool,
+    /// Some partition failed a leader-epoch check; the response then names this broker as leader.
+    leader_hint: bool,
+    node_id: i32,
+    /// Per readable partition, the offset its high watermark must pass for new data to exist.
+    waits: Vec<(Arc<Partition>, i64)>,
+}
+
+pub async fn handle(ctx: &mut Ctx<'_>, req: FetchRequest) -> FetchResponse {
+    let b = ctx.broker;
+    let version = ctx.version();
+    if version >= 7 && !matches!(req.session_epoch, -1 | 0) {
+        return FetchResponse::default()
+            .with_error_code(ResponseError::FetchSessionIdNotFound.code())
+            .with_session_id(0);
+    }
+    let targets = targets(b, &req, version);
+    let deadline = Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
+    let max_bytes = (req.max_bytes.max(0) as usize).min(MAX_RESPONSE_BYTES);
+    let min_bytes = req.min_bytes.max(0) as usize;
+    let round = loop {
+        let round = read_round(&targets, max_bytes, version, b.config().node_id).await;
+        if round.respond_now
+            || round.bytes >= min_bytes
+            || round.waits.is_empty()
+            || Instant::now() >= deadline
+        {
+            break round;
+        }
+        wait_for_any(round.waits, deadline).await;
+    };
+    metrics::counter!("strait_kafka_fetched_bytes_total").increment(round.bytes as u64);
+    let mut resp = FetchResponse::default()
+        .with_session_id(0)
+        .with_responses(round.topics);
+    if round.leader_hint && version >= 16 {
+        // KIP-951: name the leader's endpoint along with a leader-epoch error.
+        let cfg = b.config();
+        resp = resp.with_node_endpoints(vec![
+            NodeEndpoint::default()
+                .with_node_id(BrokerId(cfg.node_id))
+                .with_host(StrBytes::from_string(cfg.advertised_host.clone()))
+                .with_port(cfg.advertised_port)
+                .with_rack(cfg.rack.clone().map(StrBytes::from_string)),
+        ]);
+    }
+    resp
+}
+
+fn targets(b: &Broker, req: &FetchRequest, version: i16) -> Vec<TopicTargets> {
+    req.topics
+        .iter()
+        .map(|t| {
+            let topic = if version >= 13 {
+                b.topic_ids().lookup(b, &t.topic_id)
+            } else {
+                resolve::topic(b, &t.topic)
+            };
+            let partitions = t
+                .partitions
+                .iter()
+                .map(|p| Target {
+                    index: p.partition,
+                    fetch_offset: p.fetch_offset,
+                    max_bytes: p.partition_max_bytes.max(0) as usize,
+                    current_leader_epoch: p.current_leader_epoch,
+                    last_fetched_epoch: p.last_fetched_epoch,
+                    partition: topic
+                        .as_ref()
+                        .map_err(Clone::clone)
+                        .and_then(|t| resolve::partition(b, t, p.partition)),
+                })
+                .collect();
+            TopicTargets {
+                name: t.topic.clone(),
+                id: t.topic_id,
+                partitions,
+            }
+        })
+        .collect()
+}
+
+async fn read_round(
+    targets: &[TopicTargets],
+    max_bytes: usize,
+    version: i16,
+    node_id: i32,
+) -> Round {
+    let mut round = Round {
+        node_id,
+        ..Round::default()
+    };
+    let mut budget = max_bytes;
+    for t in targets {
+        let mut parts = Vec::with_capacity(t.partitions.len());
+        for target in &t.partitions {
+            parts.push(read_partition(target, &mut budget, &mut round, version).await);
+        }
+        round.topics.push(
+            FetchableTopicResponse::default()
+                .with_topic(t.name.clone())
+                .with_topic_id(t.id)
+                .with_partitions(parts),
+        );
+    }
+    round
+}
+
+fn empty(index: i32) -> PartitionData {
+    PartitionData::default()
+        .with_partition_index(index)
+        .with_high_watermark(-1)
+        .with_last_stable_offset(-1)
+        .with_log_start_offset(-1)
+        .with_aborted_transactions(Some(Vec::new()))
+        .with_preferred_read_replica(BrokerId(-1))
+        .with_records(Some(Bytes::new()))
+}
+
+fn failed(index: i32, e: &ApiError, round: &mut Round) -> PartitionData {
+    round.respond_now = true;
+    empty(index).with_error_code(e.code.code())
+}
+
+async fn read_partition(
+    t: &Target,
+    budget: &mut usize,
+    round: &mut Round,
+    version: i16,
+) -> PartitionData {
+    let p = match &t.partition {
+        Ok(p) => p,
+        Err(e) => return failed(t.index, e, round),
+    };
+    if let Err(e) = resolve::check_leader_epoch(p, t.current_leader_epoch) {
+        round.leader_hint = true;
+        let leader = LeaderIdAndEpoch::default()
+            .with_leader_id(BrokerId(round.node_id))
+            .with_leader_epoch(resolve::leader_epoch(p));
+        return failed(t.index, &e, round).with_current_leader(leader);
+    }
+    let offsets = |hw: i64, log_start: i64| {
+        empty(t.index)
+            .with_high_watermark(hw)
+            .with_last_stable_offset(hw)
+            .with_log_start_offset(log_start)
+    };
+    // KIP-320/595: a fetcher whose last fetched epoch ended earlier on this leader has diverged; tell it where
+    // instead of handing it records on top of a log it must truncate first.
+    if version >= 12 && t.last_fetched_epoch >= 0 {
+        let (epoch, end) = resolve::epoch_end_offset(p, t.last_fetched_epoch);
+        if epoch < t.last_fetched_epoch || end < t.fetch_offset {
+            round.respond_now = true;
+            return offsets(p.high_watermark(), p.log_start()).with_diverging_epoch(
+                EpochEndOffset::default()
+                    .with_epoch(epoch)
+                    .with_end_offset(end),
+            );
+        }
+    }
+    let limit = t.max_bytes.min(*budget);
+    let taken_before = round.bytes > 0;
+    if taken_before && limit == 0 {
+        round.respond_now = true;
+        return offsets(p.high_watermark(), p.log_start());
+    }
+    match p.read(t.fetch_offset, limit).await {
+        Ok(r) => {
+            round
+                .waits
+                .push((p.clone(), r.high_watermark.max(t.fetch_offset)));
+            let mut records = r.records;
+            if taken_before && records.len() > limit {
+                // Only the first partition with data may exceed the limits.
+                records = Bytes::new();
+                round.respond_now = true;
+            }
+            round.bytes += records.len();
+            *budget = budget.saturating_sub(records.len());
+            offsets(r.high_watermark, r.log_start).with_records(Some(records))
+        }
+        Err(EngineError::OffsetOutOfRange {
+            log_start,
+            high_watermark,
+            ..
+        }) => {
+            // Between the high watermark and the log end (written, not yet durable) Kafka answers with no data
+            // rather than an error; the records become visible shortly.
+            if t.fetch_offset >= log_start && t.fetch_offset <= p.offsets().log_end {
+                round.waits.push((p.clone(), t.fetch_offset));
+                return offsets(high_watermark, log_start);
+            }
+            round.respond_now = true;
+            offsets(high_watermark, log_start)
+                .with_error_code(ResponseError::OffsetOutOfRange.code())
+        }
+        Err(e) => failed(t.index, &ApiError::from(e), round),
+    }
+}
+
+/// Returns when any partition's high watermark passes its offset, or at `deadline`.
+async fn wait_for_any(waits: Vec<(Arc<Partition>, i64)>, deadline: Instant) {
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    let mut set = JoinSet::new();
+    for (p, offset) in waits {
+        set.spawn(async move { p.wait_for_data(offset, remaining).await });
+    }
+    let _ = tokio::time::timeout_at(deadline, set.join_next()).await;
+    // Dropping the set aborts the waits still pending.
+}

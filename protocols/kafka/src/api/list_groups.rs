@@ -1,0 +1,51 @@
+//! ListGroups: every group this coordinator knows, filtered by state (v4+) and type (v5+). All groups here
+//! are classic groups.
+
+use kafka_protocol::messages::list_groups_response::ListedGroup;
+use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
+use kafka_protocol::protocol::StrBytes;
+
+use super::Ctx;
+
+/// Kafka's `GroupType` name for groups of the classic rebalance protocol.
+const CLASSIC: &str = "classic";
+
+pub fn handle(ctx: &mut Ctx<'_>, req: ListGroupsRequest) -> ListGroupsResponse {
+    let version = ctx.version();
+    let listed = match ctx.broker.groups().list_groups() {
+        Ok(l) => l,
+        Err(e) => return ListGroupsResponse::default().with_error_code(e.code()),
+    };
+    // State names compare case-insensitively (Kafka lower-cases and trims them); type names lower-cased.
+    let states: Vec<String> = req
+        .states_filter
+        .iter()
+        .map(|s| s.trim().to_ascii_lowercase())
+        .collect();
+    let classic_wanted = req.types_filter.is_empty()
+        || req
+            .types_filter
+            .iter()
+            .any(|t| t.to_ascii_lowercase() == CLASSIC);
+    let groups = listed
+        .into_iter()
+        .filter(|_| classic_wanted)
+        .filter(|g| states.is_empty() || states.contains(&g.state.name().to_ascii_lowercase()))
+        .map(|g| {
+            let entry = ListedGroup::default()
+                .with_group_id(GroupId(StrBytes::from_string(g.group_id)))
+                .with_protocol_type(StrBytes::from_string(g.protocol_type));
+            let entry = if version >= 4 {
+                entry.with_group_state(StrBytes::from_static_str(g.state.name()))
+            } else {
+                entry
+            };
+            if version >= 5 {
+                entry.with_group_type(StrBytes::from_static_str(CLASSIC))
+            } else {
+                entry
+            }
+        })
+        .collect();
+    ListGroupsResponse::default().with_groups(groups)
+}

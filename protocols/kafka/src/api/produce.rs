@@ -1,0 +1,259 @@
+//! Produce (v3–13): one record batch per partition, stored as received (compressed batches stay compressed; the
+//! engine checks the CRC and assigns offsets), with idempotent-producer checks and acks 0 / 1 / -1.
+//!
+//! acks=-1 waits until the batch is durable (with `fsync = always`; under `fsync = interval` durability is the
+//! background flush's job, as in Kafka). The append itself never waits, so an idempotent producer's partition
+//! lock is held only for check + write, and the fsyncs of all partitions in a request overlap.
+// #[PerformanceCriticalPath]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::produce_request::PartitionProduceData;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use kafka_protocol::protocol::StrBytes;
+use strait_engine::batch::BatchHeader;
+use strait_engine::{AppendInfo, AppendOptions, FsyncPolicy, Partition, TopicInfo};
+use tokio::time::Instant;
+
+use super::Ctx;
+use super::resolve;
+use crate::broker::Broker;
+use crate::error::{ApiError, KafkaError};
+use crate::producer::{BatchMeta, ProducerBatch, Verdict};
+
+/// Where a batch is (or, for an acknowledged retry, already was) in the log.
+struct Appended {
+    partition: Arc<Partition>,
+    base_offset: i64,
+    /// Offset after the batch: what must be durable before acks=-1 is answered.
+    end: i64,
+    log_append_time: i64,
+    log_start: i64,
+}
+
+impl Appended {
+    fn new(partition: Arc<Partition>, i: AppendInfo) -> Appended {
+        Appended {
+            partition,
+            base_offset: i.base_offset,
+            end: i.last_offset + 1,
+            log_append_time: i.log_append_time,
+            log_start: i.log_start_offset,
+        }
+    }
+}
+
+/// `Ok(None)` for acks=0, which gets no response.
+pub async fn handle(
+    ctx: &mut Ctx<'_>,
+    req: ProduceRequest,
+) -> Result<Option<ProduceResponse>, KafkaError> {
+    let b = ctx.broker;
+    let version = ctx.version();
+    let acks = req.acks;
+    let deadline =
+        (req.timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(req.timeout_ms as u64));
+    let must_sync = acks == -1 && b.engine().config().fsync == FsyncPolicy::Always;
+    let mut topics = Vec::with_capacity(req.topic_data.len());
+    let mut waits = Vec::new();
+    let mut failures: Vec<ApiError> = Vec::new();
+    for td in req.topic_data {
+        let topic: Result<TopicInfo, ApiError> = if !matches!(acks, -1..=1) {
+            Err(ApiError::new(
+                ResponseError::InvalidRequiredAcks,
+                format!("acks must be -1, 0 or 1, not {acks}"),
+            ))
+        } else if version >= 13 {
+            b.topic_ids().lookup(b, &td.topic_id)
+        } else {
+            resolve::topic_or_create(b, &td.name).await
+        };
+        let mut parts = Vec::with_capacity(td.partition_data.len());
+        for pd in td.partition_data {
+            let index = pd.index;
+            let res = match &topic {
+                Ok(t) => append(b, t, pd, version).await,
+                Err(e) => Err(e.clone()),
+            };
+            parts.push(match res {
+                Ok(a) => {
+                    if must_sync {
+                        waits.push((topics.len(), parts.len(), a.partition.clone(), a.end));
+                    }
+                    PartitionProduceResponse::default()
+                        .with_index(index)
+                        .with_base_offset(a.base_offset)
+                        .with_log_append_time_ms(a.log_append_time)
+                        .with_log_start_offset(a.log_start)
+                }
+                Err(e) => {
+                    let r = error_response(index, &e);
+                    failures.push(e);
+                    r
+                }
+            });
+        }
+        topics.push(
+            TopicProduceResponse::default()
+                .with_name(td.name)
+                .with_topic_id(td.topic_id)
+                .with_partition_responses(parts),
+        );
+    }
+    if acks == 0 {
+        return match failures.first() {
+            None => Ok(None),
+            Some(e) => Err(KafkaError::AcksZeroProduceFailed {
+                failed: failures.len(),
+                first_error: e.message.clone(),
+            }),
+        };
+    }
+    for (t, p, partition, end) in waits {
+        let done = match deadline {
+            Some(d) => tokio::time::timeout_at(d, partition.wait_durable(end)).await,
+            None => Ok(partition.wait_durable(end).await),
+        };
+        let err = match done {
+            Ok(Ok(())) => continue,
+            Ok(Err(e)) => ApiError::from(e),
+            // The batch is in the log but not yet durable: the client may retry (idempotent producers then
+            // get the original offsets back).
+            Err(_) => ApiError::new(
+                ResponseError::RequestTimedOut,
+                format!("the batch was not durable within {} ms", req.timeout_ms),
+            ),
+        };
+        let slot = &mut topics[t].partition_responses[p];
+        *slot = error_response(slot.index, &err);
+    }
+    Ok(Some(ProduceResponse::default().with_responses(topics)))
+}
+
+fn error_response(index: i32, e: &ApiError) -> PartitionProduceResponse {
+    PartitionProduceResponse::default()
+        .with_index(index)
+        .with_error_code(e.code.code())
+        .with_base_offset(-1)
+        .with_log_append_time_ms(-1)
+        .with_log_start_offset(-1)
+        .with_error_message(Some(StrBytes::from_string(e.message.clone())))
+}
+
+async fn append(
+    b: &Broker,
+    t: &TopicInfo,
+    pd: PartitionProduceData,
+    version: i16,
+) -> Result<Appended, ApiError> {
+    let p = resolve::partition(b, t, pd.index)?;
+    let records = pd.records.unwrap_or_default();
+    let h = check_batch(&records, version)?;
+    let opts = AppendOptions {
+        leader_epoch: resolve::leader_epoch(&p),
+        wait_durable: false,
+    };
+    // The request buffer is usually shared with the other partitions' batches, so this copies; the engine
+    // needs the batch mutable to stamp offsets and epoch.
+    let data = records
+        .try_into_mut()
+        .unwrap_or_else(|r: Bytes| BytesMut::from(&r[..]));
+    let Some(pb) = ProducerBatch::from_header(&h) else {
+        let info = p.append(data, opts).await?;
+        metrics::counter!("strait_kafka_produced_bytes_total").increment(h.total_len() as u64);
+        return Ok(Appended::new(p, info));
+    };
+    let mut st = b.producers().lock(b.engine(), &p).await?;
+    match st.check(&pb) {
+        Verdict::Reject(code, message) => Err(ApiError::new(code, message)),
+        Verdict::Duplicate(m) => {
+            metrics::counter!("strait_kafka_produce_duplicates_total").increment(1);
+            Ok(Appended {
+                base_offset: m.first_offset,
+                end: m.last_offset + 1,
+                log_append_time: m.log_append_time,
+                log_start: p.log_start(),
+                partition: p,
+            })
+        }
+        Verdict::Append => {
+            let info = p.append(data, opts).await?;
+            metrics::counter!("strait_kafka_produced_bytes_total").increment(h.total_len() as u64);
+            let meta = BatchMeta {
+                first_seq: pb.first_seq,
+                last_seq: pb.last_seq,
+                first_offset: info.base_offset,
+                last_offset: info.last_offset,
+                log_append_time: info.log_append_time,
+            };
+            st.appended(&pb, meta, &h);
+            st.snapshot_if_due(b.engine());
+            Ok(Appended::new(p, info))
+        }
+    }
+}
+
+/// What Kafka checks before the log sees a batch (`ProduceRequest.validateRecords` and `LogValidator`); the CRC
+/// is left to the engine, which reads every byte anyway.
+fn check_batch(records: &[u8], version: i16) -> Result<BatchHeader, ApiError> {
+    let invalid = |m: String| ApiError::new(ResponseError::InvalidRecord, m);
+    if records.is_empty() {
+        return Err(invalid(
+            "a produce request must carry one record batch per partition".into(),
+        ));
+    }
+    if let Some(&magic) = records.get(16)
+        && magic != 2
+    {
+        return Err(invalid(format!(
+            "only v2 record batches are accepted, not magic {magic}"
+        )));
+    }
+    let h = BatchHeader::parse(records)
+        .map_err(|e| ApiError::new(ResponseError::CorruptMessage, e.to_string()))?;
+    if h.total_len() < records.len() {
+        return Err(invalid(
+            "a produce request must carry exactly one record batch per partition".into(),
+        ));
+    }
+    if h.total_len() > records.len() {
+        return Err(ApiError::new(
+            ResponseError::CorruptMessage,
+            format!(
+                "record batch truncated: {} of {} bytes",
+                records.len(),
+                h.total_len()
+            ),
+        ));
+    }
+    match h.compression() {
+        0..=3 => {}
+        4 if version >= 7 => {}
+        c => {
+            return Err(ApiError::new(
+                ResponseError::UnsupportedCompressionType,
+                format!("compression codec {c} is not allowed in produce v{version}"),
+            ));
+        }
+    }
+    if h.is_control() {
+        return Err(invalid("clients may not produce control batches".into()));
+    }
+    if h.is_transactional() {
+        return Err(ApiError::new(
+            ResponseError::TransactionalIdAuthorizationFailed,
+            "transactions are not supported by this broker",
+        ));
+    }
+    if h.producer_id >= 0 && h.base_sequence < 0 {
+        return Err(invalid(format!(
+            "idempotent batch of producer {} has no sequence number",
+            h.producer_id
+        )));
+    }
+    Ok(h)
+}
