@@ -26,7 +26,7 @@ class Strait:
         self.aws_port = free_port()
         self.admin_port = free_port()
         self.proc = None
-        self.log_path = os.path.join(data_dir, "..", os.path.basename(data_dir) + ".log")
+        self.log_path = data_dir.rstrip("/") + ".log"
 
     @property
     def bootstrap(self):
@@ -74,4 +74,8 @@ def strait():
     s = Strait(os.path.join(tmp, "data")).start()
     yield s
     s.stop()
-    shutil.rmtree(tmp, ignore_errors=True)
+    # keep the server log (and data) of a failed run for the post-mortem
+    if os.environ.get("STRAIT_KEEP_DATA"):
+        print(f"strait data and log kept in {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)

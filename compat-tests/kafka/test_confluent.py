@@ -118,7 +118,9 @@ def test_consumer_group_rebalances_commits_and_resumes_after_restart(strait):
         c = Consumer(conf)
         c.subscribe([topic])
         members.append(c)
-    poll_all(members, seen, lambda: all(len(c.assignment()) == 2 for c in members) and len(seen) >= 600)
+    # without commits, partitions that move re-read from the start: count distinct records, not deliveries
+    poll_all(members, seen, lambda: all(len(c.assignment()) == 2 for c in members)
+             and len({v for _, _, v in seen}) == 600)
     for c in members:
         c.commit(asynchronous=False)
     # one leaves: the remaining two take over its partitions
@@ -126,7 +128,6 @@ def test_consumer_group_rebalances_commits_and_resumes_after_restart(strait):
     poll_all(members, seen, lambda: sum(len(c.assignment()) for c in members) == 6)
     for c in members:
         c.close()
-    assert {(p, o) for p, o, _ in seen} >= {(p, o) for p, o, _ in seen}  # no errors surfaced while polling
     assert len({v for _, _, v in seen}) == 600, "every record consumed"
 
     # committed offsets are durable: after a restart the group resumes exactly where it committed

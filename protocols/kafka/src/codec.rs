@@ -23,17 +23,22 @@ pub fn peek(frame: &[u8]) -> Result<(i16, i16, i32), KafkaError> {
     Ok((b.get_i16(), b.get_i16(), b.get_i32()))
 }
 
-/// Decodes header and body, rejecting versions outside `range` and trailing garbage.
+/// Decodes header and body, rejecting versions outside `range`.
 pub fn decode(mut frame: Bytes, range: (i16, i16)) -> Result<Decoded, KafkaError> {
     let (key, version, _) = peek(&frame)?;
     let api = ApiKey::try_from(key).map_err(|_| KafkaError::UnknownApiKey(key))?;
     if version < range.0 || version > range.1 {
         return Err(KafkaError::UnsupportedVersion { api: key, version });
     }
+    let whole = frame.clone();
     let header = decode_request_header_from_buffer(&mut frame)?;
     let request = RequestKind::decode(api, &mut frame, version)?;
     if !frame.is_empty() {
-        return Err(KafkaError::TrailingBytes(frame.len()));
+        // Apache Kafka parses the fields it knows and ignores the rest, and real clients rely on it (librdkafka
+        // 2.16 sends 3 extra bytes after a Metadata v12 body), so trailing bytes are noted, not rejected.
+        let hex: String = whole.iter().take(256).map(|b| format!("{b:02x}")).collect();
+        tracing::debug!(api = key, version, trailing = frame.len(), frame = %hex, "request with trailing bytes");
+        metrics::counter!("strait_kafka_requests_with_trailing_bytes_total").increment(1);
     }
     Ok(Decoded {
         header,

@@ -15,8 +15,6 @@ pub enum KafkaError {
     UnknownApiKey(i16),
     #[error("API {api} version {version} is not supported")]
     UnsupportedVersion { api: i16, version: i16 },
-    #[error("{0} trailing bytes after the request body")]
-    TrailingBytes(usize),
     #[error("SASL authentication is required before API key {0}")]
     NotAuthenticated(i16),
     /// Kafka closes the connection when a Produce with acks=0 fails: the producer gets no response, and a broken

@@ -51,7 +51,13 @@ pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigE
         figment = figment.merge(Toml::file(path));
     }
     let figment = figment
-        .merge(Env::prefixed(ENV_PREFIX).split("__"))
+        // Only `STRAIT_<SECTION>__<KEY>` variables are settings; other STRAIT_* variables (STRAIT_BIN in test
+        // scripts, say) belong to someone else and must not fail startup as unknown keys.
+        .merge(
+            Env::prefixed(ENV_PREFIX)
+                .filter(|k| k.as_str().contains("__"))
+                .split("__"),
+        )
         .merge(overrides.0);
     let mut cfg: Config = figment.extract().map_err(Box::new)?;
     take_engine_data_dir_from_node(&mut cfg)?;
@@ -156,6 +162,8 @@ mod tests {
             jail.set_env("STRAIT_ENGINE__FSYNC", "interval");
             jail.set_env("STRAIT_ENGINE__TOPIC_DEFAULTS__RETENTION_MS", "1000");
             jail.set_env("STRAIT_NODE__DATA_DIR", "/var/lib/strait");
+            // not a setting (no SECTION__KEY form): ignored rather than an unknown-key error
+            jail.set_env("STRAIT_BIN", "/usr/local/bin/strait");
             let flags = Overrides::default().set("admin.listen", "127.0.0.1:19644");
             let cfg = load(Some(Path::new("strait.toml")), flags).map_err(|e| e.to_string())?;
             assert_eq!(cfg.kafka.listen.to_string(), "127.0.0.1:19092");
