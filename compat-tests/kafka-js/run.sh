@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# kafkajs smoke suite: produce, consume in a group, commit, admin, against a real `strait dev` started by the test
+# on free loopback ports. Installs kafkajs from npm into node_modules (ignored by git). A missing Node is a failure.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/strait/target}"
+command -v node >/dev/null || { echo "FAIL: node is required for the kafkajs compat suite"; exit 1; }
+command -v npm >/dev/null || { echo "FAIL: npm is required for the kafkajs compat suite"; exit 1; }
+cargo build --locked -p strait --manifest-path "$root/Cargo.toml"
+export STRAIT_BIN="$CARGO_TARGET_DIR/debug/strait"
+cd "$here"
+npm ci --no-audit --no-fund --loglevel=error
+node --test --test-reporter=spec
