@@ -20,8 +20,9 @@ def free_port():
 class Strait:
     """One `strait dev` process; restartable on the same data directory."""
 
-    def __init__(self, data_dir):
+    def __init__(self, data_dir, env=None):
         self.data_dir = data_dir
+        self.env = {**os.environ, **(env or {})}
         self.kafka_port = free_port()
         self.aws_port = free_port()
         self.admin_port = free_port()
@@ -41,7 +42,7 @@ class Strait:
              "--kafka-addr", self.bootstrap,
              "--aws-addr", f"127.0.0.1:{self.aws_port}",
              "--admin-addr", f"127.0.0.1:{self.admin_port}"],
-            stdout=log, stderr=subprocess.STDOUT)
+            stdout=log, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.time() + 30
         while time.time() < deadline:
             assert self.proc.poll() is None, f"strait exited early; see {self.log_path}"

@@ -97,6 +97,7 @@ async fn run(cfg: Config) -> Result<(), NodeError> {
                 cluster_id: kafka.cluster_id,
                 auto_create_topics: kafka.auto_create_topics,
                 default_partitions: kafka.default_partitions.max(1),
+                sasl_plain_users: kafka.sasl_plain_users,
                 ..Default::default()
             },
         ))

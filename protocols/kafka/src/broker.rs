@@ -10,6 +10,9 @@ use crate::error::KafkaError;
 /// Node identity and front-end settings, filled from the server's config.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
+    /// SASL/PLAIN users (name → password). Empty: no authentication (the dev default); otherwise every connection
+    /// must authenticate before using any API but ApiVersions.
+    pub sasl_plain_users: std::collections::BTreeMap<String, String>,
     pub node_id: i32,
     /// Host and port clients are told to connect to (Metadata, FindCoordinator).
     pub advertised_host: String,
@@ -35,6 +38,7 @@ impl Default for BrokerConfig {
             auto_create_topics: true,
             default_partitions: 1,
             groups: crate::group::GroupConfig::default(),
+            sasl_plain_users: Default::default(),
         }
     }
 }
@@ -61,6 +65,8 @@ pub struct Broker {
 pub struct Session {
     pub client_id: Option<String>,
     pub peer: Option<std::net::SocketAddr>,
+    /// SASL progress; only consulted when the broker requires authentication.
+    pub sasl: crate::api::sasl::SaslState,
 }
 
 impl Broker {

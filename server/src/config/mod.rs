@@ -97,6 +97,9 @@ pub struct KafkaConfig {
     pub node_id: i32,
     /// Cluster id reported to clients. Default `strait-dev`.
     pub cluster_id: String,
+    /// SASL/PLAIN users, name → password. Default empty: no authentication. When set, every Kafka connection must
+    /// authenticate (SASL_PLAINTEXT) before any request but ApiVersions.
+    pub sasl_plain_users: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for KafkaConfig {
@@ -111,6 +114,7 @@ impl Default for KafkaConfig {
             default_partitions: 1,
             node_id: 1,
             cluster_id: "strait-dev".into(),
+            sasl_plain_users: Default::default(),
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod metadata;
 pub mod offset_for_leader_epoch;
 pub mod produce;
 pub(crate) mod resolve;
+pub mod sasl;
 
 // Admin APIs and the topic-config helpers they share.
 pub mod alter_configs;
@@ -76,6 +77,8 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ListGroups, 0, 5),
     (ApiKey::DescribeGroups, 0, 5),
     (ApiKey::DeleteGroups, 0, 2),
+    (ApiKey::SaslHandshake, 1, 1),
+    (ApiKey::SaslAuthenticate, 0, 2),
 ];
 
 pub fn supported_range(api: ApiKey) -> Option<(i16, i16)> {
@@ -119,6 +122,18 @@ pub(crate) async fn dispatch(
         session.client_id = decoded.header.client_id.as_ref().map(|s| s.to_string());
     }
     let header = decoded.header;
+    // With SASL configured, nothing but the handshake (and ApiVersions, which clients send first) is served to
+    // a connection that has not authenticated; Kafka closes such connections too.
+    let open = matches!(
+        api,
+        ApiKey::ApiVersions | ApiKey::SaslHandshake | ApiKey::SaslAuthenticate
+    );
+    if !broker.config().sasl_plain_users.is_empty()
+        && !open
+        && !matches!(session.sasl, sasl::SaslState::Authenticated(_))
+    {
+        return Err(KafkaError::NotAuthenticated(key));
+    }
     metrics::counter!("strait_kafka_requests_total", "api" => format!("{api:?}")).increment(1);
     let mut ctx = Ctx {
         broker,
@@ -128,6 +143,10 @@ pub(crate) async fn dispatch(
     let response = match decoded.request {
         RequestKind::ApiVersions(r) => ResponseKind::ApiVersions(api_versions::handle(&mut ctx, r)),
         RequestKind::Metadata(r) => ResponseKind::Metadata(metadata::handle(&mut ctx, r).await),
+        RequestKind::SaslHandshake(r) => ResponseKind::SaslHandshake(sasl::handshake(&mut ctx, r)),
+        RequestKind::SaslAuthenticate(r) => {
+            ResponseKind::SaslAuthenticate(sasl::authenticate(&mut ctx, r))
+        }
         RequestKind::Produce(r) => match produce::handle(&mut ctx, r).await? {
             Some(resp) => ResponseKind::Produce(resp),
             // acks=0: Kafka sends nothing back.
