@@ -26,6 +26,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test (unit, integration, property and kill -9 crash tests)"
 cargo test --workspace --locked
 
+# `cargo test --workspace` has just built the server binary (integration tests run it); the compat suites use
+# that one rather than rebuilding it with a different feature set.
+export STRAIT_BIN="$CARGO_TARGET_DIR/debug/strait"
+[ -x "$STRAIT_BIN" ] || { echo "FAIL: $STRAIT_BIN was not built by cargo test"; exit 1; }
 for suite in compat-tests/*/run.sh; do
   [ -e "$suite" ] || continue
   step "compat suite: $suite"

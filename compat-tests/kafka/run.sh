@@ -9,8 +9,11 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/strait/target}"
 venv="${STRAIT_VENV:-$HOME/.cache/strait/venv-kafka}"
 
 command -v python3 >/dev/null || { echo "FAIL: python3 is required for the Kafka compat suite"; exit 1; }
-cargo build --locked -p strait --manifest-path "$root/Cargo.toml"
-export STRAIT_BIN="$CARGO_TARGET_DIR/debug/strait"
+# scripts/test.sh passes the binary it just built; run alone, the suite builds it.
+if [ -z "${STRAIT_BIN:-}" ]; then
+  cargo build --locked -p strait --manifest-path "$root/Cargo.toml"
+  export STRAIT_BIN="$CARGO_TARGET_DIR/debug/strait"
+fi
 
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
