@@ -58,17 +58,27 @@ async fn requested_topic(
     auto: bool,
 ) -> MetadataResponseTopic {
     let engine = b.engine();
-    let found = match &name {
-        Some(n) => engine.topic(n),
-        None => engine.list_topics().into_iter().find(|t| t.id == id),
-    };
-    if let Some(t) = found {
+    // A non-nil id wins over the name, as in Kafka: the Java client asks by id with an empty (not null) name,
+    // and the answer must carry the id back, since it indexes the response by topic id.
+    if !id.is_nil() {
+        return match engine.list_topics().into_iter().find(|t| t.id == id) {
+            Some(t) => topic_entry(b, &t),
+            None => MetadataResponseTopic::default()
+                .with_name(None)
+                .with_topic_id(id)
+                .with_error_code(ResponseError::UnknownTopicId.code())
+                .with_topic_authorized_operations(OPS_OMITTED),
+        };
+    }
+    if let Some(t) = name.as_deref().and_then(|n| engine.topic(n)) {
         return topic_entry(b, &t);
     }
     let Some(name) = name else {
+        // Neither a name nor an id: nothing to look up.
         return MetadataResponseTopic::default()
             .with_topic_id(id)
-            .with_error_code(ResponseError::UnknownTopicId.code());
+            .with_error_code(ResponseError::UnknownTopicId.code())
+            .with_topic_authorized_operations(OPS_OMITTED);
     };
     let error = |code: ResponseError| {
         MetadataResponseTopic::default()
