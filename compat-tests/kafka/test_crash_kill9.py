@@ -4,6 +4,7 @@ every acknowledged record must be present at its acknowledged offset, byte-exact
 """
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -44,6 +45,15 @@ def test_acknowledged_records_survive_kill_9():
     print(f"crash test seed {seed}")
     tmp = tempfile.mkdtemp(prefix="strait-crash-kafka-")
     strait = Strait(os.path.join(tmp, "data")).start()
+    try:
+        run_rounds(strait, tmp, rng)
+    finally:
+        # stop everything we started, also when an assertion failed
+        strait.stop(signal.SIGKILL)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_rounds(strait, tmp, rng):
     topic = "crash"
     admin = AdminClient({"bootstrap.servers": strait.bootstrap})  # must outlive its futures
     admin.create_topics([NewTopic(topic, PARTITIONS, 1)])[topic].result(10)
