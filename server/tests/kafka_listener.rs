@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use strait::kafka::{self, KafkaHandler, Limits, NotImplementedHandler};
+use strait::kafka::{self, KafkaHandler, Limits, NotImplementedHandler, Reply};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, oneshot};
@@ -23,18 +23,35 @@ struct BadFrame;
 impl KafkaHandler for Echo {
     type Error = BadFrame;
     type Session = ();
+    type Later = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Option<Bytes>, BadFrame>> + Send>,
+    >;
 
     fn open_session(&self, _peer: std::net::SocketAddr) {}
 
-    async fn handle(&self, _session: &mut (), frame: Bytes) -> Result<Option<Bytes>, BadFrame> {
+    async fn handle(
+        &self,
+        _session: &mut (),
+        frame: Bytes,
+    ) -> Result<Reply<Self::Later>, BadFrame> {
         self.started.notify_one();
         if &frame[..] == b"quiet" {
-            return Ok(None);
+            return Ok(Reply::Now(None));
         }
-        let text = std::str::from_utf8(&frame).map_err(|_| BadFrame)?;
+        let text = std::str::from_utf8(&frame)
+            .map_err(|_| BadFrame)?
+            .to_string();
+        // "later:N": answered after N ms without holding up the next request (like an acks=-1 Produce)
+        if let Some(ms) = text.strip_prefix("later:") {
+            let delay: u64 = ms.parse().map_err(|_| BadFrame)?;
+            return Ok(Reply::Later(Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+                Ok(Some(Bytes::from(format!("re:{text}"))))
+            })));
+        }
         let delay: u64 = text.parse().map_err(|_| BadFrame)?;
         tokio::time::sleep(Duration::from_millis(delay)).await;
-        Ok(Some(Bytes::from(format!("re:{text}"))))
+        Ok(Reply::Now(Some(Bytes::from(format!("re:{text}")))))
     }
 }
 
@@ -112,6 +129,20 @@ async fn pipelined_requests_are_answered_in_order() {
     }
     s.write_all(&batch).await.expect("write");
     for want in ["re:60", "re:0", "re:30", "re:5"] {
+        assert_eq!(read_response(&mut s).await, want);
+    }
+}
+
+#[tokio::test]
+async fn deferred_responses_overlap_but_are_written_in_request_order() {
+    let server = start(echo(), limits()).await;
+    let mut s = TcpStream::connect(server.addr).await.expect("connect");
+    // The second deferred reply completes first and a plain request follows; the order on the wire must still be
+    // the request order.
+    for payload in [&b"later:300"[..], b"later:10", b"5", b"later:1"] {
+        s.write_all(&frame(payload)).await.expect("write");
+    }
+    for want in ["re:later:300", "re:later:10", "re:5", "re:later:1"] {
         assert_eq!(read_response(&mut s).await, want);
     }
 }

@@ -109,6 +109,20 @@ impl Broker {
         session: &mut Session,
         frame: Bytes,
     ) -> Result<Option<Bytes>, KafkaError> {
+        match crate::api::dispatch(self, session, frame).await? {
+            crate::api::Reply::Now(r) => Ok(r),
+            crate::api::Reply::Later(f) => f.await,
+        }
+    }
+
+    /// Like [`handle`](Self::handle), but an acks=-1 Produce comes back as [`Reply::Later`](crate::api::Reply)
+    /// once its batches are appended, so a connection can append its next Produce while this one waits for its
+    /// fsync (Kafka clients keep up to five in flight). Responses must still be sent in request order.
+    pub async fn handle_pipelined(
+        &self,
+        session: &mut Session,
+        frame: Bytes,
+    ) -> Result<crate::api::Reply, KafkaError> {
         crate::api::dispatch(self, session, frame).await
     }
 }

@@ -4,6 +4,7 @@
 //! previous one, overlapping network and work; the bound of one keeps a connection's memory to a few
 //! `max_request_bytes`, close to Apache Kafka, which holds one request per connection at a time.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -11,9 +12,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
-use super::{KafkaHandler, Limits};
+use super::{KafkaHandler, Limits, Reply};
 
 /// Read buffer size; also the most memory reserved before a frame's bytes actually arrive, so a client that only
 /// announces a large frame cannot make the server allocate it.
@@ -42,6 +44,8 @@ enum WriteEnd<E> {
     ResponseTooLarge(usize),
     #[error("write failed: {0}")]
     Io(#[from] std::io::Error),
+    #[error("a deferred response failed: {0}")]
+    Panicked(tokio::task::JoinError),
 }
 
 pub(super) async fn run<H: KafkaHandler>(
@@ -143,6 +147,23 @@ fn eof_or_io(e: std::io::Error) -> ReadEnd {
     }
 }
 
+/// Deferred responses (acks=-1 Produce waiting for its fsync) a connection may have in flight. Clients keep at most
+/// 5 requests in flight by default; beyond this bound the connection stops reading until the oldest completes.
+const MAX_DEFERRED: usize = 16;
+
+enum Next<T> {
+    Done(T),
+    Frame(Option<Bytes>),
+}
+
+/// The oldest deferred response, without removing it (the caller pops it once it is ready).
+async fn oldest<T>(deferred: &mut VecDeque<JoinHandle<T>>) -> Result<T, tokio::task::JoinError> {
+    match deferred.front_mut() {
+        Some(h) => h.await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn write_responses<H: KafkaHandler>(
     mut rx: mpsc::Receiver<Bytes>,
     wr: OwnedWriteHalf,
@@ -150,20 +171,63 @@ async fn write_responses<H: KafkaHandler>(
     mut session: H::Session,
 ) -> Result<(), WriteEnd<H::Error>> {
     let mut wr = BufWriter::new(wr);
-    while let Some(frame) = rx.recv().await {
-        let Some(response) = handler
-            .handle(&mut session, frame)
-            .await
-            .map_err(WriteEnd::Handler)?
-        else {
-            continue;
+    // Requests are handled one at a time, in order; an acks=-1 Produce returns once appended and its response
+    // (waiting for durability) queues here, so the next Produce can be appended under the same fsync.
+    let mut deferred: VecDeque<JoinHandle<Result<Option<Bytes>, H::Error>>> = VecDeque::new();
+    loop {
+        let next = tokio::select! {
+            biased;
+            done = oldest(&mut deferred), if !deferred.is_empty() => Next::Done(done),
+            frame = rx.recv(), if deferred.len() < MAX_DEFERRED => Next::Frame(frame),
         };
-        let len = i32::try_from(response.len())
-            .map_err(|_| WriteEnd::ResponseTooLarge(response.len()))?;
-        wr.write_all(&len.to_be_bytes()).await?;
-        wr.write_all(&response).await?;
-        wr.flush().await?;
+        match next {
+            Next::Done(done) => {
+                deferred.pop_front();
+                write_one(&mut wr, joined(done)?).await?;
+            }
+            Next::Frame(None) => break,
+            Next::Frame(Some(frame)) => {
+                match handler
+                    .handle(&mut session, frame)
+                    .await
+                    .map_err(WriteEnd::Handler)?
+                {
+                    Reply::Later(f) => deferred.push_back(tokio::spawn(f)),
+                    Reply::Now(response) => {
+                        // Responses leave in request order: everything deferred before this one goes first.
+                        while let Some(h) = deferred.pop_front() {
+                            write_one(&mut wr, joined(h.await)?).await?;
+                        }
+                        write_one(&mut wr, response).await?;
+                    }
+                }
+            }
+        }
+    }
+    while let Some(h) = deferred.pop_front() {
+        write_one(&mut wr, joined(h.await)?).await?;
     }
     wr.shutdown().await?;
+    Ok(())
+}
+
+fn joined<E>(
+    done: Result<Result<Option<Bytes>, E>, tokio::task::JoinError>,
+) -> Result<Option<Bytes>, WriteEnd<E>> {
+    done.map_err(WriteEnd::Panicked)?.map_err(WriteEnd::Handler)
+}
+
+async fn write_one<E>(
+    wr: &mut BufWriter<OwnedWriteHalf>,
+    response: Option<Bytes>,
+) -> Result<(), WriteEnd<E>> {
+    let Some(response) = response else {
+        return Ok(());
+    };
+    let len =
+        i32::try_from(response.len()).map_err(|_| WriteEnd::ResponseTooLarge(response.len()))?;
+    wr.write_all(&len.to_be_bytes()).await?;
+    wr.write_all(&response).await?;
+    wr.flush().await?;
     Ok(())
 }

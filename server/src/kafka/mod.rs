@@ -20,11 +20,21 @@ use tracing::{Instrument, info, info_span, warn};
 
 use crate::config::KafkaConfig;
 
+/// What handling a request yields: a response now, or one that completes later.
+pub enum Reply<L> {
+    /// The response; `None` sends nothing (a Produce with `acks=0`).
+    Now(Option<Bytes>),
+    /// The request's ordered work is done (an acks=-1 Produce is appended) and the response follows when `L`
+    /// completes (its batches are durable).
+    Later(L),
+}
+
 /// Turns one request frame into at most one response frame.
 ///
-/// The connection calls it for one frame at a time and writes each response before handling the next frame:
-/// Apache Kafka processes a connection's requests strictly in order, and clients rely on it (a producer's
-/// pipelined batches for one partition must be appended in the order sent).
+/// The connection calls it for one frame at a time, in order: Apache Kafka processes a connection's requests
+/// strictly in order, and clients rely on it (a producer's pipelined batches for one partition must be appended
+/// in the order sent). A [`Reply::Later`] lets the next requests be handled while it completes, but responses are
+/// always written in request order.
 pub trait KafkaHandler: Send + Sync + 'static {
     /// Why a frame could not be handled; the connection is closed and the error logged.
     type Error: std::error::Error + Send + Sync + 'static;
@@ -32,15 +42,18 @@ pub trait KafkaHandler: Send + Sync + 'static {
     /// Per-connection state (client id, SASL progress), created when a connection is accepted.
     type Session: Send;
 
+    /// A response that completes after its request's ordered work.
+    type Later: Future<Output = Result<Option<Bytes>, Self::Error>> + Send + 'static;
+
     fn open_session(&self, peer: SocketAddr) -> Self::Session;
 
-    /// Handles one request (the frame without its length prefix). `Ok(Some(response))` is written back with a
-    /// length prefix added; `Ok(None)` sends nothing (a Produce with `acks=0`).
+    /// Handles one request (the frame without its length prefix). Responses are written back with a length
+    /// prefix added.
     fn handle(
         &self,
         session: &mut Self::Session,
         frame: Bytes,
-    ) -> impl Future<Output = Result<Option<Bytes>, Self::Error>> + Send;
+    ) -> impl Future<Output = Result<Reply<Self::Later>, Self::Error>> + Send;
 }
 
 /// The handler used until the Kafka front end exists: it refuses every request by closing the connection.
@@ -54,6 +67,7 @@ pub struct NotImplemented;
 impl KafkaHandler for NotImplementedHandler {
     type Error = NotImplemented;
     type Session = ();
+    type Later = std::future::Ready<Result<Option<Bytes>, NotImplemented>>;
 
     fn open_session(&self, _peer: SocketAddr) {}
 
@@ -61,7 +75,7 @@ impl KafkaHandler for NotImplementedHandler {
         &self,
         _session: &mut (),
         _frame: Bytes,
-    ) -> Result<Option<Bytes>, NotImplemented> {
+    ) -> Result<Reply<Self::Later>, NotImplemented> {
         Err(NotImplemented)
     }
 }
@@ -70,6 +84,7 @@ impl KafkaHandler for NotImplementedHandler {
 impl KafkaHandler for strait_kafka::Broker {
     type Error = strait_kafka::KafkaError;
     type Session = strait_kafka::Session;
+    type Later = strait_kafka::api::Deferred;
 
     fn open_session(&self, peer: SocketAddr) -> strait_kafka::Session {
         strait_kafka::Session {
@@ -82,8 +97,13 @@ impl KafkaHandler for strait_kafka::Broker {
         &self,
         session: &mut strait_kafka::Session,
         frame: Bytes,
-    ) -> Result<Option<Bytes>, strait_kafka::KafkaError> {
-        strait_kafka::Broker::handle(self, session, frame).await
+    ) -> Result<Reply<Self::Later>, strait_kafka::KafkaError> {
+        Ok(
+            match strait_kafka::Broker::handle_pipelined(self, session, frame).await? {
+                strait_kafka::api::Reply::Now(r) => Reply::Now(r),
+                strait_kafka::api::Reply::Later(f) => Reply::Later(f),
+            },
+        )
     }
 }
 

@@ -4,6 +4,9 @@
 //! implement (a subset of Kafka 4.x's; clients negotiate down). A request for anything else closes the
 //! connection, as Apache Kafka does for an API it does not know.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseKind};
 
@@ -101,11 +104,24 @@ impl Ctx<'_> {
     }
 }
 
+/// A response still being produced after its request's ordered work is done.
+pub type Deferred =
+    Pin<Box<dyn Future<Output = Result<Option<Bytes>, KafkaError>> + Send + 'static>>;
+
+/// What handling a request yields.
+pub enum Reply {
+    /// The response (or `None`: acks=0 Produce) is ready.
+    Now(Option<Bytes>),
+    /// An acks=-1 Produce whose batches are appended and whose response waits for durability. The connection may
+    /// append further Produce requests meanwhile, as long as responses go out in request order.
+    Later(Deferred),
+}
+
 pub(crate) async fn dispatch(
     broker: &Broker,
     session: &mut Session,
     frame: Bytes,
-) -> Result<Option<Bytes>, KafkaError> {
+) -> Result<Reply, KafkaError> {
     let (key, version, correlation_id) = codec::peek(&frame)?;
     let api = ApiKey::try_from(key).map_err(|_| KafkaError::UnknownApiKey(key))?;
     let Some(range) = supported_range(api) else {
@@ -115,7 +131,7 @@ pub(crate) async fn dispatch(
     // our ranges, so the client can retry with a version we speak.
     if api == ApiKey::ApiVersions && version > range.1 {
         let body = ResponseKind::ApiVersions(api_versions::unsupported());
-        return codec::encode(api, 0, correlation_id, &body).map(Some);
+        return codec::encode(api, 0, correlation_id, &body).map(|b| Reply::Now(Some(b)));
     }
     let decoded = codec::decode(frame, range)?;
     if session.client_id.is_none() {
@@ -147,10 +163,17 @@ pub(crate) async fn dispatch(
         RequestKind::SaslAuthenticate(r) => {
             ResponseKind::SaslAuthenticate(sasl::authenticate(&mut ctx, r))
         }
-        RequestKind::Produce(r) => match produce::handle(&mut ctx, r).await? {
-            Some(resp) => ResponseKind::Produce(resp),
+        RequestKind::Produce(r) => match produce::accept(&mut ctx, r).await? {
+            produce::Accepted::Ready(resp) => ResponseKind::Produce(resp),
             // acks=0: Kafka sends nothing back.
-            None => return Ok(None),
+            produce::Accepted::NoResponse => return Ok(Reply::Now(None)),
+            produce::Accepted::Durability(pending) => {
+                let correlation_id = header.correlation_id;
+                return Ok(Reply::Later(Box::pin(async move {
+                    let body = ResponseKind::Produce(pending.finish().await);
+                    codec::encode(api, version, correlation_id, &body).map(Some)
+                })));
+            }
         },
         RequestKind::Fetch(r) => ResponseKind::Fetch(fetch::handle(&mut ctx, r).await),
         RequestKind::ListOffsets(r) => {
@@ -218,5 +241,5 @@ pub(crate) async fn dispatch(
             return Err(KafkaError::UnknownApiKey(key));
         }
     };
-    codec::encode(api, version, header.correlation_id, &response).map(Some)
+    codec::encode(api, version, header.correlation_id, &response).map(|b| Reply::Now(Some(b)))
 }

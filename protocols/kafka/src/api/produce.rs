@@ -47,11 +47,27 @@ impl Appended {
     }
 }
 
-/// `Ok(None)` for acks=0, which gets no response.
-pub async fn handle(
-    ctx: &mut Ctx<'_>,
-    req: ProduceRequest,
-) -> Result<Option<ProduceResponse>, KafkaError> {
+/// What the append phase of a Produce request leaves to do.
+pub enum Accepted {
+    /// acks=0: no response.
+    NoResponse,
+    /// Nothing to wait for (acks=1, `fsync = interval`, or every partition failed).
+    Ready(ProduceResponse),
+    /// acks=-1: the batches are in the log; the response waits until they are durable.
+    Durability(PendingProduce),
+}
+
+/// The durability wait of an acks=-1 Produce, owned so it can run while the connection appends the next request.
+pub struct PendingProduce {
+    topics: Vec<TopicProduceResponse>,
+    waits: Vec<(usize, usize, Arc<Partition>, i64)>,
+    deadline: Option<Instant>,
+    timeout_ms: i32,
+}
+
+/// The append phase: validates and appends every batch in request order (idempotence checks included), and
+/// returns what remains. Connections run this phase strictly in order and may overlap the durability waits.
+pub async fn accept(ctx: &mut Ctx<'_>, req: ProduceRequest) -> Result<Accepted, KafkaError> {
     let b = ctx.broker;
     let version = ctx.version();
     let acks = req.acks;
@@ -106,32 +122,55 @@ pub async fn handle(
     }
     if acks == 0 {
         return match failures.first() {
-            None => Ok(None),
+            None => Ok(Accepted::NoResponse),
             Some(e) => Err(KafkaError::AcksZeroProduceFailed {
                 failed: failures.len(),
                 first_error: e.message.clone(),
             }),
         };
     }
-    for (t, p, partition, end) in waits {
-        let done = match deadline {
-            Some(d) => tokio::time::timeout_at(d, partition.wait_durable(end)).await,
-            None => Ok(partition.wait_durable(end).await),
-        };
-        let err = match done {
-            Ok(Ok(())) => continue,
-            Ok(Err(e)) => ApiError::from(e),
-            // The batch is in the log but not yet durable: the client may retry (idempotent producers then
-            // get the original offsets back).
-            Err(_) => ApiError::new(
-                ResponseError::RequestTimedOut,
-                format!("the batch was not durable within {} ms", req.timeout_ms),
-            ),
-        };
-        let slot = &mut topics[t].partition_responses[p];
-        *slot = error_response(slot.index, &err);
+    if waits.is_empty() {
+        return Ok(Accepted::Ready(
+            ProduceResponse::default().with_responses(topics),
+        ));
     }
-    Ok(Some(ProduceResponse::default().with_responses(topics)))
+    Ok(Accepted::Durability(PendingProduce {
+        topics,
+        waits,
+        deadline,
+        timeout_ms: req.timeout_ms,
+    }))
+}
+
+impl PendingProduce {
+    /// Waits until every appended batch is durable (or the request's timeout passes) and builds the response.
+    pub async fn finish(self) -> ProduceResponse {
+        let PendingProduce {
+            mut topics,
+            waits,
+            deadline,
+            timeout_ms,
+        } = self;
+        for (t, p, partition, end) in waits {
+            let done = match deadline {
+                Some(d) => tokio::time::timeout_at(d, partition.wait_durable(end)).await,
+                None => Ok(partition.wait_durable(end).await),
+            };
+            let err = match done {
+                Ok(Ok(())) => continue,
+                Ok(Err(e)) => ApiError::from(e),
+                // The batch is in the log but not yet durable: the client may retry (idempotent producers then
+                // get the original offsets back).
+                Err(_) => ApiError::new(
+                    ResponseError::RequestTimedOut,
+                    format!("the batch was not durable within {timeout_ms} ms"),
+                ),
+            };
+            let slot = &mut topics[t].partition_responses[p];
+            *slot = error_response(slot.index, &err);
+        }
+        ProduceResponse::default().with_responses(topics)
+    }
 }
 
 fn error_response(index: i32, e: &ApiError) -> PartitionProduceResponse {
