@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::config::{EngineConfig, TopicConfig};
 use crate::error::{EngineError, IoContext, Result};
 use crate::meta::{MetaOp, MetaStore};
-use crate::partition::{self, OpenArgs, PARTITIONS_TABLE, Partition, PartitionState};
+use crate::partition::{
+    self, OpenArgs, PARTITIONS_TABLE, Partition, PartitionState, SEALS_TABLE, SealRecord,
+};
 use crate::util::{lock, now_ms, read, sync_dir, write};
 
 const TOPICS_TABLE: &str = "topics";
@@ -353,6 +355,10 @@ impl Engine {
                 },
                 MetaOp::DeletePrefix {
                     table: PARTITIONS_TABLE.into(),
+                    prefix: prefix.clone(),
+                },
+                MetaOp::DeletePrefix {
+                    table: SEALS_TABLE.into(),
                     prefix,
                 },
             ])
@@ -523,9 +529,14 @@ fn open_partition(
     config: TopicConfig,
     clean: bool,
 ) -> Result<Arc<Partition>> {
-    let state: PartitionState = match meta.get(PARTITIONS_TABLE, &partition::meta_key(topic, p))? {
+    let key = partition::meta_key(topic, p);
+    let state: PartitionState = match meta.get(PARTITIONS_TABLE, &key)? {
         Some(v) => decode("partition state", &v)?,
         None => PartitionState::default(),
+    };
+    let sealed: Option<SealRecord> = match meta.get(SEALS_TABLE, &key)? {
+        Some(v) => Some(decode("partition seal", &v)?),
+        None => None,
     };
     Partition::open(OpenArgs {
         topic,
@@ -538,6 +549,7 @@ fn open_partition(
         index_interval: cfg.index_interval_bytes.max(1),
         config,
         meta: meta.clone(),
+        sealed,
     })
 }
 

@@ -60,6 +60,10 @@ pub enum EngineError {
         partition: u32,
         reason: String,
     },
+    /// The partition was sealed (`Partition::seal`, a closed Kinesis shard) and accepts no more writes. Reads
+    /// keep working. Retrying the same append can never succeed.
+    #[error("partition {partition} of '{topic}' is sealed and accepts no more writes")]
+    PartitionSealed { topic: String, partition: u32 },
     #[error("data directory {0} is in use by another process")]
     DataDirLocked(PathBuf),
     #[error("the engine is shutting down")]

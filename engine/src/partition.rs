@@ -23,6 +23,17 @@ use crate::segment::Segment;
 use crate::util::{lock, now_ms, read, sync_dir, write};
 
 pub(crate) const PARTITIONS_TABLE: &str = "partitions";
+/// Sealed partitions, keyed like [`PARTITIONS_TABLE`]. A separate record (not a field of [`PartitionState`]) so
+/// that the background state updates, which are built before they are queued, can never overwrite a seal.
+pub(crate) const SEALS_TABLE: &str = "sealed_partitions";
+
+/// The metadata record of a sealed partition.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct SealRecord {
+    /// The log end when the partition was sealed: every offset below it was durable, none at or above it exists.
+    pub(crate) end_offset: i64,
+    pub(crate) sealed_ms: i64,
+}
 
 /// What the metadata store remembers about a partition between restarts.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -95,6 +106,8 @@ struct Writer {
     unsynced: Vec<Arc<Segment>>,
     failed: Option<Arc<str>>,
     epochs: EpochCache,
+    /// Set (to the log end) when sealing starts; from then on every append is refused.
+    sealed: Option<i64>,
 }
 
 pub struct Partition {
@@ -115,6 +128,8 @@ pub struct Partition {
     flusher: Mutex<Option<tokio::task::JoinHandle<()>>>,
     meta: MetaStore,
     meta_key: Vec<u8>,
+    /// Serialises `seal` calls; holds the end offset once the seal is durable in the metadata store.
+    seal_done: tokio::sync::Mutex<Option<i64>>,
 }
 
 pub(crate) struct OpenArgs<'a> {
@@ -128,6 +143,8 @@ pub(crate) struct OpenArgs<'a> {
     pub(crate) index_interval: u32,
     pub(crate) config: TopicConfig,
     pub(crate) meta: MetaStore,
+    /// The persisted seal, if the partition was sealed before.
+    pub(crate) sealed: Option<SealRecord>,
 }
 
 pub(crate) fn meta_key(topic: &str, index: u32) -> Vec<u8> {
@@ -230,6 +247,19 @@ impl Partition {
         if epochs.truncate_from(log_end) {
             epochs.persist(&args.dir)?;
         }
+        let sealed = args.sealed.map(|r| r.end_offset);
+        if let Some(end) = sealed
+            && end != log_end
+        {
+            // Seal waits for durability before recording the seal, so the two agree unless storage lost data.
+            tracing::error!(
+                topic = args.topic,
+                partition = args.index,
+                sealed_end = end,
+                log_end,
+                "sealed partition's log end differs from its recorded seal; it stays sealed"
+            );
+        }
         let (hw, _) = watch::channel(log_end);
         let (durable, _) = watch::channel(Durable {
             offset: log_end,
@@ -248,6 +278,7 @@ impl Partition {
                 unsynced: Vec::new(),
                 failed: None,
                 epochs,
+                sealed,
             }),
             log_start: AtomicI64::new(log_start),
             recovery_point: AtomicI64::new(recovery_point),
@@ -258,6 +289,7 @@ impl Partition {
             flusher: Mutex::new(None),
             meta: args.meta,
             meta_key: meta_key(args.topic, args.index),
+            seal_done: tokio::sync::Mutex::new(sealed),
         });
         if recovery_point != args.state.recovery_point {
             p.meta.commit_in_background(vec![p.state_op()?]);
@@ -397,6 +429,10 @@ impl Partition {
         if let Some(f) = &w.failed {
             return Err(self.failed(f));
         }
+        // Checked under the append lock, which `seal` also takes: no append can land after the sealed end.
+        if w.sealed.is_some() {
+            return Err(self.sealed_error());
+        }
         let total: u64 = records.len() as u64;
         let count: i64 = headers.iter().map(|(h, _)| h.record_count as i64).sum();
         let mut active = self.active();
@@ -454,6 +490,71 @@ impl Partition {
         *segs = Arc::new(v);
         metrics::counter!("strait_log_segment_rolls_total").increment(1);
         Ok(new)
+    }
+
+    fn sealed_error(&self) -> EngineError {
+        EngineError::PartitionSealed {
+            topic: self.topic.clone(),
+            partition: self.index,
+        }
+    }
+
+    /// Seals the partition: refuses every later append (with [`EngineError::PartitionSealed`]), waits until
+    /// everything appended before is durable, records the seal in the metadata store (so it survives restarts),
+    /// and returns the final log end offset (one past the last record). This is how a Kinesis shard is closed.
+    ///
+    /// The seal takes the append lock, so each concurrent append either completes below the returned offset or
+    /// fails. Idempotent: sealing again returns the same offset. If it fails (fsync or metadata error), appends
+    /// stay refused in this process but the seal is not durable until a retry of `seal` succeeds. Reads, retention
+    /// and DeleteRecords keep working on a sealed partition.
+    pub async fn seal(&self) -> Result<i64> {
+        let mut done = self.seal_done.lock().await;
+        if let Some(end) = *done {
+            return Ok(end);
+        }
+        // A stopped flusher would never make the tail durable.
+        if self.closed.load(Ordering::Acquire) {
+            return Err(EngineError::ShuttingDown);
+        }
+        let end = {
+            let mut w = lock(&self.writer);
+            if let Some(f) = &w.failed {
+                return Err(self.failed(f));
+            }
+            let log_end = w.next_offset;
+            *w.sealed.get_or_insert(log_end)
+        };
+        // The seal tells readers that every offset below `end` exists; a crash must not take any of them back.
+        self.flush_wanted.notify_one();
+        self.wait_durable(end).await?;
+        let record = SealRecord {
+            end_offset: end,
+            sealed_ms: now_ms(),
+        };
+        let value = serde_json::to_vec(&record).map_err(|source| EngineError::CorruptMetadata {
+            what: "partition seal".into(),
+            source,
+        })?;
+        self.meta
+            .commit(vec![MetaOp::Put {
+                table: SEALS_TABLE.into(),
+                key: self.meta_key.clone(),
+                value,
+            }])
+            .await?;
+        *done = Some(end);
+        tracing::info!(topic = %self.topic, partition = self.index, end, "sealed partition");
+        Ok(end)
+    }
+
+    /// True once [`seal`](Self::seal) has started: appends are refused. The seal is durable once `seal` returned.
+    pub fn is_sealed(&self) -> bool {
+        lock(&self.writer).sealed.is_some()
+    }
+
+    /// The end offset the partition is sealed at, if sealed (see [`is_sealed`](Self::is_sealed)).
+    pub fn sealed_end_offset(&self) -> Option<i64> {
+        lock(&self.writer).sealed
     }
 
     fn failed(&self, reason: &Arc<str>) -> EngineError {
@@ -756,6 +857,10 @@ impl Partition {
         let new_end = last_kept + 1;
         if new_end >= w.next_offset {
             return Ok(());
+        }
+        // A sealed end was promised to readers (a closed shard's last record); it cannot move back.
+        if w.sealed.is_some() {
+            return Err(self.sealed_error());
         }
         let log_start = self.log_start();
         if new_end < log_start {

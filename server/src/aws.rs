@@ -1,93 +1,235 @@
-//! The AWS-API HTTP listener. Requests are routed by `X-Amz-Target` through `strait-kinesis`.
+//! The AWS-API HTTP listener. Requests are routed by `X-Amz-Target` through `strait-kinesis`, authenticated
+//! (SigV4, or only checked for a well-formed signature in `auth = "none"`), and answered by the Kinesis service.
 //!
-//! No Kinesis operation is implemented yet, so every request gets the error AWS itself answers with: routable
-//! requests get `UnknownOperationException` (which SDKs do not retry), the rest get whatever AWS's envelope
-//! checks produce.
+//! The order of checks follows AWS: an oversize body is refused first (413), then the envelope (method, content
+//! type, target), then authentication, then the body itself (decoding and validation, inside the service).
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use hyper::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode};
+use strait_kinesis::efo::{EfoConfig, FanOut};
 use strait_kinesis::error::MAX_REQUEST_BYTES;
-use strait_kinesis::{KinesisError, RequestHead, route};
+use strait_kinesis::sigv4::{self, AccessKey, SignedRequest};
+use strait_kinesis::{Clock, Kinesis, KinesisError, Operation, RequestHead, WireFormat, route};
 use tokio::net::TcpListener;
 use tracing::debug;
 
-use crate::http::{self, Handler, HttpResponse};
+use crate::config::{AwsAuth, AwsConfig};
+use crate::http::{self, BoxedBody, Handler, full};
+
+/// How requests are authenticated.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// Any well-formed signature (`aws.auth = "none"`).
+    WellFormed,
+    /// Signatures verified against these keys (`aws.auth = "sigv4"`).
+    Verify(Vec<AccessKey>),
+}
+
+impl From<&AwsConfig> for Auth {
+    fn from(c: &AwsConfig) -> Auth {
+        match c.auth {
+            AwsAuth::None => Auth::WellFormed,
+            AwsAuth::Sigv4 => Auth::Verify(
+                c.access_keys
+                    .iter()
+                    .map(|k| AccessKey {
+                        access_key_id: k.access_key_id.clone(),
+                        secret_access_key: k.secret_access_key.clone(),
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
 
 /// Serves the AWS API on `listener` until `shutdown` resolves.
-pub async fn serve(listener: TcpListener, grace: Duration, shutdown: impl Future<Output = ()>) {
-    http::serve("aws", listener, Aws, grace, shutdown).await;
+pub async fn serve(
+    listener: TcpListener,
+    kinesis: Kinesis,
+    auth: Auth,
+    clock: Arc<dyn Clock>,
+    grace: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
+    // SubscribeToShard streams (crate::efo) end when shutdown starts, so they do not hold the grace period.
+    let fanout = FanOut::new(kinesis.clone(), EfoConfig::default());
+    let stop_streams = fanout.clone();
+    let shutdown = async move {
+        shutdown.await;
+        stop_streams.shutdown();
+    };
+    let handler = Aws {
+        inner: Arc::new(AwsInner {
+            kinesis,
+            fanout,
+            auth,
+            clock,
+        }),
+    };
+    http::serve("aws", listener, handler, grace, shutdown).await;
 }
 
 static X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
 static X_AMZN_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+static X_AMZ_ID_2: HeaderName = HeaderName::from_static("x-amz-id-2");
 static X_AMZN_ERROR_TYPE: HeaderName = HeaderName::from_static("x-amzn-errortype");
 
-#[derive(Clone)]
-struct Aws;
+struct AwsInner {
+    kinesis: Kinesis,
+    fanout: FanOut,
+    auth: Auth,
+    clock: Arc<dyn Clock>,
+}
 
-impl Handler for Aws {
-    async fn call(&self, req: Request<Incoming>) -> HttpResponse {
-        let header = |name| {
-            req.headers()
+/// The AWS-API handler; cheap to clone.
+#[derive(Clone)]
+pub struct Aws {
+    inner: Arc<AwsInner>,
+}
+
+impl Handler<BoxedBody> for Aws {
+    async fn call(&self, req: Request<Incoming>) -> Response<BoxedBody> {
+        let (parts, body) = req.into_parts();
+        let header = |name: &HeaderName| {
+            parts
+                .headers
                 .get(name)
                 .and_then(|v: &HeaderValue| v.to_str().ok())
         };
         let head = RequestHead {
-            method: req.method().as_str(),
+            method: parts.method.as_str(),
             content_type: header(&CONTENT_TYPE),
             target: header(&X_AMZ_TARGET),
         };
         let format = head.response_format();
         let routed = route(&head);
-        // The body is read even though no operation uses it yet: AWS refuses oversized requests before anything
-        // else, and an unread body would stall the next request on an HTTP/1.1 keep-alive connection.
-        let body = Limited::new(req.into_body(), MAX_REQUEST_BYTES)
-            .collect()
-            .await;
-        let err = match (routed, body) {
-            (_, Err(e)) if e.is::<LengthLimitError>() => KinesisError::RequestTooLarge,
-            (routed, Err(e)) => {
-                debug!(error = %e, ?routed, "reading an AWS request body failed");
-                // The client is gone or broke the framing; nobody is likely to read this answer.
-                return status_only(StatusCode::BAD_REQUEST);
+        // The body is read before anything else is answered: AWS refuses oversized requests first, and an unread
+        // body would stall the next request on an HTTP/1.1 keep-alive connection.
+        let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) if e.is::<LengthLimitError>() => {
+                return self.refuse("unknown", &KinesisError::RequestTooLarge, format);
             }
-            (Ok(r), Ok(_)) => KinesisError::NotImplemented(r.operation),
-            (Err(e), Ok(_)) => e,
+            Err(e) => {
+                debug!(error = %e, "reading an AWS request body failed");
+                // The client is gone or broke the framing; nobody is likely to read this answer.
+                let mut resp = Response::new(full(Bytes::new()));
+                *resp.status_mut() = StatusCode::BAD_REQUEST;
+                return resp;
+            }
         };
-        let operation = match &err {
-            KinesisError::NotImplemented(op) => op.name(),
-            _ => "unknown",
+        let route = match routed {
+            Ok(r) => r,
+            Err(e) => return self.refuse("unknown", &e, format),
         };
-        metrics::counter!("strait_aws_requests_total", "operation" => operation, "error" => err.error_type())
-            .increment(1);
-        debug!(operation, error = %err, "AWS request refused");
-        let rendered = err.to_response(format);
-        let mut resp = Response::new(Full::new(Bytes::from(rendered.body)));
-        *resp.status_mut() =
-            StatusCode::from_u16(rendered.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let headers = resp.headers_mut();
-        // AWS request ids are UUIDs; SDKs surface them in error messages for support cases.
-        if let Ok(id) = HeaderValue::try_from(uuid::Uuid::new_v4().to_string()) {
-            headers.insert(X_AMZN_REQUEST_ID.clone(), id);
+        let op = route.operation.name();
+        if let Err(e) = self.authenticate(&parts, &body) {
+            return self.refuse(op, &e, format);
         }
-        if let Some(t) = rendered.error_type {
-            headers.insert(X_AMZN_ERROR_TYPE.clone(), HeaderValue::from_static(t));
+        if route.operation == Operation::SubscribeToShard {
+            // An event stream (crate::efo); errors found before it starts are ordinary error responses.
+            return match crate::efo::subscribe(&self.inner.fanout, route.format, &body).await {
+                Ok(resp) => {
+                    count(op, None);
+                    resp
+                }
+                Err(e) => self.refuse(op, &e, route.format),
+            };
         }
-        if let Some(ct) = rendered.content_type {
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
-        }
-        resp
+        let r = self
+            .inner
+            .kinesis
+            .handle(route.operation, route.format, &body)
+            .await;
+        count(op, r.error_type);
+        respond(r.status, r.content_type, r.error_type, Bytes::from(r.body))
     }
 }
 
-fn status_only(status: StatusCode) -> HttpResponse {
-    let mut resp = Response::new(Full::new(Bytes::new()));
-    *resp.status_mut() = status;
+impl Aws {
+    fn authenticate(
+        &self,
+        parts: &hyper::http::request::Parts,
+        body: &[u8],
+    ) -> Result<(), KinesisError> {
+        let mut headers: Vec<(&str, &str)> = parts
+            .headers
+            .iter()
+            .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str(), v)))
+            .collect();
+        // HTTP/2 carries the host in `:authority`, which SDKs sign as `host`.
+        let authority = parts.uri.authority().map(|a| a.as_str().to_string());
+        if let Some(a) = authority.as_deref() {
+            if !parts.headers.contains_key(HOST) {
+                headers.push(("host", a));
+            }
+            // Some HTTP/2 clients sign the pseudo-header itself.
+            headers.push((":authority", a));
+        }
+        let req = SignedRequest {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: parts.uri.query().unwrap_or_default(),
+            headers: &headers,
+            body,
+        };
+        match &self.inner.auth {
+            Auth::WellFormed => sigv4::parse(&req).map(|_| ()),
+            Auth::Verify(keys) => sigv4::verify(&req, keys, self.inner.clock.now_ms()),
+        }
+    }
+
+    fn refuse(
+        &self,
+        operation: &'static str,
+        err: &KinesisError,
+        format: WireFormat,
+    ) -> Response<BoxedBody> {
+        debug!(operation, error = %err, "AWS request refused");
+        let r = err.to_response(format);
+        count(operation, r.error_type);
+        respond(r.status, r.content_type, r.error_type, Bytes::from(r.body))
+    }
+}
+
+fn count(operation: &'static str, error: Option<&'static str>) {
+    metrics::counter!(
+        "strait_aws_requests_total",
+        "operation" => operation,
+        "error" => error.unwrap_or("none")
+    )
+    .increment(1);
+}
+
+fn respond(
+    status: u16,
+    content_type: Option<&'static str>,
+    error_type: Option<&'static str>,
+    body: Bytes,
+) -> Response<BoxedBody> {
+    let mut resp = Response::new(full(body));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = resp.headers_mut();
+    let id = uuid::Uuid::new_v4();
+    // AWS request ids are UUIDs; SDKs surface them in error messages for support cases.
+    if let Ok(v) = HeaderValue::try_from(id.to_string()) {
+        headers.insert(X_AMZN_REQUEST_ID.clone(), v);
+    }
+    if let Ok(v) = HeaderValue::try_from(id.simple().to_string()) {
+        headers.insert(X_AMZ_ID_2.clone(), v);
+    }
+    if let Some(t) = error_type {
+        headers.insert(X_AMZN_ERROR_TYPE.clone(), HeaderValue::from_static(t));
+    }
+    if let Some(ct) = content_type {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+    }
     resp
 }

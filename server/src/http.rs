@@ -2,12 +2,14 @@
 //! shutdown that lets in-flight requests finish for at most a grace period.
 
 use std::convert::Infallible;
+use std::error::Error as StdError;
 use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::body::Incoming;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Body, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -15,12 +17,21 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tracing::{debug, info, warn};
 
-/// What every handler answers with: bodies here are small and fully built before sending.
+/// A response whose body is small and fully built before sending (the default handler body).
 pub type HttpResponse = Response<Full<Bytes>>;
 
-/// A request handler usable by [`serve`].
-pub trait Handler: Clone + Send + Sync + 'static {
-    fn call(&self, req: Request<Incoming>) -> impl Future<Output = HttpResponse> + Send;
+/// A body that may be streamed (SubscribeToShard's event stream) or fully built; boxed so one handler can answer
+/// with either. Not `Sync`, so channel- or stream-backed bodies fit.
+pub type BoxedBody = UnsyncBoxBody<Bytes, Infallible>;
+
+/// Boxes a fully built body.
+pub fn full(bytes: impl Into<Bytes>) -> BoxedBody {
+    Full::new(bytes.into()).boxed_unsync()
+}
+
+/// A request handler usable by [`serve`], answering with body type `B`.
+pub trait Handler<B = Full<Bytes>>: Clone + Send + Sync + 'static {
+    fn call(&self, req: Request<Incoming>) -> impl Future<Output = Response<B>> + Send;
 }
 
 /// A slow client must not hold a connection open forever before it has even sent its headers.
@@ -32,13 +43,17 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Serves `handler` on `listener` until `shutdown` resolves, then stops accepting and waits up to `grace` for
 /// open connections to finish their in-flight requests; connections still open after that are dropped.
-pub async fn serve<H: Handler>(
+pub async fn serve<B, H>(
     name: &'static str,
     listener: TcpListener,
     handler: H,
     grace: Duration,
     shutdown: impl Future<Output = ()>,
-) {
+) where
+    H: Handler<B>,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()

@@ -8,6 +8,7 @@
 //! - [`kafka`]: the Kafka TCP listener: length-prefixed frames, in-order responses, idle timeout. The protocol
 //!   itself plugs in through [`kafka::KafkaHandler`].
 //! - [`aws`]: the AWS-API HTTP listener (HTTP/1.1 and h2c), routing through `strait-kinesis`.
+//! - [`efo`]: SubscribeToShard's response, a streamed `application/vnd.amazon.eventstream` body.
 //! - [`admin`]: `/healthz` and `/metrics`.
 //! - [`http`]: the hyper accept loop with graceful shutdown that `aws` and `admin` share.
 //! - [`health`], [`telemetry`], [`signal`]: readiness state, logs and metrics, termination signals.
@@ -19,6 +20,7 @@ pub mod admin;
 pub mod aws;
 pub mod cli;
 pub mod config;
+pub mod efo;
 pub mod health;
 pub mod http;
 pub mod kafka;

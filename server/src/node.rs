@@ -11,6 +11,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use strait_engine::{Engine, EngineError};
+use strait_kinesis::{Clock, Kinesis, KinesisConfig, KinesisError, SystemClock};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::info;
@@ -39,6 +40,8 @@ pub enum NodeError {
     EngineOpen(#[source] EngineError),
     #[error("engine shutdown failed: {0}")]
     EngineShutdown(#[source] EngineError),
+    #[error("cannot load the Kinesis streams' metadata: {0}")]
+    KinesisOpen(#[source] KinesisError),
 }
 
 /// Binds `addr`, naming the listener in the error.
@@ -119,6 +122,15 @@ pub async fn run<H: KafkaHandler>(
     // The cell is only ever set here, so it cannot already hold an engine.
     let _ = engine_cell.set(engine.clone());
 
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let kinesis = match Kinesis::open(engine.clone(), kinesis_config(&cfg), clock.clone()).await {
+        Ok(k) => k,
+        Err(e) => {
+            // Leave the data directory cleanly shut down rather than in need of recovery.
+            let _ = engine.shutdown().await;
+            return Err(NodeError::KinesisOpen(e));
+        }
+    };
     let (front_stop, front_stopped) = watch::channel(false);
     let limits = Limits::from(&cfg.kafka);
     let kafka = tokio::spawn(kafka::serve(
@@ -128,7 +140,14 @@ pub async fn run<H: KafkaHandler>(
         grace,
         stopped(front_stopped.clone()),
     ));
-    let aws = tokio::spawn(aws::serve(listeners.aws, grace, stopped(front_stopped)));
+    let aws = tokio::spawn(aws::serve(
+        listeners.aws,
+        kinesis,
+        aws::Auth::from(&cfg.aws),
+        clock,
+        grace,
+        stopped(front_stopped),
+    ));
     health.set(Phase::Ready);
     info!("strait is ready");
 
@@ -142,6 +161,20 @@ pub async fn run<H: KafkaHandler>(
     let _ = admin_stop.send(true);
     let _ = admin.await;
     result
+}
+
+/// The Kinesis service's settings from the `[aws]` section.
+fn kinesis_config(cfg: &Config) -> KinesisConfig {
+    let k = &cfg.aws.kinesis;
+    KinesisConfig {
+        region: cfg.aws.region.clone(),
+        account_id: cfg.aws.account_id.clone(),
+        status_delay: Duration::from_millis(k.status_delay_ms),
+        enforce_limits: k.enforce_limits,
+        shard_limit: k.shard_limit,
+        on_demand_stream_limit: k.on_demand_stream_limit,
+        iterator_ttl: Duration::from_millis(k.iterator_ttl_ms),
+    }
 }
 
 /// Resolves once `true` is sent (or the sender is dropped, which only happens when the node is going away).

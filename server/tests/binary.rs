@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_unknown_operation, http1, list_streams_headers, wait_healthy};
+use common::{assert_no_streams, http1, list_streams_headers, wait_healthy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A running `strait` process; killed (by its PID) if a test fails before stopping it.
@@ -122,7 +122,7 @@ async fn dev_node_serves_stops_cleanly_and_restarts() {
     let reply = http1(node.aws, "POST", "/", &list_streams_headers(), b"{}")
         .await
         .expect("aws");
-    assert_unknown_operation(&reply);
+    assert_no_streams(&reply);
 
     // The Kafka front end answers ApiVersions v0 (key 18, correlation id 7, null client id)...
     let mut kafka = tokio::net::TcpStream::connect(node.kafka)

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{assert_unknown_operation, http1, list_streams_headers};
+use common::{assert_no_streams, assert_unknown_operation, http1, list_streams_headers};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use strait::admin::{self, AdminState, StatsSource};
@@ -94,24 +94,49 @@ async fn healthz_follows_the_lifecycle_and_metrics_render() {
     assert_eq!(get("/healthz").await.expect("stopping").status, 503);
 }
 
-async fn start_aws() -> (SocketAddr, oneshot::Sender<()>) {
+/// An AWS-API listener over a fresh engine; the engine's directory lives as long as the returned guard.
+async fn start_aws() -> (SocketAddr, oneshot::Sender<()>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = strait_engine::Engine::open(strait_engine::EngineConfig {
+        data_dir: dir.path().to_path_buf(),
+        ..Default::default()
+    })
+    .await
+    .expect("engine");
+    let clock: Arc<dyn strait_kinesis::Clock> = Arc::new(strait_kinesis::SystemClock);
+    let kinesis = strait_kinesis::Kinesis::open(engine, Default::default(), clock.clone())
+        .await
+        .expect("kinesis");
     let (listener, addr) = bind().await;
     let (stop, stopped) = stop_signal();
     tokio::spawn(strait::aws::serve(
         listener,
+        kinesis,
+        strait::aws::Auth::WellFormed,
+        clock,
         Duration::from_secs(1),
         stopped,
     ));
-    (addr, stop)
+    (addr, stop, dir)
 }
 
 #[tokio::test]
 async fn aws_answers_like_aws_over_http1() {
-    let (addr, _stop) = start_aws().await;
+    let (addr, _stop, _dir) = start_aws().await;
     let reply = http1(addr, "POST", "/", &list_streams_headers(), b"{}")
         .await
         .expect("request");
-    assert_unknown_operation(&reply);
+    assert_no_streams(&reply);
+
+    let unsigned = &list_streams_headers()[..2];
+    let reply = http1(addr, "POST", "/", unsigned, b"{}")
+        .await
+        .expect("request");
+    assert_eq!(reply.status, 400);
+    assert_eq!(
+        reply.header("x-amzn-errortype"),
+        Some("MissingAuthenticationTokenException")
+    );
 
     let no_target = [("Content-Type", "application/x-amz-json-1.1")];
     let reply = http1(addr, "POST", "/", &no_target, b"{}")
@@ -127,7 +152,7 @@ async fn aws_answers_like_aws_over_http1() {
         reply.text()
     );
 
-    let big = vec![b' '; 7 * 1024 * 1024 + 1];
+    let big = vec![b' '; strait_kinesis::error::MAX_REQUEST_BYTES + 1];
     let reply = http1(addr, "POST", "/", &list_streams_headers(), &big)
         .await
         .expect("request");
@@ -136,7 +161,7 @@ async fn aws_answers_like_aws_over_http1() {
 
 #[tokio::test]
 async fn aws_serves_prior_knowledge_http2_on_the_same_port() {
-    let (addr, _stop) = start_aws().await;
+    let (addr, _stop, _dir) = start_aws().await;
     let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let (mut send, conn) =
         hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
@@ -152,12 +177,8 @@ async fn aws_serves_prior_knowledge_http2_on_the_same_port() {
         .expect("request");
     let resp = send.send_request(req).await.expect("response");
     assert_eq!(resp.version(), hyper::Version::HTTP_2);
-    assert_eq!(resp.status(), 400);
-    assert_eq!(
-        resp.headers()["x-amzn-errortype"],
-        "UnknownOperationException"
-    );
+    assert_eq!(resp.status(), 200);
     let body = resp.into_body().collect().await.expect("body").to_bytes();
     let v: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
-    assert_eq!(v["__type"], "UnknownOperationException");
+    assert_eq!(v["StreamNames"], serde_json::json!([]));
 }

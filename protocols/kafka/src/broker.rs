@@ -25,6 +25,11 @@ pub struct BrokerConfig {
     pub default_partitions: u32,
     /// Consumer-group coordinator settings (session bounds, initial rebalance delay, ...).
     pub groups: crate::group::GroupConfig,
+    /// Partitions Metadata reports for the virtual `__consumer_offsets` topic (Kafka's
+    /// `offsets.topic.num.partitions`; see `api::internal_topic`).
+    pub offsets_topic_partitions: u32,
+    /// Transaction coordinator settings.
+    pub transactions: crate::txn::TxnConfig,
 }
 
 impl Default for BrokerConfig {
@@ -39,6 +44,8 @@ impl Default for BrokerConfig {
             default_partitions: 1,
             groups: crate::group::GroupConfig::default(),
             sasl_plain_users: Default::default(),
+            offsets_topic_partitions: 50,
+            transactions: Default::default(),
         }
     }
 }
@@ -52,6 +59,8 @@ struct Inner {
     topic_ids: crate::api::resolve::TopicIdCache,
     /// Consumer groups and their committed offsets.
     groups: crate::group::GroupCoordinator,
+    /// Transactional ids, their transactions, and per-partition stable offsets.
+    txns: crate::txn::TxnCoordinator,
 }
 
 /// Shared by all connections; cheap to clone.
@@ -71,15 +80,62 @@ pub struct Session {
 
 impl Broker {
     pub fn new(engine: Engine, cfg: BrokerConfig) -> Broker {
-        Broker {
+        let b = Broker {
             inner: Arc::new(Inner {
                 producers: crate::producer::ProducerStates::new(engine.meta().clone()),
                 topic_ids: Default::default(),
                 groups: crate::group::GroupCoordinator::new(engine.clone(), cfg.groups),
+                txns: crate::txn::TxnCoordinator::new(engine.meta().clone(), cfg.transactions),
                 engine,
                 cfg,
             }),
-        }
+        };
+        b.spawn_txn_timer();
+        b.spawn_consumer_group_sweeper();
+        b
+    }
+
+    /// Expires KIP-848 members whose session or revocation deadline passed, once a second, for as long as the
+    /// broker lives.
+    fn spawn_consumer_group_sweeper(&self) {
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let weak = Arc::downgrade(&self.inner);
+        rt.spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                let Some(inner) = weak.upgrade() else { break };
+                let b = Broker { inner };
+                let topics = crate::api::consumer_group_heartbeat::topic_universe(&b);
+                b.groups().consumer().sweep(&topics);
+            }
+        });
+    }
+
+    /// The transaction coordinator's timer: completes transactions decided before a restart (first pass at once)
+    /// and aborts timed-out ones. It holds the broker only weakly, so it ends when the broker is dropped.
+    fn spawn_txn_timer(&self) {
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!("no async runtime: transaction timeouts are not enforced");
+            return;
+        };
+        let weak = Arc::downgrade(&self.inner);
+        let interval = self.inner.cfg.transactions.abort_check_interval;
+        rt.spawn(async move {
+            loop {
+                {
+                    let Some(inner) = weak.upgrade() else { break };
+                    let b = Broker { inner };
+                    b.txns().tick(&b).await;
+                }
+                tokio::time::sleep(interval).await;
+            }
+        });
+    }
+
+    pub fn txns(&self) -> &crate::txn::TxnCoordinator {
+        &self.inner.txns
     }
 
     pub fn engine(&self) -> &Engine {

@@ -48,6 +48,12 @@ pub fn engine_error_code(e: &EngineError) -> ResponseError {
         EngineError::MessageTooLarge { .. } => ResponseError::MessageTooLarge,
         EngineError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
         EngineError::NotBatchBoundary(_) => ResponseError::OffsetOutOfRange,
+        // A sealed partition (a closed Kinesis shard) never accepts writes again, so the error must be one that
+        // producers do not retry: a retriable code (e.g. NOT_LEADER_OR_FOLLOWER) would make them retry until
+        // delivery.timeout.ms. POLICY_VIOLATION is not retriable (the Java client's PolicyViolationException is
+        // no RetriableException) and says the broker refused by rule, not that the request was malformed
+        // (INVALID_REQUEST); the error message names the sealed partition.
+        EngineError::PartitionSealed { .. } => ResponseError::PolicyViolation,
     }
 }
 

@@ -3,15 +3,18 @@
 //! the server feeds it frames per connection and writes back what it returns.
 //!
 //! Module map: [`codec`] (framing), [`error`] (errors and engine → Kafka error-code mapping), [`api`] (dispatch
-//! and one module per API), [`broker`] (node identity and shared state), [`group`] (the consumer-group
-//! coordinator and committed offsets), [`producer`] (idempotent-producer sequence state and producer ids).
+//! and one module per API), [`broker`] (node identity and shared state), [`group`] (the classic consumer-group
+//! coordinator and committed offsets), [`consumer_group`] (KIP-848 consumer-protocol groups), [`producer`] (idempotent-producer sequence state and producer ids), [`txn`] (the transaction coordinator and
+//! per-partition stable offsets).
 
 pub mod api;
 pub mod broker;
 pub mod codec;
+pub mod consumer_group;
 pub mod error;
 pub mod group;
 pub mod producer;
+pub mod txn;
 
 pub use broker::{Broker, BrokerConfig, Session};
 pub use error::KafkaError;

@@ -126,10 +126,25 @@ async fn metadata_auto_creates_and_describes() {
     let r = t
         .call(1, &MetadataRequest::default().with_topics(None))
         .await;
-    assert_eq!(r.topics.len(), 1, "all topics: only the auto-created one");
+    // The auto-created topic plus the virtual internal `__consumer_offsets`.
+    let names = |r: &kafka_protocol::messages::MetadataResponse| {
+        let mut n: Vec<String> = r
+            .topics
+            .iter()
+            .map(|t| t.name.as_ref().map(|n| n.0.to_string()).unwrap_or_default())
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(
+        names(&r).len(),
+        2,
+        "all topics: the auto-created one and __consumer_offsets"
+    );
+    assert_eq!(names(&r)[0], "__consumer_offsets");
     let r = t
         .call(0, &MetadataRequest::default().with_topics(Some(vec![])))
         .await;
-    assert_eq!(r.topics.len(), 1, "v0 empty list means all topics");
+    assert_eq!(names(&r).len(), 2, "v0 empty list means all topics");
     t.shutdown().await;
 }

@@ -47,7 +47,7 @@ async fn find_coordinator_answers_this_node_for_groups() {
             );
         }
     }
-    // Transactions are not implemented: a clear, non-retriable answer.
+    // Transaction coordinators: this node too, single and batched.
     let r = c
         .call(
             3,
@@ -56,19 +56,26 @@ async fn find_coordinator_answers_this_node_for_groups() {
                 .with_key_type(1),
         )
         .await;
-    assert_eq!(r.error_code, ResponseError::InvalidRequest.code());
-    assert!(
-        r.error_message
-            .as_deref()
-            .unwrap_or_default()
-            .contains("transactions")
-    );
+    assert_eq!((r.error_code, r.node_id.0), (0, 1));
     let r = c
         .call(
             6,
             &FindCoordinatorRequest::default()
                 .with_key_type(1)
                 .with_coordinator_keys(vec![s("tx")]),
+        )
+        .await;
+    assert_eq!(
+        (r.coordinators[0].error_code, r.coordinators[0].node_id.0),
+        (0, 1)
+    );
+    // Share groups are not implemented: a clear, non-retriable answer.
+    let r = c
+        .call(
+            6,
+            &FindCoordinatorRequest::default()
+                .with_key_type(2)
+                .with_coordinator_keys(vec![s("share")]),
         )
         .await;
     assert_eq!(

@@ -126,12 +126,9 @@ async fn invalid_batches_get_per_partition_errors() {
     assert_eq!(code(r), ResponseError::InvalidRecord.code());
 
     let mut txn = good.to_vec();
-    txn[22] |= 1 << 4; // transactional bit; the CRC no longer matters, the check comes first
+    txn[22] |= 1 << 4; // transactional bit without a producer id; the CRC no longer matters, the check comes first
     let r = t.call(9, &produce("v", 0, Bytes::from(txn), -1)).await;
-    assert_eq!(
-        code(r),
-        ResponseError::TransactionalIdAuthorizationFailed.code()
-    );
+    assert_eq!(code(r), ResponseError::InvalidRecord.code());
 
     let r = t.call(9, &produce("v", 0, good, -1)).await;
     assert_eq!(part(&r), (0, 0), "nothing invalid was written");
@@ -229,7 +226,7 @@ fn idempotent() -> InitProducerIdRequest {
 }
 
 #[tokio::test]
-async fn init_producer_id_allocates_durably_and_refuses_transactions() {
+async fn init_producer_id_allocates_durably() {
     let mut t = TestBroker::new().await;
     let mut ids = Vec::new();
     for v in [0, 2, 4, 5] {
@@ -247,6 +244,8 @@ async fn init_producer_id_allocates_durably_and_refuses_transactions() {
         )
         .await;
     ids.push(r.producer_id.0);
+    // A transactional id gets its own producer id from the transaction coordinator (tests/transactions.rs);
+    // without a valid transaction timeout it is refused.
     let r = t
         .call(
             4,
@@ -255,9 +254,18 @@ async fn init_producer_id_allocates_durably_and_refuses_transactions() {
         .await;
     assert_eq!(
         r.error_code,
-        ResponseError::TransactionalIdAuthorizationFailed.code()
+        ResponseError::InvalidTransactionTimeout.code()
     );
-    assert_eq!(r.producer_id.0, -1);
+    let r = t
+        .call(
+            4,
+            &idempotent()
+                .with_transactional_id(Some(StrBytes::from_static_str("tx-1").into()))
+                .with_transaction_timeout_ms(60_000),
+        )
+        .await;
+    assert_eq!((r.error_code, r.producer_epoch), (0, 0));
+    ids.push(r.producer_id.0);
     let r = t.call(4, &idempotent().with_producer_epoch(3)).await;
     assert_eq!(r.error_code, ResponseError::InvalidRequest.code());
 

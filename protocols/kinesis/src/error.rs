@@ -2,15 +2,18 @@
 //!
 //! AWS is not uniform here: modelled exceptions are `400` with a `{"__type", "message"}` body in the request's
 //! own format (JSON or CBOR), but requests it cannot route at all get `403`/`404` with an XML body, and the
-//! legacy `application/json` content type gets a `200` wrapping the error. SDKs key retries and error types off
+//! legacy `application/json` content type gets a `404` with Coral's 1.0 envelope around the error. SDKs key retries and error types off
 //! these shapes, so each variant renders exactly one of them. The shapes were checked by kinesalite's test suite
 //! against AWS itself.
 
 use crate::envelope::WireFormat;
 use crate::operation::Operation;
 
-/// Largest request body Kinesis accepts (7 MiB); larger ones get `413`.
-pub const MAX_REQUEST_BYTES: usize = 7 * 1024 * 1024;
+/// Largest request body accepted; larger ones get `413`. AWS accepts records of up to 10 MiB (and 10 MiB of data
+/// per PutRecords call) since `MaxRecordSizeInKiB` exists; in JSON that payload is base64, 4/3 of its size, so the
+/// body limit leaves room for a full 10 MiB of data plus keys and framing. The 10 MiB data limit itself is
+/// enforced per operation, with AWS's errors.
+pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024 / 3 * 4 + 1024 * 1024;
 
 /// Why a Kinesis request was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,6 +40,38 @@ pub enum KinesisError {
     /// The body exceeds [`MAX_REQUEST_BYTES`].
     #[error("request body exceeds {MAX_REQUEST_BYTES} bytes")]
     RequestTooLarge,
+    /// The body is not valid JSON/CBOR, or a member has the wrong type.
+    #[error("{0}")]
+    Serialization(String),
+    /// Model constraints failed; the message lists every failure in AWS's format.
+    #[error("{0}")]
+    Validation(String),
+    #[error("{0}")]
+    ResourceNotFound(String),
+    #[error("{0}")]
+    ResourceInUse(String),
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("{0}")]
+    LimitExceeded(String),
+    #[error("{0}")]
+    ExpiredIterator(String),
+    #[error("{0}")]
+    ExpiredNextToken(String),
+    #[error("{0}")]
+    ProvisionedThroughputExceeded(String),
+    /// The `Authorization` header is present but lacks a part (Credential, SignedHeaders, Signature, a date).
+    #[error("{0}")]
+    IncompleteSignature(String),
+    /// The signature does not match, or the request time is outside the allowed skew.
+    #[error("{0}")]
+    InvalidSignature(String),
+    /// The access key id is not one of the configured keys.
+    #[error("The security token included in the request is invalid.")]
+    UnrecognizedClient,
+    /// Strait failed (storage error, corrupt metadata). AWS answers `InternalFailure` with status 500.
+    #[error("{0}")]
+    Internal(String),
 }
 
 /// A rendered error: everything the HTTP layer needs besides the request id.
@@ -61,6 +96,21 @@ impl KinesisError {
             | KinesisError::DeprecatedJsonProtocol => "UnknownOperationException",
             KinesisError::MissingAuthenticationToken => "MissingAuthenticationTokenException",
             KinesisError::RequestTooLarge => "RequestEntityTooLarge",
+            KinesisError::Serialization(_) => "SerializationException",
+            KinesisError::Validation(_) => "ValidationException",
+            KinesisError::ResourceNotFound(_) => "ResourceNotFoundException",
+            KinesisError::ResourceInUse(_) => "ResourceInUseException",
+            KinesisError::InvalidArgument(_) => "InvalidArgumentException",
+            KinesisError::LimitExceeded(_) => "LimitExceededException",
+            KinesisError::ExpiredIterator(_) => "ExpiredIteratorException",
+            KinesisError::ExpiredNextToken(_) => "ExpiredNextTokenException",
+            KinesisError::ProvisionedThroughputExceeded(_) => {
+                "ProvisionedThroughputExceededException"
+            }
+            KinesisError::IncompleteSignature(_) => "IncompleteSignatureException",
+            KinesisError::InvalidSignature(_) => "InvalidSignatureException",
+            KinesisError::UnrecognizedClient => "UnrecognizedClientException",
+            KinesisError::Internal(_) => "InternalFailure",
         }
     }
 
@@ -69,11 +119,24 @@ impl KinesisError {
         match self {
             KinesisError::AccessDenied => 403,
             KinesisError::UnsupportedContentType => 404,
-            KinesisError::DeprecatedJsonProtocol => 200,
+            KinesisError::DeprecatedJsonProtocol => 404,
             KinesisError::RequestTooLarge => 413,
+            KinesisError::Internal(_) => 500,
             KinesisError::UnknownOperation { .. }
             | KinesisError::NotImplemented(_)
-            | KinesisError::MissingAuthenticationToken => 400,
+            | KinesisError::MissingAuthenticationToken
+            | KinesisError::Serialization(_)
+            | KinesisError::Validation(_)
+            | KinesisError::ResourceNotFound(_)
+            | KinesisError::ResourceInUse(_)
+            | KinesisError::InvalidArgument(_)
+            | KinesisError::LimitExceeded(_)
+            | KinesisError::ExpiredIterator(_)
+            | KinesisError::ExpiredNextToken(_)
+            | KinesisError::ProvisionedThroughputExceeded(_)
+            | KinesisError::IncompleteSignature(_)
+            | KinesisError::InvalidSignature(_)
+            | KinesisError::UnrecognizedClient => 400,
         }
     }
 
@@ -91,7 +154,6 @@ impl KinesisError {
                 body: serde_json::json!({
                     "Output": {
                         "__type": "com.amazon.coral.service#UnknownOperationException",
-                        "message": null,
                     },
                     "Version": "1.0",
                 })
@@ -104,11 +166,25 @@ impl KinesisError {
                 error_type: None,
                 body: Vec::new(),
             },
+            // AWS spells this one member `Message`, unlike every other exception.
+            KinesisError::Serialization(m) => {
+                modelled_with(status, error_type, "Message", m, format)
+            }
             KinesisError::UnknownOperation { .. }
             | KinesisError::NotImplemented(_)
-            | KinesisError::MissingAuthenticationToken => {
-                modelled(status, error_type, &self.to_string(), format)
-            }
+            | KinesisError::MissingAuthenticationToken
+            | KinesisError::Validation(_)
+            | KinesisError::ResourceNotFound(_)
+            | KinesisError::ResourceInUse(_)
+            | KinesisError::InvalidArgument(_)
+            | KinesisError::LimitExceeded(_)
+            | KinesisError::ExpiredIterator(_)
+            | KinesisError::ExpiredNextToken(_)
+            | KinesisError::ProvisionedThroughputExceeded(_)
+            | KinesisError::IncompleteSignature(_)
+            | KinesisError::InvalidSignature(_)
+            | KinesisError::UnrecognizedClient
+            | KinesisError::Internal(_) => modelled(status, error_type, &self.to_string(), format),
         }
     }
 }
@@ -120,13 +196,26 @@ fn modelled(
     message: &str,
     format: WireFormat,
 ) -> ErrorResponse {
+    modelled_with(status, error_type, "message", message, format)
+}
+
+fn modelled_with(
+    status: u16,
+    error_type: &'static str,
+    message_key: &str,
+    message: &str,
+    format: WireFormat,
+) -> ErrorResponse {
     let body = match format {
-        WireFormat::Json => serde_json::json!({ "__type": error_type, "message": message })
-            .to_string()
-            .into_bytes(),
+        WireFormat::Json => {
+            let mut m = serde_json::Map::new();
+            m.insert("__type".into(), error_type.into());
+            m.insert(message_key.into(), message.into());
+            serde_json::Value::Object(m).to_string().into_bytes()
+        }
         WireFormat::Cbor => {
             let mut out = vec![0xa2]; // a definite-length map of two entries
-            for s in ["__type", error_type, "message", message] {
+            for s in ["__type", error_type, message_key, message] {
                 cbor_text(&mut out, s);
             }
             out

@@ -1,12 +1,19 @@
-//! Sans-I/O building blocks of Strait's Kinesis Data Streams API.
+//! Strait's Kinesis Data Streams API, sans I/O: the server hands it a routed request (operation, wire format,
+//! body bytes) and gets back a response to send; state lives in the engine and its metadata store.
 //!
-//! This crate owns what the AWS wire format says and nothing about sockets, runtimes or storage, so the server
-//! (and fuzzers, and tests) can drive it with plain values:
-//!
-//! - [`operation`]: the `Kinesis_20131202.<Operation>` names the API defines.
-//! - [`envelope`]: routing a request head (method, `Content-Type`, `X-Amz-Target`) to an [`Operation`], with the
-//!   same precedence of checks that AWS applies.
-//! - [`error`]: [`KinesisError`] and its rendering into AWS's status code, `__type` and body shapes.
+//! Module map:
+//! - [`operation`], [`envelope`]: the `Kinesis_20131202.<Operation>` names and routing a request head, with AWS's
+//!   precedence of checks.
+//! - [`codec`]: AWS JSON 1.1 and CBOR bodies to and from a format-neutral [`Value`].
+//! - [`model`]: validation against the service model (generated from botocore's), with AWS's
+//!   `SerializationException` / `ValidationException` messages.
+//! - [`sigv4`]: verification of AWS Signature Version 4.
+//! - [`error`]: [`KinesisError`] and its rendering into AWS's status codes, `__type` and bodies.
+//! - [`service`]: [`Kinesis`], the entry point, its configuration and injectable clock.
+//! - `store`: stream metadata (status, shard lineage, tags, consumers, ...) persisted in the engine's
+//!   metadata store; `ops`: one module per operation.
+//! - [`read`], [`tokens`], [`consumers`]: reading shards, stateless iterators and pagination tokens, and the
+//!   enhanced fan-out registry, public for the SubscribeToShard event stream.
 //!
 //! ```
 //! use strait_kinesis::{route, Operation, RequestHead, WireFormat};
@@ -21,10 +28,27 @@
 //! assert_eq!(route.format, WireFormat::Json);
 //! ```
 
+pub mod arn;
+pub mod codec;
+pub mod consumers;
+pub mod efo;
 pub mod envelope;
 pub mod error;
+pub mod limits;
+pub mod model;
 pub mod operation;
+mod ops;
+pub mod read;
+pub mod service;
+pub mod sigv4;
+pub mod store;
+pub mod time;
+pub mod tokens;
+pub mod value;
 
 pub use envelope::{RequestHead, Route, WireFormat, route};
 pub use error::{ErrorResponse, KinesisError};
 pub use operation::{Operation, TARGET_PREFIX};
+pub use ops::common::child_shard_value;
+pub use service::{Clock, Kinesis, KinesisConfig, ManualClock, Response, SystemClock};
+pub use value::Value;

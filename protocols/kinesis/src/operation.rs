@@ -76,6 +76,7 @@ operations! {
     UpdateMaxRecordSize,
     UpdateShardCount,
     UpdateStreamMode,
+    UpdateStreamRecordDistributionStrategy,
     UpdateStreamWarmThroughput,
 }
 

@@ -98,8 +98,28 @@ impl Config {
         if self.kafka.idle_timeout_ms == 0 {
             return invalid("kafka.idle_timeout_ms", "must be at least 1");
         }
-        if self.aws.auth == AwsAuth::Sigv4 {
-            return invalid("aws.auth", "\"sigv4\" is not implemented yet; use \"none\"");
+        if self.aws.auth == AwsAuth::Sigv4 && self.aws.access_keys.is_empty() {
+            return invalid(
+                "aws.auth",
+                "\"sigv4\" needs at least one [[aws.access_keys]] entry to verify against",
+            );
+        }
+        if self.aws.account_id.len() != 12
+            || !self.aws.account_id.bytes().all(|b| b.is_ascii_digit())
+        {
+            return invalid(
+                "aws.account_id",
+                "must be 12 digits, like an AWS account id",
+            );
+        }
+        if self.aws.region.is_empty() {
+            return invalid("aws.region", "must not be empty");
+        }
+        if self.aws.kinesis.iterator_ttl_ms == 0 {
+            return invalid("aws.kinesis.iterator_ttl_ms", "must be at least 1");
+        }
+        if self.aws.kinesis.shard_limit == 0 {
+            return invalid("aws.kinesis.shard_limit", "must be at least 1");
         }
         let addrs = [
             ("kafka.listen", self.kafka.listen),
@@ -199,6 +219,31 @@ mod tests {
             assert!(err(jail, "[log]\nlevel = \"strait=loudest\"\n")?.contains("log.level"));
             let missing = load(Some(Path::new("nope.toml")), Overrides::default());
             assert!(matches!(missing, Err(ConfigError::MissingFile(_))));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn sigv4_loads_with_access_keys() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "strait.toml",
+                "[aws]\nauth = \"sigv4\"\nregion = \"eu-west-1\"\naccount_id = \"123456789012\"\n\n\
+                 [[aws.access_keys]]\naccess_key_id = \"AKID\"\nsecret_access_key = \"secret\"\n\n\
+                 [aws.kinesis]\nenforce_limits = true\nstatus_delay_ms = 0\n",
+            )?;
+            let cfg = load(Some(Path::new("strait.toml")), Overrides::default())
+                .map_err(|e| e.to_string())?;
+            assert_eq!(cfg.aws.auth, AwsAuth::Sigv4);
+            assert_eq!(cfg.aws.access_keys[0].access_key_id, "AKID");
+            assert_eq!(cfg.aws.account_id, "123456789012");
+            assert!(cfg.aws.kinesis.enforce_limits);
+            assert_eq!(cfg.aws.kinesis.status_delay_ms, 0);
+            jail.create_file("bad.toml", "[aws]\naccount_id = \"12\"\n")?;
+            let err = load(Some(Path::new("bad.toml")), Overrides::default())
+                .map(|_| ())
+                .expect_err("short account id");
+            assert!(err.to_string().contains("aws.account_id"));
             Ok(())
         });
     }

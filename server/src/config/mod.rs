@@ -123,12 +123,20 @@ impl Default for KafkaConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AwsAuth {
-    /// Any credentials (or none) are accepted, as local emulators do. The default.
+    /// Any well-formed SigV4 `Authorization` header is accepted, whatever its keys, as local emulators do; a
+    /// request without one gets `MissingAuthenticationTokenException`. The default.
     #[default]
     None,
-    /// SigV4 signatures are verified. Reserved: refused at startup until verification is implemented, so that no
-    /// deployment believes it is protected when it is not.
+    /// SigV4 signatures are verified against [`AwsConfig::access_keys`].
     Sigv4,
+}
+
+/// One access key pair accepted when `auth = "sigv4"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsAccessKey {
+    pub access_key_id: String,
+    pub secret_access_key: String,
 }
 
 /// The AWS-API (Kinesis) HTTP listener.
@@ -140,6 +148,14 @@ pub struct AwsConfig {
     pub listen: SocketAddr,
     /// See [`AwsAuth`]. Default `none`.
     pub auth: AwsAuth,
+    /// Region in ARNs. Default `us-east-1`.
+    pub region: String,
+    /// Account id in ARNs and messages (12 digits). Default `000000000000`.
+    pub account_id: String,
+    /// Keys verified when `auth = "sigv4"`. Default none.
+    pub access_keys: Vec<AwsAccessKey>,
+    /// The Kinesis Data Streams API.
+    pub kinesis: KinesisSettings,
 }
 
 impl Default for AwsConfig {
@@ -147,6 +163,42 @@ impl Default for AwsConfig {
         AwsConfig {
             listen: loopback(4566),
             auth: AwsAuth::None,
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+            access_keys: Vec::new(),
+            kinesis: KinesisSettings::default(),
+        }
+    }
+}
+
+/// Kinesis behaviour knobs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KinesisSettings {
+    /// How long streams stay CREATING/UPDATING/DELETING (and consumers CREATING/DELETING) before the change is
+    /// reported complete. The work itself is immediate; the delay makes AWS's transitions observable. Default
+    /// 100 ms: a client polling right after CreateStream sees CREATING, and waiters (`aws kinesis wait
+    /// stream-exists`, boto3's) find the stream ACTIVE on their first or second poll.
+    pub status_delay_ms: u64,
+    /// Enforce AWS's per-shard limits (writes 1 MiB/s and 1,000 records/s; reads 5 GetRecords/s and 2 MiB/s)
+    /// with ProvisionedThroughputExceededException, to test retry logic. Default false.
+    pub enforce_limits: bool,
+    /// Open shards allowed per account (DescribeLimits ShardLimit). Default 500.
+    pub shard_limit: u32,
+    /// ON_DEMAND streams allowed per account. Default 50.
+    pub on_demand_stream_limit: u32,
+    /// How long shard iterators stay valid. Default 300000 (5 minutes, AWS's value).
+    pub iterator_ttl_ms: u64,
+}
+
+impl Default for KinesisSettings {
+    fn default() -> Self {
+        KinesisSettings {
+            status_delay_ms: 100,
+            enforce_limits: false,
+            shard_limit: 500,
+            on_demand_stream_limit: 50,
+            iterator_ttl_ms: 300_000,
         }
     }
 }

@@ -86,11 +86,29 @@ pub async fn wait_healthy(admin: SocketAddr, timeout: Duration) -> bool {
 }
 
 /// The request a Kinesis SDK sends for ListStreams (minus the signature, which `auth = "none"` ignores).
-pub fn list_streams_headers() -> [(&'static str, &'static str); 2] {
+pub fn list_streams_headers() -> [(&'static str, &'static str); 4] {
     [
         ("Content-Type", "application/x-amz-json-1.1"),
         ("X-Amz-Target", "Kinesis_20131202.ListStreams"),
+        // `strait dev` accepts any well-formed signature, as emulators do.
+        ("X-Amz-Date", "20260101T000000Z"),
+        (
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/kinesis/aws4_request, \
+             SignedHeaders=host;x-amz-date;x-amz-target, Signature=0123456789abcdef",
+        ),
     ]
+}
+
+/// Checks a successful ListStreams answer on a node without streams.
+pub fn assert_no_streams(r: &Reply) {
+    assert_eq!(r.status, 200, "body: {}", r.text());
+    assert_eq!(r.header("content-type"), Some("application/x-amz-json-1.1"));
+    let id = r.header("x-amzn-requestid").expect("request id");
+    assert_eq!(id.len(), 36, "request id {id} is not a UUID");
+    let v: serde_json::Value = serde_json::from_slice(&r.body).expect("JSON body");
+    assert_eq!(v["StreamNames"], serde_json::json!([]));
+    assert_eq!(v["HasMoreStreams"], false);
 }
 
 /// Checks the exact error AWS answers for an operation it does not offer.

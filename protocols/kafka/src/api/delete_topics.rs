@@ -90,7 +90,12 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: DeleteTopicsRequest) -> DeleteTopics
 }
 
 fn resolve(b: &Broker, t: &Target) -> Result<TopicInfo, ApiError> {
+    use super::internal_topic::{
+        CONSUMER_OFFSETS, CONSUMER_OFFSETS_ID, delete_refused, is_internal,
+    };
     match t {
+        Target::Name(n) if is_internal(n) => Err(delete_refused(n)),
+        Target::Id(i) if *i == CONSUMER_OFFSETS_ID => Err(delete_refused(CONSUMER_OFFSETS)),
         Target::Name(n) => b.engine().topic(n).ok_or_else(|| {
             ApiError::new(
                 ResponseError::UnknownTopicOrPartition,

@@ -26,7 +26,7 @@ pub fn handle(ctx: &mut Ctx<'_>, req: DescribeGroupsRequest) -> DescribeGroupsRe
     let groups = req
         .groups
         .into_iter()
-        .map(|id| match coordinator.describe_group(&id.0) {
+        .map(|id| match describe(coordinator, &id.0) {
             Err(e) => DescribedGroup::default()
                 .with_group_id(id)
                 .with_error_code(e.code())
@@ -58,4 +58,16 @@ pub fn handle(ctx: &mut Ctx<'_>, req: DescribeGroupsRequest) -> DescribeGroupsRe
         })
         .collect();
     DescribeGroupsResponse::default().with_groups(groups)
+}
+
+/// A consumer-protocol group is not described here (ConsumerGroupDescribe is its API): Kafka answers
+/// GROUP_ID_NOT_FOUND ("not a classic group").
+fn describe(
+    coordinator: &crate::group::GroupCoordinator,
+    id: &str,
+) -> Result<crate::group::admin::GroupDescription, kafka_protocol::error::ResponseError> {
+    if coordinator.consumer().exists(id) {
+        return Err(kafka_protocol::error::ResponseError::GroupIdNotFound);
+    }
+    coordinator.describe_group(id)
 }

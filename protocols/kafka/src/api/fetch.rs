@@ -4,8 +4,10 @@
 //!   `partition_max_bytes` or `max_bytes`; later partitions get only what fits in both.
 //! - Long poll: read every partition; answer if `min_bytes` are there, something failed or the budget is full;
 //!   otherwise wait until any partition's high watermark moves (or `max_wait_ms` passes) and read again.
-//! - No transactions exist, so READ_COMMITTED sees what READ_UNCOMMITTED sees: the last stable offset is the
-//!   high watermark and the aborted-transaction list is empty (an empty list, not null, for every client).
+//! - Transactions: every answer carries the last stable offset (LSO: the first offset of the earliest open
+//!   transaction, else the high watermark). READ_COMMITTED fetches get only whole batches below the LSO and the
+//!   aborted transactions overlapping what they read, so the client can drop aborted records; READ_UNCOMMITTED
+//!   ones get everything up to the high watermark and an empty aborted list (empty, not null, for every client).
 //! - Fetch sessions (KIP-227) are refused as a broker with a full session cache refuses them: full fetches get
 //!   session id 0, which clients take as "stay sessionless"; an incremental fetch (epoch > 0) gets
 //!   FETCH_SESSION_ID_NOT_FOUND, after which Java, librdkafka and franz-go start over with a full fetch.
@@ -17,16 +19,17 @@ use std::time::Duration;
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_response::{
-    EpochEndOffset, FetchableTopicResponse, LeaderIdAndEpoch, NodeEndpoint, PartitionData,
+    AbortedTransaction, EpochEndOffset, FetchableTopicResponse, LeaderIdAndEpoch, NodeEndpoint,
+    PartitionData,
 };
-use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, ProducerId, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use strait_engine::{EngineError, Partition};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::Ctx;
 use super::resolve;
+use super::{Ctx, internal_topic};
 use crate::broker::Broker;
 use crate::error::ApiError;
 
@@ -40,6 +43,10 @@ struct Target {
     current_leader_epoch: i32,
     last_fetched_epoch: i32,
     partition: Result<Arc<Partition>, ApiError>,
+    /// For the partition's transaction state (a re-created topic has a new id).
+    topic_id: uuid::Uuid,
+    /// A partition of the virtual `__consumer_offsets` topic: always empty (see `internal_topic`).
+    internal: bool,
 }
 
 struct TopicTargets {
@@ -71,14 +78,20 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: FetchRequest) -> FetchResponse {
             .with_session_id(0);
     }
     let targets = targets(b, &req, version);
+    // isolation_level: 0 READ_UNCOMMITTED, 1 READ_COMMITTED.
+    let read_committed = req.isolation_level == 1;
     let deadline = Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
     let max_bytes = (req.max_bytes.max(0) as usize).min(MAX_RESPONSE_BYTES);
     let min_bytes = req.min_bytes.max(0) as usize;
+    // Partitions of the virtual internal topic never get data, but a fetch of them still long-polls.
+    let any_internal = targets
+        .iter()
+        .any(|t| t.partitions.iter().any(|p| p.internal));
     let round = loop {
-        let round = read_round(&targets, max_bytes, version, b.config().node_id).await;
+        let round = read_round(b, &targets, max_bytes, version, read_committed).await;
         if round.respond_now
             || round.bytes >= min_bytes
-            || round.waits.is_empty()
+            || (round.waits.is_empty() && !any_internal)
             || Instant::now() >= deadline
         {
             break round;
@@ -107,6 +120,11 @@ fn targets(b: &Broker, req: &FetchRequest, version: i16) -> Vec<TopicTargets> {
     req.topics
         .iter()
         .map(|t| {
+            let internal = if version >= 13 {
+                t.topic_id == internal_topic::CONSUMER_OFFSETS_ID
+            } else {
+                internal_topic::is_internal(&t.topic)
+            };
             let topic = if version >= 13 {
                 b.topic_ids().lookup(b, &t.topic_id)
             } else {
@@ -121,6 +139,12 @@ fn targets(b: &Broker, req: &FetchRequest, version: i16) -> Vec<TopicTargets> {
                     max_bytes: p.partition_max_bytes.max(0) as usize,
                     current_leader_epoch: p.current_leader_epoch,
                     last_fetched_epoch: p.last_fetched_epoch,
+                    topic_id: topic.as_ref().map_or(uuid::Uuid::nil(), |t| t.id),
+                    internal: internal
+                        && internal_topic::has_partition(
+                            b.config().offsets_topic_partitions,
+                            p.partition,
+                        ),
                     partition: topic
                         .as_ref()
                         .map_err(Clone::clone)
@@ -137,20 +161,23 @@ fn targets(b: &Broker, req: &FetchRequest, version: i16) -> Vec<TopicTargets> {
 }
 
 async fn read_round(
+    b: &Broker,
     targets: &[TopicTargets],
     max_bytes: usize,
     version: i16,
-    node_id: i32,
+    read_committed: bool,
 ) -> Round {
     let mut round = Round {
-        node_id,
+        node_id: b.config().node_id,
         ..Round::default()
     };
     let mut budget = max_bytes;
     for t in targets {
         let mut parts = Vec::with_capacity(t.partitions.len());
         for target in &t.partitions {
-            parts.push(read_partition(target, &mut budget, &mut round, version).await);
+            parts.push(
+                read_partition(b, target, &mut budget, &mut round, version, read_committed).await,
+            );
         }
         round.topics.push(
             FetchableTopicResponse::default()
@@ -179,11 +206,24 @@ fn failed(index: i32, e: &ApiError, round: &mut Round) -> PartitionData {
 }
 
 async fn read_partition(
+    b: &Broker,
     t: &Target,
     budget: &mut usize,
     round: &mut Round,
     version: i16,
+    read_committed: bool,
 ) -> PartitionData {
+    if t.internal {
+        let empty_log = empty(t.index)
+            .with_high_watermark(0)
+            .with_last_stable_offset(0)
+            .with_log_start_offset(0);
+        if t.fetch_offset == 0 {
+            return empty_log;
+        }
+        round.respond_now = true;
+        return empty_log.with_error_code(ResponseError::OffsetOutOfRange.code());
+    }
     let p = match &t.partition {
         Ok(p) => p,
         Err(e) => return failed(t.index, e, round),
@@ -225,7 +265,36 @@ async fn read_partition(
             round
                 .waits
                 .push((p.clone(), r.high_watermark.max(t.fetch_offset)));
+            let txns = b.txns();
+            let lso = match txns.last_stable_offset(t.topic_id, p.index(), r.high_watermark) {
+                Ok(lso) => lso,
+                Err(code) => {
+                    let e = ApiError::new(code, "transaction state of the partition is unreadable");
+                    return failed(t.index, &e, round);
+                }
+            };
             let mut records = r.records;
+            let mut aborted = Vec::new();
+            if read_committed {
+                records = stable_prefix(records, lso);
+                match txns.aborted_between(t.topic_id, p.index(), t.fetch_offset, lso) {
+                    Ok(list) => {
+                        aborted = list
+                            .into_iter()
+                            .map(|a| {
+                                AbortedTransaction::default()
+                                    .with_producer_id(ProducerId(a.producer_id))
+                                    .with_first_offset(a.first_offset)
+                            })
+                            .collect();
+                    }
+                    Err(code) => {
+                        let e =
+                            ApiError::new(code, "transaction state of the partition is unreadable");
+                        return failed(t.index, &e, round);
+                    }
+                }
+            }
             if taken_before && records.len() > limit {
                 // Only the first partition with data may exceed the limits.
                 records = Bytes::new();
@@ -233,7 +302,10 @@ async fn read_partition(
             }
             round.bytes += records.len();
             *budget = budget.saturating_sub(records.len());
-            offsets(r.high_watermark, r.log_start).with_records(Some(records))
+            offsets(r.high_watermark, r.log_start)
+                .with_last_stable_offset(lso)
+                .with_aborted_transactions(Some(aborted))
+                .with_records(Some(records))
         }
         Err(EngineError::OffsetOutOfRange {
             log_start,
@@ -254,9 +326,26 @@ async fn read_partition(
     }
 }
 
+/// The whole batches of `records` that start below `lso` (READ_COMMITTED). Batches never straddle the LSO: it
+/// is a batch boundary, the log end when a transaction's first batch was about to be appended.
+fn stable_prefix(records: Bytes, lso: i64) -> Bytes {
+    let mut end = 0;
+    while end < records.len() {
+        match strait_engine::batch::peek_offset_and_len(&records[end..]) {
+            Ok((base, len)) if base < lso && end + len <= records.len() => end += len,
+            _ => break,
+        }
+    }
+    records.slice(..end)
+}
+
 /// Returns when any partition's high watermark passes its offset, or at `deadline`.
 async fn wait_for_any(waits: Vec<(Arc<Partition>, i64)>, deadline: Instant) {
     let remaining = deadline.saturating_duration_since(Instant::now());
+    if waits.is_empty() {
+        tokio::time::sleep_until(deadline).await;
+        return;
+    }
     let mut set = JoinSet::new();
     for (p, offset) in waits {
         set.spawn(async move { p.wait_for_data(offset, remaining).await });

@@ -1,10 +1,7 @@
-//! FindCoordinator: this single node coordinates every consumer group.
+//! FindCoordinator: this single node coordinates every consumer group and every transactional id.
 //!
-//! Transaction coordinators are not implemented, so TRANSACTION keys are answered INVALID_REQUEST with an
-//! explanation. COORDINATOR_NOT_AVAILABLE would be the other candidate, but it is retriable: a transactional
-//! producer would retry for `max.block.ms` (60 s) and then fail with an unexplained timeout. Kafka itself
-//! answers INVALID_REQUEST for coordinator types it does not run (share groups without a share coordinator),
-//! and clients fail at once, printing the message.
+//! Share groups are not implemented, so SHARE keys are answered INVALID_REQUEST with an explanation, as Kafka
+//! answers for coordinator types it does not run (COORDINATOR_NOT_AVAILABLE would be retried until a timeout).
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
@@ -21,11 +18,7 @@ const SHARE: i8 = 2;
 /// Who coordinates keys of `key_type`: `Ok` for us, or the error and its explanation.
 fn coordinator_for(key_type: i8) -> Result<(), (ResponseError, &'static str)> {
     match key_type {
-        GROUP => Ok(()),
-        TRANSACTION => Err((
-            ResponseError::InvalidRequest,
-            "transactions are not supported by this broker",
-        )),
+        GROUP | TRANSACTION => Ok(()),
         SHARE => Err((
             ResponseError::InvalidRequest,
             "share groups are not supported by this broker",

@@ -3,11 +3,9 @@
 //! Every call without a transactional id gets a fresh id with epoch 0, as Kafka does (it ignores the id and
 //! epoch a v3+ client sends back: an idempotent producer bumps its epoch locally, KIP-360).
 //!
-//! Transactions are not implemented. A request with a transactional id is refused with
-//! TRANSACTIONAL_ID_AUTHORIZATION_FAILED: it is the one refusal Kafka clients treat as fatal at once
-//! (Java: `TransactionalIdAuthorizationException` from `initTransactions()`; librdkafka: a fatal error), where
-//! the "coordinator not available" family would make them retry until their timeout. An empty transactional
-//! id is INVALID_REQUEST, as in Kafka.
+//! With a transactional id the transaction coordinator answers (`txn::init`): the id's producer id with a bumped
+//! epoch, fencing older instances and aborting a transaction they left open. An empty transactional id is
+//! INVALID_REQUEST, as in Kafka; a timeout above `transaction.max.timeout.ms` is INVALID_TRANSACTION_TIMEOUT.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
@@ -22,14 +20,36 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: InitProducerIdRequest) -> InitProduc
             .with_producer_id(ProducerId(-1))
             .with_producer_epoch(-1)
     };
-    match req.transactional_id.as_deref().map(|s| s.is_empty()) {
-        Some(true) => return refused(ResponseError::InvalidRequest),
-        Some(false) => return refused(ResponseError::TransactionalIdAuthorizationFailed),
-        None => {}
-    }
     // v3+: an id and an epoch come together or not at all.
     if (req.producer_id.0 == -1) != (req.producer_epoch == -1) {
         return refused(ResponseError::InvalidRequest);
+    }
+    match req.transactional_id.as_deref().map(|s| s.as_str()) {
+        Some("") => return refused(ResponseError::InvalidRequest),
+        Some(txn_id) => {
+            let b = ctx.broker;
+            return match b
+                .txns()
+                .init_producer_id(
+                    b,
+                    txn_id,
+                    req.transaction_timeout_ms,
+                    req.producer_id.0,
+                    req.producer_epoch,
+                )
+                .await
+            {
+                Ok((id, epoch)) => InitProducerIdResponse::default()
+                    .with_producer_id(ProducerId(id))
+                    .with_producer_epoch(epoch),
+                // Clients before v4 know only INVALID_PRODUCER_EPOCH for a fenced producer.
+                Err(ResponseError::ProducerFenced) if ctx.version() < 4 => {
+                    refused(ResponseError::InvalidProducerEpoch)
+                }
+                Err(e) => refused(e),
+            };
+        }
+        None => {}
     }
     match ctx.broker.producers().ids().allocate().await {
         Ok(id) => InitProducerIdResponse::default()

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{JoinGroupRequest, JoinGroupResponse};
 use kafka_protocol::protocol::StrBytes;
@@ -53,6 +54,18 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: JoinGroupRequest) -> JoinGroupRespon
         version,
         reason: req.reason.map(|r| r.to_string()),
     };
+    // A group is one type at a time: a consumer-protocol group with members refuses classic members.
+    if ctx.broker.groups().consumer().has_members(&params.group_id) {
+        return response(
+            JoinResult::error(
+                ResponseError::InconsistentGroupProtocol,
+                params.member_id.clone(),
+            ),
+            version,
+        );
+    }
+    // An empty consumer-protocol group is converted: forget its (member-less) state.
+    let _ = ctx.broker.groups().consumer().delete(&params.group_id);
     let result = ctx.broker.groups().join(params).await;
     response(result, version)
 }

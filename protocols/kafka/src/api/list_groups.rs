@@ -1,5 +1,5 @@
-//! ListGroups: every group this coordinator knows, filtered by state (v4+) and type (v5+). All groups here
-//! are classic groups.
+//! ListGroups: every group this coordinator knows, classic and KIP-848 consumer-protocol groups, filtered by
+//! state (v4+) and type (v5+).
 
 use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
@@ -9,6 +9,8 @@ use super::Ctx;
 
 /// Kafka's `GroupType` name for groups of the classic rebalance protocol.
 const CLASSIC: &str = "classic";
+/// ... and for KIP-848 consumer-protocol groups.
+const CONSUMER: &str = "consumer";
 
 pub fn handle(ctx: &mut Ctx<'_>, req: ListGroupsRequest) -> ListGroupsResponse {
     let version = ctx.version();
@@ -27,9 +29,19 @@ pub fn handle(ctx: &mut Ctx<'_>, req: ListGroupsRequest) -> ListGroupsResponse {
             .types_filter
             .iter()
             .any(|t| t.to_ascii_lowercase() == CLASSIC);
-    let groups = listed
+    let consumer_wanted = req.types_filter.is_empty()
+        || req
+            .types_filter
+            .iter()
+            .any(|t| t.to_ascii_lowercase() == CONSUMER);
+    let consumer_groups = ctx.broker.groups().consumer().list();
+    let consumer_ids: std::collections::HashSet<&str> =
+        consumer_groups.iter().map(|(id, _)| id.as_str()).collect();
+    let mut groups: Vec<ListedGroup> = listed
         .into_iter()
         .filter(|_| classic_wanted)
+        // Offsets of a consumer-protocol group are listed with that group, below.
+        .filter(|g| !consumer_ids.contains(g.group_id.as_str()))
         .filter(|g| states.is_empty() || states.contains(&g.state.name().to_ascii_lowercase()))
         .map(|g| {
             let entry = ListedGroup::default()
@@ -47,5 +59,23 @@ pub fn handle(ctx: &mut Ctx<'_>, req: ListGroupsRequest) -> ListGroupsResponse {
             }
         })
         .collect();
+    for (id, state) in consumer_groups.iter().filter(|_| consumer_wanted) {
+        if !(states.is_empty() || states.contains(&state.to_ascii_lowercase())) {
+            continue;
+        }
+        let entry = ListedGroup::default()
+            .with_group_id(GroupId(StrBytes::from_string(id.clone())))
+            .with_protocol_type(StrBytes::from_static_str("consumer"));
+        let entry = if version >= 4 {
+            entry.with_group_state(StrBytes::from_static_str(state))
+        } else {
+            entry
+        };
+        groups.push(if version >= 5 {
+            entry.with_group_type(StrBytes::from_static_str(CONSUMER))
+        } else {
+            entry
+        });
+    }
     ListGroupsResponse::default().with_groups(groups)
 }

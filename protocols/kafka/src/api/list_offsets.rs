@@ -1,7 +1,7 @@
 //! ListOffsets (v1–10): offsets by special timestamp or by time.
 //!
-//! - LATEST (-1): the high watermark. Without transactions the last stable offset equals it, so both isolation
-//!   levels get the same answer.
+//! - LATEST (-1): the high watermark, or for READ_COMMITTED the last stable offset (the first offset of the
+//!   earliest open transaction, else the high watermark).
 //! - EARLIEST (-2) and EARLIEST_LOCAL (-4): the log start (all data is local).
 //! - MAX_TIMESTAMP (-3): the first record carrying the largest timestamp, found inside the batch the engine
 //!   indexes for it (compressed batches are decompressed for this).
@@ -24,8 +24,8 @@ use kafka_protocol::records::RecordBatchDecoder;
 use strait_engine::batch::{self, BatchHeader, BatchIter};
 use strait_engine::{EngineError, Partition, TopicInfo};
 
-use super::Ctx;
 use super::resolve;
+use super::{Ctx, internal_topic};
 use crate::broker::Broker;
 use crate::error::ApiError;
 
@@ -59,6 +59,8 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: ListOffsetsRequest) -> ListOffsetsRe
             *mentions.entry((&**t.name, p.partition_index)).or_default() += 1;
         }
     }
+    // v2+: READ_COMMITTED (1) asks for the last stable offset as LATEST.
+    let read_committed = version >= 2 && req.isolation_level == 1;
     let mut topics = Vec::with_capacity(req.topics.len());
     for t in &req.topics {
         let topic = resolve::topic(b, &t.name);
@@ -69,8 +71,10 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: ListOffsetsRequest) -> ListOffsetsRe
                     ResponseError::InvalidRequest,
                     "partition listed more than once",
                 ))
+            } else if internal_topic::is_internal(&t.name) {
+                internal(b, p)
             } else {
-                lookup(b, &topic, p).await
+                lookup(b, &topic, p, read_committed).await
             };
             let (code, found) = match res {
                 Ok(f) => (0, f),
@@ -95,20 +99,52 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: ListOffsetsRequest) -> ListOffsetsRe
     ListOffsetsResponse::default().with_topics(topics)
 }
 
+/// The virtual internal offsets topic is an empty log (see `internal_topic`): every partition starts and ends at
+/// offset 0 and holds no timestamps.
+fn internal(b: &Broker, req: &ListOffsetsPartition) -> Result<Found, ApiError> {
+    if !internal_topic::has_partition(b.config().offsets_topic_partitions, req.partition_index) {
+        return Err(ApiError::new(
+            ResponseError::UnknownTopicOrPartition,
+            format!("invalid partition {}", req.partition_index),
+        ));
+    }
+    match req.timestamp {
+        LATEST | EARLIEST | EARLIEST_LOCAL => Ok(Found {
+            timestamp: -1,
+            offset: 0,
+            leader_epoch: 0,
+        }),
+        _ => Ok(NOT_FOUND),
+    }
+}
+
 async fn lookup(
     b: &Broker,
     topic: &Result<TopicInfo, ApiError>,
     req: &ListOffsetsPartition,
+    read_committed: bool,
 ) -> Result<Found, ApiError> {
     let t = topic.as_ref().map_err(Clone::clone)?;
     let p = resolve::partition(b, t, req.partition_index)?;
     resolve::check_leader_epoch(&p, req.current_leader_epoch)?;
     match req.timestamp {
-        LATEST => Ok(Found {
-            timestamp: -1,
-            offset: p.high_watermark(),
-            leader_epoch: resolve::leader_epoch(&p),
-        }),
+        LATEST => {
+            let hw = p.high_watermark();
+            let offset = if read_committed {
+                b.txns()
+                    .last_stable_offset(t.id, p.index(), hw)
+                    .map_err(|code| {
+                        ApiError::new(code, "transaction state of the partition is unreadable")
+                    })?
+            } else {
+                hw
+            };
+            Ok(Found {
+                timestamp: -1,
+                offset,
+                leader_epoch: resolve::leader_epoch(&p),
+            })
+        }
         EARLIEST | EARLIEST_LOCAL => {
             let start = p.log_start();
             Ok(Found {

@@ -8,7 +8,7 @@ use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, Topi
 use kafka_protocol::protocol::StrBytes;
 use strait_engine::{EngineError, TopicInfo};
 
-use super::Ctx;
+use super::{Ctx, internal_topic};
 use crate::broker::Broker;
 use crate::error::engine_error_code;
 
@@ -25,11 +25,15 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: MetadataRequest) -> MetadataResponse
         Some(t) => t.is_empty() && version == 0,
     };
     let topics = if all {
-        b.engine()
+        let mut topics: Vec<_> = b
+            .engine()
             .list_topics()
             .iter()
+            .filter(|t| !internal_topic::is_internal(&t.name))
             .map(|t| topic_entry(b, t))
-            .collect()
+            .collect();
+        topics.push(consumer_offsets_entry(b));
+        topics
     } else {
         let auto = version < 4 || req.allow_auto_topic_creation;
         let mut out = Vec::new();
@@ -60,6 +64,11 @@ async fn requested_topic(
     let engine = b.engine();
     // A non-nil id wins over the name, as in Kafka: the Java client asks by id with an empty (not null) name,
     // and the answer must carry the id back, since it indexes the response by topic id.
+    if id == internal_topic::CONSUMER_OFFSETS_ID
+        || (id.is_nil() && name.as_deref().is_some_and(internal_topic::is_internal))
+    {
+        return consumer_offsets_entry(b);
+    }
     if !id.is_nil() {
         return match engine.list_topics().into_iter().find(|t| t.id == id) {
             Some(t) => topic_entry(b, &t),
@@ -107,6 +116,29 @@ async fn requested_topic(
             error(engine_error_code(&e))
         }
     }
+}
+
+/// The virtual internal offsets topic (see `internal_topic`): every partition led by this node at epoch 0.
+fn consumer_offsets_entry(b: &Broker) -> MetadataResponseTopic {
+    let node = BrokerId(b.config().node_id);
+    let partitions = (0..b.config().offsets_topic_partitions)
+        .map(|p| {
+            MetadataResponsePartition::default()
+                .with_partition_index(p as i32)
+                .with_leader_id(node)
+                .with_leader_epoch(0)
+                .with_replica_nodes(vec![node])
+                .with_isr_nodes(vec![node])
+        })
+        .collect();
+    MetadataResponseTopic::default()
+        .with_name(Some(TopicName(StrBytes::from_static_str(
+            internal_topic::CONSUMER_OFFSETS,
+        ))))
+        .with_topic_id(internal_topic::CONSUMER_OFFSETS_ID)
+        .with_is_internal(true)
+        .with_partitions(partitions)
+        .with_topic_authorized_operations(OPS_OMITTED)
 }
 
 fn topic_entry(b: &Broker, t: &TopicInfo) -> MetadataResponseTopic {

@@ -1,6 +1,7 @@
 //! OffsetFetch: committed offsets of one group (v1-7) or several (v8+), for given partitions or, with null
-//! topics, everything the group committed. `require_stable` needs no waiting: without transactions no
-//! commit is ever pending.
+//! topics, everything the group committed. With `require_stable` (v7+), a partition whose offset is pending in
+//! an open transaction (TxnOffsetCommit not yet committed) is answered UNSTABLE_OFFSET_COMMIT, which clients
+//! retry; without it the last committed offset is returned, as in Kafka.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_fetch_response::{
@@ -16,6 +17,31 @@ use crate::group::offsets::{CommittedOffset, TopicOffsets};
 type Requested = Option<Vec<(String, Vec<i32>)>>;
 
 /// Offset, leader epoch and metadata of a partition as the response carries them (-1/-1/"" if none).
+/// Marks partitions with offsets pending in a transaction (only when the client asked for stable offsets).
+fn mark_unstable(
+    b: &crate::broker::Broker,
+    group: &str,
+    require_stable: bool,
+    (topic, partitions): TopicOffsets,
+) -> MarkedOffsets {
+    let partitions = partitions
+        .into_iter()
+        .map(|(p, c)| {
+            if require_stable && b.txns().has_pending_offsets(group, &topic, p) {
+                (p, None, Some(ResponseError::UnstableOffsetCommit))
+            } else {
+                (p, c, None)
+            }
+        })
+        .collect();
+    (topic, partitions)
+}
+
+type MarkedOffsets = (
+    String,
+    Vec<(i32, Option<CommittedOffset>, Option<ResponseError>)>,
+);
+
 fn fields(c: Option<CommittedOffset>) -> (i64, i32, StrBytes) {
     match c {
         Some(c) => (c.offset, c.leader_epoch, StrBytes::from_string(c.metadata)),
@@ -25,7 +51,9 @@ fn fields(c: Option<CommittedOffset>) -> (i64, i32, StrBytes) {
 
 pub fn handle(ctx: &mut Ctx<'_>, req: OffsetFetchRequest) -> OffsetFetchResponse {
     let version = ctx.version();
-    let groups = ctx.broker.groups();
+    let b = ctx.broker;
+    let groups = b.groups();
+    let require_stable = version >= 7 && req.require_stable;
     if version >= 8 {
         let out = req
             .groups
@@ -36,13 +64,35 @@ pub fn handle(ctx: &mut Ctx<'_>, req: OffsetFetchRequest) -> OffsetFetchResponse
                         .map(|t| (t.name.0.to_string(), t.partition_indexes))
                         .collect()
                 });
-                match groups.fetch_offsets(&g.group_id.0, topics) {
+                // v9+: a member of a consumer-protocol group fetches at its current epoch (KIP-848).
+                let member_check = g
+                    .member_id
+                    .as_deref()
+                    .filter(|_| version >= 9)
+                    .and_then(|m| {
+                        groups
+                            .consumer()
+                            .validate_fetch(&g.group_id.0, m, g.member_epoch)
+                            .and_then(Result::err)
+                    });
+                let fetched = match member_check {
+                    Some(e) => Err(e),
+                    None => groups.fetch_offsets(&g.group_id.0, topics),
+                };
+                match fetched {
                     Err(e) => OffsetFetchResponseGroup::default()
                         .with_group_id(g.group_id)
                         .with_error_code(e.code()),
                     Ok(topics) => OffsetFetchResponseGroup::default()
-                        .with_group_id(g.group_id)
-                        .with_topics(topics.into_iter().map(topic_v8).collect()),
+                        .with_topics(
+                            topics
+                                .into_iter()
+                                .map(|t| {
+                                    topic_v8(mark_unstable(b, &g.group_id.0, require_stable, t))
+                                })
+                                .collect(),
+                        )
+                        .with_group_id(g.group_id),
                 }
             })
             .collect();
@@ -57,7 +107,13 @@ pub fn handle(ctx: &mut Ctx<'_>, req: OffsetFetchRequest) -> OffsetFetchResponse
         Ok(topics) => OffsetFetchResponse::default().with_topics(
             topics
                 .into_iter()
-                .map(|t| topic_v1(t, version, None))
+                .map(|t| {
+                    topic_v1(
+                        mark_unstable(b, &req.group_id.0, require_stable, t),
+                        version,
+                        None,
+                    )
+                })
                 .collect(),
         ),
         // v2+ has a top-level error; before that it goes on every requested partition.
@@ -68,7 +124,7 @@ pub fn handle(ctx: &mut Ctx<'_>, req: OffsetFetchRequest) -> OffsetFetchResponse
                 .into_iter()
                 .map(|(t, ps)| {
                     topic_v1(
-                        (t, ps.into_iter().map(|p| (p, None)).collect()),
+                        (t, ps.into_iter().map(|p| (p, None, None)).collect()),
                         version,
                         Some(e),
                     )
@@ -78,15 +134,16 @@ pub fn handle(ctx: &mut Ctx<'_>, req: OffsetFetchRequest) -> OffsetFetchResponse
     }
 }
 
-fn topic_v8((name, partitions): TopicOffsets) -> OffsetFetchResponseTopics {
+fn topic_v8((name, partitions): MarkedOffsets) -> OffsetFetchResponseTopics {
     OffsetFetchResponseTopics::default()
         .with_name(TopicName(StrBytes::from_string(name)))
         .with_partitions(
             partitions
                 .into_iter()
-                .map(|(p, c)| {
+                .map(|(p, c, err)| {
                     let (offset, epoch, metadata) = fields(c);
                     OffsetFetchResponsePartitions::default()
+                        .with_error_code(err.map_or(0, |e| e.code()))
                         .with_partition_index(p)
                         .with_committed_offset(offset)
                         .with_committed_leader_epoch(epoch)
@@ -97,7 +154,7 @@ fn topic_v8((name, partitions): TopicOffsets) -> OffsetFetchResponseTopics {
 }
 
 fn topic_v1(
-    (name, partitions): TopicOffsets,
+    (name, partitions): MarkedOffsets,
     version: i16,
     error: Option<ResponseError>,
 ) -> OffsetFetchResponseTopic {
@@ -106,7 +163,7 @@ fn topic_v1(
         .with_partitions(
             partitions
                 .into_iter()
-                .map(|(p, c)| {
+                .map(|(p, c, err)| {
                     let (offset, epoch, metadata) = fields(c);
                     OffsetFetchResponsePartition::default()
                         .with_partition_index(p)
@@ -114,7 +171,7 @@ fn topic_v1(
                         // The leader epoch is a v5+ field.
                         .with_committed_leader_epoch(if version >= 5 { epoch } else { -1 })
                         .with_metadata(Some(metadata))
-                        .with_error_code(error.map_or(0, |e| e.code()))
+                        .with_error_code(error.or(err).map_or(0, |e| e.code()))
                 })
                 .collect(),
         )

@@ -1,5 +1,6 @@
 //! Produce (v3–13): one record batch per partition, stored as received (compressed batches stay compressed; the
-//! engine checks the CRC and assigns offsets), with idempotent-producer checks and acks 0 / 1 / -1.
+//! engine checks the CRC and assigns offsets), with idempotent-producer checks and acks 0 / 1 / -1. A
+//! transactional batch is accepted only for a partition its producer added to its ongoing transaction.
 //!
 //! acks=-1 waits until the batch is durable (with `fsync = always`; under `fsync = interval` durability is the
 //! background flush's job, as in Kafka). The append itself never waits, so an idempotent producer's partition
@@ -220,6 +221,15 @@ async fn append(
             })
         }
         Verdict::Append => {
+            if h.is_transactional() {
+                // The partition must be in the producer's ongoing transaction (checked under the producer lock,
+                // which marker writes take too), and its first offset there is recorded before the data lands.
+                b.txns()
+                    .verify_produce(pb.producer_id, pb.epoch, &t.name, pd.index)?;
+                b.txns()
+                    .begin_partition(t.id, p.index(), pb.producer_id, p.offsets().log_end)
+                    .await?;
+            }
             let info = p.append(data, opts).await?;
             metrics::counter!("strait_kafka_produced_bytes_total").increment(h.total_len() as u64);
             let meta = BatchMeta {
@@ -282,10 +292,9 @@ fn check_batch(records: &[u8], version: i16) -> Result<BatchHeader, ApiError> {
     if h.is_control() {
         return Err(invalid("clients may not produce control batches".into()));
     }
-    if h.is_transactional() {
-        return Err(ApiError::new(
-            ResponseError::TransactionalIdAuthorizationFailed,
-            "transactions are not supported by this broker",
+    if h.is_transactional() && h.producer_id < 0 {
+        return Err(invalid(
+            "a transactional batch must carry a producer id".into(),
         ));
     }
     if h.producer_id >= 0 && h.base_sequence < 0 {

@@ -98,6 +98,10 @@ impl TopicIdCache {
 
 /// A topic by name, or a Kafka-style error.
 pub(crate) fn topic(b: &Broker, name: &str) -> Result<TopicInfo, ApiError> {
+    // The internal offsets topic is virtual (no engine log); APIs that serve it do so before resolving.
+    if super::internal_topic::is_internal(name) {
+        return Err(super::internal_topic::produce_refused(name));
+    }
     b.engine().topic(name).ok_or_else(|| {
         ApiError::new(
             ResponseError::UnknownTopicOrPartition,
@@ -109,6 +113,9 @@ pub(crate) fn topic(b: &Broker, name: &str) -> Result<TopicInfo, ApiError> {
 /// A topic by name, created with the broker defaults when it does not exist and the broker allows
 /// auto-creation (the rule Metadata applies).
 pub(crate) async fn topic_or_create(b: &Broker, name: &str) -> Result<TopicInfo, ApiError> {
+    if super::internal_topic::is_internal(name) {
+        return Err(super::internal_topic::produce_refused(name));
+    }
     if let Some(t) = b.engine().topic(name) {
         return Ok(t);
     }

@@ -120,6 +120,19 @@ impl GroupCoordinator {
         let mut results = Vec::with_capacity(ids.len());
         let mut ops = Vec::new();
         for id in ids {
+            // A consumer-protocol group: deletable when empty, with its offsets.
+            match self.inner.consumer.delete(id) {
+                Err(e) => {
+                    results.push(Some(e));
+                    continue;
+                }
+                Ok(true) => {
+                    ops.push(delete_group_op(id));
+                    results.push(None);
+                    continue;
+                }
+                Ok(false) => {}
+            }
             let mut refusal = None;
             let removed = self.remove_if(id, |g| match g.state() {
                 GroupState::Empty => true,

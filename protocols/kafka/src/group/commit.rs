@@ -89,9 +89,36 @@ impl GroupCoordinator {
         results
     }
 
+    /// TxnOffsetCommit's check of the committer: the OffsetCommit rules (pre-v9: an unknown group with a
+    /// generation is ILLEGAL_GENERATION). The offsets themselves wait in the transaction.
+    pub(crate) fn validate_txn_commit(
+        &self,
+        group_id: &str,
+        member_id: &str,
+        instance_id: Option<&str>,
+        generation_id: i32,
+    ) -> Result<(), ResponseError> {
+        self.validate_commit(&CommitParams {
+            group_id: group_id.to_string(),
+            generation_id,
+            member_id: member_id.to_string(),
+            instance_id: instance_id.map(str::to_string),
+            version: 8,
+            topics: Vec::new(),
+        })
+    }
+
     /// Kafka's rules: a group in memory validates the committer; a group known only by its stored offsets is
     /// Empty; an unknown group accepts only simple commits (generation < 0).
     fn validate_commit(&self, p: &CommitParams) -> Result<(), ResponseError> {
+        // A consumer-protocol group validates member ids and epochs itself.
+        if let Some(r) =
+            self.inner
+                .consumer
+                .validate_commit(&p.group_id, &p.member_id, p.generation_id)
+        {
+            return r;
+        }
         let in_memory = self.with_group(&p.group_id, false, |g| {
             g.validate_commit(&p.member_id, p.instance_id.as_deref(), p.generation_id)
         });

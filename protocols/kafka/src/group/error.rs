@@ -28,6 +28,7 @@ pub fn store_error_code(e: &EngineError) -> ResponseError {
         | EngineError::InvalidBatch(_)
         | EngineError::MessageTooLarge { .. }
         | EngineError::OffsetOutOfRange { .. }
-        | EngineError::NotBatchBoundary(_) => ResponseError::UnknownServerError,
+        | EngineError::NotBatchBoundary(_)
+        | EngineError::PartitionSealed { .. } => ResponseError::UnknownServerError,
     }
 }

@@ -67,6 +67,8 @@ pub(crate) struct Inner {
     pub engine: Engine,
     pub cfg: GroupConfig,
     pub groups: Mutex<HashMap<String, Arc<GroupCell>>>,
+    /// KIP-848 consumer-protocol groups, sharing group ids and the offset store with classic groups.
+    pub consumer: crate::consumer_group::ConsumerGroups,
 }
 
 impl Drop for Inner {
@@ -96,12 +98,24 @@ impl GroupCoordinator {
                 engine,
                 cfg,
                 groups: Mutex::new(HashMap::new()),
+                consumer: Default::default(),
             }),
         }
     }
 
     pub fn config(&self) -> &GroupConfig {
         &self.inner.cfg
+    }
+
+    /// The consumer-protocol (KIP-848) groups.
+    pub fn consumer(&self) -> &crate::consumer_group::ConsumerGroups {
+        &self.inner.consumer
+    }
+
+    /// Whether `id` is a classic group with members (KIP-848 heartbeats are refused for it then).
+    pub fn classic_has_members(&self, id: &str) -> bool {
+        self.with_group(id, false, |g| !g.members.is_empty())
+            .unwrap_or(false)
     }
 
     pub(crate) fn lookup(&self, id: &str) -> Option<Arc<GroupCell>> {

@@ -54,7 +54,8 @@ class ConsumerGroupTest {
 
     @Test
     void classicIsTheDefaultGroupProtocolOfThisClient() {
-        // Strait does not implement KIP-848 (ConsumerGroupHeartbeat): the 4.x client must default to classic.
+        // The 4.x client defaults to the classic protocol; KIP-848 (group.protocol=consumer) is opt-in and
+        // covered by TransactionsTest.consumerProtocolGroupSharesPartitions.
         ConsumerConfig cfg = new ConsumerConfig(Map.of(
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:1",
                 ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG,

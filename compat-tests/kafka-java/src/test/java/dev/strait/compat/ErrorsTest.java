@@ -21,7 +21,6 @@ import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InvalidConfigurationException;
 import org.apache.kafka.common.errors.InvalidPartitionsException;
@@ -135,21 +134,5 @@ class ErrorsTest {
             });
             assertEquals(Map.of(tp, 50L), e.offsetOutOfRangePartitions());
         }
-    }
-
-    @Test
-    void transactionalProducerFailsFastWithAClearError(StraitServer strait) {
-        // Strait has no transaction coordinator: FindCoordinator(TRANSACTION) answers INVALID_REQUEST, so
-        // initTransactions fails at once with that message instead of timing out after max.block.ms.
-        long start = System.nanoTime();
-        try (KafkaProducer<byte[], byte[]> p = Clients.producer(strait,
-                Map.of("transactional.id", Clients.unique("java-tx"), "max.block.ms", 20_000))) {
-            Exception e = assertThrows(Exception.class, p::initTransactions);
-            String msg = String.valueOf(e.getMessage()) + " / " + e.getCause();
-            assertInstanceOf(KafkaException.class, e, msg);
-            assertTrue(msg.contains("transactions are not supported"), msg);
-        }
-        long ms = (System.nanoTime() - start) / 1_000_000;
-        assertTrue(ms < 10_000, "failed fast, in " + ms + " ms");
     }
 }

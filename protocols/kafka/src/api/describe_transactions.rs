@@ -1,0 +1,54 @@
+//! DescribeTransactions (v0): state, timeout, start time, producer id and epoch, and partitions of each
+//! transactional id; an unknown id is TRANSACTIONAL_ID_NOT_FOUND.
+
+use std::collections::BTreeMap;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::describe_transactions_response::{TopicData, TransactionState};
+use kafka_protocol::messages::{
+    DescribeTransactionsRequest, DescribeTransactionsResponse, ProducerId, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+
+use super::Ctx;
+
+pub async fn handle(
+    ctx: &mut Ctx<'_>,
+    req: DescribeTransactionsRequest,
+) -> DescribeTransactionsResponse {
+    let mut states = Vec::with_capacity(req.transactional_ids.len());
+    for id in req.transactional_ids {
+        let state = match ctx.broker.txns().describe(&id).await {
+            None => TransactionState::default()
+                .with_error_code(ResponseError::TransactionalIdNotFound.code())
+                .with_transaction_state(StrBytes::from_static_str(""))
+                .with_producer_id(ProducerId(-1))
+                .with_producer_epoch(-1)
+                .with_transaction_start_time_ms(-1),
+            Some(m) => {
+                let mut topics: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+                for (t, p) in &m.partitions {
+                    topics.entry(t).or_default().push(*p);
+                }
+                TransactionState::default()
+                    .with_transaction_state(StrBytes::from_static_str(m.state.name()))
+                    .with_transaction_timeout_ms(m.timeout_ms)
+                    .with_transaction_start_time_ms(m.start_ms)
+                    .with_producer_id(ProducerId(m.producer_id))
+                    .with_producer_epoch(m.epoch)
+                    .with_topics(
+                        topics
+                            .into_iter()
+                            .map(|(t, ps)| {
+                                TopicData::default()
+                                    .with_topic(TopicName(StrBytes::from_string(t.to_string())))
+                                    .with_partitions(ps)
+                            })
+                            .collect(),
+                    )
+            }
+        };
+        states.push(state.with_transactional_id(id));
+    }
+    DescribeTransactionsResponse::default().with_transaction_states(states)
+}

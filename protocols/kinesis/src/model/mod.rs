@@ -1,0 +1,549 @@
+//! Input validation against the service model, with AWS's error types and message formats.
+//!
+//! Two passes, as AWS's front end does them: first the body is checked (and coerced) against the shape's types:
+//! a type mismatch is a `SerializationException`; then the constraints are checked (required members, lengths,
+//! ranges, patterns, enums) and every failure is reported in one `ValidationException` whose message reads
+//! `"2 validation errors detected: Value '' at 'streamName' failed to satisfy constraint: …; …"`. Members are
+//! named by their lower-camel-case path (`records.1.member.partitionKey`), as AWS names them.
+//!
+//! The shapes are generated from botocore's service model (see `model/gen_shapes.py`).
+
+mod shapes;
+
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use regex::Regex;
+
+use crate::envelope::WireFormat;
+use crate::error::KinesisError;
+use crate::operation::Operation;
+use crate::value::Value;
+
+/// A model shape with the constraints AWS enforces on input.
+#[derive(Debug)]
+pub(crate) enum Shape {
+    Str {
+        min: Option<u64>,
+        max: Option<u64>,
+        pattern: Option<&'static str>,
+        enums: &'static [&'static str],
+    },
+    Int {
+        min: Option<i64>,
+        max: Option<i64>,
+    },
+    Bool,
+    Blob {
+        min: Option<u64>,
+        max: Option<u64>,
+    },
+    Timestamp,
+    List {
+        member: &'static Shape,
+        min: Option<u64>,
+        max: Option<u64>,
+    },
+    Map {
+        key: &'static Shape,
+        value: &'static Shape,
+        min: Option<u64>,
+        max: Option<u64>,
+    },
+    Struct {
+        members: &'static [(&'static str, &'static Shape)],
+        required: &'static [&'static str],
+    },
+}
+
+/// Type-checks `body` against the operation's input shape, coercing JSON strings into blobs and numbers into
+/// timestamps, then checks the model's constraints.
+pub fn validate(op: Operation, format: WireFormat, body: &mut Value) -> Result<(), KinesisError> {
+    let Some(shape) = shapes::input(op) else {
+        return Ok(());
+    };
+    coerce(shape, body, format)?;
+    let mut errors = Vec::new();
+    check_struct(shape, body, "", &mut errors);
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let n = errors.len();
+    let noun = if n == 1 { "error" } else { "errors" };
+    Err(KinesisError::Validation(format!(
+        "{n} validation {noun} detected: {}",
+        errors.join("; ")
+    )))
+}
+
+fn token(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "VALUE_NULL",
+        Value::Bool(true) => "TRUE_VALUE",
+        Value::Bool(false) => "FALSE_VALUE",
+        Value::Int(_) | Value::Float(_) | Value::Timestamp(_) => "NUMBER_VALUE",
+        Value::Str(_) => "STRING_VALUE",
+        Value::Blob(_) => "BLOB_VALUE",
+        Value::List(_) => "START_ARRAY",
+        Value::Map(_) => "START_OBJECT",
+    }
+}
+
+fn mismatch(v: &Value, what: &str) -> KinesisError {
+    KinesisError::Serialization(match v {
+        Value::Map(_) => "Start of structure or map found where not expected.".to_string(),
+        Value::List(_) => "Start of list found where not expected".to_string(),
+        _ => format!("{} can not be converted to {what}", token(v)),
+    })
+}
+
+/// The type pass: a wrong JSON/CBOR type is a `SerializationException`. Unknown members are ignored, as AWS
+/// ignores them.
+fn coerce(shape: &Shape, v: &mut Value, format: WireFormat) -> Result<(), KinesisError> {
+    if matches!(v, Value::Null) {
+        return Ok(());
+    }
+    match shape {
+        Shape::Str { .. } => match v {
+            Value::Str(_) => Ok(()),
+            _ => Err(mismatch(v, "a String")),
+        },
+        Shape::Int { .. } => match v {
+            Value::Int(_) => Ok(()),
+            // AWS truncates fractional numbers given for integer members.
+            Value::Float(f) if f.is_finite() => {
+                *v = Value::Int(f.trunc() as i64);
+                Ok(())
+            }
+            _ => Err(mismatch(v, "an Integer")),
+        },
+        Shape::Bool => match v {
+            Value::Bool(_) => Ok(()),
+            _ => Err(mismatch(v, "a Boolean")),
+        },
+        Shape::Blob { .. } => match v {
+            Value::Blob(_) => Ok(()),
+            Value::Str(s) => {
+                let bytes = STANDARD.decode(s.as_bytes()).map_err(|e| {
+                    KinesisError::Serialization(format!("Base64 decoding of a Blob failed: {e}"))
+                })?;
+                *v = Value::Blob(bytes);
+                Ok(())
+            }
+            _ => Err(mismatch(v, "a Blob")),
+        },
+        Shape::Timestamp => {
+            let ms = match (&*v, format) {
+                (Value::Timestamp(ms), _) => *ms,
+                // JSON timestamps are epoch seconds, possibly fractional.
+                (Value::Int(s), WireFormat::Json) => s.saturating_mul(1000),
+                (Value::Float(s), WireFormat::Json) => (s * 1000.0).round() as i64,
+                // Untagged CBOR numbers: integers that only make sense as milliseconds are milliseconds.
+                (Value::Int(n), WireFormat::Cbor) if n.abs() >= 100_000_000_000 => *n,
+                (Value::Int(s), WireFormat::Cbor) => s.saturating_mul(1000),
+                (Value::Float(s), WireFormat::Cbor) => (s * 1000.0).round() as i64,
+                _ => return Err(mismatch(v, "a Timestamp")),
+            };
+            *v = Value::Timestamp(ms);
+            Ok(())
+        }
+        Shape::List { member, .. } => match v {
+            Value::List(items) => items.iter_mut().try_for_each(|i| coerce(member, i, format)),
+            _ => Err(KinesisError::Serialization("Expected list or null".into())),
+        },
+        Shape::Map { value, .. } => match v {
+            Value::Map(entries) => entries
+                .iter_mut()
+                .try_for_each(|(_, i)| coerce(value, i, format)),
+            _ => Err(KinesisError::Serialization("Expected map or null".into())),
+        },
+        Shape::Struct { members, .. } => match v {
+            Value::Map(entries) => {
+                for (k, i) in entries.iter_mut() {
+                    if let Some((_, s)) = members.iter().find(|(n, _)| n == k) {
+                        coerce(s, i, format)?;
+                    }
+                }
+                Ok(())
+            }
+            _ => Err(KinesisError::Serialization("Expected map or null".into())),
+        },
+    }
+}
+
+/// `StreamName` → `streamName`: AWS names members in lower camel case in its messages.
+fn camel(name: &str) -> String {
+    let mut c = name.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// How AWS prints a value inside `Value '…'` (Java's `toString` of the deserialised member).
+fn display(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Str(s) => s.clone(),
+        Value::Blob(b) => format!("java.nio.HeapByteBuffer[pos=0 lim={0} cap={0}]", b.len()),
+        Value::Timestamp(ms) => ms.to_string(),
+        Value::List(l) => format!("[{}]", l.iter().map(display).collect::<Vec<_>>().join(", ")),
+        Value::Map(m) => format!(
+            "{{{}}}",
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", display(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+static PATTERNS: LazyLock<Mutex<HashMap<&'static str, Option<Regex>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Whether `s` matches the whole of `pattern` (Java's `String.matches`). Compiled regexes are cached.
+fn matches(pattern: &'static str, s: &str) -> bool {
+    let mut cache = PATTERNS.lock().unwrap_or_else(|e| e.into_inner());
+    let re = cache
+        .entry(pattern)
+        .or_insert_with(|| Regex::new(&format!("^(?:{pattern})$")).ok());
+    // A pattern the regex engine cannot compile is not enforced rather than failing every request.
+    re.as_ref().is_none_or(|re| re.is_match(s))
+}
+
+/// How AWS prints a model pattern: without the `^…$` anchors some model patterns carry.
+fn shown_pattern(p: &str) -> &str {
+    let p = p.strip_prefix('^').unwrap_or(p);
+    p.strip_suffix('$').unwrap_or(p)
+}
+
+/// The constraint failures of one scalar value, as AWS words them, in AWS's order.
+fn scalar_failures(shape: &Shape, v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    match (shape, v) {
+        (
+            Shape::Str {
+                min,
+                max,
+                pattern,
+                enums,
+            },
+            Value::Str(s),
+        ) => {
+            if let Some(p) = pattern
+                && !matches(p, s)
+            {
+                out.push(format!(
+                    "Member must satisfy regular expression pattern: {}",
+                    shown_pattern(p)
+                ));
+            }
+            if !enums.is_empty() && !enums.contains(&s.as_str()) {
+                out.push(format!(
+                    "Member must satisfy enum value set: [{}]",
+                    enums.join(", ")
+                ));
+            }
+            let len = s.chars().count() as u64;
+            if let Some(min) = min
+                && len < *min
+            {
+                out.push(format!(
+                    "Member must have length greater than or equal to {min}"
+                ));
+            }
+            if let Some(max) = max
+                && len > *max
+            {
+                out.push(format!(
+                    "Member must have length less than or equal to {max}"
+                ));
+            }
+        }
+        (Shape::Int { min, max }, Value::Int(i)) => {
+            if let Some(min) = min
+                && i < min
+            {
+                out.push(format!(
+                    "Member must have value greater than or equal to {min}"
+                ));
+            }
+            if let Some(max) = max
+                && i > max
+            {
+                out.push(format!(
+                    "Member must have value less than or equal to {max}"
+                ));
+            }
+        }
+        (Shape::Blob { min, max }, Value::Blob(b)) => {
+            let len = b.len() as u64;
+            if let Some(min) = min
+                && len < *min
+            {
+                out.push(format!(
+                    "Member must have length greater than or equal to {min}"
+                ));
+            }
+            if let Some(max) = max
+                && len > *max
+            {
+                out.push(format!(
+                    "Member must have length less than or equal to {max}"
+                ));
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+fn push(errors: &mut Vec<String>, v: &Value, path: &str, constraint: &str) {
+    let shown = match v {
+        Value::Null => "null".to_string(),
+        other => format!("'{}'", display(other)),
+    };
+    errors.push(format!(
+        "Value {shown} at '{path}' failed to satisfy constraint: {constraint}"
+    ));
+}
+
+fn check_struct(shape: &Shape, v: &Value, prefix: &str, errors: &mut Vec<String>) {
+    let Shape::Struct { members, required } = shape else {
+        return;
+    };
+    for (name, member) in members.iter() {
+        let path = format!("{prefix}{}", camel(name));
+        let value = v.member(name);
+        match value {
+            None => {
+                if required.contains(name) {
+                    push(errors, &Value::Null, &path, "Member must not be null");
+                }
+            }
+            Some(value) => check(member, value, &path, errors),
+        }
+    }
+}
+
+fn check(shape: &Shape, v: &Value, path: &str, errors: &mut Vec<String>) {
+    match shape {
+        Shape::Struct { .. } => check_struct(shape, v, &format!("{path}."), errors),
+        Shape::List { member, min, max } => {
+            let Value::List(items) = v else { return };
+            let len = items.len() as u64;
+            if let Some(min) = min
+                && len < *min
+            {
+                push(
+                    errors,
+                    v,
+                    path,
+                    &format!("Member must have length greater than or equal to {min}"),
+                );
+            }
+            if let Some(max) = max
+                && len > *max
+            {
+                push(
+                    errors,
+                    v,
+                    path,
+                    &format!("Member must have length less than or equal to {max}"),
+                );
+            }
+            if matches!(member, Shape::Struct { .. }) {
+                for (i, item) in items.iter().enumerate() {
+                    check_struct(member, item, &format!("{path}.{}.member.", i + 1), errors);
+                }
+            } else {
+                // Lists of scalars report the member constraints once, for the whole list.
+                let mut inner: Vec<String> = Vec::new();
+                for item in items {
+                    for f in scalar_failures(member, item) {
+                        if !inner.contains(&f) {
+                            inner.push(f);
+                        }
+                    }
+                }
+                if !inner.is_empty() {
+                    push(
+                        errors,
+                        v,
+                        path,
+                        &format!("Member must satisfy constraint: [{}]", inner.join(", ")),
+                    );
+                }
+            }
+        }
+        Shape::Map {
+            key,
+            value,
+            min,
+            max,
+        } => {
+            let Value::Map(entries) = v else { return };
+            let len = entries.len() as u64;
+            if let Some(min) = min
+                && len < *min
+            {
+                push(
+                    errors,
+                    v,
+                    path,
+                    &format!("Member must have length greater than or equal to {min}"),
+                );
+            }
+            if let Some(max) = max
+                && len > *max
+            {
+                push(
+                    errors,
+                    v,
+                    path,
+                    &format!("Member must have length less than or equal to {max}"),
+                );
+            }
+            let mut keys: Vec<String> = Vec::new();
+            let mut values: Vec<String> = Vec::new();
+            for (k, val) in entries {
+                for f in scalar_failures(key, &Value::Str(k.clone())) {
+                    if !keys.contains(&f) {
+                        keys.push(f);
+                    }
+                }
+                for f in scalar_failures(value, val) {
+                    if !values.contains(&f) {
+                        values.push(f);
+                    }
+                }
+            }
+            if !keys.is_empty() {
+                push(
+                    errors,
+                    v,
+                    path,
+                    &format!("Map keys must satisfy constraint: [{}]", keys.join(", ")),
+                );
+            }
+            if !values.is_empty() {
+                push(
+                    errors,
+                    v,
+                    path,
+                    &format!("Map value must satisfy constraint: [{}]", values.join(", ")),
+                );
+            }
+        }
+        _ => {
+            for f in scalar_failures(shape, v) {
+                push(errors, v, path, &f);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(op: Operation, json: &str) -> Result<Value, KinesisError> {
+        let mut v = crate::codec::decode(WireFormat::Json, json.as_bytes()).expect("json");
+        validate(op, WireFormat::Json, &mut v).map(|()| v)
+    }
+
+    #[test]
+    fn aws_message_for_an_empty_stream_name() {
+        let err = run(
+            Operation::CreateStream,
+            r#"{"StreamName":"","ShardCount":0}"#,
+        )
+        .expect_err("invalid");
+        assert_eq!(
+            err,
+            KinesisError::Validation(
+                "3 validation errors detected: Value '' at 'streamName' failed to satisfy constraint: Member \
+                 must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; Value '' at 'streamName' failed to \
+                 satisfy constraint: Member must have length greater than or equal to 1; Value '0' at \
+                 'shardCount' failed to satisfy constraint: Member must have value greater than or equal to 1"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn missing_required_members_are_null() {
+        let err = run(Operation::GetShardIterator, "{}").expect_err("invalid");
+        assert_eq!(
+            err,
+            KinesisError::Validation(
+                "2 validation errors detected: Value null at 'shardId' failed to satisfy constraint: Member \
+                 must not be null; Value null at 'shardIteratorType' failed to satisfy constraint: Member must \
+                 not be null"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn nested_list_members_are_numbered_from_one() {
+        let err = run(
+            Operation::PutRecords,
+            r#"{"StreamName":"s","Records":[{"Data":"","PartitionKey":"k"},{"PartitionKey":""}]}"#,
+        )
+        .expect_err("invalid");
+        assert_eq!(
+            err,
+            KinesisError::Validation(
+                "2 validation errors detected: Value null at 'records.2.member.data' failed to satisfy \
+                 constraint: Member must not be null; Value '' at 'records.2.member.partitionKey' failed to \
+                 satisfy constraint: Member must have length greater than or equal to 1"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn types_are_coerced_or_refused() {
+        let v = run(
+            Operation::GetShardIterator,
+            r#"{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"AT_TIMESTAMP","Timestamp":1.5}"#,
+        )
+        .expect("valid");
+        assert_eq!(v.timestamp("Timestamp"), Some(1500));
+        let v = run(
+            Operation::PutRecord,
+            r#"{"StreamName":"s","Data":"aGk=","PartitionKey":"k"}"#,
+        )
+        .expect("valid");
+        assert_eq!(v.get("Data"), Some(&Value::Blob(b"hi".to_vec())));
+        let err = run(Operation::CreateStream, r#"{"StreamName":5}"#).expect_err("type");
+        assert_eq!(
+            err,
+            KinesisError::Serialization("NUMBER_VALUE can not be converted to a String".into())
+        );
+        assert!(matches!(
+            run(Operation::PutRecord, r#"{"Data":"!!!","PartitionKey":"k"}"#),
+            Err(KinesisError::Serialization(_))
+        ));
+    }
+
+    #[test]
+    fn enums_and_patterns() {
+        let err = run(
+            Operation::GetShardIterator,
+            r#"{"ShardId":"x","ShardIteratorType":"OLDEST","StartingSequenceNumber":"01"}"#,
+        )
+        .expect_err("invalid");
+        let KinesisError::Validation(m) = err else {
+            panic!("not a validation error")
+        };
+        assert!(m.starts_with("2 validation errors detected: Value 'OLDEST' at 'shardIteratorType' failed to satisfy constraint: Member must satisfy enum value set: [AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, TRIM_HORIZON, LATEST, AT_TIMESTAMP]"), "{m}");
+        assert!(m.contains("Value '01' at 'startingSequenceNumber' failed to satisfy constraint: Member must satisfy regular expression pattern: (0|([1-9]\\d{0,128}))"), "{m}");
+    }
+}

@@ -1,0 +1,259 @@
+//! Helpers shared by the operations: finding the stream a request names, AWS's standard messages, and the
+//! shapes several responses share.
+
+use std::sync::Arc;
+
+use strait_shard_map::{ShardInfo, ShardMapError, parse_shard_id};
+
+use crate::arn::{self, Resource};
+use crate::error::KinesisError;
+use crate::service::Kinesis;
+use crate::store::{StreamHandle, StreamRecord, StreamStatus};
+use crate::value::Value;
+
+impl Kinesis {
+    pub(crate) fn delay_ms(&self) -> i64 {
+        self.inner.cfg.status_delay.as_millis() as i64
+    }
+
+    pub(crate) fn account(&self) -> &str {
+        &self.inner.cfg.account_id
+    }
+
+    pub(crate) fn stream_arn(&self, name: &str) -> String {
+        arn::stream_arn(&self.inner.cfg, name)
+    }
+
+    /// "Stream x under account y not found."
+    pub(crate) fn not_found(&self, name: &str) -> KinesisError {
+        KinesisError::ResourceNotFound(format!(
+            "Stream {name} under account {} not found.",
+            self.account()
+        ))
+    }
+
+    /// The status clients see now.
+    pub(crate) fn status(&self, r: &StreamRecord) -> StreamStatus {
+        r.status(self.now_ms(), self.delay_ms())
+    }
+
+    /// ResourceInUseException unless the stream is ACTIVE (what AWS requires for control-plane changes).
+    pub(crate) fn require_active(&self, r: &StreamRecord) -> Result<(), KinesisError> {
+        match self.status(r) {
+            StreamStatus::Active => Ok(()),
+            s => Err(KinesisError::ResourceInUse(format!(
+                "Stream {} under account {} not ACTIVE, instead in state {}",
+                r.name,
+                self.account(),
+                s.as_str()
+            ))),
+        }
+    }
+
+    /// Data operations work on ACTIVE and UPDATING streams; a CREATING stream is not found yet, as on AWS.
+    pub(crate) fn require_readable(&self, r: &StreamRecord) -> Result<(), KinesisError> {
+        match self.status(r) {
+            StreamStatus::Active | StreamStatus::Updating => Ok(()),
+            StreamStatus::Creating | StreamStatus::Deleting => Err(self.not_found(&r.name)),
+        }
+    }
+
+    /// The stream name a request addresses, from `StreamName` or `StreamARN` (which must agree when both are
+    /// given).
+    pub(crate) fn requested_name(&self, req: &Value) -> Result<String, KinesisError> {
+        let by_arn = match req.str("StreamARN") {
+            Some(a) => Some(self.stream_name_of_arn(a)?),
+            None => None,
+        };
+        match (req.string("StreamName"), by_arn) {
+            (Some(n), Some(a)) if n != a => Err(KinesisError::InvalidArgument(format!(
+                "StreamARN {} and StreamName {n} do not refer to the same stream.",
+                req.str("StreamARN").unwrap_or_default()
+            ))),
+            (Some(n), _) | (None, Some(n)) => Ok(n),
+            (None, None) => Err(KinesisError::InvalidArgument(
+                "Either StreamName or StreamARN must be provided.".into(),
+            )),
+        }
+    }
+
+    /// The stream a stream ARN names.
+    pub(crate) fn stream_name_of_arn(&self, a: &str) -> Result<String, KinesisError> {
+        match arn::parse(&self.inner.cfg, a) {
+            Ok(Some(Resource::Stream(name))) => Ok(name),
+            Ok(Some(Resource::Consumer { .. })) | Ok(None) => Err(KinesisError::InvalidArgument(
+                format!("StreamARN {a} is not a valid stream ARN."),
+            )),
+            Err(account) => Err(KinesisError::ResourceNotFound(format!(
+                "Stream {} under account {account} not found.",
+                a.rsplit('/').next().unwrap_or(a)
+            ))),
+        }
+    }
+
+    /// The stream a request names (not a deleted one).
+    pub(crate) fn resolve(
+        &self,
+        req: &Value,
+    ) -> Result<(Arc<StreamHandle>, Arc<StreamRecord>), KinesisError> {
+        let name = self.requested_name(req)?;
+        self.lookup(&name)
+    }
+
+    pub(crate) fn lookup(
+        &self,
+        name: &str,
+    ) -> Result<(Arc<StreamHandle>, Arc<StreamRecord>), KinesisError> {
+        let h = self
+            .inner
+            .store
+            .get(&self.inner.engine, name)
+            .ok_or_else(|| self.not_found(name))?;
+        let r = h.record();
+        Ok((h, r))
+    }
+
+    /// Like [`resolve`](Self::resolve), but a stream being deleted is returned (DELETING) for describe calls.
+    pub(crate) fn resolve_for_describe(
+        &self,
+        req: &Value,
+    ) -> Result<Arc<StreamRecord>, KinesisError> {
+        let name = self.requested_name(req)?;
+        match self.lookup(&name) {
+            Ok((_, r)) => Ok(r),
+            Err(e) => self
+                .inner
+                .store
+                .tombstone(&name, self.now_ms(), self.delay_ms())
+                .ok_or(e),
+        }
+    }
+
+    /// The index of a shard id in a stream, or AWS's not-found answer (as resharding words it).
+    pub(crate) fn shard_index(&self, r: &StreamRecord, id: &str) -> Result<u32, KinesisError> {
+        self.shard_index_or(r, id, || {
+            KinesisError::ResourceNotFound(format!(
+                "Could not find shard {id} in stream {} under account {}.",
+                r.name,
+                self.account()
+            ))
+        })
+    }
+
+    /// The index of a shard id for a read (GetShardIterator, SubscribeToShard), with AWS's wording for those.
+    pub(crate) fn read_shard_index(&self, r: &StreamRecord, id: &str) -> Result<u32, KinesisError> {
+        self.shard_index_or(r, id, || {
+            KinesisError::ResourceNotFound(format!(
+                "Shard {id} in stream {} under account {} does not exist",
+                r.name,
+                self.account()
+            ))
+        })
+    }
+
+    fn shard_index_or(
+        &self,
+        r: &StreamRecord,
+        id: &str,
+        missing: impl Fn() -> KinesisError,
+    ) -> Result<u32, KinesisError> {
+        let i = parse_shard_id(id).map_err(|_| missing())?;
+        r.shards.shard(i).map_err(|_| missing())?;
+        Ok(i)
+    }
+
+    /// A shard-map error as AWS words it for this stream.
+    pub(crate) fn shard_error(&self, stream: &str, e: &ShardMapError) -> KinesisError {
+        let m = e.aws_message(stream, self.account());
+        match e {
+            ShardMapError::InvalidHashKey { .. }
+            | ShardMapError::InvalidShardId(_)
+            | ShardMapError::InvalidSequenceNumber { .. }
+            | ShardMapError::ShardClosed { .. }
+            | ShardMapError::InvalidSplitHashKey { .. }
+            | ShardMapError::NotAdjacent { .. }
+            | ShardMapError::InvalidShardCount { .. } => KinesisError::InvalidArgument(m),
+            ShardMapError::ShardNotFound { .. } => KinesisError::ResourceNotFound(m),
+            ShardMapError::ScaleUpTooFar { .. }
+            | ShardMapError::ScaleDownTooFar { .. }
+            | ShardMapError::ShardLimitExceeded { .. } => KinesisError::LimitExceeded(m),
+            ShardMapError::StalePlan { .. }
+            | ShardMapError::MissingEndOffset { .. }
+            | ShardMapError::CorruptMap(_) => KinesisError::Internal(m),
+        }
+    }
+
+    /// Open shards across all streams (DescribeLimits, the account shard limit).
+    pub(crate) fn open_shards_in_account(&self) -> u32 {
+        let store = &self.inner.store;
+        store
+            .names(&self.inner.engine)
+            .iter()
+            .filter_map(|n| store.get(&self.inner.engine, n))
+            .map(|h| h.record().shards.open_count())
+            .sum()
+    }
+}
+
+/// The `Shard` shape (DescribeStream, ListShards).
+pub(crate) fn shard_value(r: &StreamRecord, s: &ShardInfo) -> Value {
+    let range = Value::map()
+        .with("StartingHashKey", s.hash_range.starting_hash_key())
+        .with("EndingHashKey", s.hash_range.ending_hash_key());
+    let seq = Value::map()
+        .with(
+            "StartingSequenceNumber",
+            s.starting_sequence_number(r.incarnation),
+        )
+        .with_opt(
+            "EndingSequenceNumber",
+            s.ending_sequence_number(r.incarnation),
+        );
+    Value::map()
+        .with("ShardId", s.shard_id())
+        .with_opt("ParentShardId", s.parent.map(strait_shard_map::shard_id))
+        .with_opt(
+            "AdjacentParentShardId",
+            s.adjacent_parent.map(strait_shard_map::shard_id),
+        )
+        .with("HashKeyRange", range)
+        .with("SequenceNumberRange", seq)
+}
+
+/// The `ChildShard` shape (GetRecords and SubscribeToShard at shard end).
+pub fn child_shard_value(s: &ShardInfo) -> Value {
+    Value::map()
+        .with("ShardId", s.shard_id())
+        .with(
+            "ParentShards",
+            Value::List(
+                s.parents()
+                    .map(|p| Value::Str(strait_shard_map::shard_id(p)))
+                    .collect(),
+            ),
+        )
+        .with(
+            "HashKeyRange",
+            Value::map()
+                .with("StartingHashKey", s.hash_range.starting_hash_key())
+                .with("EndingHashKey", s.hash_range.ending_hash_key()),
+        )
+}
+
+/// `StreamModeDetails`.
+pub(crate) fn mode_value(r: &StreamRecord) -> Value {
+    Value::map().with("StreamMode", r.mode.as_str())
+}
+
+/// `EnhancedMonitoring`: one entry listing the enabled shard-level metrics.
+pub(crate) fn monitoring_value(r: &StreamRecord) -> Value {
+    Value::List(vec![Value::map().with(
+        "ShardLevelMetrics",
+        Value::List(r.enhanced_metrics.iter().map(Value::from).collect()),
+    )])
+}
+
+/// Page size from a request member, or the default.
+pub(crate) fn page_size(req: &Value, key: &str, default: usize) -> usize {
+    req.int(key).map_or(default, |n| n.max(1) as usize)
+}

@@ -1,0 +1,28 @@
+//! DescribeLimits: the account's shard limit and usage, and the on-demand stream limit and usage.
+
+use crate::error::KinesisError;
+use crate::service::Kinesis;
+use crate::store::StreamMode;
+use crate::value::Value;
+
+pub(crate) async fn handle(k: &Kinesis, _req: &Value) -> Result<Value, KinesisError> {
+    let store = &k.inner.store;
+    let engine = &k.inner.engine;
+    let records: Vec<_> = store
+        .names(engine)
+        .iter()
+        .filter_map(|n| store.get(engine, n))
+        .map(|h| h.record())
+        .collect();
+    let open: u32 = records.iter().map(|r| r.shards.open_count()).sum();
+    let on_demand = records
+        .iter()
+        .filter(|r| r.mode == StreamMode::OnDemand)
+        .count();
+    let cfg = &k.inner.cfg;
+    Ok(Value::map()
+        .with("ShardLimit", cfg.shard_limit)
+        .with("OpenShardCount", open)
+        .with("OnDemandStreamCount", on_demand)
+        .with("OnDemandStreamCountLimit", cfg.on_demand_stream_limit))
+}

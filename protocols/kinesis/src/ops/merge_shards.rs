@@ -1,0 +1,22 @@
+//! MergeShards: two adjacent open shards become one child (ParentShardId = ShardToMerge, AdjacentParentShardId =
+//! AdjacentShardToMerge); both parents are sealed.
+
+use crate::error::KinesisError;
+use crate::service::Kinesis;
+use crate::value::Value;
+
+pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisError> {
+    let (h, _) = k.resolve(req)?;
+    let _admin = h.admin.lock().await;
+    let r = h.record();
+    k.require_active(&r)?;
+    k.require_provisioned(&r, "MergeShards")?;
+    let shard = k.shard_index(&r, req.str("ShardToMerge").unwrap_or_default())?;
+    let adjacent = k.shard_index(&r, req.str("AdjacentShardToMerge").unwrap_or_default())?;
+    let plan = r
+        .shards
+        .plan_merge(shard, adjacent, k.now_ms())
+        .map_err(|e| k.shard_error(&r.name, &e))?;
+    k.execute_plan(&h, plan).await?;
+    Ok(Value::map())
+}

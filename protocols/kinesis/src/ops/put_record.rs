@@ -1,0 +1,48 @@
+//! PutRecord: one record, routed by MD5(PartitionKey) or ExplicitHashKey; answers its shard and sequence number.
+//! SequenceNumberForOrdering is accepted: records of one shard are already strictly ordered by arrival.
+
+use super::write::{Entry, Outcome, write};
+use crate::error::KinesisError;
+use crate::service::Kinesis;
+use crate::value::Value;
+
+pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisError> {
+    let name = k.requested_name(req)?;
+    let entry = entry(req, "")?;
+    let (outcomes, encryption) = write(k, &name, vec![entry]).await?;
+    match outcomes.into_iter().next() {
+        Some(Outcome::Written {
+            shard,
+            sequence_number,
+        }) => Ok(Value::map()
+            .with("ShardId", strait_shard_map::shard_id(shard))
+            .with("SequenceNumber", sequence_number)
+            .with("EncryptionType", encryption)),
+        Some(Outcome::Throttled { message }) => {
+            Err(KinesisError::ProvisionedThroughputExceeded(message))
+        }
+        Some(Outcome::Failed { message }) => Err(KinesisError::Internal(message)),
+        None => Err(KinesisError::Internal("Internal service failure.".into())),
+    }
+}
+
+/// The record of a PutRecord request or of one PutRecords entry (`path` is the member path AWS names in messages,
+/// e.g. `records.3.member.`). The model only requires Data; Strait routes by partition key, so a missing one is
+/// reported the way AWS reports a missing required member.
+pub(crate) fn entry(v: &Value, path: &str) -> Result<Entry, KinesisError> {
+    let data = match v.member("Data") {
+        Some(Value::Blob(b)) => b.clone(),
+        _ => Vec::new(),
+    };
+    let partition_key = v.string("PartitionKey").ok_or_else(|| {
+        KinesisError::Validation(format!(
+            "1 validation error detected: Value null at '{path}partitionKey' failed to satisfy constraint: Member \
+             must not be null"
+        ))
+    })?;
+    Ok(Entry {
+        data,
+        partition_key,
+        explicit_hash_key: v.string("ExplicitHashKey"),
+    })
+}

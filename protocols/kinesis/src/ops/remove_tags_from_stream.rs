@@ -1,0 +1,21 @@
+//! RemoveTagsFromStream: removes tags by key; unknown keys are ignored, as on AWS.
+
+use crate::error::KinesisError;
+use crate::service::Kinesis;
+use crate::value::Value;
+
+pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisError> {
+    let (h, r) = k.resolve(req)?;
+    k.require_readable(&r)?;
+    let keys = req.strings("TagKeys");
+    k.inner
+        .store
+        .update(&h, |rec| {
+            for key in &keys {
+                rec.tags.remove(key);
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(Value::map())
+}

@@ -1,0 +1,216 @@
+//! Reading Kinesis records out of a shard's partition: whole stored batches (built by PutRecord(s), or by Kafka
+//! producers, possibly compressed) decoded into records with their sequence numbers. Shared by GetRecords and
+//! SubscribeToShard.
+
+use bytes::Bytes;
+use kafka_protocol::records::RecordBatchDecoder;
+use strait_engine::batch::{self, BatchHeader, BatchIter};
+use strait_engine::{EngineError, Partition};
+use strait_shard_map::SequenceNumber;
+
+use crate::error::KinesisError;
+
+/// Most data one GetRecords call returns (AWS: 10 MiB).
+pub const MAX_READ_BYTES: usize = 10 * 1024 * 1024;
+/// Bytes asked of the engine per read round; batches are returned whole, so a larger batch still comes back.
+const CHUNK: usize = 1024 * 1024;
+
+/// One record as Kinesis presents it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KinesisRecord {
+    pub sequence_number: String,
+    pub offset: i64,
+    /// ApproximateArrivalTimestamp (the stored record timestamp), Unix ms.
+    pub arrival_ms: i64,
+    pub partition_key: String,
+    pub data: Bytes,
+}
+
+/// The result of reading a shard from a position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardRead {
+    pub records: Vec<KinesisRecord>,
+    /// The offset to continue from.
+    pub next_offset: i64,
+    /// The partition's high watermark when the read was made.
+    pub high_watermark: i64,
+}
+
+/// Maps an engine failure during a read or write onto AWS's answers. Exhaustive on purpose: a new engine error
+/// must be placed deliberately.
+pub fn engine_error(e: EngineError) -> KinesisError {
+    match e {
+        EngineError::UnknownTopic(t) => {
+            KinesisError::ResourceNotFound(format!("Stream {t} not found."))
+        }
+        EngineError::UnknownPartition { topic, partition } => {
+            KinesisError::ResourceNotFound(format!(
+                "Shard {} in stream {topic} does not exist.",
+                strait_shard_map::shard_id(partition)
+            ))
+        }
+        EngineError::InvalidTopicName { name, reason } => {
+            KinesisError::InvalidArgument(format!("Invalid stream name {name}: {reason}"))
+        }
+        EngineError::TopicExists(t) => {
+            KinesisError::ResourceInUse(format!("Stream {t} already exists."))
+        }
+        EngineError::MessageTooLarge { size, max } => KinesisError::InvalidArgument(format!(
+            "Records of {size} bytes exceed the largest batch the stream accepts ({max} bytes)."
+        )),
+        EngineError::ShuttingDown => KinesisError::Internal("the server is shutting down".into()),
+        // A put that raced a reshard reached the sealed partition of the closed parent shard. SDKs retry
+        // InternalFailure, and the retry routes to a child shard with the new map.
+        e @ EngineError::PartitionSealed { .. } => KinesisError::Internal(e.to_string()),
+        e @ (EngineError::Io { .. }
+        | EngineError::Meta(_)
+        | EngineError::CorruptMetadata { .. }
+        | EngineError::MetaClosed
+        | EngineError::InvalidPartitions { .. }
+        | EngineError::InvalidConfig { .. }
+        | EngineError::UnknownConfig(_)
+        | EngineError::InvalidBatch(_)
+        | EngineError::OffsetOutOfRange { .. }
+        | EngineError::NotBatchBoundary(_)
+        | EngineError::PartitionFailed { .. }
+        | EngineError::DataDirLocked(_)) => KinesisError::Internal(e.to_string()),
+    }
+}
+
+/// Reads up to `limit` records (and about [`MAX_READ_BYTES`] of data) from `from`, never past `end` (a sealed
+/// shard's end offset). A position below the log start (data aged out by retention) reads from the log start,
+/// as AWS's iterators skip expired records.
+pub async fn read_shard(
+    partition: &Partition,
+    incarnation: u32,
+    shard: u32,
+    from: i64,
+    end: Option<i64>,
+    limit: usize,
+) -> Result<ShardRead, KinesisError> {
+    let mut pos = from.max(partition.log_start());
+    let hw = partition.high_watermark();
+    let stop = end.map_or(hw, |e| e.min(hw));
+    let mut records = Vec::new();
+    let mut bytes = 0usize;
+    'outer: while pos < stop && records.len() < limit {
+        let chunk = match partition.read(pos, CHUNK).await {
+            Ok(r) => r.records,
+            // Retention moved the log start between our check and the read: continue from the new start.
+            Err(EngineError::OffsetOutOfRange { log_start, .. }) if pos < log_start => {
+                pos = log_start;
+                continue;
+            }
+            Err(e) => return Err(engine_error(e)),
+        };
+        if chunk.is_empty() {
+            break;
+        }
+        let mut progressed = false;
+        for item in BatchIter::new(&chunk) {
+            let (header, range) = item.map_err(|e| corrupt(pos, e))?;
+            let raw = &chunk[range];
+            if header.last_offset() < pos {
+                continue;
+            }
+            progressed = true;
+            if header.is_control() {
+                pos = header.last_offset() + 1;
+                continue;
+            }
+            for r in decode(&header, raw)? {
+                if r.offset < pos {
+                    continue;
+                }
+                if r.offset >= stop || records.len() >= limit {
+                    break 'outer;
+                }
+                let size = r.data.len() + r.partition_key.len();
+                if !records.is_empty() && bytes + size > MAX_READ_BYTES {
+                    break 'outer;
+                }
+                bytes += size;
+                pos = r.offset + 1;
+                records.push(KinesisRecord {
+                    sequence_number: SequenceNumber {
+                        incarnation,
+                        shard,
+                        offset: r.offset,
+                    }
+                    .encode(),
+                    ..r
+                });
+            }
+            // Offsets inside a batch can have gaps (compacted Kafka batches); the batch end is authoritative.
+            pos = pos.max(header.last_offset() + 1);
+        }
+        if !progressed {
+            break;
+        }
+    }
+    Ok(ShardRead {
+        records,
+        next_offset: pos.min(stop.max(from)),
+        high_watermark: hw,
+    })
+}
+
+/// The offset of the first record with a timestamp at or after `ts`, from the engine's time index lookup, or
+/// `None` when every record is older.
+pub async fn offset_at_timestamp(
+    partition: &Partition,
+    ts: i64,
+) -> Result<Option<i64>, KinesisError> {
+    let Some((h, raw)) = partition
+        .find_by_timestamp(ts)
+        .await
+        .map_err(engine_error)?
+    else {
+        return Ok(None);
+    };
+    let first = decode(&h, &raw)?
+        .into_iter()
+        .find(|r| r.arrival_ms >= ts)
+        .map_or(h.last_offset() + 1, |r| r.offset);
+    Ok(Some(first))
+}
+
+fn corrupt(pos: i64, e: impl std::fmt::Display) -> KinesisError {
+    KinesisError::Internal(format!(
+        "stored batch near offset {pos} cannot be read: {e}"
+    ))
+}
+
+/// The records of one stored batch, compressed or not.
+fn decode(h: &BatchHeader, raw: &[u8]) -> Result<Vec<KinesisRecord>, KinesisError> {
+    let pk = |k: Option<&[u8]>| {
+        k.map(|k| String::from_utf8_lossy(k).into_owned())
+            .unwrap_or_default()
+    };
+    if h.compression() == 0 {
+        let (_, recs) = batch::decode_records(raw).map_err(|e| corrupt(h.base_offset, e))?;
+        return Ok(recs
+            .into_iter()
+            .map(|r| KinesisRecord {
+                sequence_number: String::new(),
+                offset: r.offset,
+                arrival_ms: r.timestamp_ms,
+                partition_key: pk(r.key),
+                data: Bytes::copy_from_slice(r.value.unwrap_or_default()),
+            })
+            .collect());
+    }
+    let mut buf = Bytes::copy_from_slice(raw);
+    let set = RecordBatchDecoder::decode(&mut buf).map_err(|e| corrupt(h.base_offset, e))?;
+    Ok(set
+        .records
+        .into_iter()
+        .map(|r| KinesisRecord {
+            sequence_number: String::new(),
+            offset: r.offset,
+            arrival_ms: r.timestamp,
+            partition_key: pk(r.key.as_deref()),
+            data: r.value.unwrap_or_default(),
+        })
+        .collect())
+}

@@ -1,0 +1,165 @@
+//! What Strait remembers about a stream beyond its topic: the Kinesis metadata, persisted as JSON.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use strait_shard_map::{ReshardPlan, ShardMap, incarnation_from_created_ms};
+
+/// A stream's lifecycle state as stored. What clients see also depends on time (see [`StreamRecord::status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StreamStatus {
+    Creating,
+    Active,
+    Updating,
+    Deleting,
+}
+
+impl StreamStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamStatus::Creating => "CREATING",
+            StreamStatus::Active => "ACTIVE",
+            StreamStatus::Updating => "UPDATING",
+            StreamStatus::Deleting => "DELETING",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StreamMode {
+    Provisioned,
+    OnDemand,
+}
+
+impl StreamMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamMode::Provisioned => "PROVISIONED",
+            StreamMode::OnDemand => "ON_DEMAND",
+        }
+    }
+    pub fn parse(s: &str) -> Option<StreamMode> {
+        match s {
+            "PROVISIONED" => Some(StreamMode::Provisioned),
+            "ON_DEMAND" => Some(StreamMode::OnDemand),
+            _ => None,
+        }
+    }
+}
+
+/// A registered enhanced fan-out consumer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerRecord {
+    pub name: String,
+    /// Unix ms; its seconds are the ARN's suffix.
+    pub created_ms: i64,
+    /// Set by DeregisterStreamConsumer: the consumer is DELETING until the status delay passes, then gone.
+    pub deleting_since_ms: Option<i64>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub policy: Option<String>,
+}
+
+/// Everything Kinesis-specific about one stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamRecord {
+    pub name: String,
+    pub created_ms: i64,
+    /// Identifies this life of the name in sequence numbers and iterators.
+    pub incarnation: u32,
+    pub status: StreamStatus,
+    /// When `status` was entered (Unix ms): CREATING/UPDATING end `status_delay` later.
+    pub status_since_ms: i64,
+    pub mode: StreamMode,
+    pub retention_hours: u32,
+    pub shards: ShardMap,
+    /// `Some(key id)` while KMS encryption is on.
+    pub kms_key_id: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub enhanced_metrics: BTreeSet<String>,
+    pub max_record_size_kib: u32,
+    /// Resource policy of the stream (JSON text), stored and returned.
+    pub policy: Option<String>,
+    pub consumers: Vec<ConsumerRecord>,
+    #[serde(default)]
+    pub warm_throughput_mibps: Option<u32>,
+    #[serde(default)]
+    pub record_distribution_strategy: Option<String>,
+    /// Unix ms of recent UpdateShardCount calls (AWS limits them per rolling 24 hours).
+    #[serde(default)]
+    pub scaling_history_ms: Vec<i64>,
+    /// A resharding plan persisted before execution and cleared once committed; one left behind by a crash is
+    /// finished when the service opens.
+    #[serde(default)]
+    pub pending_plan: Option<ReshardPlan>,
+}
+
+impl StreamRecord {
+    pub fn new(name: &str, now_ms: i64, mode: StreamMode, shards: ShardMap) -> StreamRecord {
+        StreamRecord {
+            name: name.to_string(),
+            created_ms: now_ms,
+            incarnation: incarnation_from_created_ms(now_ms),
+            status: StreamStatus::Creating,
+            status_since_ms: now_ms,
+            mode,
+            retention_hours: 24,
+            shards,
+            kms_key_id: None,
+            tags: BTreeMap::new(),
+            enhanced_metrics: BTreeSet::new(),
+            max_record_size_kib: 1024,
+            policy: None,
+            consumers: Vec::new(),
+            warm_throughput_mibps: None,
+            record_distribution_strategy: None,
+            scaling_history_ms: Vec::new(),
+            pending_plan: None,
+        }
+    }
+
+    /// The status clients see at `now_ms`: a CREATING or UPDATING stream is ACTIVE once `delay_ms` has passed.
+    pub fn status(&self, now_ms: i64, delay_ms: i64) -> StreamStatus {
+        match self.status {
+            StreamStatus::Creating | StreamStatus::Updating
+                if now_ms >= self.status_since_ms.saturating_add(delay_ms) =>
+            {
+                StreamStatus::Active
+            }
+            s => s,
+        }
+    }
+
+    pub fn encryption_type(&self) -> &'static str {
+        if self.kms_key_id.is_some() {
+            "KMS"
+        } else {
+            "NONE"
+        }
+    }
+
+    /// Consumers that still exist at `now_ms` (DELETING ones disappear after `delay_ms`).
+    pub fn live_consumers(
+        &self,
+        now_ms: i64,
+        delay_ms: i64,
+    ) -> impl Iterator<Item = &ConsumerRecord> {
+        self.consumers.iter().filter(move |c| {
+            c.deleting_since_ms
+                .is_none_or(|since| now_ms < since.saturating_add(delay_ms))
+        })
+    }
+
+    /// Whether a closed shard's data has aged out of the retention period at `now_ms`.
+    pub fn shard_expired(&self, shard: u32, now_ms: i64) -> bool {
+        let retention_ms = i64::from(self.retention_hours) * 3_600_000;
+        self.shards
+            .shard(shard)
+            .ok()
+            .and_then(|s| s.closed)
+            .is_some_and(|c| now_ms > c.closed_ms.saturating_add(retention_ms))
+    }
+}

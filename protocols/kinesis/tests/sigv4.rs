@@ -1,0 +1,147 @@
+//! SigV4 verification against requests signed by AWS's own signer (aws-sigv4, the Rust SDK's), and tampered
+//! variants of them.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+use strait_kinesis::KinesisError;
+use strait_kinesis::sigv4::{AccessKey, SignedRequest, verify};
+
+const BODY: &[u8] = br#"{"StreamName":"orders"}"#;
+
+fn keys() -> Vec<AccessKey> {
+    vec![AccessKey {
+        access_key_id: "AKIDSTRAIT".into(),
+        secret_access_key: "c2VjcmV0LXNlY3JldC1zZWNyZXQ".into(),
+    }]
+}
+
+/// Headers of a DescribeStream request signed at `at` with `secret`.
+fn signed(at: SystemTime, secret: &str) -> Vec<(String, String)> {
+    let identity = Credentials::new("AKIDSTRAIT", secret, None, None, "test").into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name("kinesis")
+        .time(at)
+        .settings(SigningSettings::default())
+        .build()
+        .expect("params")
+        .into();
+    let mut req = http::Request::builder()
+        .method("POST")
+        .uri("http://127.0.0.1:4566/")
+        .header("host", "127.0.0.1:4566")
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("x-amz-target", "Kinesis_20131202.DescribeStream")
+        .body(BODY.to_vec())
+        .expect("request");
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                v.to_str().expect("ascii").to_string(),
+            )
+        })
+        .collect();
+    let signable = SignableRequest::new(
+        "POST",
+        "http://127.0.0.1:4566/",
+        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        SignableBody::Bytes(BODY),
+    )
+    .expect("signable");
+    let (instructions, _) = sign(signable, &params).expect("sign").into_parts();
+    instructions.apply_to_request_http1x(&mut req);
+    req.headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                v.to_str().expect("ascii").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn check(headers: &[(String, String)], body: &[u8], now: SystemTime) -> Result<(), KinesisError> {
+    let h: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let req = SignedRequest {
+        method: "POST",
+        path: "/",
+        query: "",
+        headers: &h,
+        body,
+    };
+    let ms = now.duration_since(UNIX_EPOCH).expect("time").as_millis() as i64;
+    verify(&req, &keys(), ms)
+}
+
+#[test]
+fn accepts_what_the_aws_signer_produces() {
+    let now = SystemTime::now();
+    let h = signed(now, "c2VjcmV0LXNlY3JldC1zZWNyZXQ");
+    assert_eq!(check(&h, BODY, now), Ok(()));
+    // Within the allowed skew either way.
+    assert_eq!(check(&h, BODY, now + Duration::from_secs(14 * 60)), Ok(()));
+    assert_eq!(check(&h, BODY, now - Duration::from_secs(14 * 60)), Ok(()));
+}
+
+#[test]
+fn refuses_tampered_requests() {
+    let now = SystemTime::now();
+    let h = signed(now, "c2VjcmV0LXNlY3JldC1zZWNyZXQ");
+    assert!(matches!(
+        check(&h, br#"{"StreamName":"other"}"#, now),
+        Err(KinesisError::InvalidSignature(m)) if m.starts_with("The request signature we calculated does not match")
+    ));
+    let mut other_target = h.clone();
+    for (k, v) in other_target.iter_mut() {
+        if k == "x-amz-target" {
+            *v = "Kinesis_20131202.DeleteStream".into();
+        }
+    }
+    assert!(matches!(
+        check(&other_target, BODY, now),
+        Err(KinesisError::InvalidSignature(_))
+    ));
+    let wrong_secret = signed(now, "not-the-secret");
+    assert!(matches!(
+        check(&wrong_secret, BODY, now),
+        Err(KinesisError::InvalidSignature(_))
+    ));
+    assert!(matches!(
+        check(&h, BODY, now + Duration::from_secs(3600)),
+        Err(KinesisError::InvalidSignature(m)) if m.starts_with("Signature expired: ")
+    ));
+    assert!(matches!(
+        check(&h, BODY, now - Duration::from_secs(3600)),
+        Err(KinesisError::InvalidSignature(m)) if m.starts_with("Signature not yet current: ")
+    ));
+    let mut unknown = h.clone();
+    for (k, v) in unknown.iter_mut() {
+        if k == "authorization" {
+            *v = v.replace("AKIDSTRAIT", "AKIDOTHER");
+        }
+    }
+    assert_eq!(
+        check(&unknown, BODY, now),
+        Err(KinesisError::UnrecognizedClient)
+    );
+    let unsigned: Vec<(String, String)> = h
+        .iter()
+        .filter(|(k, _)| k != "authorization")
+        .cloned()
+        .collect();
+    assert_eq!(
+        check(&unsigned, BODY, now),
+        Err(KinesisError::MissingAuthenticationToken)
+    );
+}
