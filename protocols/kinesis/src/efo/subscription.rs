@@ -19,8 +19,6 @@ use crate::service::Kinesis;
 use crate::store::StreamRecord;
 use crate::value::Value;
 
-/// The continuation before the first record of a shard (see [`Subscription::continuation`]).
-
 /// AWS's read throughput per consumer and shard, applied when the service enforces AWS's limits.
 const READ_BYTES_PER_SEC: usize = 2 * 1024 * 1024;
 const SECOND: Duration = Duration::from_secs(1);
