@@ -13,6 +13,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode};
+use strait_dynamodb::{AuthFailure, DynamoDb, DynamoError};
 use strait_kinesis::efo::{EfoConfig, FanOut};
 use strait_kinesis::error::MAX_REQUEST_BYTES;
 use strait_kinesis::sigv4::{self, AccessKey, SignedRequest};
@@ -53,6 +54,7 @@ impl From<&AwsConfig> for Auth {
 pub async fn serve(
     listener: TcpListener,
     kinesis: Kinesis,
+    dynamodb: DynamoDb,
     auth: Auth,
     clock: Arc<dyn Clock>,
     grace: Duration,
@@ -68,6 +70,7 @@ pub async fn serve(
     let handler = Aws {
         inner: Arc::new(AwsInner {
             kinesis,
+            dynamodb,
             fanout,
             auth,
             clock,
@@ -83,6 +86,8 @@ static X_AMZN_ERROR_TYPE: HeaderName = HeaderName::from_static("x-amzn-errortype
 
 struct AwsInner {
     kinesis: Kinesis,
+    /// The DynamoDB subset KCL needs for its lease tables, on the same port (`X-Amz-Target: DynamoDB_20120810.*`).
+    dynamodb: DynamoDb,
     fanout: FanOut,
     auth: Auth,
     clock: Arc<dyn Clock>,
@@ -125,6 +130,13 @@ impl Handler<BoxedBody> for Aws {
                 return resp;
             }
         };
+        // KCL's lease, coordinator-state and worker-metrics tables: DynamoDB requests share the port and are told
+        // apart by their target; they are authenticated like Kinesis requests but answered in DynamoDB's JSON 1.0.
+        if let Some(target) = head.target
+            && strait_dynamodb::is_dynamodb_target(target)
+        {
+            return self.dynamodb(&parts, target, &body).await;
+        }
         let route = match routed {
             Ok(r) => r,
             Err(e) => return self.refuse("unknown", &e, format),
@@ -186,6 +198,38 @@ impl Aws {
         }
     }
 
+    /// Authenticates and answers one DynamoDB request; the crate renders every outcome, `x-amz-crc32` included.
+    async fn dynamodb(
+        &self,
+        parts: &hyper::http::request::Parts,
+        target: &str,
+        body: &[u8],
+    ) -> Response<BoxedBody> {
+        let r = match self.authenticate(parts, body) {
+            Ok(()) => self.inner.dynamodb.handle(Some(target), body).await,
+            Err(e) => strait_dynamodb::Response::error(&dynamodb_auth_error(e)),
+        };
+        let op = target
+            .strip_prefix(strait_dynamodb::TARGET_PREFIX)
+            .and_then(|o| {
+                strait_dynamodb::OPERATIONS
+                    .iter()
+                    .copied()
+                    .find(|k| *k == o)
+            })
+            .unwrap_or("unknown");
+        count(op, r.error);
+        let mut resp = Response::new(full(Bytes::from(r.body)));
+        *resp.status_mut() =
+            StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        for (name, value) in r.headers {
+            if let Ok(v) = HeaderValue::try_from(value) {
+                resp.headers_mut().insert(HeaderName::from_static(name), v);
+            }
+        }
+        resp
+    }
+
     fn refuse(
         &self,
         operation: &'static str,
@@ -197,6 +241,35 @@ impl Aws {
         count(operation, r.error_type);
         respond(r.status, r.content_type, r.error_type, Bytes::from(r.body))
     }
+}
+
+/// The DynamoDB rendering of a signature check failure (Coral's exceptions, in JSON 1.0).
+fn dynamodb_auth_error(e: KinesisError) -> DynamoError {
+    let message = e.to_string();
+    let failure = match e {
+        KinesisError::MissingAuthenticationToken => AuthFailure::MissingAuthenticationToken,
+        KinesisError::IncompleteSignature(_) => AuthFailure::IncompleteSignature,
+        KinesisError::InvalidSignature(_) => AuthFailure::InvalidSignature,
+        KinesisError::UnrecognizedClient => AuthFailure::UnrecognizedClient,
+        // The signature checks raise only the four above; anything else is a Strait bug.
+        KinesisError::AccessDenied
+        | KinesisError::UnknownOperation { .. }
+        | KinesisError::NotImplemented(_)
+        | KinesisError::UnsupportedContentType
+        | KinesisError::DeprecatedJsonProtocol
+        | KinesisError::RequestTooLarge
+        | KinesisError::Serialization(_)
+        | KinesisError::Validation(_)
+        | KinesisError::ResourceNotFound(_)
+        | KinesisError::ResourceInUse(_)
+        | KinesisError::InvalidArgument(_)
+        | KinesisError::LimitExceeded(_)
+        | KinesisError::ExpiredIterator(_)
+        | KinesisError::ExpiredNextToken(_)
+        | KinesisError::ProvisionedThroughputExceeded(_)
+        | KinesisError::Internal(_) => return DynamoError::Internal(message),
+    };
+    DynamoError::Auth { failure, message }
 }
 
 fn count(operation: &'static str, error: Option<&'static str>) {

@@ -42,6 +42,8 @@ pub enum NodeError {
     EngineShutdown(#[source] EngineError),
     #[error("cannot load the Kinesis streams' metadata: {0}")]
     KinesisOpen(#[source] KinesisError),
+    #[error("cannot load the DynamoDB tables: {0}")]
+    DynamoDbOpen(#[source] strait_dynamodb::DynamoError),
 }
 
 /// Binds `addr`, naming the listener in the error.
@@ -131,6 +133,21 @@ pub async fn run<H: KafkaHandler>(
             return Err(NodeError::KinesisOpen(e));
         }
     };
+    let dynamodb = match strait_dynamodb::DynamoDb::open(
+        engine.clone(),
+        strait_dynamodb::DynamoConfig {
+            region: cfg.aws.region.clone(),
+            account_id: cfg.aws.account_id.clone(),
+            ..strait_dynamodb::DynamoConfig::default()
+        },
+        Arc::new(strait_dynamodb::SystemClock),
+    ) {
+        Ok(d) => d,
+        Err(e) => {
+            let _ = engine.shutdown().await;
+            return Err(NodeError::DynamoDbOpen(e));
+        }
+    };
     let (front_stop, front_stopped) = watch::channel(false);
     let limits = Limits::from(&cfg.kafka);
     let kafka = tokio::spawn(kafka::serve(
@@ -143,6 +160,7 @@ pub async fn run<H: KafkaHandler>(
     let aws = tokio::spawn(aws::serve(
         listeners.aws,
         kinesis,
+        dynamodb,
         aws::Auth::from(&cfg.aws),
         clock,
         grace,

@@ -104,6 +104,12 @@ async fn start_aws() -> (SocketAddr, oneshot::Sender<()>, tempfile::TempDir) {
     .await
     .expect("engine");
     let clock: Arc<dyn strait_kinesis::Clock> = Arc::new(strait_kinesis::SystemClock);
+    let dynamodb = strait_dynamodb::DynamoDb::open(
+        engine.clone(),
+        strait_dynamodb::DynamoConfig::default(),
+        Arc::new(strait_dynamodb::SystemClock),
+    )
+    .expect("dynamodb");
     let kinesis = strait_kinesis::Kinesis::open(engine, Default::default(), clock.clone())
         .await
         .expect("kinesis");
@@ -112,6 +118,7 @@ async fn start_aws() -> (SocketAddr, oneshot::Sender<()>, tempfile::TempDir) {
     tokio::spawn(strait::aws::serve(
         listener,
         kinesis,
+        dynamodb,
         strait::aws::Auth::WellFormed,
         clock,
         Duration::from_secs(1),

@@ -51,12 +51,19 @@ async fn start() -> Server {
     )
     .await
     .expect("kinesis");
+    let dynamodb = strait_dynamodb::DynamoDb::open(
+        engine.clone(),
+        strait_dynamodb::DynamoConfig::default(),
+        Arc::new(strait_dynamodb::SystemClock),
+    )
+    .expect("dynamodb");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(aws::serve(
         listener,
         kinesis,
+        dynamodb,
         Auth::WellFormed,
         Arc::new(SystemClock),
         // Long on purpose: shutdown must not need it while streams are open.

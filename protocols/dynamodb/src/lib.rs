@@ -1,0 +1,30 @@
+//! Strait's DynamoDB API subset, sans I/O: the server hands it the `X-Amz-Target` value and the request body and
+//! gets back a complete response (status, headers including `x-amz-crc32`, body). It serves what the Kinesis
+//! Client Library needs for its lease, coordinator-state and worker-metrics tables; tables and items are kept in
+//! memory and persisted in the engine's metadata store (see `README.md` for the exact subset).
+//!
+//! Module map:
+//! - [`service`]: [`DynamoDb`], the entry point, its configuration and clock.
+//! - [`value`], [`number`]: `AttributeValue`s and DynamoDB's decimal numbers.
+//! - [`expr`]: condition/filter/key-condition, update and projection expressions: parser, evaluator, updater.
+//! - [`legacy`]: `Expected`, `AttributeUpdates`, `KeyConditions`, `ScanFilter`/`QueryFilter` as expressions.
+//! - [`store`]: tables and items and their layout in the metadata store.
+//! - [`error`]: [`DynamoError`] and its JSON 1.0 rendering.
+//! - `ops`: the operations.
+
+pub mod error;
+pub mod expr;
+pub mod legacy;
+pub mod number;
+mod ops;
+mod req;
+pub mod service;
+pub mod store;
+pub mod value;
+
+pub use error::{AuthFailure, CancellationReason, DynamoError};
+pub use ops::OPERATIONS;
+pub use service::{
+    CONTENT_TYPE, Clock, DynamoConfig, DynamoDb, ManualClock, Response, SystemClock, TARGET_PREFIX,
+    is_dynamodb_target,
+};

@@ -1,0 +1,241 @@
+//! The entry point: [`DynamoDb::handle`] takes the `X-Amz-Target` value and the body and returns the full
+//! response (status, headers including `x-amz-crc32`, body). State is held in memory behind one lock and every
+//! change is committed to the engine's metadata store (one commit per request, so a transaction is atomic on
+//! disk too) before it becomes visible.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value as Json;
+use strait_engine::{Engine, MetaOp};
+use tokio::sync::Mutex;
+
+use crate::error::DynamoError;
+use crate::ops;
+use crate::store::{self, State};
+
+/// `X-Amz-Target` prefix of DynamoDB requests.
+pub const TARGET_PREFIX: &str = "DynamoDB_20120810.";
+
+/// Content type of DynamoDB requests and responses (AWS JSON 1.0).
+pub const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
+
+/// Whether an `X-Amz-Target` value addresses DynamoDB (the server routes on this).
+pub fn is_dynamodb_target(target: &str) -> bool {
+    target.starts_with(TARGET_PREFIX)
+}
+
+/// Settings of the DynamoDB front end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DynamoConfig {
+    pub region: String,
+    pub account_id: String,
+    /// How long tables stay CREATING/UPDATING and new indexes CREATING: short, but observable, as KCL polls
+    /// DescribeTable until ACTIVE.
+    pub status_delay: Duration,
+}
+
+impl Default for DynamoConfig {
+    fn default() -> Self {
+        DynamoConfig {
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+            status_delay: Duration::from_millis(100),
+        }
+    }
+}
+
+/// Wall-clock time in Unix milliseconds, injectable for tests.
+pub trait Clock: Send + Sync + 'static {
+    fn now_ms(&self) -> i64;
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
+    }
+}
+
+/// A clock that only moves when told to.
+#[derive(Debug, Clone, Default)]
+pub struct ManualClock(Arc<AtomicI64>);
+
+impl ManualClock {
+    pub fn new(now_ms: i64) -> ManualClock {
+        ManualClock(Arc::new(AtomicI64::new(now_ms)))
+    }
+    pub fn advance(&self, d: Duration) {
+        self.0.fetch_add(d.as_millis() as i64, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A complete response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    /// `Content-Type`, `x-amz-crc32`, `x-amzn-RequestId` (and `x-amzn-ErrorType` for errors).
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+    /// The error's short name (`ConditionalCheckFailedException`) for metrics, `None` on success.
+    pub error: Option<&'static str>,
+}
+
+impl Response {
+    fn new(status: u16, body: Vec<u8>, error_type: Option<&'static str>) -> Response {
+        // The Java SDK v2 verifies this CRC32 (of the body bytes as sent) on every DynamoDB response.
+        let crc = crc32fast::hash(&body);
+        let mut headers = vec![
+            ("content-type", CONTENT_TYPE.to_string()),
+            ("x-amz-crc32", crc.to_string()),
+            (
+                "x-amzn-requestid",
+                uuid::Uuid::new_v4().simple().to_string().to_uppercase(),
+            ),
+        ];
+        let error = error_type.map(|t| t.rsplit('#').next().unwrap_or(t));
+        if let Some(e) = error {
+            headers.push(("x-amzn-errortype", e.to_string()));
+        }
+        Response {
+            status,
+            headers,
+            body,
+            error,
+        }
+    }
+
+    /// The rendering of `err` (for errors found outside the crate, such as a failed signature check).
+    pub fn error(err: &DynamoError) -> Response {
+        Response::new(
+            err.status(),
+            err.body().to_string().into_bytes(),
+            Some(err.type_name()),
+        )
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) engine: Engine,
+    pub(crate) cfg: DynamoConfig,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) state: Mutex<State>,
+    /// TransactWriteItems `ClientRequestToken`s seen in the last 10 minutes: token to (payload, expiry ms).
+    /// Kept in memory only: a restart forgets them, so a retry across a restart is re-evaluated.
+    pub(crate) tokens: std::sync::Mutex<std::collections::HashMap<String, (String, i64)>>,
+}
+
+/// The DynamoDB front end over one engine; cheap to clone.
+#[derive(Clone)]
+pub struct DynamoDb {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl DynamoDb {
+    /// Loads the tables from the engine's metadata store.
+    pub fn open(
+        engine: Engine,
+        cfg: DynamoConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<DynamoDb, DynamoError> {
+        let state = store::load(&engine)?;
+        Ok(DynamoDb {
+            inner: Arc::new(Inner {
+                engine,
+                cfg,
+                clock,
+                state: Mutex::new(state),
+                tokens: Default::default(),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &DynamoConfig {
+        &self.inner.cfg
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    pub(crate) fn table_arn(&self, name: &str) -> String {
+        format!(
+            "arn:aws:dynamodb:{}:{}:table/{name}",
+            self.inner.cfg.region, self.inner.cfg.account_id
+        )
+    }
+
+    /// Makes `ops` durable; the caller holds the state lock and applies the change in memory afterwards.
+    pub(crate) async fn commit(&self, ops: Vec<MetaOp>) -> Result<(), DynamoError> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        self.inner
+            .engine
+            .meta()
+            .commit(ops)
+            .await
+            .map_err(DynamoError::from)
+    }
+
+    /// Answers one request. `target` is the `X-Amz-Target` header value.
+    pub async fn handle(&self, target: Option<&str>, body: &[u8]) -> Response {
+        let op = target
+            .and_then(|t| t.strip_prefix(TARGET_PREFIX))
+            .unwrap_or("");
+        match self.call(op, body).await {
+            Ok(v) => Response::new(200, v.to_string().into_bytes(), None),
+            Err(e) => {
+                if let DynamoError::Internal(m) = &e {
+                    tracing::warn!(operation = op, error = %m, "DynamoDB request failed internally");
+                }
+                Response::new(
+                    e.status(),
+                    e.body().to_string().into_bytes(),
+                    Some(e.type_name()),
+                )
+            }
+        }
+    }
+
+    /// Decodes the body and runs operation `op` (the part of the target after the prefix).
+    pub async fn call(&self, op: &str, body: &[u8]) -> Result<Json, DynamoError> {
+        let known = ops::OPERATIONS.contains(&op);
+        if !known {
+            return Err(DynamoError::UnknownOperation);
+        }
+        let body: Json = if body.is_empty() {
+            Json::Object(Default::default())
+        } else {
+            serde_json::from_slice(body).map_err(|_| {
+                DynamoError::Serialization(
+                    "Start of structure or map found where not expected".into(),
+                )
+            })?
+        };
+        if !body.is_object() {
+            return Err(DynamoError::Serialization(
+                "Start of structure or map found where not expected".into(),
+            ));
+        }
+        ops::dispatch(self, op, &body).await
+    }
+}
