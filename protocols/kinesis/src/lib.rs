@@ -41,6 +41,7 @@ mod ops;
 pub mod read;
 pub mod service;
 pub mod sigv4;
+mod start;
 pub mod store;
 pub mod time;
 pub mod tokens;

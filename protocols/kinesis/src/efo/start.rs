@@ -2,7 +2,6 @@
 //! starting position, and the takeover rule. Everything that fails here is an ordinary error response; once a
 //! [`Subscription`] exists the response is an event stream.
 
-use strait_shard_map::{SequenceNumber, shard_id};
 use tokio::sync::watch;
 
 use super::FanOut;
@@ -13,7 +12,7 @@ use crate::envelope::WireFormat;
 use crate::error::KinesisError;
 use crate::model;
 use crate::operation::Operation;
-use crate::read::offset_at_timestamp;
+use crate::start::{ShardContext, StartingPosition, resolve};
 use crate::value::Value;
 
 pub(super) async fn subscribe(
@@ -102,78 +101,23 @@ async fn starting_offset(
     let k = &fo.kinesis;
     let r = &view.stream;
     let partition = &view.partition;
-    let tip = view
-        .end_offset()
-        .unwrap_or_else(|| partition.high_watermark());
-    let kind = pos.str("Type").unwrap_or_default();
-    let seq = pos.str("SequenceNumber");
-    let combination = |has: &str| {
-        KinesisError::InvalidArgument(format!(
-            "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and SequenceNumber or (2) \
-             TRIM_HORIZON or LATEST and no SequenceNumber. Request specified {kind} and {has}."
-        ))
+    let cx = ShardContext {
+        api: "SubscribeToShard",
+        sequence_member: "SequenceNumber",
+        stream: &r.name,
+        incarnation: r.incarnation,
+        account: k.account(),
+        shard: view.shard.index,
+        shard_id: id,
+        partition,
+        tip: view
+            .end_offset()
+            .unwrap_or_else(|| partition.high_watermark()),
     };
-    match kind {
-        "TRIM_HORIZON" | "LATEST" => {
-            if seq.is_some() {
-                return Err(combination("also a SequenceNumber"));
-            }
-            Ok(if kind == "LATEST" {
-                tip
-            } else {
-                partition.log_start()
-            })
-        }
-        "AT_SEQUENCE_NUMBER" | "AFTER_SEQUENCE_NUMBER" => {
-            let Some(s) = seq else {
-                return Err(combination("no SequenceNumber"));
-            };
-            let invalid = |why: &str| {
-                KinesisError::InvalidArgument(format!(
-                    "StartingSequenceNumber {s} used in SubscribeToShard on shard {id} in stream {} under \
-                     account {} is invalid{why}.",
-                    r.name,
-                    k.account()
-                ))
-            };
-            let n = SequenceNumber::decode(s).map_err(|_| invalid(""))?;
-            if n.incarnation != r.incarnation {
-                return Err(invalid(" because it did not come from this stream"));
-            }
-            if n.shard != view.shard.index {
-                return Err(KinesisError::InvalidArgument(format!(
-                    "Invalid StartingSequenceNumber. It encodes {}, while it was used in a call to a shard with \
-                     {id}",
-                    shard_id(n.shard)
-                )));
-            }
-            let at = if kind == "AT_SEQUENCE_NUMBER" {
-                n.offset
-            } else {
-                n.offset.saturating_add(1)
-            };
-            // A shard's starting number decodes to offset -1; records below the log start are gone (retention).
-            Ok(at.max(partition.log_start()).min(tip))
-        }
-        // AT_TIMESTAMP (the model's enum admits nothing else).
-        _ => {
-            let Some(ts) = pos.timestamp("Timestamp") else {
-                return Err(KinesisError::InvalidArgument(
-                    "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request \
-                     has no timestamp parameter."
-                        .into(),
-                ));
-            };
-            if ts > now {
-                return Err(KinesisError::InvalidArgument(format!(
-                    "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. \
-                     timestampInMillis: {ts}, currentTimestampInMillis: {now}"
-                )));
-            }
-            Ok(offset_at_timestamp(partition, ts)
-                .await?
-                .unwrap_or(tip)
-                .min(tip))
-        }
-    }
+    let start = StartingPosition {
+        kind: pos.str("Type").unwrap_or_default(),
+        sequence_number: pos.str("SequenceNumber"),
+        timestamp: pos.timestamp("Timestamp"),
+    };
+    resolve(&cx, &start, now).await
 }
