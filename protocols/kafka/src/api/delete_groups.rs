@@ -24,12 +24,7 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: DeleteGroupsRequest) -> DeleteGroups
         .filter(|id| !share_results.contains_key(*id))
         .cloned()
         .collect();
-    let mut other_results = ctx
-        .broker
-        .groups()
-        .delete_groups(&others)
-        .await
-        .into_iter();
+    let mut other_results = ctx.broker.groups().delete_groups(&others).await.into_iter();
     let results: Vec<_> = ids
         .iter()
         .map(|id| match share_results.get(id) {

@@ -36,8 +36,8 @@ pub fn handle(
         .topics
         .iter()
         .map(|t| {
-            let base =
-                DeleteShareGroupOffsetsResponseTopic::default().with_topic_name(t.topic_name.clone());
+            let base = DeleteShareGroupOffsetsResponseTopic::default()
+                .with_topic_name(t.topic_name.clone());
             match resolve::topic(b, &t.topic_name) {
                 Err(e) => base
                     .with_error_code(e.code.code())

@@ -11,8 +11,8 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::Ctx;
 use super::config_catalog::{RESOURCE_BROKER, RESOURCE_GROUP, RESOURCE_TOPIC};
-use super::group_configs;
 use super::config_resources::{self, Described};
+use super::group_configs;
 use super::topic_configs;
 use crate::broker::Broker;
 use crate::error::ApiError;

@@ -26,7 +26,9 @@ fn check(name: &str, value: &str) -> Result<(), ApiError> {
     match name {
         "share.auto.offset.reset" => match value {
             "latest" | "earliest" => Ok(()),
-            _ => bad("String must be one of: latest, earliest (by_duration is not supported by Strait)"),
+            _ => bad(
+                "String must be one of: latest, earliest (by_duration is not supported by Strait)",
+            ),
         },
         "share.record.lock.duration.ms" => match value.parse::<i64>() {
             Ok(v) if (15_000..=60_000).contains(&v) => Ok(()),
@@ -72,7 +74,13 @@ pub fn alter(
                 configs.insert(name.clone(), v);
             }
             1 => {
-                check(name, GROUP_CONFIG_KEYS.iter().find(|k| k.0 == name).map_or("", |k| k.1))?;
+                check(
+                    name,
+                    GROUP_CONFIG_KEYS
+                        .iter()
+                        .find(|k| k.0 == name)
+                        .map_or("", |k| k.1),
+                )?;
                 configs.remove(name);
             }
             _ => {
@@ -112,7 +120,10 @@ pub fn describe(b: &Broker, group: &str) -> Result<Vec<Described>, ApiError> {
             };
             Described {
                 name: name.to_string(),
-                value: configs.get(*name).cloned().unwrap_or_else(|| default.to_string()),
+                value: configs
+                    .get(*name)
+                    .cloned()
+                    .unwrap_or_else(|| default.to_string()),
                 source: synonyms[0].source,
                 read_only: false,
                 ty,

@@ -15,8 +15,8 @@ use super::Ctx;
 use super::config_catalog::{
     self as catalog, ConfigType, RESOURCE_BROKER, RESOURCE_GROUP, RESOURCE_TOPIC,
 };
-use super::group_configs;
 use super::config_resources;
+use super::group_configs;
 use super::topic_configs::{self, ConfigMap};
 use crate::broker::Broker;
 use crate::error::ApiError;

@@ -82,8 +82,8 @@ pub fn handle(ctx: &mut Ctx<'_>, req: ListGroupsRequest) -> ListGroupsResponse {
     let share_wanted = req.types_filter.is_empty()
         || req
             .types_filter
-        .iter()
-        .any(|t| t.to_ascii_lowercase() == SHARE);
+            .iter()
+            .any(|t| t.to_ascii_lowercase() == SHARE);
     if share_wanted {
         let st = ctx.broker.shares().lock();
         let mut share: Vec<(&String, &'static str)> =

@@ -285,12 +285,12 @@ pub(crate) async fn dispatch(
         RequestKind::DescribeShareGroupOffsets(r) => ResponseKind::DescribeShareGroupOffsets(
             describe_share_group_offsets::handle(&mut ctx, r),
         ),
-        RequestKind::AlterShareGroupOffsets(r) => ResponseKind::AlterShareGroupOffsets(
-            alter_share_group_offsets::handle(&mut ctx, r),
-        ),
-        RequestKind::DeleteShareGroupOffsets(r) => ResponseKind::DeleteShareGroupOffsets(
-            delete_share_group_offsets::handle(&mut ctx, r),
-        ),
+        RequestKind::AlterShareGroupOffsets(r) => {
+            ResponseKind::AlterShareGroupOffsets(alter_share_group_offsets::handle(&mut ctx, r))
+        }
+        RequestKind::DeleteShareGroupOffsets(r) => {
+            ResponseKind::DeleteShareGroupOffsets(delete_share_group_offsets::handle(&mut ctx, r))
+        }
         RequestKind::AddPartitionsToTxn(r) => {
             ResponseKind::AddPartitionsToTxn(add_partitions_to_txn::handle(&mut ctx, r).await)
         }

@@ -224,7 +224,11 @@ fn merge(topics: &mut Vec<TopicResp>, id: uuid::Uuid, resp: PartitionResp) {
             &mut topics[last]
         }
     };
-    match t.partitions.iter_mut().find(|p| p.partition == resp.partition) {
+    match t
+        .partitions
+        .iter_mut()
+        .find(|p| p.partition == resp.partition)
+    {
         // The partition already answers an acknowledgement: add the fetch half.
         Some(p) => {
             p.error_code = resp.error_code;

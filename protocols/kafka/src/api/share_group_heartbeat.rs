@@ -34,7 +34,10 @@ pub fn handle(ctx: &mut Ctx<'_>, req: ShareGroupHeartbeatRequest) -> ShareGroupH
             .with_member_epoch(-1)
     };
     if group.is_empty() {
-        return fail(ResponseError::InvalidRequest, "GroupId can't be empty.".into());
+        return fail(
+            ResponseError::InvalidRequest,
+            "GroupId can't be empty.".into(),
+        );
     }
     let topics = share_topics(b);
     let mut st = shares.lock();

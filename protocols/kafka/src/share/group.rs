@@ -175,10 +175,14 @@ mod tests {
         let topics = vec![("t".to_string(), t, 2)];
         let now = Instant::now();
         let mut g = ShareGroup::default();
-        let (e, a) = g.heartbeat(hb("a", 0, Some(&["t"])), &topics, now).expect("join");
+        let (e, a) = g
+            .heartbeat(hb("a", 0, Some(&["t"])), &topics, now)
+            .expect("join");
         assert_eq!(e, 1);
         assert_eq!(a.expect("assigned")[&t], vec![0, 1]);
-        let (e2, a2) = g.heartbeat(hb("b", 0, Some(&["t"])), &topics, now).expect("join");
+        let (e2, a2) = g
+            .heartbeat(hb("b", 0, Some(&["t"])), &topics, now)
+            .expect("join");
         assert_eq!((e2, a2.map(|a| a[&t].clone())), (2, Some(vec![0, 1])));
         // Both share both partitions; a steady heartbeat changes nothing.
         assert_eq!(g.heartbeat(hb("a", 1, None), &topics, now), Ok((1, None)));

@@ -172,7 +172,11 @@ impl ShareCoordinator {
     }
 
     /// Deletes an empty share group with its start offsets and configs. Errors: NON_EMPTY_GROUP with members.
-    pub fn delete_group(&self, st: &mut ShareState, group: &str) -> Result<(), kafka_protocol::error::ResponseError> {
+    pub fn delete_group(
+        &self,
+        st: &mut ShareState,
+        group: &str,
+    ) -> Result<(), kafka_protocol::error::ResponseError> {
         if st.groups.get(group).is_some_and(|g| !g.members.is_empty()) {
             return Err(kafka_protocol::error::ResponseError::NonEmptyGroup);
         }
@@ -180,7 +184,8 @@ impl ShareCoordinator {
         st.partitions.retain(|(g, _, _), _| g != group);
         st.sessions.retain(|(g, _), _| g != group);
         st.configs.remove(group);
-        self.meta.commit_in_background(store::delete_group_ops(group));
+        self.meta
+            .commit_in_background(store::delete_group_ops(group));
         Ok(())
     }
 

@@ -32,7 +32,8 @@ pub fn partition_state<'a>(
                 p.high_watermark()
             }
         });
-        st.partitions.insert(key.clone(), SharePartition::new(start));
+        st.partitions
+            .insert(key.clone(), SharePartition::new(start));
     }
     let sp = st
         .partitions
@@ -67,8 +68,7 @@ pub fn apply_acks(
         }
         sp.acknowledge(
             member,
-            a.first_offset,
-            a.last_offset,
+            a.first_offset..=a.last_offset,
             &a.types,
             lock,
             max,

@@ -189,6 +189,8 @@ impl SharePartition {
                 used.push(i);
             }
         }
+        // Offsets the log skipped (removed records) leave nothing in flight below the first acquired one.
+        self.advance();
         (ranges, used)
     }
 
@@ -196,13 +198,13 @@ impl SharePartition {
     pub fn acknowledge(
         &mut self,
         member: &str,
-        first: i64,
-        last: i64,
+        offsets: std::ops::RangeInclusive<i64>,
         types: &[i8],
         lock: Duration,
         max_attempts: i16,
         now: Instant,
     ) -> Result<(), AckError> {
+        let (first, last) = (*offsets.start(), *offsets.end());
         if last < first {
             return Err(AckError::Malformed(format!(
                 "last offset {last} is before first offset {first}"
@@ -351,15 +353,15 @@ mod tests {
         // Another member gets nothing: everything is locked.
         let (r, _) = p.acquire("b", &batches(&[(0, 4), (5, 9)]), 100, LOCK, now);
         assert!(r.is_empty());
-        p.acknowledge("a", 0, 4, &[ACK_ACCEPT], LOCK, 5, now)
+        p.acknowledge("a", 0..=4, &[ACK_ACCEPT], LOCK, 5, now)
             .expect("acked");
         assert_eq!(p.start_offset(), 5);
         assert_eq!(
-            p.acknowledge("b", 5, 5, &[ACK_ACCEPT], LOCK, 5, now),
+            p.acknowledge("b", 5..=5, &[ACK_ACCEPT], LOCK, 5, now),
             Err(AckError::NotAcquired(5))
         );
         assert_eq!(
-            p.acknowledge("a", 0, 0, &[ACK_ACCEPT], LOCK, 5, now),
+            p.acknowledge("a", 0..=0, &[ACK_ACCEPT], LOCK, 5, now),
             Err(AckError::NotAcquired(0))
         );
     }
@@ -372,7 +374,7 @@ mod tests {
         for attempt in 1..=5 {
             let (r, _) = p.acquire("a", &b, 10, LOCK, now);
             assert_eq!(r[0].delivery_count, attempt);
-            p.acknowledge("a", 0, 0, &[ACK_RELEASE], LOCK, 5, now)
+            p.acknowledge("a", 0..=0, &[ACK_RELEASE], LOCK, 5, now)
                 .expect("released");
         }
         assert_eq!(p.start_offset(), 1, "archived after 5 deliveries");
@@ -415,24 +417,32 @@ mod tests {
         let mut p = SharePartition::new(0);
         p.acquire("a", &batches(&[(0, 3)]), 10, LOCK, now);
         assert!(matches!(
-            p.acknowledge("a", 3, 1, &[ACK_ACCEPT], LOCK, 5, now),
+            // A reversed batch (last before first), as a buggy client may send it.
+            p.acknowledge(
+                "a",
+                std::ops::RangeInclusive::new(3, 1),
+                &[ACK_ACCEPT],
+                LOCK,
+                5,
+                now
+            ),
             Err(AckError::Malformed(_))
         ));
         assert!(matches!(
-            p.acknowledge("a", 0, 3, &[1, 1], LOCK, 5, now),
+            p.acknowledge("a", 0..=3, &[1, 1], LOCK, 5, now),
             Err(AckError::Malformed(_))
         ));
         assert!(matches!(
-            p.acknowledge("a", 0, 0, &[9], LOCK, 5, now),
+            p.acknowledge("a", 0..=0, &[9], LOCK, 5, now),
             Err(AckError::Malformed(_))
         ));
         // Partly not acquired: all or nothing.
         assert_eq!(
-            p.acknowledge("a", 2, 4, &[ACK_ACCEPT], LOCK, 5, now),
+            p.acknowledge("a", 2..=4, &[ACK_ACCEPT], LOCK, 5, now),
             Err(AckError::NotAcquired(4))
         );
         assert_eq!(p.state_of(2), Some(RecordState::Acquired));
-        p.acknowledge("a", 0, 3, &[1, 0, 3, 1], LOCK, 5, now)
+        p.acknowledge("a", 0..=3, &[1, 0, 3, 1], LOCK, 5, now)
             .expect("mixed types");
         assert_eq!(p.start_offset(), 4);
     }
