@@ -287,9 +287,17 @@ async fn acquire_round(
         let spans: Vec<BatchSpan> = batches.iter().map(|(s, _)| *s).collect();
         let (acquired, used) = {
             let mut st = shares.lock();
+            // The member may have left (or its session closed) while the log was read: acquire nothing for it.
+            if !st
+                .sessions
+                .contains_key(&(group.to_string(), member.to_string()))
+            {
+                break;
+            }
             let lock = shares.lock_duration(&mut st, group);
+            let limits = (max_records, shares.cfg.max_record_locks);
             let sp = ops::partition_state(shares, &mut st, &key, p);
-            sp.acquire(member, &spans, max_records, lock, Instant::now())
+            sp.acquire(member, &spans, limits, lock, Instant::now())
         };
         if acquired.is_empty() {
             continue;
@@ -366,6 +374,12 @@ async fn wait_for_any(
             })
             .collect()
     };
+    // Data past `end` that this pass did not acquire (the in-flight window is full): only time (lock expiry,
+    // acknowledgements by others) can change that, so sleep instead of waking at once.
+    if ends.iter().any(|(p, end)| p.high_watermark() > *end) {
+        tokio::time::sleep_until(until.into()).await;
+        return;
+    }
     let timeout = until.saturating_duration_since(Instant::now());
     let mut set = tokio::task::JoinSet::new();
     for (p, end) in ends {

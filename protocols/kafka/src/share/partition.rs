@@ -123,14 +123,16 @@ impl SharePartition {
         }
     }
 
-    /// Acquires up to `max_records` offsets for `member` out of the batches read from `from`. Returns the
-    /// acquired ranges (sorted, non-overlapping, split where delivery counts differ) and which of the batches
-    /// hold any of them.
+    /// Acquires up to `max_records` offsets for `member` out of the batches read from `from`. New records are
+    /// taken only while the in-flight window (SPSO to end) is below `max_in_flight` (Kafka's
+    /// `group.share.partition.max.record.locks`), so one stuck record cannot make the window grow without bound.
+    /// Returns the acquired ranges (sorted, non-overlapping, split where delivery counts differ) and which of the
+    /// batches hold any of them.
     pub fn acquire(
         &mut self,
         member: &str,
         batches: &[BatchSpan],
-        max_records: usize,
+        (max_records, max_in_flight): (usize, usize),
         lock: Duration,
         now: Instant,
     ) -> (Vec<Acquired>, Vec<usize>) {
@@ -148,6 +150,12 @@ impl SharePartition {
                     break 'batches;
                 }
                 let count = if o >= self.end {
+                    if (o - self.spso) as usize >= max_in_flight {
+                        if any {
+                            used.push(i);
+                        }
+                        break 'batches;
+                    }
                     // Offsets between `end` and this batch were removed from the log: nothing to deliver.
                     self.end = o + 1;
                     self.records.insert(
@@ -340,7 +348,7 @@ mod tests {
     fn acquire_accept_advances_start() {
         let now = Instant::now();
         let mut p = SharePartition::new(0);
-        let (r, used) = p.acquire("a", &batches(&[(0, 4), (5, 9)]), 100, LOCK, now);
+        let (r, used) = p.acquire("a", &batches(&[(0, 4), (5, 9)]), (100, 2000), LOCK, now);
         assert_eq!(
             r,
             vec![Acquired {
@@ -351,7 +359,7 @@ mod tests {
         );
         assert_eq!(used, vec![0, 1]);
         // Another member gets nothing: everything is locked.
-        let (r, _) = p.acquire("b", &batches(&[(0, 4), (5, 9)]), 100, LOCK, now);
+        let (r, _) = p.acquire("b", &batches(&[(0, 4), (5, 9)]), (100, 2000), LOCK, now);
         assert!(r.is_empty());
         p.acknowledge("a", 0..=4, &[ACK_ACCEPT], LOCK, 5, now)
             .expect("acked");
@@ -372,13 +380,13 @@ mod tests {
         let mut p = SharePartition::new(0);
         let b = batches(&[(0, 0)]);
         for attempt in 1..=5 {
-            let (r, _) = p.acquire("a", &b, 10, LOCK, now);
+            let (r, _) = p.acquire("a", &b, (10, 2000), LOCK, now);
             assert_eq!(r[0].delivery_count, attempt);
             p.acknowledge("a", 0..=0, &[ACK_RELEASE], LOCK, 5, now)
                 .expect("released");
         }
         assert_eq!(p.start_offset(), 1, "archived after 5 deliveries");
-        let (r, _) = p.acquire("a", &b, 10, LOCK, now);
+        let (r, _) = p.acquire("a", &b, (10, 2000), LOCK, now);
         assert!(r.is_empty());
     }
 
@@ -386,12 +394,18 @@ mod tests {
     fn lock_expiry_and_member_release() {
         let now = Instant::now();
         let mut p = SharePartition::new(0);
-        p.acquire("a", &batches(&[(0, 2)]), 2, Duration::from_millis(10), now);
+        p.acquire(
+            "a",
+            &batches(&[(0, 2)]),
+            (2, 2000),
+            Duration::from_millis(10),
+            now,
+        );
         assert_eq!(p.next_fetch_offset(), 2);
         p.expire_locks(now + Duration::from_millis(20), 5);
         assert_eq!(p.state_of(0), Some(RecordState::Available));
         assert_eq!(p.next_fetch_offset(), 0);
-        let (r, _) = p.acquire("b", &batches(&[(0, 2)]), 10, LOCK, now);
+        let (r, _) = p.acquire("b", &batches(&[(0, 2)]), (10, 2000), LOCK, now);
         assert_eq!(
             r,
             vec![
@@ -412,10 +426,27 @@ mod tests {
     }
 
     #[test]
+    fn in_flight_window_is_bounded() {
+        let now = Instant::now();
+        let mut p = SharePartition::new(0);
+        let (r, _) = p.acquire("a", &batches(&[(0, 9)]), (100, 4), LOCK, now);
+        assert_eq!(r[0].last_offset, 3, "only four records in flight");
+        // Offset 0 stays held: nothing new until the window's front moves.
+        p.acknowledge("a", 1..=3, &[ACK_ACCEPT], LOCK, 5, now)
+            .expect("acked");
+        let (r, _) = p.acquire("b", &batches(&[(0, 9)]), (100, 4), LOCK, now);
+        assert!(r.is_empty());
+        p.acknowledge("a", 0..=0, &[ACK_ACCEPT], LOCK, 5, now)
+            .expect("acked");
+        let (r, _) = p.acquire("b", &batches(&[(0, 9)]), (100, 4), LOCK, now);
+        assert_eq!((r[0].first_offset, r[0].last_offset), (4, 7));
+    }
+
+    #[test]
     fn malformed_acks_change_nothing() {
         let now = Instant::now();
         let mut p = SharePartition::new(0);
-        p.acquire("a", &batches(&[(0, 3)]), 10, LOCK, now);
+        p.acquire("a", &batches(&[(0, 3)]), (10, 2000), LOCK, now);
         assert!(matches!(
             // A reversed batch (last before first), as a buggy client may send it.
             p.acknowledge(
