@@ -465,3 +465,21 @@ async fn malformed_share_fetch_closes_the_connection() {
     assert!(matches!(r, Err(strait_kafka::KafkaError::ShareWire(_))));
     t.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_consumer_group_with_members_is_not_a_share_group() {
+    use kafka_protocol::messages::ConsumerGroupHeartbeatRequest;
+    let mut t = TestBroker::new().await;
+    topic_with_records(&mut t, "typ", 2).await;
+    let join = ConsumerGroupHeartbeatRequest::default()
+        .with_group_id(GroupId(s("cg")))
+        .with_member_id(s("m1"))
+        .with_member_epoch(0)
+        .with_rebalance_timeout_ms(30_000)
+        .with_subscribed_topic_names(Some(vec![name("typ")]))
+        .with_topic_partitions(Some(vec![]));
+    assert_eq!(t.call(1, &join).await.error_code, 0);
+    let r = heartbeat(&mut t, "cg", "s1", 0, Some(&["typ"])).await;
+    assert_eq!(r.error_code, ResponseError::GroupIdNotFound.code());
+    t.shutdown().await;
+}

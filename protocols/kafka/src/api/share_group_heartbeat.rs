@@ -39,6 +39,15 @@ pub fn handle(ctx: &mut Ctx<'_>, req: ShareGroupHeartbeatRequest) -> ShareGroupH
             "GroupId can't be empty.".into(),
         );
     }
+    // One type per group id, as in Kafka: a classic or consumer-protocol group with members is not a share group
+    // (an empty one is taken over, as between the other two types).
+    let groups = b.groups();
+    if groups.classic_has_members(&group) || groups.consumer().has_members(&group) {
+        return fail(
+            ResponseError::GroupIdNotFound,
+            format!("Group {group} is not a share group."),
+        );
+    }
     let topics = share_topics(b);
     let mut st = shares.lock();
     if req.member_epoch == -1 {
