@@ -30,6 +30,8 @@ pub struct BrokerConfig {
     pub offsets_topic_partitions: u32,
     /// Transaction coordinator settings.
     pub transactions: crate::txn::TxnConfig,
+    /// Share-group (KIP-932) settings: record lock duration, delivery attempts, session timeout.
+    pub shares: crate::share::ShareConfig,
 }
 
 impl Default for BrokerConfig {
@@ -46,6 +48,7 @@ impl Default for BrokerConfig {
             sasl_plain_users: Default::default(),
             offsets_topic_partitions: 50,
             transactions: Default::default(),
+            shares: Default::default(),
         }
     }
 }
@@ -61,6 +64,8 @@ struct Inner {
     groups: crate::group::GroupCoordinator,
     /// Transactional ids, their transactions, and per-partition stable offsets.
     txns: crate::txn::TxnCoordinator,
+    /// Share groups, share sessions and share-partition record states.
+    shares: crate::share::ShareCoordinator,
 }
 
 /// Shared by all connections; cheap to clone.
@@ -86,6 +91,7 @@ impl Broker {
                 topic_ids: Default::default(),
                 groups: crate::group::GroupCoordinator::new(engine.clone(), cfg.groups),
                 txns: crate::txn::TxnCoordinator::new(engine.meta().clone(), cfg.transactions),
+                shares: crate::share::ShareCoordinator::new(engine.meta().clone(), cfg.shares),
                 engine,
                 cfg,
             }),
@@ -109,6 +115,7 @@ impl Broker {
                 let b = Broker { inner };
                 let topics = crate::api::consumer_group_heartbeat::topic_universe(&b);
                 b.groups().consumer().sweep(&topics);
+                b.shares().sweep();
             }
         });
     }
@@ -136,6 +143,10 @@ impl Broker {
 
     pub fn txns(&self) -> &crate::txn::TxnCoordinator {
         &self.inner.txns
+    }
+
+    pub fn shares(&self) -> &crate::share::ShareCoordinator {
+        &self.inner.shares
     }
 
     pub fn engine(&self) -> &Engine {

@@ -47,6 +47,36 @@ pub fn decode(mut frame: Bytes, range: (i16, i16)) -> Result<Decoded, KafkaError
     })
 }
 
+/// Decodes only the header (for APIs whose body the generated codec cannot decode); returns it and the body.
+pub fn decode_header(
+    mut frame: Bytes,
+    api: ApiKey,
+    version: i16,
+    range: (i16, i16),
+) -> Result<(RequestHeader, Bytes), KafkaError> {
+    if version < range.0 || version > range.1 {
+        return Err(KafkaError::UnsupportedVersion {
+            api: api as i16,
+            version,
+        });
+    }
+    let header = decode_request_header_from_buffer(&mut frame)?;
+    Ok((header, frame))
+}
+
+/// Writes a response header (for bodies encoded outside the generated codec).
+pub fn encode_header(
+    buf: &mut BytesMut,
+    api: ApiKey,
+    version: i16,
+    correlation_id: i32,
+) -> Result<(), KafkaError> {
+    ResponseHeader::default()
+        .with_correlation_id(correlation_id)
+        .encode(buf, api.response_header_version(version))?;
+    Ok(())
+}
+
 /// Encodes a response: header and body, without the length prefix.
 pub fn encode(
     api: ApiKey,

@@ -21,6 +21,9 @@ pub enum KafkaError {
     /// connection is the only signal that makes it refresh its metadata.
     #[error("{failed} partition(s) of a produce request with acks=0 failed: {first_error}")]
     AcksZeroProduceFailed { failed: usize, first_error: String },
+    /// A ShareFetch/ShareAcknowledge body that `share::wire` could not decode.
+    #[error("malformed share request: {0}")]
+    ShareWire(crate::share::wire::WireError),
 }
 
 /// The Kafka error code for an engine error, used in per-topic/partition error fields. Every variant is mapped

@@ -5,7 +5,7 @@
 //! Module map: [`codec`] (framing), [`error`] (errors and engine → Kafka error-code mapping), [`api`] (dispatch
 //! and one module per API), [`broker`] (node identity and shared state), [`group`] (the classic consumer-group
 //! coordinator and committed offsets), [`consumer_group`] (KIP-848 consumer-protocol groups), [`producer`] (idempotent-producer sequence state and producer ids), [`txn`] (the transaction coordinator and
-//! per-partition stable offsets).
+//! per-partition stable offsets), [`share`] (KIP-932 share groups: coordinator, sessions, record states).
 
 pub mod api;
 pub mod broker;
@@ -14,6 +14,7 @@ pub mod consumer_group;
 pub mod error;
 pub mod group;
 pub mod producer;
+pub mod share;
 pub mod txn;
 
 pub use broker::{Broker, BrokerConfig, Session};

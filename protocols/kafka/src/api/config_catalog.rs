@@ -16,6 +16,7 @@ use crate::error::ApiError;
 /// Kafka's `ConfigResource.Type` codes.
 pub const RESOURCE_TOPIC: i8 = 2;
 pub const RESOURCE_BROKER: i8 = 4;
+pub const RESOURCE_GROUP: i8 = 32;
 
 /// Kafka's `DescribeConfigsResponse.ConfigSource` codes (the ones Strait can produce).
 pub const SOURCE_DYNAMIC_TOPIC: i8 = 1;

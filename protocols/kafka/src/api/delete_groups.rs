@@ -1,4 +1,5 @@
-//! DeleteGroups: removes groups without members together with their committed offsets.
+//! DeleteGroups: removes groups without members together with their committed offsets; a share group (KIP-932)
+//! goes with its share-partition start offsets and group configs.
 
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::{DeleteGroupsRequest, DeleteGroupsResponse};
@@ -7,7 +8,30 @@ use super::Ctx;
 
 pub async fn handle(ctx: &mut Ctx<'_>, req: DeleteGroupsRequest) -> DeleteGroupsResponse {
     let ids: Vec<String> = req.groups_names.iter().map(|g| g.0.to_string()).collect();
-    let results = ctx.broker.groups().delete_groups(&ids).await;
+    // Share groups are answered here; the rest go to the consumer-group coordinator.
+    let shares = ctx.broker.shares();
+    let mut share_results = std::collections::HashMap::new();
+    {
+        let mut st = shares.lock();
+        for id in &ids {
+            if shares.group_exists(&st, id) {
+                share_results.insert(id.clone(), shares.delete_group(&mut st, id).err());
+            }
+        }
+    }
+    let others: Vec<String> = ids
+        .iter()
+        .filter(|id| !share_results.contains_key(*id))
+        .cloned()
+        .collect();
+    let mut other_results = ctx.broker.groups().delete_groups(&others).await.into_iter();
+    let results: Vec<_> = ids
+        .iter()
+        .map(|id| match share_results.get(id) {
+            Some(r) => *r,
+            None => other_results.next().flatten(),
+        })
+        .collect();
     DeleteGroupsResponse::default().with_results(
         req.groups_names
             .into_iter()

@@ -10,8 +10,9 @@ use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use super::Ctx;
-use super::config_catalog::{RESOURCE_BROKER, RESOURCE_TOPIC};
+use super::config_catalog::{RESOURCE_BROKER, RESOURCE_GROUP, RESOURCE_TOPIC};
 use super::config_resources::{self, Described};
+use super::group_configs;
 use super::topic_configs;
 use crate::broker::Broker;
 use crate::error::ApiError;
@@ -65,6 +66,7 @@ fn describe(b: &Broker, r: &DescribeConfigsResource) -> Result<Vec<Described>, A
                 Ok(Vec::new())
             }
         }
+        RESOURCE_GROUP => group_configs::describe(b, &r.resource_name),
         other => Err(ApiError::new(
             ResponseError::InvalidRequest,
             format!(

@@ -12,8 +12,11 @@ use kafka_protocol::protocol::StrBytes;
 use strait_engine::TopicConfig;
 
 use super::Ctx;
-use super::config_catalog::{self as catalog, ConfigType, RESOURCE_BROKER, RESOURCE_TOPIC};
+use super::config_catalog::{
+    self as catalog, ConfigType, RESOURCE_BROKER, RESOURCE_GROUP, RESOURCE_TOPIC,
+};
 use super::config_resources;
+use super::group_configs;
 use super::topic_configs::{self, ConfigMap};
 use crate::broker::Broker;
 use crate::error::ApiError;
@@ -92,6 +95,20 @@ async fn alter(b: &Broker, r: &AlterConfigsResource, validate_only: bool) -> Res
             &r.resource_name,
             r.configs.iter().map(|c| &*c.name),
         ),
+        RESOURCE_GROUP => {
+            let ops: Vec<(String, i8, Option<String>)> = r
+                .configs
+                .iter()
+                .map(|c| {
+                    (
+                        c.name.to_string(),
+                        c.config_operation,
+                        c.value.as_ref().map(|v| v.to_string()),
+                    )
+                })
+                .collect();
+            group_configs::alter(b, &r.resource_name, &ops, validate_only)
+        }
         other => Err(ApiError::new(
             ResponseError::InvalidRequest,
             format!(

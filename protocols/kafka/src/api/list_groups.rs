@@ -1,5 +1,5 @@
-//! ListGroups: every group this coordinator knows, classic and KIP-848 consumer-protocol groups, filtered by
-//! state (v4+) and type (v5+).
+//! ListGroups: every group this coordinator knows, classic and KIP-848 consumer-protocol groups and KIP-932
+//! share groups, filtered by state (v4+) and type (v5+).
 
 use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
@@ -11,6 +11,8 @@ use super::Ctx;
 const CLASSIC: &str = "classic";
 /// ... and for KIP-848 consumer-protocol groups.
 const CONSUMER: &str = "consumer";
+/// ... and for KIP-932 share groups.
+const SHARE: &str = "share";
 
 pub fn handle(ctx: &mut Ctx<'_>, req: ListGroupsRequest) -> ListGroupsResponse {
     let version = ctx.version();
@@ -76,6 +78,35 @@ pub fn handle(ctx: &mut Ctx<'_>, req: ListGroupsRequest) -> ListGroupsResponse {
         } else {
             entry
         });
+    }
+    let share_wanted = req.types_filter.is_empty()
+        || req
+            .types_filter
+            .iter()
+            .any(|t| t.to_ascii_lowercase() == SHARE);
+    if share_wanted {
+        let st = ctx.broker.shares().lock();
+        let mut share: Vec<(&String, &'static str)> =
+            st.groups.iter().map(|(id, g)| (id, g.state())).collect();
+        share.sort();
+        for (id, state) in share {
+            if !(states.is_empty() || states.contains(&state.to_ascii_lowercase())) {
+                continue;
+            }
+            let entry = ListedGroup::default()
+                .with_group_id(GroupId(StrBytes::from_string(id.clone())))
+                .with_protocol_type(StrBytes::from_static_str(SHARE));
+            let entry = if version >= 4 {
+                entry.with_group_state(StrBytes::from_static_str(state))
+            } else {
+                entry
+            };
+            groups.push(if version >= 5 {
+                entry.with_group_type(StrBytes::from_static_str(SHARE))
+            } else {
+                entry
+            });
+        }
     }
     ListGroupsResponse::default().with_groups(groups)
 }

@@ -36,6 +36,7 @@ pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_log_dirs;
+pub mod group_configs;
 pub mod incremental_alter_configs;
 pub mod topic_configs;
 
@@ -55,6 +56,15 @@ pub mod sync_group;
 // KIP-848 consumer-protocol groups.
 pub mod consumer_group_describe;
 pub mod consumer_group_heartbeat;
+
+// Share groups (KIP-932).
+pub mod alter_share_group_offsets;
+pub mod delete_share_group_offsets;
+pub mod describe_share_group_offsets;
+pub mod share_acknowledge;
+pub mod share_fetch;
+pub mod share_group_describe;
+pub mod share_group_heartbeat;
 
 // Transactions (KIP-98).
 pub mod add_offsets_to_txn;
@@ -101,6 +111,13 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ListTransactions, 0, 2),
     (ApiKey::ConsumerGroupHeartbeat, 0, 1),
     (ApiKey::ConsumerGroupDescribe, 0, 1),
+    (ApiKey::ShareGroupHeartbeat, 1, 1),
+    (ApiKey::ShareGroupDescribe, 1, 1),
+    (ApiKey::ShareFetch, 1, 2),
+    (ApiKey::ShareAcknowledge, 1, 2),
+    (ApiKey::DescribeShareGroupOffsets, 0, 0),
+    (ApiKey::AlterShareGroupOffsets, 0, 0),
+    (ApiKey::DeleteShareGroupOffsets, 0, 0),
     (ApiKey::SaslHandshake, 1, 1),
     (ApiKey::SaslAuthenticate, 0, 2),
 ];
@@ -154,23 +171,16 @@ pub(crate) async fn dispatch(
         let body = ResponseKind::ApiVersions(api_versions::unsupported());
         return codec::encode(api, 0, correlation_id, &body).map(|b| Reply::Now(Some(b)));
     }
+    // ShareFetch and ShareAcknowledge v2 are newer than the generated codec: decoded by hand (share::wire).
+    if matches!(api, ApiKey::ShareFetch | ApiKey::ShareAcknowledge) {
+        return share_dispatch(broker, session, frame, api, version, range).await;
+    }
     let decoded = codec::decode(frame, range)?;
     if session.client_id.is_none() {
         session.client_id = decoded.header.client_id.as_ref().map(|s| s.to_string());
     }
     let header = decoded.header;
-    // With SASL configured, nothing but the handshake (and ApiVersions, which clients send first) is served to
-    // a connection that has not authenticated; Kafka closes such connections too.
-    let open = matches!(
-        api,
-        ApiKey::ApiVersions | ApiKey::SaslHandshake | ApiKey::SaslAuthenticate
-    );
-    if !broker.config().sasl_plain_users.is_empty()
-        && !open
-        && !matches!(session.sasl, sasl::SaslState::Authenticated(_))
-    {
-        return Err(KafkaError::NotAuthenticated(key));
-    }
+    check_authenticated(broker, session, api)?;
     metrics::counter!("strait_kafka_requests_total", "api" => format!("{api:?}")).increment(1);
     let mut ctx = Ctx {
         broker,
@@ -266,6 +276,21 @@ pub(crate) async fn dispatch(
         RequestKind::ConsumerGroupDescribe(r) => {
             ResponseKind::ConsumerGroupDescribe(consumer_group_describe::handle(&mut ctx, r))
         }
+        RequestKind::ShareGroupHeartbeat(r) => {
+            ResponseKind::ShareGroupHeartbeat(share_group_heartbeat::handle(&mut ctx, r))
+        }
+        RequestKind::ShareGroupDescribe(r) => {
+            ResponseKind::ShareGroupDescribe(share_group_describe::handle(&mut ctx, r))
+        }
+        RequestKind::DescribeShareGroupOffsets(r) => ResponseKind::DescribeShareGroupOffsets(
+            describe_share_group_offsets::handle(&mut ctx, r),
+        ),
+        RequestKind::AlterShareGroupOffsets(r) => {
+            ResponseKind::AlterShareGroupOffsets(alter_share_group_offsets::handle(&mut ctx, r))
+        }
+        RequestKind::DeleteShareGroupOffsets(r) => {
+            ResponseKind::DeleteShareGroupOffsets(delete_share_group_offsets::handle(&mut ctx, r))
+        }
         RequestKind::AddPartitionsToTxn(r) => {
             ResponseKind::AddPartitionsToTxn(add_partitions_to_txn::handle(&mut ctx, r).await)
         }
@@ -285,4 +310,51 @@ pub(crate) async fn dispatch(
         }
     };
     codec::encode(api, version, header.correlation_id, &response).map(|b| Reply::Now(Some(b)))
+}
+
+/// With SASL configured, nothing but the handshake (and ApiVersions, which clients send first) is served to a
+/// connection that has not authenticated; Kafka closes such connections too.
+fn check_authenticated(broker: &Broker, session: &Session, api: ApiKey) -> Result<(), KafkaError> {
+    let open = matches!(
+        api,
+        ApiKey::ApiVersions | ApiKey::SaslHandshake | ApiKey::SaslAuthenticate
+    );
+    if !broker.config().sasl_plain_users.is_empty()
+        && !open
+        && !matches!(session.sasl, sasl::SaslState::Authenticated(_))
+    {
+        return Err(KafkaError::NotAuthenticated(api as i16));
+    }
+    Ok(())
+}
+
+/// ShareFetch / ShareAcknowledge: the header through the generated codec, the body through `share::wire`.
+async fn share_dispatch(
+    broker: &Broker,
+    session: &mut Session,
+    frame: Bytes,
+    api: ApiKey,
+    version: i16,
+    range: (i16, i16),
+) -> Result<Reply, KafkaError> {
+    let (header, body) = codec::decode_header(frame, api, version, range)?;
+    if session.client_id.is_none() {
+        session.client_id = header.client_id.as_ref().map(|s| s.to_string());
+    }
+    check_authenticated(broker, session, api)?;
+    metrics::counter!("strait_kafka_requests_total", "api" => format!("{api:?}")).increment(1);
+    let mut buf = bytes::BytesMut::with_capacity(256);
+    codec::encode_header(&mut buf, api, version, header.correlation_id)?;
+    if api == ApiKey::ShareFetch {
+        let req = crate::share::wire::decode_share_fetch(&body, version)
+            .map_err(KafkaError::ShareWire)?;
+        let resp = share_fetch::handle(broker, req).await;
+        crate::share::wire::encode_share_fetch_response(&mut buf, &resp);
+    } else {
+        let req = crate::share::wire::decode_share_acknowledge(&body, version)
+            .map_err(KafkaError::ShareWire)?;
+        let resp = share_acknowledge::handle(broker, req);
+        crate::share::wire::encode_share_acknowledge_response(&mut buf, &resp, version);
+    }
+    Ok(Reply::Now(Some(buf.freeze())))
 }
