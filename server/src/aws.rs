@@ -11,8 +11,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue};
+use hyper::header::{CONTENT_ENCODING, CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode};
+use strait_cloudwatch::{CloudWatch, CloudWatchConfig, CloudWatchError};
 use strait_dynamodb::{AuthFailure, DynamoDb, DynamoError};
 use strait_kinesis::efo::{EfoConfig, FanOut};
 use strait_kinesis::error::MAX_REQUEST_BYTES;
@@ -71,6 +72,7 @@ pub async fn serve(
         inner: Arc::new(AwsInner {
             kinesis,
             dynamodb,
+            cloudwatch: CloudWatch::new(CloudWatchConfig::default()),
             fanout,
             auth,
             clock,
@@ -88,6 +90,8 @@ struct AwsInner {
     kinesis: Kinesis,
     /// The DynamoDB subset KCL needs for its lease tables, on the same port (`X-Amz-Target: DynamoDB_20120810.*`).
     dynamodb: DynamoDb,
+    /// CloudWatch `PutMetricData` (KCL publishes metrics by default), on the same port; figures go to `/metrics`.
+    cloudwatch: CloudWatch,
     fanout: FanOut,
     auth: Auth,
     clock: Arc<dyn Clock>,
@@ -115,6 +119,12 @@ impl Handler<BoxedBody> for Aws {
         };
         let format = head.response_format();
         let routed = route(&head);
+        let cloudwatch = strait_cloudwatch::route(&strait_cloudwatch::RequestHead {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            content_type: head.content_type,
+            target: head.target,
+        });
         // The body is read before anything else is answered: AWS refuses oversized requests first, and an unread
         // body would stall the next request on an HTTP/1.1 keep-alive connection.
         let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
@@ -130,6 +140,10 @@ impl Handler<BoxedBody> for Aws {
                 return resp;
             }
         };
+        // CloudWatch's paths, targets and form bodies are never Kinesis's or DynamoDB's, so it is asked first.
+        if let Some(r) = cloudwatch {
+            return self.cloudwatch(&parts, &r, &body);
+        }
         // KCL's lease, coordinator-state and worker-metrics tables: DynamoDB requests share the port and are told
         // apart by their target; they are authenticated like Kinesis requests but answered in DynamoDB's JSON 1.0.
         if let Some(target) = head.target
@@ -230,6 +244,52 @@ impl Aws {
         resp
     }
 
+    /// Authenticates and answers one CloudWatch request, in the protocol it came in.
+    fn cloudwatch(
+        &self,
+        parts: &hyper::http::request::Parts,
+        route: &strait_cloudwatch::Route,
+        body: &[u8],
+    ) -> Response<BoxedBody> {
+        let id = uuid::Uuid::new_v4();
+        let request_id = id.to_string();
+        let r = match self.authenticate(parts, body) {
+            Ok(()) => {
+                let encoding = parts
+                    .headers
+                    .get(&CONTENT_ENCODING)
+                    .and_then(|v| v.to_str().ok());
+                self.inner.cloudwatch.handle(
+                    route,
+                    encoding,
+                    body,
+                    self.inner.clock.now_ms(),
+                    &request_id,
+                )
+            }
+            Err(e) => strait_cloudwatch::Response::error(
+                route.protocol,
+                "unknown",
+                &cloudwatch_auth_error(e),
+                &request_id,
+            ),
+        };
+        count(r.operation, r.error);
+        let mut resp = Response::new(full(Bytes::from(r.body)));
+        *resp.status_mut() =
+            StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = resp.headers_mut();
+        if let Ok(v) = HeaderValue::try_from(request_id) {
+            headers.insert(X_AMZN_REQUEST_ID.clone(), v);
+        }
+        for (name, value) in r.headers {
+            if let Ok(v) = HeaderValue::try_from(value) {
+                headers.insert(HeaderName::from_static(name), v);
+            }
+        }
+        resp
+    }
+
     fn refuse(
         &self,
         operation: &'static str,
@@ -270,6 +330,37 @@ fn dynamodb_auth_error(e: KinesisError) -> DynamoError {
         | KinesisError::Internal(_) => return DynamoError::Internal(message),
     };
     DynamoError::Auth { failure, message }
+}
+
+/// The CloudWatch rendering of a signature check failure (awsQuery codes, in the request's protocol).
+fn cloudwatch_auth_error(e: KinesisError) -> CloudWatchError {
+    let message = e.to_string();
+    let failure = match e {
+        KinesisError::MissingAuthenticationToken => {
+            strait_cloudwatch::AuthFailure::MissingAuthenticationToken
+        }
+        KinesisError::IncompleteSignature(_) => strait_cloudwatch::AuthFailure::IncompleteSignature,
+        KinesisError::InvalidSignature(_) => strait_cloudwatch::AuthFailure::InvalidSignature,
+        KinesisError::UnrecognizedClient => strait_cloudwatch::AuthFailure::UnrecognizedClient,
+        // The signature checks raise only the four above; anything else is a Strait bug.
+        KinesisError::AccessDenied
+        | KinesisError::UnknownOperation { .. }
+        | KinesisError::NotImplemented(_)
+        | KinesisError::UnsupportedContentType
+        | KinesisError::DeprecatedJsonProtocol
+        | KinesisError::RequestTooLarge
+        | KinesisError::Serialization(_)
+        | KinesisError::Validation(_)
+        | KinesisError::ResourceNotFound(_)
+        | KinesisError::ResourceInUse(_)
+        | KinesisError::InvalidArgument(_)
+        | KinesisError::LimitExceeded(_)
+        | KinesisError::ExpiredIterator(_)
+        | KinesisError::ExpiredNextToken(_)
+        | KinesisError::ProvisionedThroughputExceeded(_)
+        | KinesisError::Internal(_) => return CloudWatchError::Internal(message),
+    };
+    CloudWatchError::Auth { failure, message }
 }
 
 fn count(operation: &'static str, error: Option<&'static str>) {

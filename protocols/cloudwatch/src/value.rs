@@ -1,0 +1,273 @@
+//! One document model for the three wire formats, so PutMetricData is read and validated once.
+
+use std::collections::BTreeMap;
+
+use minicbor::Decoder;
+use minicbor::data::Type;
+
+use crate::error::CloudWatchError;
+
+/// Deeper than any PutMetricData shape; bounds recursion on hostile input.
+const MAX_DEPTH: usize = 32;
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Value {
+    Null,
+    Bool(bool),
+    Num(f64),
+    Str(String),
+    /// A CBOR tag-1 timestamp, in epoch seconds.
+    Time(f64),
+    List(Vec<Value>),
+    Map(Vec<(String, Value)>),
+}
+
+impl Value {
+    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Map(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+}
+
+fn ser(msg: impl Into<String>) -> CloudWatchError {
+    CloudWatchError::Serialization(msg.into())
+}
+
+pub(crate) fn from_json(body: &[u8]) -> Result<Value, CloudWatchError> {
+    // An empty body is an empty input structure, as AWS JSON 1.0 servers treat it.
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Map(Vec::new()));
+    }
+    let j: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ser(format!("Invalid JSON in request body: {e}")))?;
+    Ok(json(j))
+}
+
+fn json(j: serde_json::Value) -> Value {
+    match j {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(b),
+        serde_json::Value::Number(n) => Value::Num(n.as_f64().unwrap_or(f64::NAN)),
+        // The JSON protocol sends non-finite doubles as these strings.
+        serde_json::Value::String(s) => match s.as_str() {
+            "NaN" => Value::Num(f64::NAN),
+            "Infinity" => Value::Num(f64::INFINITY),
+            "-Infinity" => Value::Num(f64::NEG_INFINITY),
+            _ => Value::Str(s),
+        },
+        serde_json::Value::Array(a) => Value::List(a.into_iter().map(json).collect()),
+        serde_json::Value::Object(o) => {
+            Value::Map(o.into_iter().map(|(k, v)| (k, json(v))).collect())
+        }
+    }
+}
+
+pub(crate) fn from_cbor(body: &[u8]) -> Result<Value, CloudWatchError> {
+    if body.is_empty() {
+        return Ok(Value::Map(Vec::new()));
+    }
+    let mut d = Decoder::new(body);
+    let v = item(&mut d, 0)?;
+    if d.position() != body.len() {
+        return Err(ser("trailing bytes after the CBOR body"));
+    }
+    Ok(v)
+}
+
+fn cerr(e: minicbor::decode::Error) -> CloudWatchError {
+    ser(format!("Invalid CBOR in request body: {e}"))
+}
+
+fn item(d: &mut Decoder<'_>, depth: usize) -> Result<Value, CloudWatchError> {
+    if depth > MAX_DEPTH {
+        return Err(ser("request body is nested too deeply"));
+    }
+    let t = d.datatype().map_err(cerr)?;
+    Ok(match t {
+        Type::Bool => Value::Bool(d.bool().map_err(cerr)?),
+        Type::Null | Type::Undefined => {
+            d.skip().map_err(cerr)?;
+            Value::Null
+        }
+        Type::U8
+        | Type::U16
+        | Type::U32
+        | Type::U64
+        | Type::I8
+        | Type::I16
+        | Type::I32
+        | Type::I64
+        | Type::Int => Value::Num(i128::from(d.int().map_err(cerr)?) as f64),
+        Type::F16 => {
+            // minicbor decodes half floats only with its `half` feature; the format is simple enough.
+            let at = d.position();
+            let bits = d
+                .input()
+                .get(at + 1..at + 3)
+                .map(|b| u16::from_be_bytes([b[0], b[1]]))
+                .ok_or_else(|| ser("truncated CBOR half float"))?;
+            d.set_position(at + 3);
+            Value::Num(half(bits))
+        }
+        Type::F32 => Value::Num(f64::from(d.f32().map_err(cerr)?)),
+        Type::F64 => Value::Num(d.f64().map_err(cerr)?),
+        Type::Bytes | Type::BytesIndef => {
+            d.skip().map_err(cerr)?;
+            // No PutMetricData member is a blob.
+            Value::Null
+        }
+        Type::String => Value::Str(d.str().map_err(cerr)?.to_string()),
+        Type::StringIndef => {
+            let mut out = String::new();
+            for chunk in d.str_iter().map_err(cerr)? {
+                out.push_str(chunk.map_err(cerr)?);
+            }
+            Value::Str(out)
+        }
+        Type::Array | Type::ArrayIndef => {
+            let len = d.array().map_err(cerr)?;
+            let mut out = Vec::new();
+            each(d, len, |d| {
+                out.push(item(d, depth + 1)?);
+                Ok(())
+            })?;
+            Value::List(out)
+        }
+        Type::Map | Type::MapIndef => {
+            let len = d.map().map_err(cerr)?;
+            let mut out = Vec::new();
+            each(d, len, |d| {
+                let Value::Str(k) = item(d, depth + 1)? else {
+                    return Err(ser("CBOR map keys must be text strings"));
+                };
+                out.push((k, item(d, depth + 1)?));
+                Ok(())
+            })?;
+            Value::Map(out)
+        }
+        Type::Tag => {
+            let tag = d.tag().map_err(cerr)?;
+            match (tag.as_u64(), item(d, depth + 1)?) {
+                // Smithy's rpcv2-CBOR timestamps: tag 1, epoch seconds (integer or float).
+                (1, Value::Num(secs)) => Value::Time(secs),
+                (_, v) => v,
+            }
+        }
+        Type::Simple | Type::Break | Type::Unknown(_) => {
+            return Err(ser(format!("unexpected CBOR item {t}")));
+        }
+    })
+}
+
+fn half(bits: u16) -> f64 {
+    let sign = if bits & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exp = i32::from((bits >> 10) & 0x1f);
+    let frac = f64::from(bits & 0x3ff);
+    sign * match exp {
+        0 => frac * 2f64.powi(-24),
+        31 if frac == 0.0 => f64::INFINITY,
+        31 => f64::NAN,
+        e => (1.0 + frac / 1024.0) * 2f64.powi(e - 15),
+    }
+}
+
+fn each(
+    d: &mut Decoder<'_>,
+    len: Option<u64>,
+    mut f: impl FnMut(&mut Decoder<'_>) -> Result<(), CloudWatchError>,
+) -> Result<(), CloudWatchError> {
+    match len {
+        Some(n) => {
+            for _ in 0..n {
+                f(d)?;
+            }
+        }
+        None => loop {
+            if d.datatype().map_err(cerr)? == Type::Break {
+                d.set_position(d.position() + 1);
+                break;
+            }
+            f(d)?;
+        },
+    }
+    Ok(())
+}
+
+/// An awsQuery form body: its flat `A.member.1.B=v` pairs as a tree, plus the `Action` parameter.
+pub(crate) fn from_form(body: &[u8]) -> Result<(Option<String>, Value), CloudWatchError> {
+    #[derive(Default)]
+    struct Node {
+        leaf: Option<String>,
+        kids: BTreeMap<String, Node>,
+    }
+    let text = std::str::from_utf8(body).map_err(|_| ser("the query body is not UTF-8"))?;
+    let mut root = Node::default();
+    let mut action = None;
+    for pair in text.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let (k, v) = (unescape(k)?, unescape(v)?);
+        match k.as_str() {
+            "Action" => action = Some(v),
+            "Version" => {}
+            _ => {
+                let mut n = &mut root;
+                for seg in k.split('.') {
+                    n = n.kids.entry(seg.to_string()).or_default();
+                }
+                n.leaf = Some(v);
+            }
+        }
+    }
+    fn convert(n: Node) -> Value {
+        if n.kids.is_empty() {
+            return Value::Str(n.leaf.unwrap_or_default());
+        }
+        let mut map = Vec::new();
+        for (k, kid) in n.kids {
+            // Lists are `Name.member.N`; N is 1-based and ordered numerically.
+            let v = if kid.kids.len() == 1 && kid.kids.contains_key("member") {
+                let mut items: Vec<(u64, Value)> = Vec::new();
+                for (i, (idx, m)) in kid.kids.into_values().flat_map(|m| m.kids).enumerate() {
+                    items.push((idx.parse().unwrap_or(u64::MAX - i as u64), convert(m)));
+                }
+                items.sort_by_key(|(i, _)| *i);
+                Value::List(items.into_iter().map(|(_, v)| v).collect())
+            } else {
+                convert(kid)
+            };
+            map.push((k, v));
+        }
+        Value::Map(map)
+    }
+    // No parameters besides Action/Version is still an (empty) input structure.
+    if root.kids.is_empty() {
+        return Ok((action, Value::Map(Vec::new())));
+    }
+    Ok((action, convert(root)))
+}
+
+/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte.
+fn unescape(s: &str) -> Result<String, CloudWatchError> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = b
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| ser("malformed percent-encoding in the query body"))?;
+                out.push(hex);
+                i += 2;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| ser("the query body is not UTF-8"))
+}
