@@ -202,13 +202,16 @@ fn decode(h: &BatchHeader, raw: &[u8]) -> Result<Vec<KinesisRecord>, KinesisErro
     }
     let mut buf = Bytes::copy_from_slice(raw);
     let set = RecordBatchDecoder::decode(&mut buf).map_err(|e| corrupt(h.base_offset, e))?;
+    // kafka-protocol's decoder returns the producer's per-record timestamps even in a LogAppendTime batch, where
+    // Kafka (and so the arrival time) is the batch's max timestamp, stamped by the broker.
+    let log_append = h.is_log_append_time().then_some(h.max_timestamp);
     Ok(set
         .records
         .into_iter()
         .map(|r| KinesisRecord {
             sequence_number: String::new(),
             offset: r.offset,
-            arrival_ms: r.timestamp,
+            arrival_ms: log_append.unwrap_or(r.timestamp),
             partition_key: pk(r.key.as_deref()),
             data: r.value.unwrap_or_default(),
         })

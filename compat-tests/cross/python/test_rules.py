@@ -1,0 +1,200 @@
+"""The mapping rules of docs/cross-protocol.md, one by one: topics and streams, keys and partition keys,
+timestamps, which partition a Kafka record lands in, and resharding as Kafka clients see it."""
+import time
+
+from confluent_kafka import KafkaError, TopicPartition
+
+from conftest import (all_shards, consume_group, create_via_kafka, create_via_kinesis, produce, read_shard,
+                      unique, wait_active)
+
+MAX_HASH = 2**128 - 1
+
+
+def kafka_partitions(strait, topic):
+    md = strait.admin().list_topics(topic, timeout=10)
+    t = md.topics[topic]
+    assert t.error is None, t.error
+    return sorted(t.partitions)
+
+
+def test_kafka_topic_is_a_stream_with_even_hash_ranges(strait, kinesis):
+    name = create_via_kafka(strait, kinesis, 4)
+    assert name in kinesis.list_streams()["StreamNames"]
+    shards = all_shards(kinesis, name)
+    assert [s["ShardId"] for s in shards] == [f"shardId-{i:012d}" for i in range(4)]
+    ranges = [(int(s["HashKeyRange"]["StartingHashKey"]), int(s["HashKeyRange"]["EndingHashKey"])) for s in shards]
+    assert ranges[0][0] == 0 and ranges[-1][1] == MAX_HASH
+    for (_, end), (start, _) in zip(ranges, ranges[1:]):
+        assert start == end + 1, ranges
+    widths = [e - s + 1 for s, e in ranges]
+    assert max(widths) - min(widths) <= 1, widths
+
+
+def test_kinesis_stream_is_a_topic_with_one_partition_per_shard(strait, kinesis):
+    name = create_via_kinesis(strait, kinesis, 3)
+    assert kafka_partitions(strait, name) == [0, 1, 2]
+
+
+def test_kinesis_record_as_kafka_record(strait, kinesis):
+    """key = partition key bytes, value = data, timestamp = ApproximateArrivalTimestamp (ms), no headers."""
+    name = create_via_kinesis(strait, kinesis, 1)
+    data = bytes(range(256))
+    kinesis.put_record(StreamName=name, PartitionKey="ключ-1", Data=data)
+    [r] = read_shard(kinesis, name, "shardId-000000000000")
+    [m] = consume_group(strait, name, 1)
+    assert m.key() == "ключ-1".encode() and m.value() == data
+    assert m.headers() is None
+    ts_type, ts = m.timestamp()
+    assert ts == int(r["ApproximateArrivalTimestamp"].timestamp() * 1000 + 0.5), (ts, r["ApproximateArrivalTimestamp"])
+    assert m.partition() == 0 and m.offset() == 0
+
+
+def test_kafka_record_as_kinesis_record(strait, kinesis):
+    """PartitionKey = key, Data = value (headers dropped), ApproximateArrivalTimestamp = the record's timestamp
+    (the producer's CreateTime on a CreateTime topic)."""
+    name = create_via_kafka(strait, kinesis, 1)
+    p = strait.producer()
+    ts = int(time.time() * 1000) - 3_600_000  # an hour ago: shows the producer's timestamp is kept
+    p.produce(name, key=b"k-1", value=b"\x00\xff\x10", timestamp=ts, headers=[("h", b"v")])
+    assert p.flush(30) == 0
+    [r] = read_shard(kinesis, name, "shardId-000000000000")
+    assert r["PartitionKey"] == "k-1" and r["Data"] == b"\x00\xff\x10"
+    assert int(r["ApproximateArrivalTimestamp"].timestamp() * 1000 + 0.5) == ts
+
+
+def test_null_kafka_key_reads_as_empty_partition_key(strait, kinesis):
+    name = create_via_kafka(strait, kinesis, 1)
+    p = strait.producer()
+    produce(p, name, [(None, b"no key", None), (b"", b"empty key", None)])
+    recs = read_shard(kinesis, name, "shardId-000000000000")
+    assert [(r["PartitionKey"], r["Data"]) for r in recs] == [("", b"no key"), ("", b"empty key")]
+
+
+def test_non_utf8_kafka_key_is_readable_with_data_intact(strait, kinesis):
+    """The current rule is a lossy UTF-8 decode (invalid bytes become U+FFFD); the data is byte-exact whatever
+    the key."""
+    name = create_via_kafka(strait, kinesis, 1)
+    p = strait.producer()
+    key = b"\xff\xfe-k-\xc3"
+    produce(p, name, [(key, b"\xde\xad\xbe\xef", None)])
+    [r] = read_shard(kinesis, name, "shardId-000000000000")
+    assert r["Data"] == b"\xde\xad\xbe\xef"
+    assert r["PartitionKey"] == key.decode("utf-8", errors="replace")
+
+
+def test_kafka_record_goes_to_the_partition_the_client_chooses(strait, kinesis):
+    """No MD5 routing for Kafka producers (yet): an explicit partition is the shard the record is in."""
+    name = create_via_kinesis(strait, kinesis, 4)
+    p = strait.producer()
+    [m] = produce(p, name, [(b"any-key", b"to-2", None)], partition=2)
+    assert m.partition() == 2
+    assert [r["Data"] for r in read_shard(kinesis, name, "shardId-000000000002")] == [b"to-2"]
+    for i in (0, 1, 3):
+        assert read_shard(kinesis, name, f"shardId-{i:012d}") == []
+
+
+def test_split_while_a_consumer_group_reads(strait, kinesis):
+    """The group keeps receiving records from the children after SplitShard, and the closed parent partition
+    refuses Kafka produce with POLICY_VIOLATION."""
+    name = create_via_kinesis(strait, kinesis, 1)
+    # Offsets are committed (automatically, and on revocation) so the rebalance the new partitions cause does
+    # not re-deliver the parent's records.
+    c = strait.consumer(unique("grp"), **{"topic.metadata.refresh.interval.ms": 1000, "enable.auto.commit": True,
+                                          "auto.commit.interval.ms": 100})
+    c.subscribe([name])
+    got = []
+
+    def poll_until(n, timeout=60):
+        deadline = time.time() + timeout
+        while len(got) < n and time.time() < deadline:
+            m = c.poll(0.5)
+            if m is not None:
+                assert m.error() is None, m.error()
+                got.append(m)
+
+    try:
+        before = [(f"k{i % 10}", f"before-{i}".encode()) for i in range(50)]
+        resp = kinesis.put_records(StreamName=name, Records=[{"PartitionKey": k, "Data": d} for k, d in before])
+        assert resp["FailedRecordCount"] == 0
+        poll_until(50)
+        assert len(got) == 50, f"only {len(got)} of 50 records before the split"
+
+        kinesis.split_shard(StreamName=name, ShardToSplit="shardId-000000000000",
+                            NewStartingHashKey=str(2**127))
+        wait_active(kinesis, name)
+        assert kafka_partitions(strait, name) == [0, 1, 2]
+
+        after = [(f"k{i % 10}", f"after-{i}".encode()) for i in range(100)]
+        resp = kinesis.put_records(StreamName=name, Records=[{"PartitionKey": k, "Data": d} for k, d in after])
+        assert resp["FailedRecordCount"] == 0
+        assert {r["ShardId"] for r in resp["Records"]} <= {"shardId-000000000001", "shardId-000000000002"}
+        poll_until(150, timeout=90)
+        poll_until(10**9, timeout=2)  # a duplicate would show
+        values = [m.value() for m in got]
+        assert sorted(values) == sorted(d for _, d in before + after), (
+            f"{len(values)} of 150 received; partitions seen {sorted({m.partition() for m in got})}")
+        assert {m.partition() for m in got} == {0, 1, 2}
+        # per-key order across the split: the parent's records of a key come before its child's
+        for key in {k for k, _ in before}:
+            mine = [m.value() for m in got if m.key() == key.encode()]
+            want = [d for k, d in before + after if k == key]
+            assert mine == want, key
+    finally:
+        c.close()
+
+    p = strait.producer(**{"message.timeout.ms": 10000, "enable.idempotence": False, "retries": 0})
+    reports = []
+    p.produce(name, key=b"x", value=b"to the closed parent", partition=0,
+              on_delivery=lambda err, msg: reports.append(err))
+    p.flush(20)
+    assert len(reports) == 1 and reports[0] is not None, reports
+    assert reports[0].code() == KafkaError.POLICY_VIOLATION, reports[0]
+    [ok] = produce(p, name, [(b"x", b"to a child", None)], partition=1)
+    assert ok.partition() == 1
+    assert [r["Data"] for r in read_shard(kinesis, name, "shardId-000000000000")] == [d for _, d in before]
+
+
+def test_group_offsets_continue_on_kinesis_writes(strait, kinesis):
+    """A committed group offset on a Kinesis-written stream resumes exactly after the committed record."""
+    name = create_via_kinesis(strait, kinesis, 1)
+    kinesis.put_records(StreamName=name, Records=[{"PartitionKey": "k", "Data": f"r{i}".encode()} for i in range(10)])
+    group = unique("grp")
+    c = strait.consumer(group)
+    c.subscribe([name])
+    seen = []
+    deadline = time.time() + 30
+    while len(seen) < 5 and time.time() < deadline:
+        m = c.poll(0.5)
+        if m is not None and m.error() is None:
+            seen.append(m)
+    assert len(seen) >= 5
+    c.commit(offsets=[TopicPartition(name, 0, seen[4].offset() + 1)], asynchronous=False)
+    c.close()
+    rest = consume_group(strait, name, 5, group=group)
+    assert [m.value() for m in rest] == [f"r{i}".encode() for i in range(5, 10)]
+
+
+def test_log_append_time_topic_gives_arrival_time_compressed_or_not(strait, kinesis):
+    """On a `message.timestamp.type=LogAppendTime` topic the broker stamps each batch; a Kinesis reader's
+    ApproximateArrivalTimestamp is that stamp whether the producer compressed the batch or not (Kafka consumers
+    see the same)."""
+    name = unique("lat")
+    from confluent_kafka.admin import NewTopic
+    admin = strait.admin()
+    fut = admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1,
+                                                 config={"message.timestamp.type": "LogAppendTime"})])
+    fut[name].result(timeout=30)
+    wait_active(kinesis, name)
+    old = int(time.time() * 1000) - 3_600_000
+    before = int(time.time() * 1000)
+    for codec in ("none", "gzip"):
+        p = strait.producer(**{"compression.type": codec})
+        p.produce(name, key=codec.encode(), value=b"v" * 500, timestamp=old)
+        assert p.flush(30) == 0
+    after = int(time.time() * 1000)
+    recs = read_shard(kinesis, name, "shardId-000000000000")
+    got = {r["PartitionKey"]: int(r["ApproximateArrivalTimestamp"].timestamp() * 1000 + 0.5) for r in recs}
+    msgs = {m.key().decode(): m.timestamp()[1] for m in consume_group(strait, name, 2)}
+    for codec in ("none", "gzip"):
+        assert before - 1000 <= msgs[codec] <= after + 1000, f"Kafka consumer, {codec}: {msgs[codec]}"
+        assert got[codec] == msgs[codec], f"{codec}: GetRecords {got[codec]} vs Kafka consumer {msgs[codec]}"

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Cross-protocol compatibility suites: Kafka clients and Kinesis clients on one stream of one real `strait dev`
+# that each test run starts on free loopback ports and stops by PID.
+#   python  confluent-kafka (librdkafka) + boto3 (pytest): each writer read back by a consumer group, GetRecords and
+#           SubscribeToShard; the mapping rules of docs/cross-protocol.md; resharding seen by a consumer group
+#   java    kafka-clients producer/consumer + AWS SDK for Java v2 (CBOR, HTTP/2) PutRecords/GetRecords/
+#           SubscribeToShard (Maven, JUnit 5)
+# Usage: run.sh [python] [java]   (default: both). Each installs its clients from its registry, outside the clone. A missing
+# toolchain is a failure, never a skip; every suite runs even when an earlier one failed.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/strait/target}"
+venv="${STRAIT_CROSS_VENV:-$HOME/.cache/strait/venv-cross}"
+suites=("$@")
+[ ${#suites[@]} -gt 0 ] || suites=(python java)
+
+# scripts/test.sh passes the binary it just built; run alone, the suite builds it.
+if [ -z "${STRAIT_BIN:-}" ]; then
+  cargo build --locked -p strait --manifest-path "$root/Cargo.toml"
+  export STRAIT_BIN="$CARGO_TARGET_DIR/debug/strait"
+fi
+[ -x "$STRAIT_BIN" ] || { echo "FAIL: STRAIT_BIN=$STRAIT_BIN is not an executable"; exit 1; }
+
+run_python() {
+  command -v python3 >/dev/null || { echo "FAIL: python3 is required for the cross-protocol suite"; return 1; }
+  # (set -e does not apply inside a function called from `||`: each step checks its own status.)
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv" || return 1
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt" || return 1
+  (cd "$here/python" && PYTHONDONTWRITEBYTECODE=1 "$venv/bin/python" -m pytest -q -p no:cacheprovider -o console_output_style=classic)
+}
+
+run_java() {
+  command -v java >/dev/null || { echo "FAIL: java (17+) is required for the cross-protocol Java suite"; return 1; }
+  command -v mvn >/dev/null || { echo "FAIL: mvn (Maven 3.8+) is required for the cross-protocol Java suite"; return 1; }
+  local args=(-B -q -Dstyle.color=never)
+  [ -z "${MAVEN_REPO:-}" ] || args+=("-Dmaven.repo.local=$MAVEN_REPO")
+  cd "$here/java" || return 1
+  rm -rf target/surefire-reports
+  local status=0
+  mvn "${args[@]}" test || status=$?
+  # mvn -q hides Surefire's totals: print them from its reports as one closing line.
+  local tests=0 failed=0 skipped=0 report line
+  for report in target/surefire-reports/TEST-*.xml; do
+    [ -e "$report" ] || continue
+    line="$(grep -m1 -o '<testsuite [^>]*>' "$report")"
+    attr() { sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$line"; }
+    tests=$(( tests + $(attr tests) ))
+    failed=$(( failed + $(attr failures) + $(attr errors) ))
+    skipped=$(( skipped + $(attr skipped) ))
+  done
+  if [ "$tests" -eq 0 ]; then
+    echo "FAIL: the cross-protocol Java suite ran no test"
+    status=1
+  fi
+  echo
+  echo "cross-java: $(( tests - failed - skipped )) passed, $failed failed, $skipped skipped"
+  return "$status"
+}
+
+overall=0
+summary=()
+for suite in "${suites[@]}"; do
+  case "$suite" in
+    python|java) ;;
+    *) echo "FAIL: unknown suite '$suite' (python, java)"; exit 2 ;;
+  esac
+  echo "==> cross/$suite"
+  started=$(date +%s)
+  status=0
+  ( "run_$suite" ) || status=$?
+  summary+=("cross/$suite: $([ "$status" -eq 0 ] && echo ok || echo "FAILED ($status)") in $(( $(date +%s) - started ))s")
+  [ "$status" -eq 0 ] || overall=1
+done
+printf '%s\n' "${summary[@]}"
+exit "$overall"
