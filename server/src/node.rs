@@ -148,6 +148,11 @@ pub async fn run<H: KafkaHandler>(
             return Err(NodeError::DynamoDbOpen(e));
         }
     };
+    // KCL lease checkpoints and Kafka consumer-group offsets are one position (see kcl.rs).
+    dynamodb.set_hook(crate::kcl::CheckpointBridge::new(
+        kinesis.clone(),
+        engine.clone(),
+    ));
     let (front_stop, front_stopped) = watch::channel(false);
     let limits = Limits::from(&cfg.kafka);
     let kafka = tokio::spawn(kafka::serve(

@@ -10,15 +10,20 @@
 //! - [`map`]: [`ShardMap`], a stream's shard lineage, and routing of hash keys to open shards.
 //! - [`plan`]: [`ReshardPlan`]s for SplitShard, MergeShards and UpdateShardCount, executed by the front end and
 //!   committed with [`ShardMap::apply`].
+//! - [`checkpoint`]: KCL lease checkpoints ↔ Kafka consumer-group committed offsets.
+//! - [`kpl`]: recognising KPL-aggregated records and counting their sub-records.
 //! - [`error`]: [`ShardMapError`], with AWS's exception type and message for each case.
 
+pub mod checkpoint;
 pub mod error;
 pub mod hash;
+pub mod kpl;
 pub mod map;
 pub mod plan;
 pub mod sequence;
 pub mod shard_id;
 
+pub use checkpoint::{GroupOffset, LeaseCheckpoint, group_offset, lease_checkpoint};
 pub use error::ShardMapError;
 pub use hash::{HashKeyRange, HashRange, even_ranges, hash_key, parse_explicit_hash_key, route};
 pub use map::{ClosedInfo, ShardInfo, ShardMap};

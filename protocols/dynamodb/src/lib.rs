@@ -8,12 +8,14 @@
 //! - [`value`], [`number`]: `AttributeValue`s and DynamoDB's decimal numbers.
 //! - [`expr`]: condition/filter/key-condition, update and projection expressions: parser, evaluator, updater.
 //! - [`legacy`]: `Expected`, `AttributeUpdates`, `KeyConditions`, `ScanFilter`/`QueryFilter` as expressions.
+//! - [`hook`]: [`ItemHook`], through which the server observes item writes and reads.
 //! - [`store`]: tables and items and their layout in the metadata store.
 //! - [`error`]: [`DynamoError`] and its JSON 1.0 rendering.
 //! - `ops`: the operations.
 
 pub mod error;
 pub mod expr;
+pub mod hook;
 pub mod legacy;
 pub mod number;
 mod ops;
@@ -23,6 +25,7 @@ pub mod store;
 pub mod value;
 
 pub use error::{AuthFailure, CancellationReason, DynamoError};
+pub use hook::{HookFuture, ItemHook, ItemWrite};
 pub use ops::OPERATIONS;
 pub use service::{
     CONTENT_TYPE, Clock, DynamoConfig, DynamoDb, ManualClock, Response, SystemClock, TARGET_PREFIX,

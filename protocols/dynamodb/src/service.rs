@@ -12,8 +12,9 @@ use strait_engine::{Engine, MetaOp};
 use tokio::sync::Mutex;
 
 use crate::error::DynamoError;
+use crate::hook::{ItemHook, ItemWrite};
 use crate::ops;
-use crate::store::{self, State};
+use crate::store::{self, META_TABLE, State};
 
 /// `X-Amz-Target` prefix of DynamoDB requests.
 pub const TARGET_PREFIX: &str = "DynamoDB_20120810.";
@@ -141,6 +142,8 @@ pub(crate) struct Inner {
     /// TransactWriteItems `ClientRequestToken`s seen in the last 10 minutes: token to (payload, expiry ms).
     /// Kept in memory only: a restart forgets them, so a retry across a restart is re-evaluated.
     pub(crate) tokens: std::sync::Mutex<std::collections::HashMap<String, (String, i64)>>,
+    /// Set once by the server after opening (see [`DynamoDb::set_hook`]).
+    pub(crate) hook: std::sync::OnceLock<Arc<dyn ItemHook>>,
 }
 
 /// The DynamoDB front end over one engine; cheap to clone.
@@ -164,8 +167,15 @@ impl DynamoDb {
                 clock,
                 state: Mutex::new(state),
                 tokens: Default::default(),
+                hook: std::sync::OnceLock::new(),
             }),
         })
+    }
+
+    /// Installs the item hook; a second call is refused (returns false), so a hook can never be swapped
+    /// underneath a running request.
+    pub fn set_hook(&self, hook: Arc<dyn ItemHook>) -> bool {
+        self.inner.hook.set(hook).is_ok()
     }
 
     pub fn config(&self) -> &DynamoConfig {
@@ -184,9 +194,15 @@ impl DynamoDb {
     }
 
     /// Makes `ops` durable; the caller holds the state lock and applies the change in memory afterwards.
-    pub(crate) async fn commit(&self, ops: Vec<MetaOp>) -> Result<(), DynamoError> {
+    pub(crate) async fn commit(&self, mut ops: Vec<MetaOp>) -> Result<(), DynamoError> {
         if ops.is_empty() {
             return Ok(());
+        }
+        if let Some(hook) = self.inner.hook.get() {
+            let writes = item_writes(&ops);
+            if !writes.is_empty() {
+                ops.extend(hook.before_commit(&writes).await);
+            }
         }
         self.inner
             .engine
@@ -236,6 +252,82 @@ impl DynamoDb {
                 "Start of structure or map found where not expected".into(),
             ));
         }
-        ops::dispatch(self, op, &body).await
+        let mut out = ops::dispatch(self, op, &body).await?;
+        if let Some(hook) = self.inner.hook.get() {
+            returned_items(hook.as_ref(), op, &body, &mut out).await;
+        }
+        Ok(out)
+    }
+}
+
+/// The item writes among metadata operations (`i/<table>\0<key>` rows of [`META_TABLE`]).
+fn item_writes(ops: &[MetaOp]) -> Vec<ItemWrite> {
+    let table_of = |key: &[u8]| {
+        let rest = key.strip_prefix(b"i/")?;
+        let nul = rest.iter().position(|b| *b == 0)?;
+        String::from_utf8(rest[..nul].to_vec()).ok()
+    };
+    ops.iter()
+        .filter_map(|op| match op {
+            MetaOp::Put { table, key, value } if table == META_TABLE => Some(ItemWrite {
+                table: table_of(key)?,
+                item: Some(serde_json::from_slice(value).ok()?),
+            }),
+            MetaOp::Delete { table, key } if table == META_TABLE => Some(ItemWrite {
+                table: table_of(key)?,
+                item: None,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Passes every item a read operation returns through the hook.
+async fn returned_items(hook: &dyn ItemHook, op: &str, req: &Json, out: &mut Json) {
+    let table = req.get("TableName").and_then(Json::as_str).unwrap_or("");
+    match op {
+        "GetItem" => {
+            if let Some(item) = out.get_mut("Item") {
+                hook.before_return(table, item).await;
+            }
+        }
+        "Scan" | "Query" => {
+            if let Some(Json::Array(items)) = out.get_mut("Items") {
+                for item in items {
+                    hook.before_return(table, item).await;
+                }
+            }
+        }
+        "BatchGetItem" => {
+            if let Some(Json::Object(by_table)) = out.get_mut("Responses") {
+                for (table, items) in by_table.iter_mut() {
+                    for item in items.as_array_mut().into_iter().flatten() {
+                        hook.before_return(table, item).await;
+                    }
+                }
+            }
+        }
+        "TransactGetItems" => {
+            let tables: Vec<String> = req
+                .get("TransactItems")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+                .map(|t| {
+                    t.pointer("/Get/TableName")
+                        .and_then(Json::as_str)
+                        .unwrap_or("")
+                        .to_string()
+                })
+                .collect();
+            if let Some(Json::Array(responses)) = out.get_mut("Responses") {
+                for (r, table) in responses.iter_mut().zip(tables) {
+                    if let Some(item) = r.get_mut("Item") {
+                        hook.before_return(&table, item).await;
+                    }
+                }
+            }
+        }
+        _ => {}
     }
 }

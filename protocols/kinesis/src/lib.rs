@@ -43,6 +43,7 @@ pub mod service;
 pub mod sigv4;
 mod start;
 pub mod store;
+mod streams;
 pub mod time;
 pub mod tokens;
 pub mod value;

@@ -43,7 +43,7 @@ fn group_prefix(group: &str) -> Vec<u8> {
     k
 }
 
-pub(crate) fn key(group: &str, topic: &str, partition: i32) -> Vec<u8> {
+pub fn key(group: &str, topic: &str, partition: i32) -> Vec<u8> {
     let mut k = group_prefix(group);
     k.extend_from_slice(topic.as_bytes());
     k.push(0);
