@@ -52,11 +52,14 @@ impl From<&AwsConfig> for Auth {
 }
 
 /// Serves the AWS API on `listener` until `shutdown` resolves.
+// Each argument is an independent service or setting the node wires in; tests pass their own.
+#[allow(clippy::too_many_arguments)]
 pub async fn serve(
     listener: TcpListener,
     kinesis: Kinesis,
     dynamodb: DynamoDb,
     auth: Auth,
+    cloudwatch: CloudWatchConfig,
     clock: Arc<dyn Clock>,
     grace: Duration,
     shutdown: impl Future<Output = ()>,
@@ -72,7 +75,7 @@ pub async fn serve(
         inner: Arc::new(AwsInner {
             kinesis,
             dynamodb,
-            cloudwatch: CloudWatch::new(CloudWatchConfig::default()),
+            cloudwatch: CloudWatch::new(cloudwatch),
             fanout,
             auth,
             clock,

@@ -167,6 +167,9 @@ pub async fn run<H: KafkaHandler>(
         kinesis,
         dynamodb,
         aws::Auth::from(&cfg.aws),
+        strait_cloudwatch::CloudWatchConfig {
+            max_series: cfg.aws.cloudwatch.max_series,
+        },
         clock,
         grace,
         stopped(front_stopped),

@@ -50,6 +50,7 @@ async fn start() -> (
         kinesis,
         dynamodb,
         strait::aws::Auth::Verify(keys),
+        strait_cloudwatch::CloudWatchConfig::default(),
         clock,
         Duration::from_secs(1),
         async move {

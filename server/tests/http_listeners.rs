@@ -120,6 +120,7 @@ async fn start_aws() -> (SocketAddr, oneshot::Sender<()>, tempfile::TempDir) {
         kinesis,
         dynamodb,
         strait::aws::Auth::WellFormed,
+        strait_cloudwatch::CloudWatchConfig::default(),
         clock,
         Duration::from_secs(1),
         stopped,

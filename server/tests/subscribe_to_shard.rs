@@ -65,6 +65,7 @@ async fn start() -> Server {
         kinesis,
         dynamodb,
         Auth::WellFormed,
+        strait_cloudwatch::CloudWatchConfig::default(),
         Arc::new(SystemClock),
         // Long on purpose: shutdown must not need it while streams are open.
         Duration::from_secs(30),

@@ -156,6 +156,8 @@ pub struct AwsConfig {
     pub access_keys: Vec<AwsAccessKey>,
     /// The Kinesis Data Streams API.
     pub kinesis: KinesisSettings,
+    /// CloudWatch PutMetricData (what KCL publishes), exported on the admin `/metrics` endpoint.
+    pub cloudwatch: CloudWatchSettings,
 }
 
 impl Default for AwsConfig {
@@ -167,7 +169,25 @@ impl Default for AwsConfig {
             account_id: "000000000000".into(),
             access_keys: Vec::new(),
             kinesis: KinesisSettings::default(),
+            cloudwatch: CloudWatchSettings::default(),
         }
+    }
+}
+
+/// CloudWatch PutMetricData knobs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CloudWatchSettings {
+    /// Distinct metric series (namespace, name, dimensions) kept as `strait_cloudwatch_*` gauges. Data for new
+    /// series beyond this is accepted (as CloudWatch would) but dropped and counted in
+    /// `strait_cloudwatch_dropped_total`, so a client that generates dimensions without bound cannot grow the
+    /// process without bound. Default 10000.
+    pub max_series: usize,
+}
+
+impl Default for CloudWatchSettings {
+    fn default() -> Self {
+        CloudWatchSettings { max_series: 10_000 }
     }
 }
 
