@@ -54,6 +54,10 @@ pub enum ShardMapError {
     /// A persisted map that violates the lineage invariants.
     #[error("corrupt shard map: {0}")]
     CorruptMap(String),
+    /// A PartitionKey that starts with the escape prefix of the Kafka-key rule but is not an escaped key
+    /// ([`crate::partition_key::decode_partition_key`]).
+    #[error("'{value}' is not an escaped Kafka key: {reason}")]
+    InvalidEscapedPartitionKey { value: String, reason: &'static str },
 }
 
 impl ShardMapError {
@@ -70,7 +74,8 @@ impl ShardMapError {
             | ShardMapError::ShardClosed { .. }
             | ShardMapError::InvalidSplitHashKey { .. }
             | ShardMapError::NotAdjacent { .. }
-            | ShardMapError::InvalidShardCount { .. } => "InvalidArgumentException",
+            | ShardMapError::InvalidShardCount { .. }
+            | ShardMapError::InvalidEscapedPartitionKey { .. } => "InvalidArgumentException",
             ShardMapError::ShardNotFound { .. } => "ResourceNotFoundException",
             ShardMapError::ScaleUpTooFar { .. }
             | ShardMapError::ScaleDownTooFar { .. }
@@ -132,6 +137,7 @@ impl ShardMapError {
             | ShardMapError::InvalidShardId(_)
             | ShardMapError::InvalidSequenceNumber { .. }
             | ShardMapError::InvalidShardCount { .. }
+            | ShardMapError::InvalidEscapedPartitionKey { .. }
             | ShardMapError::StalePlan { .. }
             | ShardMapError::MissingEndOffset { .. }
             | ShardMapError::CorruptMap(_) => self.to_string(),

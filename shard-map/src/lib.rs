@@ -12,6 +12,9 @@
 //!   committed with [`ShardMap::apply`].
 //! - [`checkpoint`]: KCL lease checkpoints ↔ Kafka consumer-group committed offsets.
 //! - [`kpl`]: recognising KPL-aggregated records and counting their sub-records.
+//! - [`partition_key`]: the reversible rule between a Kafka record key and the PartitionKey Kinesis readers see.
+//! - [`stored`]: where the Kinesis front end persists a stream's map, read back by the Kafka front end for the
+//!   `strait.kinesis.hash.key.ranges` topic config.
 //! - [`error`]: [`ShardMapError`], with AWS's exception type and message for each case.
 
 pub mod checkpoint;
@@ -19,14 +22,17 @@ pub mod error;
 pub mod hash;
 pub mod kpl;
 pub mod map;
+pub mod partition_key;
 pub mod plan;
 pub mod sequence;
 pub mod shard_id;
+pub mod stored;
 
 pub use checkpoint::{GroupOffset, LeaseCheckpoint, group_offset, lease_checkpoint};
 pub use error::ShardMapError;
 pub use hash::{HashKeyRange, HashRange, even_ranges, hash_key, parse_explicit_hash_key, route};
 pub use map::{ClosedInfo, ShardInfo, ShardMap};
+pub use partition_key::{decode_partition_key, encode_kafka_key};
 pub use plan::ReshardPlan;
 pub use sequence::{SEQUENCE_NUMBER_DIGITS, SequenceNumber, incarnation_from_created_ms};
 pub use shard_id::{parse_shard_id, shard_id};

@@ -152,3 +152,51 @@ proptest! {
         check(&m)?;
     }
 }
+
+/// Kafka keys biased towards the rule's edges: null, empty, ordinary text, text around 256 characters, keys
+/// starting with (a piece of) the escape prefix, and arbitrary bytes.
+fn kafka_key() -> impl Strategy<Value = Option<Vec<u8>>> {
+    use strait_shard_map::partition_key::ESCAPE_PREFIX;
+    prop_oneof![
+        Just(None),
+        Just(Some(Vec::new())),
+        proptest::collection::vec(any::<u8>(), 0..400).prop_map(Some),
+        "\\PC{1,300}".prop_map(|s| Some(s.into_bytes())),
+        (250usize..=260).prop_map(|n| Some("é".repeat(n).into_bytes())),
+        (
+            "[~kafk:bnul64]{0,12}",
+            proptest::collection::vec(any::<u8>(), 0..20)
+        )
+            .prop_map(|(p, rest)| {
+                let mut k = p.into_bytes();
+                k.extend(rest);
+                Some(k)
+            }),
+        proptest::collection::vec(any::<u8>(), 0..40).prop_map(|rest| {
+            let mut k = ESCAPE_PREFIX.as_bytes().to_vec();
+            k.extend(rest);
+            Some(k)
+        }),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn partition_keys_decode_to_the_kafka_key(k in kafka_key()) {
+        use strait_shard_map::{decode_partition_key, encode_kafka_key};
+        let pk = encode_kafka_key(k.as_deref());
+        prop_assert_eq!(decode_partition_key(&pk), Ok(k.clone()));
+        // Identity exactly on ordinary keys.
+        let ordinary = k.as_deref().and_then(strait_shard_map::partition_key::ordinary).is_some();
+        prop_assert_eq!(ordinary, k.as_deref() == Some(pk.as_bytes()));
+    }
+
+    #[test]
+    fn decodable_partition_keys_encode_back(s in "(~kafka:(b64:)?)?[A-Za-z0-9_~:-]{0,12}") {
+        // Injectivity from the other side: whatever decodes is the unique encoding of its key.
+        use strait_shard_map::{decode_partition_key, encode_kafka_key};
+        if let Ok(k) = decode_partition_key(&s) {
+            prop_assert_eq!(encode_kafka_key(k.as_deref()), s.as_str());
+        }
+    }
+}

@@ -1,11 +1,14 @@
 """The mapping rules of docs/cross-protocol.md, one by one: topics and streams, keys and partition keys,
 timestamps, which partition a Kafka record lands in, and resharding as Kafka clients see it."""
+import base64
+import hashlib
 import time
 
 from confluent_kafka import KafkaError, TopicPartition
+from confluent_kafka.admin import ConfigResource, ResourceType
 
-from conftest import (all_shards, consume_group, create_via_kafka, create_via_kinesis, produce, read_shard,
-                      unique, wait_active)
+from conftest import (all_shards, consume_group, create_via_kafka, create_via_kinesis, produce, read_all_subscribe,
+                      read_shard, unique, wait_active)
 
 MAX_HASH = 2**128 - 1
 
@@ -62,28 +65,84 @@ def test_kafka_record_as_kinesis_record(strait, kinesis):
     assert int(r["ApproximateArrivalTimestamp"].timestamp() * 1000 + 0.5) == ts
 
 
-def test_null_kafka_key_reads_as_empty_partition_key(strait, kinesis):
+ESCAPE_PREFIX = "~kafka:"
+
+
+def partition_key_of(key):
+    """The PartitionKey docs/cross-protocol.md documents for a Kafka key (written out independently of Strait)."""
+    if key is None:
+        return "~kafka:null"
+    try:
+        text = key.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and 1 <= len(text) <= 256 and not text.startswith(ESCAPE_PREFIX):
+        return text
+    return "~kafka:b64:" + base64.urlsafe_b64encode(key).decode().rstrip("=")
+
+
+def kafka_key_of(partition_key):
+    """The documented inverse: the Kafka key a PartitionKey read through Kinesis stands for."""
+    if not partition_key.startswith(ESCAPE_PREFIX):
+        return partition_key.encode("utf-8")
+    if partition_key == "~kafka:null":
+        return None
+    assert partition_key.startswith("~kafka:b64:"), partition_key
+    b64 = partition_key[len("~kafka:b64:"):]
+    return base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4))
+
+
+EDGE_KEYS = [
+    None,                                   # null
+    b"",                                    # empty
+    b"\xff\xfe-k-\xc3",                      # not UTF-8
+    b"k" * 300,                             # longer than 256 characters
+    ("\u00e9" * 256).encode(),               # 256 characters (512 bytes): ordinary
+    b"~kafka:null",                         # looks escaped: escaped itself
+    b"~kafka:b64:QQ",                       # looks escaped: escaped itself
+    b"~kafka",                              # not the prefix: ordinary
+    "ключ-1".encode(),                      # ordinary
+]
+
+
+def test_kafka_keys_read_as_the_documented_partition_key(strait, kinesis):
+    """Null, empty, binary, over-long and prefix-colliding Kafka keys read through GetRecords and SubscribeToShard
+    as the documented PartitionKey, which decodes back to the exact key; ordinary keys are unchanged."""
     name = create_via_kafka(strait, kinesis, 1)
     p = strait.producer()
-    produce(p, name, [(None, b"no key", None), (b"", b"empty key", None)])
+    produce(p, name, [(k, f"v{i}".encode(), None) for i, k in enumerate(EDGE_KEYS)])
+    expected = [(partition_key_of(k), f"v{i}".encode()) for i, k in enumerate(EDGE_KEYS)]
+    assert expected[0][0] == "~kafka:null" and expected[1][0] == "~kafka:b64:"
+    assert expected[2][0] == "~kafka:b64:__4tay3D" and expected[5][0] == "~kafka:b64:fmthZmthOm51bGw"
+    assert [expected[i][0] for i in (4, 7, 8)] == ["\u00e9" * 256, "~kafka", "ключ-1"]
+
     recs = read_shard(kinesis, name, "shardId-000000000000")
-    assert [(r["PartitionKey"], r["Data"]) for r in recs] == [("", b"no key"), ("", b"empty key")]
+    assert [(r["PartitionKey"], r["Data"]) for r in recs] == expected
+    assert [kafka_key_of(r["PartitionKey"]) for r in recs] == EDGE_KEYS
+    sub = read_all_subscribe(kinesis, name)
+    assert [(r["PartitionKey"], r["Data"]) for _, r in sub] == expected
+    # Stored unchanged: Kafka consumers still see the keys as produced.
+    msgs = sorted(consume_group(strait, name, len(EDGE_KEYS)), key=lambda m: m.offset())
+    assert [m.key() for m in msgs] == EDGE_KEYS
 
 
-def test_non_utf8_kafka_key_is_readable_with_data_intact(strait, kinesis):
-    """The current rule is a lossy UTF-8 decode (invalid bytes become U+FFFD); the data is byte-exact whatever
-    the key."""
-    name = create_via_kafka(strait, kinesis, 1)
-    p = strait.producer()
-    key = b"\xff\xfe-k-\xc3"
-    produce(p, name, [(key, b"\xde\xad\xbe\xef", None)])
-    [r] = read_shard(kinesis, name, "shardId-000000000000")
-    assert r["Data"] == b"\xde\xad\xbe\xef"
-    assert r["PartitionKey"] == key.decode("utf-8", errors="replace")
+def test_kinesis_writes_are_never_unescaped(strait, kinesis):
+    """A PartitionKey written through PutRecord(s) is the Kafka key's UTF-8 bytes even when it looks escaped; read
+    back through Kinesis it is then escaped itself (it starts with the prefix), and decoding gives those bytes."""
+    name = create_via_kinesis(strait, kinesis, 1)
+    for pk in ["~kafka:null", "~kafka:b64:QQ", "plain"]:
+        kinesis.put_record(StreamName=name, PartitionKey=pk, Data=pk.encode())
+    msgs = sorted(consume_group(strait, name, 3), key=lambda m: m.offset())
+    assert [m.key() for m in msgs] == [b"~kafka:null", b"~kafka:b64:QQ", b"plain"]
+    recs = read_shard(kinesis, name, "shardId-000000000000")
+    assert [r["PartitionKey"] for r in recs] == [
+        "~kafka:b64:fmthZmthOm51bGw", "~kafka:b64:fmthZmthOmI2NDpRUQ", "plain"]
+    assert [kafka_key_of(r["PartitionKey"]) for r in recs] == [r["Data"] for r in recs]
 
 
 def test_kafka_record_goes_to_the_partition_the_client_chooses(strait, kinesis):
-    """No MD5 routing for Kafka producers (yet): an explicit partition is the shard the record is in."""
+    """The broker never re-routes a Kafka record: an explicit partition is the shard the record is in, even when
+    MD5 of its key falls in another shard's range."""
     name = create_via_kinesis(strait, kinesis, 4)
     p = strait.producer()
     [m] = produce(p, name, [(b"any-key", b"to-2", None)], partition=2)
@@ -91,6 +150,69 @@ def test_kafka_record_goes_to_the_partition_the_client_chooses(strait, kinesis):
     assert [r["Data"] for r in read_shard(kinesis, name, "shardId-000000000002")] == [b"to-2"]
     for i in (0, 1, 3):
         assert read_shard(kinesis, name, f"shardId-{i:012d}") == []
+
+
+RANGES_CONFIG = "strait.kinesis.hash.key.ranges"
+
+
+def hash_key_ranges(strait, topic):
+    """The documented recipe, step 1: the open shards' ranges from the topic's read-only config, as
+    [(partition, start, end)] in hash-key order."""
+    admin = strait.admin()
+    res = ConfigResource(ResourceType.TOPIC, topic)
+    entry = admin.describe_configs([res])[res].result(timeout=30)[RANGES_CONFIG]
+    assert entry.is_read_only, entry
+    out = []
+    for part in entry.value.split(","):
+        p, rng = part.split(":")
+        start, end = rng.split("-")
+        out.append((int(p), int(start), int(end)))
+    return out
+
+
+def md5_partition(ranges, key):
+    """Steps 2 and 3: MD5 of the key bytes as an unsigned 128-bit big-endian integer, and the open partition whose
+    inclusive range holds it."""
+    h = int.from_bytes(hashlib.md5(key).digest(), "big")
+    [p] = [p for p, start, end in ranges if start <= h <= end]
+    return p
+
+
+def test_ranges_config_lists_open_shards_as_list_shards_does(strait, kinesis):
+    for name in (create_via_kafka(strait, kinesis, 3), create_via_kinesis(strait, kinesis, 2)):
+        shards = all_shards(kinesis, name)
+        assert hash_key_ranges(strait, name) == [
+            (int(s["ShardId"].split("-")[1]), int(s["HashKeyRange"]["StartingHashKey"]),
+             int(s["HashKeyRange"]["EndingHashKey"])) for s in shards]
+    name = create_via_kinesis(strait, kinesis, 2)
+    kinesis.split_shard(StreamName=name, ShardToSplit="shardId-000000000001", NewStartingHashKey=str(3 * 2**126))
+    wait_active(kinesis, name)
+    ranges = hash_key_ranges(strait, name)
+    assert [p for p, _, _ in ranges] == [0, 2, 3], ranges  # the closed parent 1 is not listed
+    assert ranges[0][1] == 0 and ranges[-1][2] == MAX_HASH
+    assert all(a[2] + 1 == b[1] for a, b in zip(ranges, ranges[1:])), ranges
+
+
+def test_md5_recipe_puts_kafka_records_where_kinesis_routes(strait, kinesis):
+    """confluent-kafka has no pluggable partitioner: the documented recipe (ranges config, MD5, produce with an
+    explicit partition) sends each key to the shard PutRecord picks for the same PartitionKey, after a split."""
+    name = create_via_kinesis(strait, kinesis, 4)
+    kinesis.split_shard(StreamName=name, ShardToSplit="shardId-000000000002",
+                        NewStartingHashKey=str(5 * 2**125))
+    wait_active(kinesis, name)
+    ranges = hash_key_ranges(strait, name)
+    assert 2 not in [p for p, _, _ in ranges]
+    keys = [f"user-{i}" for i in range(200)]
+    p = strait.producer()
+    delivered = []
+    for k in keys:
+        delivered += produce(p, name, [(k.encode(), b"kafka", None)], partition=md5_partition(ranges, k.encode()))
+    for k, m in zip(keys, delivered):
+        shard = kinesis.put_record(StreamName=name, PartitionKey=k, Data=b"kinesis")["ShardId"]
+        assert shard == f"shardId-{m.partition():012d}", (k, shard, m.partition())
+    assert 2 not in {m.partition() for m in delivered}
+    # Every partition of the new layout got some keys: the recipe is not degenerate.
+    assert {m.partition() for m in delivered} == {p for p, _, _ in ranges}
 
 
 def test_split_while_a_consumer_group_reads(strait, kinesis):

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use kafka_protocol::records::RecordBatchDecoder;
 use strait_engine::batch::{self, BatchHeader, BatchIter};
 use strait_engine::{EngineError, Partition};
-use strait_shard_map::SequenceNumber;
+use strait_shard_map::{SequenceNumber, encode_kafka_key};
 
 use crate::error::KinesisError;
 
@@ -183,10 +183,8 @@ fn corrupt(pos: i64, e: impl std::fmt::Display) -> KinesisError {
 
 /// The records of one stored batch, compressed or not.
 fn decode(h: &BatchHeader, raw: &[u8]) -> Result<Vec<KinesisRecord>, KinesisError> {
-    let pk = |k: Option<&[u8]>| {
-        k.map(|k| String::from_utf8_lossy(k).into_owned())
-            .unwrap_or_default()
-    };
+    // The reversible rule of docs/cross-protocol.md: ordinary keys as they are, null and other keys escaped.
+    let pk = |k: Option<&[u8]>| encode_kafka_key(k).into_owned();
     if h.compression() == 0 {
         let (_, recs) = batch::decode_records(raw).map_err(|e| corrupt(h.base_offset, e))?;
         return Ok(recs

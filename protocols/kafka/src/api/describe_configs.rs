@@ -1,5 +1,6 @@
 //! DescribeConfigs (v1–4): every config of a topic with its value and source (and synonyms, type and
-//! documentation when asked), and the broker's read-only settings under their Kafka names.
+//! documentation when asked) plus the read-only `strait.kinesis.hash.key.ranges`, and the broker's read-only
+//! settings under their Kafka names.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
@@ -13,6 +14,7 @@ use super::Ctx;
 use super::config_catalog::{RESOURCE_BROKER, RESOURCE_GROUP, RESOURCE_TOPIC};
 use super::config_resources::{self, Described};
 use super::group_configs;
+use super::hash_key_ranges;
 use super::topic_configs;
 use crate::broker::Broker;
 use crate::error::ApiError;
@@ -52,10 +54,10 @@ fn describe(b: &Broker, r: &DescribeConfigsResource) -> Result<Vec<Described>, A
             let engine = b.engine();
             let t = topic_configs::find_topic(engine, &r.resource_name)?;
             let overrides = topic_configs::overrides(engine, &t)?;
-            Ok(topic_configs::describe_topic(
-                &engine.config().topic_defaults,
-                &overrides,
-            ))
+            let mut described =
+                topic_configs::describe_topic(&engine.config().topic_defaults, &overrides);
+            described.extend(hash_key_ranges::describe(engine, &t)?);
+            Ok(described)
         }
         RESOURCE_BROKER => {
             // An empty name asks for the cluster-wide dynamic broker defaults, of which Strait has none (its

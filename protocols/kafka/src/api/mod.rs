@@ -37,6 +37,7 @@ pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_log_dirs;
 pub mod group_configs;
+pub mod hash_key_ranges;
 pub mod incremental_alter_configs;
 pub mod topic_configs;
 

@@ -172,7 +172,8 @@ impl Kinesis {
             | ShardMapError::ShardClosed { .. }
             | ShardMapError::InvalidSplitHashKey { .. }
             | ShardMapError::NotAdjacent { .. }
-            | ShardMapError::InvalidShardCount { .. } => KinesisError::InvalidArgument(m),
+            | ShardMapError::InvalidShardCount { .. }
+            | ShardMapError::InvalidEscapedPartitionKey { .. } => KinesisError::InvalidArgument(m),
             ShardMapError::ShardNotFound { .. } => KinesisError::ResourceNotFound(m),
             ShardMapError::ScaleUpTooFar { .. }
             | ShardMapError::ScaleDownTooFar { .. }

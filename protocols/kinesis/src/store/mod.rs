@@ -17,9 +17,10 @@ pub use record::{ConsumerRecord, StreamMode, StreamRecord, StreamStatus};
 
 use crate::error::KinesisError;
 
-/// The metadata-store table holding Kinesis state.
-pub const TABLE: &str = "kinesis";
-const STREAM_PREFIX: &str = "stream/";
+/// The metadata-store table holding Kinesis state. Its name and the stream keys are shared with the Kafka front
+/// end (which reads stream records for `strait.kinesis.hash.key.ranges`), hence defined in the shard map.
+pub const TABLE: &str = strait_shard_map::stored::META_TABLE;
+const STREAM_PREFIX: &str = strait_shard_map::stored::STREAM_KEY_PREFIX;
 const ITERATOR_KEY: &[u8] = b"iterator-key";
 const ACCOUNT_KEY: &[u8] = b"account";
 
@@ -80,7 +81,7 @@ fn internal(e: impl std::fmt::Display) -> KinesisError {
 }
 
 fn stream_key(name: &str) -> Vec<u8> {
-    format!("{STREAM_PREFIX}{name}").into_bytes()
+    strait_shard_map::stored::stream_key(name)
 }
 
 impl Store {
