@@ -5,7 +5,9 @@
 #           SubscribeToShard; the mapping rules of docs/cross-protocol.md; resharding seen by a consumer group
 #   java    kafka-clients producer/consumer + AWS SDK for Java v2 (CBOR, HTTP/2) PutRecords/GetRecords/
 #           SubscribeToShard (Maven, JUnit 5)
-# Usage: run.sh [python] [java]   (default: both). Each installs its clients from its registry, outside the clone. A missing
+#   kclpy   amazon-kclpy (MultiLangDaemon, KCL 3.x) apps with only endpoint overrides: resharding while consuming
+#           (EFO and polling), KPL-aggregated records (pytest; KCL's jars resolved by Maven; see kclpy/README.md)
+# Usage: run.sh [python] [java] [kclpy]   (default: all). Each installs its clients from its registry, outside the clone. A missing
 # toolchain is a failure, never a skip; every suite runs even when an earlier one failed.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -13,7 +15,7 @@ root="$(cd "$here/../.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/strait/target}"
 venv="${STRAIT_CROSS_VENV:-$HOME/.cache/strait/venv-cross}"
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(python java)
+[ ${#suites[@]} -gt 0 ] || suites=(python java kclpy)
 
 # scripts/test.sh passes the binary it just built; run alone, the suite builds it.
 if [ -z "${STRAIT_BIN:-}" ]; then
@@ -28,6 +30,38 @@ run_python() {
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv" || return 1
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt" || return 1
   (cd "$here/python" && PYTHONDONTWRITEBYTECODE=1 "$venv/bin/python" -m pytest -q -p no:cacheprovider -o console_output_style=classic)
+}
+
+run_kclpy() {
+  local tool
+  for tool in python3 java mvn; do
+    command -v "$tool" >/dev/null || { echo "FAIL: $tool is required for the kclpy suite (python3, java 17+, mvn)"; return 1; }
+  done
+  local kvenv="${STRAIT_KCLPY_VENV:-$HOME/.cache/strait/venv-kclpy}" cache="$HOME/.cache/strait/kclpy"
+  local repo="${MAVEN_REPO:-$HOME/.m2/repository}" margs=(-B -q -Dstyle.color=never)
+  [ -z "${MAVEN_REPO:-}" ] || margs+=("-Dmaven.repo.local=$MAVEN_REPO")
+  local version
+  version="$(sed -n 's/^amazon-kclpy==//p' "$here/kclpy/requirements.txt")"
+  [ -n "$version" ] || { echo "FAIL: kclpy/requirements.txt pins no amazon-kclpy version"; return 1; }
+  [ -x "$kvenv/bin/python" ] || python3 -m venv "$kvenv" || return 1
+  # amazon-kclpy's setup.py copies the KCL jars its pom.xml lists into the package, from a Maven repository URL
+  # (KCL_MVN_REPO_SEARCH_URL). Maven resolves exactly those jars (the pom with coordinates added, no transitives)
+  # into the local repository, which setup.py then reads through a file: URL.
+  mkdir -p "$cache" || return 1
+  local sdist="$cache/amazon_kclpy-$version.tar.gz"
+  [ -s "$sdist" ] || "$kvenv/bin/pip" download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
+    "amazon-kclpy==$version" -d "$cache" || return 1
+  tar -xzOf "$sdist" "amazon_kclpy-$version/pom.xml" \
+    | sed 's#<modelVersion>4.0.0</modelVersion>#&<groupId>dev.strait.compat</groupId><artifactId>kclpy-jars</artifactId><version>0</version><packaging>pom</packaging>#' \
+    > "$cache/pom.xml" || return 1
+  mvn "${margs[@]}" -f "$cache/pom.xml" dependency:resolve -DexcludeTransitive=true || return 1
+  KCL_MVN_REPO_SEARCH_URL="file://$repo/" "$kvenv/bin/pip" install --quiet --disable-pip-version-check \
+    -r "$here/kclpy/requirements.txt" || return 1
+  local want have
+  want="$(grep -c '<dependency>' "$cache/pom.xml")"
+  have="$("$kvenv/bin/python" -c 'import amazon_kclpy, glob, os; print(len(glob.glob(os.path.join(os.path.dirname(amazon_kclpy.__file__), "jars", "*.jar"))))')" || return 1
+  [ "$have" -eq "$want" ] || { echo "FAIL: amazon-kclpy $version holds $have KCL jars, its pom.xml lists $want"; return 1; }
+  (cd "$here/kclpy" && PYTHONDONTWRITEBYTECODE=1 "$kvenv/bin/python" -m pytest -q -p no:cacheprovider -o console_output_style=classic)
 }
 
 run_java() {
@@ -62,8 +96,8 @@ overall=0
 summary=()
 for suite in "${suites[@]}"; do
   case "$suite" in
-    python|java) ;;
-    *) echo "FAIL: unknown suite '$suite' (python, java)"; exit 2 ;;
+    python|java|kclpy) ;;
+    *) echo "FAIL: unknown suite '$suite' (python, java, kclpy)"; exit 2 ;;
   esac
   echo "==> cross/$suite"
   started=$(date +%s)
