@@ -140,7 +140,7 @@ class KclpyApp:
             "retrievalMode": self.mode,
             # MultiLangDaemon's SIGTERM hook waits this long for the graceful shutdown (default 0: it gives up at
             # once); with it, every processor gets shutdown_requested and checkpoints before the daemon exits.
-            "shutdownGraceMillis": "30000",
+            "shutdownGraceMillis": "15000",
             **FAST_TIMERS,
         }
         if self.mode == "POLLING":
@@ -165,6 +165,13 @@ class KclpyApp:
             self.proc = subprocess.Popen(shlex.split(cmd), stdout=log, stderr=subprocess.STDOUT, env=env,
                                          cwd=self.workdir, start_new_session=True)
         return self
+
+    def restart(self):
+        """Stops the daemon gracefully (SIGTERM: processors get shutdown_requested and checkpoint) and starts a new
+        worker (new worker id) of the same application, appending to the same output file."""
+        self.stop()
+        assert self.proc.returncode is not None
+        return self.start()
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None

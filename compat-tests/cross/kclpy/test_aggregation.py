@@ -32,7 +32,7 @@ def shard_for(shards, key):
     raise AssertionError(f"no shard covers hash key {key}")
 
 
-def build_aggregates(shards, rng):
+def build_aggregates(shards, rng, tag="user"):
     """[(shard id, AggRecord contents, [(pk, data)])]: user records routed to shards by hash key, aggregated per
     shard, PER_AGGREGATE at most per aggregate. Every fourth user record carries an ExplicitHashKey (drawn inside
     some shard's range, independent of its partition key's MD5)."""
@@ -46,12 +46,12 @@ def build_aggregates(shards, rng):
             pending[sid] = (RecordAggregator(), [])
 
     for i in range(USER_RECORDS):
-        pk = f"user-{i}-{rng.getrandbits(32):08x}"
+        pk = f"{tag}-{i}-{rng.getrandbits(32):08x}"
         ehk = None
         if i % 4 == 0:
             r = rng.choice(shards)["HashKeyRange"]
             ehk = str(rng.randint(int(r["StartingHashKey"]), int(r["EndingHashKey"])))
-        data = f"user record {i} ".encode() + os.urandom(rng.randint(0, 64))
+        data = f"{tag} record {i} ".encode() + os.urandom(rng.randint(0, 64))
         sid = shard_for(shards, hash_key(pk, ehk))
         agg, users = pending[sid]
         assert agg.add_user_record(pk, data, ehk) is None  # far below the 1 MiB limit
@@ -63,17 +63,11 @@ def build_aggregates(shards, rng):
     return out
 
 
-def test_kpl_aggregated_records(strait, kclpy_apps):
-    kinesis, ddb = strait.client("kinesis"), strait.client("dynamodb")
-    app = kclpy_apps["aggregation"]
-    stream = app.stream
-    shards = all_shards(kinesis, stream)
-    aggregates = build_aggregates(shards, random.Random(20261125))
-    assert all(len(users) > 1 for _, _, users in aggregates[:-len(shards)])
-
-    # Half through PutRecord, half through PutRecords, each with the aggregate's own partition key and
-    # ExplicitHashKey (those of its first user record, as KPL sends them).
-    expected = {}  # (shard, seq) -> (aggregate partition key, blob, [(pk, data)])
+def put_aggregates(kinesis, stream, aggregates):
+    """Half through PutRecord, half through PutRecords, each with the aggregate's own partition key and
+    ExplicitHashKey (those of its first user record, as KPL sends them); returns {(shard, seq): (aggregate partition
+    key, blob, [(pk, data)])}, asserting each landed on the shard it was aggregated for."""
+    expected = {}
     half = len(aggregates) // 2
     for sid, (pk, ehk, blob), users in aggregates[:half]:
         kw = {"ExplicitHashKey": ehk} if ehk else {}
@@ -88,6 +82,24 @@ def test_kpl_aggregated_records(strait, kclpy_apps):
     for (sid, (pk, _, blob), users), r in zip(batch, resp["Records"]):
         assert r["ShardId"] == sid, (r, sid)
         expected[(sid, r["SequenceNumber"])] = (pk, blob, users)
+    return expected
+
+
+def user_records(expected):
+    """{(shard, seq, subseq): (pk, base64 data)} of every user record in `expected`."""
+    return {(sid, seq, sub): (pk, b64(data))
+            for (sid, seq), (_, _, users) in expected.items() for sub, (pk, data) in enumerate(users)}
+
+
+def test_kpl_aggregated_records(strait, kclpy_apps):
+    kinesis, ddb = strait.client("kinesis"), strait.client("dynamodb")
+    app = kclpy_apps["aggregation"]
+    stream = app.stream
+    shards = all_shards(kinesis, stream)
+    aggregates = build_aggregates(shards, random.Random(20261125))
+    assert all(len(users) > 1 for _, _, users in aggregates[:-len(shards)])
+
+    expected = put_aggregates(kinesis, stream, aggregates)
     n_users = sum(len(u) for _, _, u in expected.values())
     assert n_users == USER_RECORDS
 
@@ -109,8 +121,7 @@ def test_kpl_aggregated_records(strait, kclpy_apps):
         assert blob.startswith(MAGIC) and hashlib.md5(blob[4:-16]).digest() == blob[-16:]
 
     # (ii) the kclpy app receives every user record, de-aggregated, exactly where it was put.
-    want = {(sid, seq, sub): (pk, b64(data))
-            for (sid, seq), (_, _, users) in expected.items() for sub, (pk, data) in enumerate(users)}
+    want = user_records(expected)
 
     def processed():
         return {(r["shard"], r["seq"], r["subseq"]): (r["pk"], r["data"]) for r in app.records()}
@@ -140,3 +151,17 @@ def test_kpl_aggregated_records(strait, kclpy_apps):
 
     wait_for(checkpointed, 30, f"lease checkpoints {last}", app)
     assert any(sub > 0 for _, sub in last.values())
+
+    # (iv) a graceful stop and a new worker of the same application: it resumes after the sub-sequence
+    # checkpoints, so nothing processed before is delivered again, and new aggregates arrive complete.
+    before = len(app.records())
+    app.restart()
+    more = put_aggregates(kinesis, stream, build_aggregates(shards, random.Random(7), tag="after-restart"))
+    want_more = user_records(more)
+    wait_for(lambda: set(want_more) <= set(processed()), 120, f"{len(want_more)} user records after the restart",
+             app)
+    after = app.records()[before:]
+    print(f"aggregation: restart resumed {time.time() - app.started:.1f} s after the new daemon started")
+    again = [r for r in after if (r["shard"], r["seq"], r["subseq"]) in want]
+    assert not again, f"re-delivered after the restart: {again[:3]}"
+    assert {(r["shard"], r["seq"], r["subseq"]): (r["pk"], r["data"]) for r in after} == want_more
