@@ -182,9 +182,11 @@ class KclpyApp:
     def events(self):
         try:
             with open(self.output) as f:
-                return [json.loads(line) for line in f if line.strip()]
+                text = f.read()
         except FileNotFoundError:
             return []
+        # A processor may be appending right now: only newline-terminated lines are complete.
+        return [json.loads(line) for line in text.split("\n")[:-1] if line.strip()]
 
     def records(self):
         return [e for e in self.events() if e["event"] == "record"]
