@@ -320,3 +320,48 @@ def test_log_append_time_topic_gives_arrival_time_compressed_or_not(strait, kine
     for codec in ("none", "gzip"):
         assert before - 1000 <= msgs[codec] <= after + 1000, f"Kafka consumer, {codec}: {msgs[codec]}"
         assert got[codec] == msgs[codec], f"{codec}: GetRecords {got[codec]} vs Kafka consumer {msgs[codec]}"
+
+
+def test_kinesis_readers_see_only_committed_kafka_transactions(strait, kinesis):
+    """GetRecords sees what a READ_COMMITTED Kafka consumer sees: records of an aborted transaction never, those of
+    an open transaction (and everything after them) only once it commits; a reader at an open transaction waits
+    there, it does not skip."""
+    name = create_via_kafka(strait, kinesis, 1)
+    shard = "shardId-000000000000"
+    p = strait.producer(**{"transactional.id": unique("txn")})
+    p.init_transactions(30)
+    p.begin_transaction()
+    produce(p, name, [(b"k", b"aborted-1", None), (b"k", b"aborted-2", None)], partition=0)
+    p.abort_transaction(30)
+    p.begin_transaction()
+    produce(p, name, [(b"k", b"committed", None)], partition=0)
+    p.commit_transaction(30)
+    recs = read_shard(kinesis, name, shard)
+    assert [r["Data"] for r in recs] == [b"committed"]
+
+    # An open transaction, then a Kinesis write after it: neither is visible until the transaction commits.
+    p.begin_transaction()
+    produce(p, name, [(b"k", b"open", None)], partition=0)
+    kinesis.put_record(StreamName=name, PartitionKey="k", Data=b"after")
+    it = kinesis.get_shard_iterator(StreamName=name, ShardId=shard, ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                                    StartingSequenceNumber=recs[-1]["SequenceNumber"])["ShardIterator"]
+    for _ in range(3):
+        resp = kinesis.get_records(ShardIterator=it)
+        assert resp["Records"] == [], resp["Records"]
+        assert resp["MillisBehindLatest"] == 0
+        it = resp["NextShardIterator"]
+    assert [r["Data"] for r in read_shard(kinesis, name, shard)] == [b"committed"]
+    p.commit_transaction(30)
+    deadline = time.time() + 30
+    got = []
+    while time.time() < deadline and len(got) < 2:
+        resp = kinesis.get_records(ShardIterator=it)
+        got += resp["Records"]
+        it = resp["NextShardIterator"]
+        if not resp["Records"]:
+            time.sleep(0.2)
+    assert [r["Data"] for r in got] == [b"open", b"after"]
+    assert [r["Data"] for r in read_shard(kinesis, name, shard)] == [b"committed", b"open", b"after"]
+    # The same view as a READ_COMMITTED consumer group.
+    msgs = consume_group(strait, name, 3, **{"isolation.level": "read_committed"})
+    assert [m.value() for m in msgs] == [b"committed", b"open", b"after"]
