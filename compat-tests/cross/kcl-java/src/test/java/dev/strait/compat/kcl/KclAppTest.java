@@ -1,0 +1,457 @@
+package dev.strait.compat.kcl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.math.BigInteger;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.SdkBytes;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.ResourceNotFoundException;
+import software.amazon.awssdk.services.dynamodb.model.ScanRequest;
+import software.amazon.awssdk.services.kinesis.KinesisClient;
+import software.amazon.awssdk.services.kinesis.model.PutRecordsRequestEntry;
+import software.amazon.awssdk.services.kinesis.model.PutRecordsResponse;
+import software.amazon.awssdk.services.kinesis.model.PutRecordsResultEntry;
+import software.amazon.awssdk.services.kinesis.model.StreamStatus;
+
+/**
+ * A real KCL 3.x application ({@link KclConsumer}) against a real `strait dev`, in both retrieval modes: records
+ * written while it runs, a SplitShard and a MergeShards during consumption, every acknowledged record processed,
+ * children after their parents, checkpoints in the lease table that advance, and a restart that resumes after
+ * the checkpoints.
+ */
+class KclAppTest {
+    private static final String SHARD0 = "shardId-000000000000";
+    private static final String SHARD1 = "shardId-000000000001";
+    private static final String SHARD2 = "shardId-000000000002";
+    private static final String SHARD3 = "shardId-000000000003";
+    private static final String SHARD4 = "shardId-000000000004";
+    private static final Duration PROCESS_TIMEOUT = Duration.ofSeconds(120);
+
+    // One strait per test, so that the two modes can run in parallel and each one's request counters are its own.
+    private StraitServer server;
+    private KinesisClient kinesis;
+    private DynamoDbClient dynamo;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeEach
+    void start() throws Exception {
+        server = StraitServer.start();
+        StaticCredentialsProvider creds =
+                StaticCredentialsProvider.create(AwsBasicCredentials.create("kcl-test", "kcl-test-secret"));
+        kinesis = KinesisClient.builder().endpointOverride(server.endpoint()).region(Region.US_EAST_1)
+                .credentialsProvider(creds).build();
+        dynamo = DynamoDbClient.builder().endpointOverride(server.endpoint()).region(Region.US_EAST_1)
+                .credentialsProvider(creds).build();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (kinesis != null) {
+            kinesis.close();
+        }
+        if (dynamo != null) {
+            dynamo.close();
+        }
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    @Test
+    void enhancedFanOut() throws Exception {
+        scenario(KclConsumer.Mode.EFO);
+    }
+
+    @Test
+    void polling() throws Exception {
+        scenario(KclConsumer.Mode.POLLING);
+    }
+
+    /** One processed record, as {@link KclConsumer} writes it, with its position in the output file. */
+    record Line(int index, String shardId, BigInteger seq, long subSeq, String key, String data) {
+        static Line parse(int index, String s) {
+            String[] f = s.split("\t", -1);
+            assertEquals(5, f.length, "bad output line: " + s);
+            return new Line(index, f[0], new BigInteger(f[1]), Long.parseLong(f[2]), f[3],
+                    new String(Base64.getDecoder().decode(f[4]), StandardCharsets.UTF_8));
+        }
+    }
+
+    /** An acknowledged record: what PutRecords answered for it. */
+    record Acked(String key, String data, String shardId, BigInteger seq) {}
+
+    private void scenario(KclConsumer.Mode mode) throws Exception {
+        long started = System.nanoTime();
+        String tag = mode.name().toLowerCase();
+        String stream = "kcl-" + tag;
+        String app = "kcl-app-" + tag;
+        Path out1 = tmp.resolve("run1.tsv");
+        Path out2 = tmp.resolve("run2.tsv");
+        Map<String, Acked> acked = new LinkedHashMap<>();
+
+        kinesis.createStream(b -> b.streamName(stream).shardCount(2));
+        awaitActive(stream);
+
+        KclConsumer run1 = KclConsumer.start(KclConsumer.Options.of(server.endpoint(), stream, app, mode, out1));
+        Map<String, Map<String, AttributeValue>> early;
+        try {
+            put(stream, acked, 0, 500);
+            awaitCondition("KCL processed its first records", Duration.ofSeconds(90),
+                    () -> read(out1).size() >= 100);
+            awaitCondition("a numeric checkpoint in the lease table", Duration.ofSeconds(30),
+                    () -> leases(app).values().stream().anyMatch(l -> isSequence(checkpoint(l))));
+            early = leases(app);
+
+            // Reshard while the application consumes: split shard 0 in two, then merge its upper child with 1.
+            BigInteger half = BigInteger.ONE.shiftLeft(126);
+            kinesis.splitShard(b -> b.streamName(stream).shardToSplit(SHARD0).newStartingHashKey(half.toString()));
+            awaitActive(stream);
+            put(stream, acked, 500, 500);
+            kinesis.mergeShards(b -> b.streamName(stream).shardToMerge(SHARD3).adjacentShardToMerge(SHARD1));
+            awaitActive(stream);
+            put(stream, acked, 1000, 1000);
+
+            awaitCondition("every acknowledged record processed", PROCESS_TIMEOUT,
+                    () -> missing(acked.keySet(), read(out1)).isEmpty());
+            // The last batches' checkpoints land just after their lines are written.
+            awaitCondition("open shards checkpointed at their last processed record", Duration.ofSeconds(30),
+                    () -> openShardsCheckpointedAtLast(app, read(out1)));
+        } catch (Throwable t) {
+            server.printLog(mode + " run 1 failed");
+            run1.close();
+            throw t;
+        }
+        List<Line> lines1 = read(out1);
+        Map<String, Map<String, AttributeValue>> after = leases(app);
+        assertTrue(run1.stop(Duration.ofSeconds(60)), "graceful shutdown of run 1 completed");
+        run1.close();
+        Map<String, Map<String, AttributeValue>> atStop = leases(app);
+
+        // Every acknowledged record, in the shard and at the sequence number PutRecords answered, with its data.
+        Map<String, List<Line>> byKey = lines1.stream().collect(Collectors.groupingBy(Line::key));
+        for (Acked a : acked.values()) {
+            List<Line> got = byKey.get(a.key());
+            assertNotNull(got, "record " + a.key() + " was never processed");
+            for (Line l : got) {
+                assertEquals(a.shardId(), l.shardId(), a.key() + ": shard");
+                assertEquals(a.seq(), l.seq(), a.key() + ": sequence number");
+                assertEquals(0L, l.subSeq(), a.key() + ": not aggregated");
+                assertEquals(a.data(), l.data(), a.key() + ": data");
+            }
+        }
+        int duplicates1 = lines1.size() - byKey.size();
+
+        // Per shard, first deliveries in sequence order.
+        Map<String, List<Line>> byShard = new TreeMap<>(lines1.stream().collect(Collectors.groupingBy(Line::shardId)));
+        for (var e : byShard.entrySet()) {
+            Set<BigInteger> seen = new HashSet<>();
+            BigInteger last = BigInteger.valueOf(-1);
+            for (Line l : e.getValue()) {
+                if (seen.add(l.seq())) {
+                    assertTrue(l.seq().compareTo(last) > 0, e.getKey() + ": sequence numbers in order");
+                    last = l.seq();
+                }
+            }
+        }
+        assertEquals(Set.of(SHARD0, SHARD1, SHARD2, SHARD3, SHARD4), byShard.keySet(),
+                "records processed from every shard, parents and children");
+
+        // Children only after their parents were processed to the end.
+        assertChildAfterParent(byShard, SHARD0, SHARD2);
+        assertChildAfterParent(byShard, SHARD0, SHARD3);
+        assertChildAfterParent(byShard, SHARD3, SHARD4);
+        assertChildAfterParent(byShard, SHARD1, SHARD4);
+
+        // Lease table: closed parents at SHARD_END (or already cleaned up), open shards at a sequence number that
+        // moved since the early snapshot.
+        for (String parent : List.of(SHARD0, SHARD1, SHARD3)) {
+            Map<String, AttributeValue> l = after.get(parent);
+            if (l != null) {
+                assertEquals("SHARD_END", checkpoint(l), parent + " checkpoint");
+            }
+        }
+        for (String open : List.of(SHARD2, SHARD4)) {
+            Map<String, AttributeValue> l = after.get(open);
+            assertNotNull(l, "lease for " + open);
+            assertTrue(isSequence(checkpoint(l)), open + " checkpoint is a sequence number: " + checkpoint(l));
+            assertEquals(lastSeq(byShard.get(open)), new BigInteger(checkpoint(l)), open + " checkpoint");
+            assertTrue(l.containsKey("parentShardId"), open + " lease names its parents");
+        }
+        assertEquals(Set.of(SHARD0), ss(after.get(SHARD2), "parentShardId"));
+        assertEquals(Set.of(SHARD1, SHARD3), ss(after.get(SHARD4), "parentShardId"));
+        int moved = 0;
+        for (var e : early.entrySet()) {
+            String before = checkpoint(e.getValue());
+            Map<String, AttributeValue> now = after.get(e.getKey());
+            String cp = now == null ? "SHARD_END" : checkpoint(now);
+            assertTrue(advanced(before, cp), e.getKey() + ": checkpoint " + before + " -> " + cp);
+            if (!before.equals(cp)) {
+                moved++;
+            }
+        }
+        assertTrue(moved >= 1, "at least one checkpoint moved");
+
+        // Restart: a new scheduler (new worker id) under the same application name resumes after the checkpoints
+        // taken at the graceful stop; it may re-read only records that were not checkpointed.
+        Map<String, BigInteger> checkpointed = new HashMap<>();
+        for (String open : List.of(SHARD2, SHARD4)) {
+            String cp = checkpoint(atStop.get(open));
+            assertTrue(isSequence(cp), open + " checkpoint at stop: " + cp);
+            checkpointed.put(open, new BigInteger(cp));
+        }
+        Set<String> window = lines1.stream()
+                .filter(l -> checkpointed.containsKey(l.shardId()) && l.seq().compareTo(checkpointed.get(l.shardId())) > 0)
+                .map(Line::key).collect(Collectors.toSet());
+        Map<String, Acked> second = new LinkedHashMap<>();
+        put(stream, second, 2000, 300);
+        KclConsumer run2 = KclConsumer.start(KclConsumer.Options.of(server.endpoint(), stream, app, mode, out2));
+        List<Line> lines2;
+        try {
+            awaitCondition("the restarted application processed the new records", PROCESS_TIMEOUT,
+                    () -> missing(second.keySet(), read(out2)).isEmpty());
+            lines2 = read(out2);
+            assertTrue(run2.stop(Duration.ofSeconds(60)), "graceful shutdown of run 2 completed");
+        } catch (Throwable t) {
+            server.printLog(mode + " run 2 failed");
+            throw t;
+        } finally {
+            run2.close();
+        }
+        Set<String> reread = lines2.stream().map(Line::key).filter(acked::containsKey).collect(Collectors.toSet());
+        assertTrue(window.containsAll(reread), "re-read only unchecked records: re-read " + reread
+                + ", unchecked window " + window);
+        for (Line l : lines2) {
+            assertFalse(Set.of(SHARD0, SHARD1, SHARD3).contains(l.shardId()), "closed parent re-read: " + l);
+            Acked a = second.containsKey(l.key()) ? second.get(l.key()) : acked.get(l.key());
+            assertEquals(a.seq(), l.seq(), l.key() + ": sequence number after restart");
+        }
+        int duplicates2 = lines2.size() - lines2.stream().map(Line::key).collect(Collectors.toSet()).size();
+
+        System.out.printf("KCL %s: %d records acknowledged, %d lines processed (%d duplicates) in run 1; "
+                        + "run 2: %d new records, %d lines, %d re-read (window %d), %d duplicates; "
+                        + "checkpoints at stop %s; %.1f s%n",
+                mode, acked.size(), lines1.size(), duplicates1, second.size(), lines2.size(), reread.size(),
+                window.size(), duplicates2, checkpointed, (System.nanoTime() - started) / 1e9);
+        assertServedAsExpected(mode, app);
+    }
+
+    /**
+     * From strait's own request counters: the mode really read through SubscribeToShard (EFO) or GetRecords
+     * (polling), nothing failed inside strait, and KCL's default CloudWatch metrics (namespace = application name)
+     * arrived through PutMetricData.
+     */
+    private void assertServedAsExpected(KclConsumer.Mode mode, String app) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(server.metricsUrl())).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode());
+        Map<String, Long> requests = new TreeMap<>();
+        Pattern p = Pattern.compile("^strait_aws_requests_total\\{(.*)} (\\d+)$", Pattern.MULTILINE);
+        Matcher m = p.matcher(r.body());
+        while (m.find()) {
+            String labels = m.group(1);
+            String op = label(labels, "operation");
+            String err = label(labels, "error");
+            requests.merge(err.equals("none") ? op : op + "/" + err, Long.parseLong(m.group(2)), Long::sum);
+        }
+        System.out.println("KCL " + mode + " requests served by strait: " + requests);
+        long subscribes = requests.getOrDefault("SubscribeToShard", 0L);
+        long gets = requests.getOrDefault("GetRecords", 0L);
+        if (mode == KclConsumer.Mode.EFO) {
+            assertTrue(subscribes >= 5, "EFO reads through SubscribeToShard (one per shard at least): " + subscribes);
+            assertEquals(0L, gets, "EFO does not poll");
+            assertTrue(requests.getOrDefault("RegisterStreamConsumer", 0L) >= 1, "EFO registers a consumer");
+        } else {
+            assertTrue(gets > 0, "polling reads through GetRecords");
+            assertEquals(0L, subscribes, "polling does not subscribe");
+        }
+        for (String k : requests.keySet()) {
+            assertFalse(k.endsWith("/InternalFailure") || k.endsWith("/InternalServerError"),
+                    "strait failed internally: " + k + " x" + requests.get(k));
+        }
+        assertTrue(requests.getOrDefault("PutMetricData", 0L) > 0, "KCL published CloudWatch metrics");
+        assertTrue(r.body().contains("namespace=\"" + app + "\""),
+                "KCL's CloudWatch metrics for " + app + " reached strait's /metrics");
+    }
+
+    private static String label(String labels, String name) {
+        Matcher m = Pattern.compile(name + "=\"([^\"]*)\"").matcher(labels);
+        return m.find() ? m.group(1) : "";
+    }
+
+    private void assertChildAfterParent(Map<String, List<Line>> byShard, String parent, String child) {
+        int lastParent = byShard.get(parent).stream().mapToInt(Line::index).max().orElseThrow();
+        int firstChild = byShard.get(child).stream().mapToInt(Line::index).min().orElseThrow();
+        assertTrue(lastParent < firstChild,
+                child + " processed (line " + firstChild + ") after its parent " + parent + " (line " + lastParent + ")");
+    }
+
+    private boolean openShardsCheckpointedAtLast(String app, List<Line> lines) {
+        Map<String, Map<String, AttributeValue>> l = leases(app);
+        for (String open : List.of(SHARD2, SHARD4)) {
+            Map<String, AttributeValue> lease = l.get(open);
+            List<Line> mine = lines.stream().filter(x -> x.shardId().equals(open)).toList();
+            if (lease == null || mine.isEmpty() || !isSequence(checkpoint(lease))
+                    || !new BigInteger(checkpoint(lease)).equals(lastSeq(mine))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private BigInteger lastSeq(List<Line> lines) {
+        return lines.stream().map(Line::seq).max(BigInteger::compareTo).orElseThrow();
+    }
+
+    private boolean advanced(String before, String after) {
+        if (after.equals("SHARD_END")) {
+            return true;
+        }
+        if (!isSequence(after)) {
+            return before.equals(after);
+        }
+        return !isSequence(before) || new BigInteger(after).compareTo(new BigInteger(before)) >= 0;
+    }
+
+    private boolean isSequence(String checkpoint) {
+        return checkpoint != null && !checkpoint.isEmpty() && checkpoint.chars().allMatch(Character::isDigit);
+    }
+
+    private String checkpoint(Map<String, AttributeValue> lease) {
+        AttributeValue v = lease.get("checkpoint");
+        return v == null ? null : v.s();
+    }
+
+    private Set<String> ss(Map<String, AttributeValue> item, String name) {
+        assertNotNull(item, "lease item");
+        AttributeValue v = item.get(name);
+        return v == null ? Set.of() : new HashSet<>(v.ss());
+    }
+
+    /** The lease table's shard leases by leaseKey (the table is named after the application). */
+    private Map<String, Map<String, AttributeValue>> leases(String app) {
+        Map<String, Map<String, AttributeValue>> all = new TreeMap<>();
+        try {
+            for (var page : dynamo.scanPaginator(ScanRequest.builder().tableName(app).consistentRead(true).build())) {
+                for (var item : page.items()) {
+                    AttributeValue key = item.get("leaseKey");
+                    if (key != null && key.s() != null && key.s().startsWith("shardId-")) {
+                        all.put(key.s(), item);
+                    }
+                }
+            }
+        } catch (ResourceNotFoundException e) {
+            // the application has not created its lease table yet
+        }
+        return all;
+    }
+
+    private Set<String> missing(Set<String> keys, List<Line> lines) {
+        Set<String> m = new HashSet<>(keys);
+        lines.forEach(l -> m.remove(l.key()));
+        return m;
+    }
+
+    private List<Line> read(Path out) {
+        try {
+            if (!Files.exists(out)) {
+                return List.of();
+            }
+            // The app may be in the middle of writing a batch: only complete (newline-terminated) lines count.
+            String text = new String(Files.readAllBytes(out), StandardCharsets.UTF_8);
+            List<String> raw = List.of(text.substring(0, text.lastIndexOf('\n') + 1).split("\n"));
+            if (raw.size() == 1 && raw.get(0).isEmpty()) {
+                return List.of();
+            }
+            List<Line> lines = new ArrayList<>(raw.size());
+            for (int i = 0; i < raw.size(); i++) {
+                lines.add(Line.parse(i, raw.get(i)));
+            }
+            return lines;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** PutRecords in batches of 50, retrying failed entries; every acknowledged record lands in {@code acked}. */
+    private void put(String stream, Map<String, Acked> acked, int from, int count) throws InterruptedException {
+        for (int base = from; base < from + count; base += 50) {
+            Map<String, String> pending = new LinkedHashMap<>();
+            for (int i = base; i < Math.min(base + 50, from + count); i++) {
+                pending.put(String.format("key-%05d", i), "payload " + i + " " + "x".repeat(i % 97));
+            }
+            for (int attempt = 0; !pending.isEmpty(); attempt++) {
+                if (attempt == 10) {
+                    fail("PutRecords kept failing for " + pending.keySet());
+                }
+                List<PutRecordsRequestEntry> entries = pending.entrySet().stream()
+                        .map(e -> PutRecordsRequestEntry.builder().partitionKey(e.getKey())
+                                .data(SdkBytes.fromUtf8String(e.getValue())).build())
+                        .toList();
+                PutRecordsResponse r = kinesis.putRecords(b -> b.streamName(stream).records(entries));
+                List<String> keys = new ArrayList<>(pending.keySet());
+                for (int i = 0; i < keys.size(); i++) {
+                    PutRecordsResultEntry res = r.records().get(i);
+                    if (res.errorCode() == null) {
+                        String k = keys.get(i);
+                        acked.put(k, new Acked(k, pending.remove(k), res.shardId(), new BigInteger(res.sequenceNumber())));
+                    }
+                }
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    private void awaitActive(String stream) throws InterruptedException {
+        awaitCondition(stream + " ACTIVE", Duration.ofSeconds(30), () -> kinesis
+                .describeStreamSummary(b -> b.streamName(stream)).streamDescriptionSummary().streamStatus()
+                == StreamStatus.ACTIVE);
+    }
+
+    private void awaitCondition(String what, Duration timeout, BooleanSupplier ok) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!ok.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                fail("timed out after " + timeout.toSeconds() + " s waiting for: " + what);
+            }
+            Thread.sleep(250);
+        }
+    }
+}
