@@ -9,8 +9,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Date;
 import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
@@ -70,22 +72,21 @@ public final class KclConsumer implements AutoCloseable {
             String streamName,
             String applicationName,
             Mode mode,
-            InitialPositionInStream initialPosition,
+            InitialPositionInStreamExtended initialPosition,
             Path output,
             String workerId,
             boolean fastTimers) {
 
         public Options {
-            if (initialPosition == InitialPositionInStream.AT_TIMESTAMP) {
-                throw new IllegalArgumentException("AT_TIMESTAMP is not supported by this consumer");
-            }
             if (workerId == null || workerId.isBlank()) {
                 workerId = "worker-" + UUID.randomUUID();
             }
         }
 
         public static Options of(URI endpoint, String stream, String app, Mode mode, Path output) {
-            return new Options(endpoint, stream, app, mode, InitialPositionInStream.TRIM_HORIZON, output, null, true);
+            return new Options(endpoint, stream, app, mode,
+                    InitialPositionInStreamExtended.newInitialPosition(InitialPositionInStream.TRIM_HORIZON), output,
+                    null, true);
         }
     }
 
@@ -123,8 +124,7 @@ public final class KclConsumer implements AutoCloseable {
         out = Files.newBufferedWriter(options.output(), StandardCharsets.UTF_8,
                 StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
 
-        SingleStreamTracker tracker = new SingleStreamTracker(options.streamName(),
-                InitialPositionInStreamExtended.newInitialPosition(options.initialPosition()));
+        SingleStreamTracker tracker = new SingleStreamTracker(options.streamName(), options.initialPosition());
         ConfigsBuilder configs = new ConfigsBuilder(tracker, options.applicationName(), kinesis, dynamo, cloudWatch,
                 options.workerId(), Processor::new);
 
@@ -297,7 +297,8 @@ public final class KclConsumer implements AutoCloseable {
 
     /**
      * {@code KclConsumer --endpoint URL --stream NAME --app NAME [--mode efo|polling] [--position
-     * TRIM_HORIZON|LATEST] --output FILE [--worker-id ID] [--default-timers]}. Runs until SIGTERM/SIGINT, then
+     * TRIM_HORIZON|LATEST|AT_TIMESTAMP] [--timestamp ISO-8601|epoch-ms] --output FILE [--worker-id ID]
+     * [--default-timers]}. Runs until SIGTERM/SIGINT, then
      * shuts down gracefully (checkpoints are written).
      */
     public static void main(String[] args) throws Exception {
@@ -306,6 +307,7 @@ public final class KclConsumer implements AutoCloseable {
         String app = null;
         Mode mode = Mode.EFO;
         InitialPositionInStream position = InitialPositionInStream.TRIM_HORIZON;
+        Instant timestamp = null;
         Path output = null;
         String worker = null;
         boolean fast = true;
@@ -318,6 +320,7 @@ public final class KclConsumer implements AutoCloseable {
                 case "--mode" -> mode = Mode.valueOf(value(args, ++i, a).toUpperCase(Locale.ROOT));
                 case "--position" -> position =
                         InitialPositionInStream.valueOf(value(args, ++i, a).toUpperCase(Locale.ROOT));
+                case "--timestamp" -> timestamp = parseInstant(value(args, ++i, a));
                 case "--output" -> output = Path.of(value(args, ++i, a));
                 case "--worker-id" -> worker = value(args, ++i, a);
                 case "--default-timers" -> fast = false;
@@ -327,7 +330,16 @@ public final class KclConsumer implements AutoCloseable {
         if (endpoint == null || stream == null || app == null || output == null) {
             usage("--endpoint, --stream, --app and --output are required");
         }
-        KclConsumer c = start(new Options(endpoint, stream, app, mode, position, output, worker, fast));
+        InitialPositionInStreamExtended initial;
+        if (position == InitialPositionInStream.AT_TIMESTAMP) {
+            if (timestamp == null) {
+                usage("--position AT_TIMESTAMP needs --timestamp");
+            }
+            initial = InitialPositionInStreamExtended.newInitialPositionAtTimestamp(Date.from(timestamp));
+        } else {
+            initial = InitialPositionInStreamExtended.newInitialPosition(position);
+        }
+        KclConsumer c = start(new Options(endpoint, stream, app, mode, initial, output, worker, fast));
         CompletableFuture<Void> stopped = new CompletableFuture<>();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
@@ -341,6 +353,10 @@ public final class KclConsumer implements AutoCloseable {
         stopped.getNow(null);
     }
 
+    private static Instant parseInstant(String s) {
+        return s.chars().allMatch(Character::isDigit) ? Instant.ofEpochMilli(Long.parseLong(s)) : Instant.parse(s);
+    }
+
     private static String value(String[] args, int i, String name) {
         if (i >= args.length) {
             usage(name + " needs a value");
@@ -351,7 +367,8 @@ public final class KclConsumer implements AutoCloseable {
     private static void usage(String why) {
         System.err.println(why);
         System.err.println("usage: KclConsumer --endpoint URL --stream NAME --app NAME [--mode efo|polling]"
-                + " [--position TRIM_HORIZON|LATEST] --output FILE [--worker-id ID] [--default-timers]");
+                + " [--position TRIM_HORIZON|LATEST|AT_TIMESTAMP] [--timestamp ISO-8601|epoch-ms] --output FILE"
+                + " [--worker-id ID] [--default-timers]");
         System.exit(2);
     }
 }

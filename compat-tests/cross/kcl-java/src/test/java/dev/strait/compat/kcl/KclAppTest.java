@@ -16,8 +16,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Date;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -26,6 +28,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -51,6 +54,7 @@ import software.amazon.awssdk.services.kinesis.model.ScalingType;
 import software.amazon.awssdk.services.kinesis.model.Shard;
 import software.amazon.awssdk.services.kinesis.model.StreamStatus;
 import software.amazon.kinesis.common.InitialPositionInStream;
+import software.amazon.kinesis.common.InitialPositionInStreamExtended;
 
 /**
  * A real KCL 3.x application ({@link KclConsumer}) against a real `strait dev`, in both retrieval modes: records
@@ -62,6 +66,8 @@ class KclAppTest {
     private static final String SHARD0 = "shardId-000000000000";
     private static final String SHARD1 = "shardId-000000000001";
     private static final String SHARD3 = "shardId-000000000003";
+    private static final InitialPositionInStreamExtended TRIM_HORIZON =
+            InitialPositionInStreamExtended.newInitialPosition(InitialPositionInStream.TRIM_HORIZON);
     private static final Duration PROCESS_TIMEOUT = Duration.ofSeconds(120);
 
     // One strait per test, so that the two modes can run in parallel and each one's request counters are its own.
@@ -123,13 +129,13 @@ class KclAppTest {
         awaitActive(stream);
 
         KclConsumer a = KclConsumer.start(new KclConsumer.Options(server.endpoint(), stream, app,
-                KclConsumer.Mode.EFO, InitialPositionInStream.TRIM_HORIZON, outA, "worker-a", true));
+                KclConsumer.Mode.EFO, TRIM_HORIZON, outA, "worker-a", true));
         KclConsumer b = null;
         try {
             put(stream, acked, 0, 400);
             awaitCondition("worker A processed records", Duration.ofSeconds(90), () -> read(outA).size() >= 100);
             b = KclConsumer.start(new KclConsumer.Options(server.endpoint(), stream, app, KclConsumer.Mode.EFO,
-                    InitialPositionInStream.TRIM_HORIZON, outB, "worker-b", true));
+                    TRIM_HORIZON, outB, "worker-b", true));
             put(stream, acked, 400, 400);
             Thread.sleep(5_000); // let B register its worker metrics and the leader see it
             put(stream, acked, 800, 200);
@@ -187,6 +193,98 @@ class KclAppTest {
             if (b != null) {
                 b.close();
             }
+        }
+    }
+
+    /**
+     * Initial positions other than TRIM_HORIZON, on a stream resharded before the apps start (so ListShards'
+     * AT_TIMESTAMP / AT_LATEST filters decide which shards get leases): AT_TIMESTAMP (polling) processes exactly
+     * the records written after its timestamp, LATEST (EFO) none written before it started reading.
+     */
+    @Test
+    void latestAndAtTimestamp() throws Exception {
+        long started = System.nanoTime();
+        String stream = "kcl-positions";
+        kinesis.createStream(b -> b.streamName(stream).shardCount(2));
+        awaitActive(stream);
+        Map<String, Acked> before = new LinkedHashMap<>();
+        put(stream, before, 0, 200);
+        kinesis.splitShard(b -> b.streamName(stream).shardToSplit(SHARD0)
+                .newStartingHashKey(BigInteger.ONE.shiftLeft(126).toString()));
+        awaitActive(stream);
+        put(stream, before, 200, 200);
+        Thread.sleep(1_500);
+        Instant t = Instant.now();
+        Thread.sleep(1_500);
+        Map<String, Acked> afterT = new LinkedHashMap<>();
+        put(stream, afterT, 400, 200);
+
+        Path outTs = tmp.resolve("at-timestamp.tsv");
+        Path outLatest = tmp.resolve("latest.tsv");
+        KclConsumer ts = KclConsumer.start(new KclConsumer.Options(server.endpoint(), stream, "kcl-app-ts",
+                KclConsumer.Mode.POLLING, InitialPositionInStreamExtended.newInitialPositionAtTimestamp(Date.from(t)),
+                outTs, null, true));
+        KclConsumer latest = KclConsumer.start(new KclConsumer.Options(server.endpoint(), stream, "kcl-app-latest",
+                KclConsumer.Mode.EFO, InitialPositionInStreamExtended.newInitialPosition(InitialPositionInStream.LATEST),
+                outLatest, null, true));
+        try {
+            awaitCondition("AT_TIMESTAMP app processed the records after its timestamp", PROCESS_TIMEOUT,
+                    () -> missing(afterT.keySet(), read(outTs)).isEmpty());
+            // LATEST skips whatever is written before the app has its iterators: write a trickle until it reads
+            // from every open shard, then a batch that must be processed completely.
+            Map<String, Acked> live = new LinkedHashMap<>();
+            AtomicInteger next = new AtomicInteger(600);
+            Set<String> open = Set.of(SHARD1, "shardId-000000000002", SHARD3);
+            awaitCondition("LATEST app reads every open shard", PROCESS_TIMEOUT, () -> {
+                try {
+                    put(stream, live, next.getAndAdd(30), 30);
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+                return read(outLatest).stream().map(Line::shardId).collect(Collectors.toSet()).containsAll(open);
+            });
+            Map<String, Acked> last = new LinkedHashMap<>();
+            put(stream, last, next.get(), 300);
+            awaitCondition("LATEST app processed everything written once it was reading", PROCESS_TIMEOUT,
+                    () -> missing(last.keySet(), read(outLatest)).isEmpty());
+            awaitCondition("AT_TIMESTAMP app processed everything after its timestamp", PROCESS_TIMEOUT,
+                    () -> missing(last.keySet(), read(outTs)).isEmpty() && missing(live.keySet(), read(outTs)).isEmpty());
+
+            List<Line> linesTs = read(outTs);
+            List<Line> linesLatest = read(outLatest);
+            for (Line l : linesTs) {
+                assertFalse(before.containsKey(l.key()), "AT_TIMESTAMP app processed " + l.key() + ", written before "
+                        + t + ", from " + l.shardId());
+                assertTrue(open.contains(l.shardId()), "AT_TIMESTAMP app read a shard closed before its timestamp: " + l);
+            }
+            for (Line l : linesLatest) {
+                assertFalse(before.containsKey(l.key()) || afterT.containsKey(l.key()),
+                        "LATEST app processed " + l.key() + ", written before it started");
+            }
+            Map<String, Acked> all = new HashMap<>(before);
+            all.putAll(afterT);
+            all.putAll(live);
+            all.putAll(last);
+            for (Line l : linesTs) {
+                assertEquals(all.get(l.key()).seq(), l.seq(), l.key());
+            }
+            for (Line l : linesLatest) {
+                assertEquals(all.get(l.key()).seq(), l.seq(), l.key());
+            }
+            System.out.printf("KCL initial positions: AT_TIMESTAMP (polling) processed %d lines (%d written after "
+                            + "its timestamp, %d before it, none of which it read); LATEST (EFO) processed %d lines, "
+                            + "%d of the %d written while it started; %.1f s%n",
+                    linesTs.size(), afterT.size() + live.size() + last.size(), before.size(), linesLatest.size(),
+                    linesLatest.stream().filter(l -> live.containsKey(l.key())).count(), live.size(),
+                    (System.nanoTime() - started) / 1e9);
+            assertTrue(ts.stop(Duration.ofSeconds(60)), "graceful shutdown (AT_TIMESTAMP app)");
+            assertTrue(latest.stop(Duration.ofSeconds(60)), "graceful shutdown (LATEST app)");
+        } catch (Throwable e) {
+            server.printLog("initial positions failed");
+            throw e;
+        } finally {
+            ts.close();
+            latest.close();
         }
     }
 
