@@ -13,6 +13,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -286,6 +287,193 @@ class KclAppTest {
             ts.close();
             latest.close();
         }
+    }
+
+    /**
+     * KPL-aggregated records (the KPL's own format, built here: magic, protobuf AggregatedRecord, MD5) read by KCL
+     * (EFO): every user record comes out with its partition key, data and subsequence number; an aggregate holding
+     * a user record whose explicit hash key is outside the shard is dropped whole, as KCL does, which only works if
+     * ListShards' hash ranges match how strait routed the records; a restart resumes after the last aggregate.
+     */
+    @Test
+    void kplAggregatedRecords() throws Exception {
+        long started = System.nanoTime();
+        String stream = "kcl-kpl";
+        String app = "kcl-app-kpl";
+        kinesis.createStream(b -> b.streamName(stream).shardCount(2));
+        awaitActive(stream);
+        Map<String, BigInteger[]> ranges = new TreeMap<>();
+        for (Shard sh : kinesis.listShards(b -> b.streamName(stream)).shards()) {
+            ranges.put(sh.shardId(), new BigInteger[] {new BigInteger(sh.hashKeyRange().startingHashKey()),
+                new BigInteger(sh.hashKeyRange().endingHashKey())});
+        }
+        // user key -> (data, shard, aggregate's sequence number, subsequence number)
+        Map<String, String[]> expected = new LinkedHashMap<>();
+        Set<String> poisoned = new HashSet<>();
+        int n = 0;
+        for (int round = 0; round < 10; round++) {
+            for (var e : ranges.entrySet()) {
+                boolean poison = round == 4;
+                List<String[]> users = new ArrayList<>(); // {partitionKey, explicitHashKey or null, data}
+                for (int i = 0; i < 20; i++) {
+                    String key = keyInRange(e.getValue(), "user-" + n++);
+                    String ehk = i % 5 == 4 ? e.getValue()[0].add(BigInteger.valueOf(i)).toString() : null;
+                    users.add(new String[] {key, ehk, "data of " + key + " " + "y".repeat(i)});
+                }
+                if (poison) {
+                    // Outside this shard: the neighbour's first hash key, or the one before this shard's start.
+                    BigInteger outside = e.getValue()[1].add(BigInteger.ONE).bitLength() > 128
+                            ? e.getValue()[0].subtract(BigInteger.ONE) : e.getValue()[1].add(BigInteger.ONE);
+                    users.add(new String[] {"user-" + n++, outside.toString(), "poison"});
+                }
+                SdkBytes blob = SdkBytes.fromByteArray(aggregate(users));
+                var r = kinesis.putRecord(b -> b.streamName(stream).partitionKey(users.get(0)[0])
+                        .explicitHashKey(e.getValue()[0].toString()).data(blob));
+                assertEquals(e.getKey(), r.shardId(), "the aggregate is routed by its explicit hash key");
+                for (int i = 0; i < users.size(); i++) {
+                    String[] u = users.get(i);
+                    if (poison) {
+                        poisoned.add(u[0]);
+                    } else {
+                        expected.put(u[0], new String[] {u[2], r.shardId(), r.sequenceNumber(), Integer.toString(i)});
+                    }
+                }
+            }
+        }
+        Path out1 = tmp.resolve("kpl1.tsv");
+        KclConsumer run1 = KclConsumer.start(KclConsumer.Options.of(server.endpoint(), stream, app,
+                KclConsumer.Mode.EFO, out1));
+        List<Line> lines;
+        try {
+            awaitCondition("every user record of every intact aggregate processed", PROCESS_TIMEOUT,
+                    () -> missing(expected.keySet(), read(out1)).isEmpty());
+            Thread.sleep(2_000); // anything else (a poisoned user record) would have arrived with its batch
+            lines = read(out1);
+            assertTrue(run1.stop(Duration.ofSeconds(60)), "graceful shutdown");
+        } catch (Throwable t) {
+            server.printLog("KPL run 1 failed");
+            throw t;
+        } finally {
+            run1.close();
+        }
+        for (Line l : lines) {
+            assertFalse(poisoned.contains(l.key()), "a user record of an aggregate KCL must drop: " + l);
+            String[] x = expected.get(l.key());
+            assertNotNull(x, "unexpected record " + l);
+            assertEquals(x[0], l.data(), l.key() + ": data");
+            assertEquals(x[1], l.shardId(), l.key() + ": shard");
+            assertEquals(new BigInteger(x[2]), l.seq(), l.key() + ": sequence number of its aggregate");
+            assertEquals(Long.parseLong(x[3]), l.subSeq(), l.key() + ": subsequence number");
+        }
+        Map<String, Map<String, AttributeValue>> leases = leases(app);
+        for (String shard : ranges.keySet()) {
+            Line last = lines.stream().filter(l -> l.shardId().equals(shard))
+                    .max((a, b) -> a.seq().compareTo(b.seq()) != 0 ? a.seq().compareTo(b.seq())
+                            : Long.compare(a.subSeq(), b.subSeq())).orElseThrow();
+            assertEquals(last.seq().toString(), checkpoint(leases.get(shard)), shard + " checkpoint");
+            assertEquals(Long.toString(last.subSeq()), leases.get(shard).get("checkpointSubSequenceNumber").n(),
+                    shard + " checkpoint subsequence number");
+        }
+
+        // Restart: one more aggregate per shard; only it is processed.
+        Map<String, String> fresh = new HashMap<>();
+        for (var e : ranges.entrySet()) {
+            List<String[]> users = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                String key = keyInRange(e.getValue(), "fresh-" + n++);
+                users.add(new String[] {key, null, "fresh " + key});
+                fresh.put(key, e.getKey());
+            }
+            SdkBytes blob = SdkBytes.fromByteArray(aggregate(users));
+            kinesis.putRecord(b -> b.streamName(stream).partitionKey(users.get(0)[0]).data(blob));
+        }
+        Path out2 = tmp.resolve("kpl2.tsv");
+        KclConsumer run2 = KclConsumer.start(KclConsumer.Options.of(server.endpoint(), stream, app,
+                KclConsumer.Mode.EFO, out2));
+        try {
+            awaitCondition("the restarted app processed the new aggregates", PROCESS_TIMEOUT,
+                    () -> missing(fresh.keySet(), read(out2)).isEmpty());
+            assertTrue(run2.stop(Duration.ofSeconds(60)), "graceful shutdown (restart)");
+        } finally {
+            run2.close();
+        }
+        List<Line> lines2 = read(out2);
+        for (Line l : lines2) {
+            assertEquals(fresh.get(l.key()), l.shardId(), "after the restart only the new aggregates: " + l);
+        }
+        System.out.printf("KCL KPL aggregation: %d user records in %d aggregates processed (%d lines), %d user "
+                        + "records of poisoned aggregates dropped; after a restart %d new, %d lines; %.1f s%n",
+                expected.size(), 18, lines.size(), poisoned.size(), fresh.size(), lines2.size(),
+                (System.nanoTime() - started) / 1e9);
+    }
+
+    /** A partition key (prefix + counter) whose MD5 hash key falls in {@code range}. */
+    private static String keyInRange(BigInteger[] range, String prefix) throws Exception {
+        for (int i = 0; ; i++) {
+            String k = prefix + "-" + i;
+            BigInteger h = new BigInteger(1, MessageDigest.getInstance("MD5").digest(k.getBytes(StandardCharsets.UTF_8)));
+            if (h.compareTo(range[0]) >= 0 && h.compareTo(range[1]) <= 0) {
+                return k;
+            }
+        }
+    }
+
+    /**
+     * The KPL's aggregated record: magic F3 89 9A C2, a protobuf AggregatedRecord (1: partition key table, 2:
+     * explicit hash key table, 3: records {1: key index, 2: hash key index, 3: data}), then the MD5 of the protobuf.
+     */
+    private static byte[] aggregate(List<String[]> users) throws Exception {
+        List<String> keys = new ArrayList<>();
+        List<String> hashKeys = new ArrayList<>();
+        java.io.ByteArrayOutputStream pb = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream records = new java.io.ByteArrayOutputStream();
+        for (String[] u : users) {
+            java.io.ByteArrayOutputStream rec = new java.io.ByteArrayOutputStream();
+            if (!keys.contains(u[0])) {
+                keys.add(u[0]);
+            }
+            varintField(rec, 1, keys.indexOf(u[0]));
+            if (u[1] != null) {
+                if (!hashKeys.contains(u[1])) {
+                    hashKeys.add(u[1]);
+                }
+                varintField(rec, 2, hashKeys.indexOf(u[1]));
+            }
+            bytesField(rec, 3, u[2].getBytes(StandardCharsets.UTF_8));
+            bytesField(records, 3, rec.toByteArray());
+        }
+        for (String k : keys) {
+            bytesField(pb, 1, k.getBytes(StandardCharsets.UTF_8));
+        }
+        for (String h : hashKeys) {
+            bytesField(pb, 2, h.getBytes(StandardCharsets.UTF_8));
+        }
+        pb.write(records.toByteArray());
+        byte[] proto = pb.toByteArray();
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        out.write(new byte[] {(byte) 0xF3, (byte) 0x89, (byte) 0x9A, (byte) 0xC2});
+        out.write(proto);
+        out.write(MessageDigest.getInstance("MD5").digest(proto));
+        return out.toByteArray();
+    }
+
+    private static void varintField(java.io.ByteArrayOutputStream out, int field, long v) {
+        varint(out, (long) field << 3);
+        varint(out, v);
+    }
+
+    private static void bytesField(java.io.ByteArrayOutputStream out, int field, byte[] b) {
+        varint(out, ((long) field << 3) | 2);
+        varint(out, b.length);
+        out.write(b, 0, b.length);
+    }
+
+    private static void varint(java.io.ByteArrayOutputStream out, long v) {
+        while ((v & ~0x7FL) != 0) {
+            out.write((int) ((v & 0x7F) | 0x80));
+            v >>>= 7;
+        }
+        out.write((int) v);
     }
 
     /** One processed record, as {@link KclConsumer} writes it, with its position in the output file. */
