@@ -820,7 +820,7 @@ class KclAppTest {
         return m;
     }
 
-    private List<Line> read(Path out) {
+    static List<Line> read(Path out) {
         try {
             if (!Files.exists(out)) {
                 return List.of();
@@ -843,6 +843,11 @@ class KclAppTest {
 
     /** PutRecords in batches of 50, retrying failed entries; every acknowledged record lands in {@code acked}. */
     private void put(String stream, Map<String, Acked> acked, int from, int count) throws InterruptedException {
+        put(kinesis, stream, acked, from, count);
+    }
+
+    static void put(KinesisClient kinesis, String stream, Map<String, Acked> acked, int from, int count)
+            throws InterruptedException {
         for (int base = from; base < from + count; base += 50) {
             Map<String, String> pending = new LinkedHashMap<>();
             for (int i = base; i < Math.min(base + 50, from + count); i++) {
@@ -876,7 +881,7 @@ class KclAppTest {
                 == StreamStatus.ACTIVE);
     }
 
-    private void awaitCondition(String what, Duration timeout, BooleanSupplier ok) throws InterruptedException {
+    static void awaitCondition(String what, Duration timeout, BooleanSupplier ok) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!ok.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
