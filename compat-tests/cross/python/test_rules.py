@@ -4,6 +4,9 @@ import base64
 import hashlib
 import time
 
+import pytest
+from botocore.exceptions import ClientError
+
 from confluent_kafka import KafkaError, TopicPartition
 from confluent_kafka.admin import ConfigResource, ResourceType
 
@@ -365,3 +368,30 @@ def test_kinesis_readers_see_only_committed_kafka_transactions(strait, kinesis):
     # The same view as a READ_COMMITTED consumer group.
     msgs = consume_group(strait, name, 3, **{"isolation.level": "read_committed"})
     assert [m.value() for m in msgs] == [b"committed", b"open", b"after"]
+
+
+def test_resharding_waits_for_open_kafka_transactions(strait, kinesis):
+    """A shard with an open Kafka transaction is not closed (its COMMIT/ABORT marker could never be written): the
+    split is refused with ResourceInUseException until the transaction ends, then succeeds, and Kinesis readers
+    reach the parent's end."""
+    name = create_via_kinesis(strait, kinesis, 1)
+    shard = kinesis.list_shards(StreamName=name)["Shards"][0]
+    mid = str((int(shard["HashKeyRange"]["StartingHashKey"]) + int(shard["HashKeyRange"]["EndingHashKey"])) // 2)
+    p = strait.producer(**{"transactional.id": unique("txn")})
+    p.init_transactions(30)
+    p.begin_transaction()
+    produce(p, name, [(b"k", b"in-txn", None)], partition=0)
+    with pytest.raises(ClientError) as e:
+        kinesis.split_shard(StreamName=name, ShardToSplit=shard["ShardId"], NewStartingHashKey=mid)
+    assert e.value.response["Error"]["Code"] == "ResourceInUseException"
+    assert "open Kafka transactions" in e.value.response["Error"]["Message"]
+    p.commit_transaction(30)
+    kinesis.split_shard(StreamName=name, ShardToSplit=shard["ShardId"], NewStartingHashKey=mid)
+    wait_active(kinesis, name)
+    assert [r["Data"] for r in read_shard(kinesis, name, shard["ShardId"])] == [b"in-txn"]
+    # The next transaction may span the closed parent: its write there is refused, and the abort that follows
+    # completes (no marker is owed to a partition the producer never wrote).
+    p.begin_transaction()
+    with pytest.raises(AssertionError, match="POLICY_VIOLATION"):
+        produce(p, name, [(b"k", b"refused", None)], partition=0)
+    p.abort_transaction(30)
