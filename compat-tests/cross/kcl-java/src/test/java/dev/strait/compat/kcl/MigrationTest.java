@@ -101,6 +101,10 @@ class MigrationTest {
                     "OffsetFetch shows the KCL checkpoints");
             Collection<ConsumerGroupListing> groups = admin.listConsumerGroups().all().get();
             assertTrue(groups.stream().anyMatch(g -> g.groupId().equals(app)), "ListGroups lists " + app);
+            // What `kafka-consumer-groups --describe` shows: the group exists, with no members (DescribeGroups).
+            var described = admin.describeConsumerGroups(List.of(app)).all().get().get(app);
+            assertEquals(org.apache.kafka.common.GroupState.EMPTY, described.groupState(), "DescribeGroups state");
+            assertTrue(described.members().isEmpty(), "no Kafka members");
         }
 
         KclAppTest.put(kinesis, stream, after, 400, 200);
