@@ -11,17 +11,7 @@ use strait_engine::batch::{BatchBuilder, RecordInput};
 use strait_engine::{AbortedTxn, AppendOptions, Engine, Partition};
 
 fn txn_batch(pid: i64, tag: &str, n: usize) -> BytesMut {
-    let mut b = BatchBuilder::new().producer(pid, 0, 0).transactional(false);
-    for i in 0..n {
-        let v = format!("{tag}-{i}");
-        b.push(RecordInput {
-            key: Some(tag.as_bytes()),
-            value: Some(v.as_bytes()),
-            headers: &[],
-            timestamp_ms: 1000,
-        });
-    }
-    b.finish()
+    records_into(BatchBuilder::new().producer(pid, 0, 0).transactional(false), tag, n, 1000)
 }
 
 fn marker(pid: i64, commit: bool) -> BytesMut {
