@@ -11,7 +11,12 @@ use strait_engine::batch::{BatchBuilder, RecordInput};
 use strait_engine::{AbortedTxn, AppendOptions, Engine, Partition};
 
 fn txn_batch(pid: i64, tag: &str, n: usize) -> BytesMut {
-    records_into(BatchBuilder::new().producer(pid, 0, 0).transactional(false), tag, n, 1000)
+    records_into(
+        BatchBuilder::new().producer(pid, 0, 0).transactional(false),
+        tag,
+        n,
+        1000,
+    )
 }
 
 fn marker(pid: i64, commit: bool) -> BytesMut {
