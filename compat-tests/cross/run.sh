@@ -5,9 +5,11 @@
 #           SubscribeToShard; the mapping rules of docs/cross-protocol.md; resharding seen by a consumer group
 #   java    kafka-clients producer/consumer + AWS SDK for Java v2 (CBOR, HTTP/2) PutRecords/GetRecords/
 #           SubscribeToShard (Maven, JUnit 5)
+#   kcl-java  a real Kinesis Client Library 3.x application (enhanced fan-out and polling) with only endpoint
+#           overrides, through a SplitShard, a MergeShards and a restart (Maven, JUnit 5; see kcl-java/README.md)
 #   kclpy   amazon-kclpy (MultiLangDaemon, KCL 3.x) apps with only endpoint overrides: resharding while consuming
 #           (EFO and polling), KPL-aggregated records (pytest; KCL's jars resolved by Maven; see kclpy/README.md)
-# Usage: run.sh [python] [java] [kclpy]   (default: all). Each installs its clients from its registry, outside the clone. A missing
+# Usage: run.sh [python] [java] [kcl-java] [kclpy]   (default: all). Each installs its clients from its registry, outside the clone. A missing
 # toolchain is a failure, never a skip; every suite runs even when an earlier one failed.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -15,7 +17,7 @@ root="$(cd "$here/../.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/strait/target}"
 venv="${STRAIT_CROSS_VENV:-$HOME/.cache/strait/venv-cross}"
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(python java kclpy)
+[ ${#suites[@]} -gt 0 ] || suites=(python java kcl-java kclpy)
 
 # scripts/test.sh passes the binary it just built; run alone, the suite builds it.
 if [ -z "${STRAIT_BIN:-}" ]; then
@@ -64,12 +66,14 @@ run_kclpy() {
   (cd "$here/kclpy" && PYTHONDONTWRITEBYTECODE=1 "$kvenv/bin/python" -m pytest -q -p no:cacheprovider -o console_output_style=classic)
 }
 
-run_java() {
-  command -v java >/dev/null || { echo "FAIL: java (17+) is required for the cross-protocol Java suite"; return 1; }
-  command -v mvn >/dev/null || { echo "FAIL: mvn (Maven 3.8+) is required for the cross-protocol Java suite"; return 1; }
+# One Maven suite in $1 (a directory under here), named $2 in messages.
+run_maven() {
+  local dir="$1" name="$2"
+  command -v java >/dev/null || { echo "FAIL: java (17+) is required for the $name suite"; return 1; }
+  command -v mvn >/dev/null || { echo "FAIL: mvn (Maven 3.8+) is required for the $name suite"; return 1; }
   local args=(-B -q -Dstyle.color=never)
   [ -z "${MAVEN_REPO:-}" ] || args+=("-Dmaven.repo.local=$MAVEN_REPO")
-  cd "$here/java" || return 1
+  cd "$here/$dir" || return 1
   rm -rf target/surefire-reports
   local status=0
   mvn "${args[@]}" test || status=$?
@@ -84,20 +88,28 @@ run_java() {
     skipped=$(( skipped + $(attr skipped) ))
   done
   if [ "$tests" -eq 0 ]; then
-    echo "FAIL: the cross-protocol Java suite ran no test"
+    echo "FAIL: the $name suite ran no test"
     status=1
   fi
   echo
-  echo "cross-java: $(( tests - failed - skipped )) passed, $failed failed, $skipped skipped"
+  echo "$name: $(( tests - failed - skipped )) passed, $failed failed, $skipped skipped"
   return "$status"
+}
+
+run_java() {
+  run_maven java cross-java
+}
+
+run_kcl-java() {
+  run_maven kcl-java cross-kcl-java
 }
 
 overall=0
 summary=()
 for suite in "${suites[@]}"; do
   case "$suite" in
-    python|java|kclpy) ;;
-    *) echo "FAIL: unknown suite '$suite' (python, java, kclpy)"; exit 2 ;;
+    python|java|kcl-java|kclpy) ;;
+    *) echo "FAIL: unknown suite '$suite' (python, java, kcl-java, kclpy)"; exit 2 ;;
   esac
   echo "==> cross/$suite"
   started=$(date +%s)

@@ -267,6 +267,7 @@ pub struct BatchBuilder {
     producer_id: i64,
     producer_epoch: i16,
     base_sequence: i32,
+    attributes: i16,
 }
 
 impl Default for BatchBuilder {
@@ -285,7 +286,18 @@ impl BatchBuilder {
             producer_id: -1,
             producer_epoch: -1,
             base_sequence: -1,
+            attributes: 0,
         }
+    }
+
+    /// Marks the batch transactional (KIP-98), and with `control` a control batch (a COMMIT/ABORT marker, whose
+    /// record key is version i16 0 + type i16: 0 abort, 1 commit).
+    pub fn transactional(mut self, control: bool) -> Self {
+        self.attributes |= ATTR_TRANSACTIONAL;
+        if control {
+            self.attributes |= ATTR_CONTROL;
+        }
+        self
     }
 
     /// Sets the idempotent-producer fields (defaults: no producer).
@@ -338,7 +350,7 @@ impl BatchBuilder {
         b.put_i32(-1);
         b.put_i8(2);
         b.put_u32(0); // CRC, patched below
-        b.put_i16(0);
+        b.put_i16(self.attributes);
         b.put_i32(self.count - 1);
         b.put_i64(self.base_timestamp);
         b.put_i64(self.max_timestamp);

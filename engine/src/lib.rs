@@ -20,6 +20,7 @@ mod index;
 pub mod meta;
 pub mod partition;
 mod segment;
+mod txn;
 mod util;
 
 pub use config::{CleanupPolicy, EngineConfig, FsyncPolicy, TimestampType, TopicConfig};
@@ -27,3 +28,4 @@ pub use engine::{Engine, EngineStats, TopicInfo, validate_topic_name};
 pub use error::{EngineError, Result};
 pub use meta::{MetaOp, MetaStore};
 pub use partition::{AppendInfo, AppendOptions, LogOffsets, Partition, ReadResult};
+pub use txn::AbortedTxn;

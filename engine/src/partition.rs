@@ -20,6 +20,7 @@ use crate::epoch::EpochCache;
 use crate::error::{EngineError, IoContext, Result};
 use crate::meta::{MetaOp, MetaStore};
 use crate::segment::Segment;
+use crate::txn::{AbortedTxn, OpenSet, TxnIndex, TxnState};
 use crate::util::{lock, now_ms, read, sync_dir, write};
 
 pub(crate) const PARTITIONS_TABLE: &str = "partitions";
@@ -130,6 +131,9 @@ pub struct Partition {
     meta_key: Vec<u8>,
     /// Serialises `seal` calls; holds the end offset once the seal is durable in the metadata store.
     seal_done: tokio::sync::Mutex<Option<i64>>,
+    /// Open and aborted transactions (see [`crate::txn`]). Updated under the writer lock (lock order: writer,
+    /// then txn); readers take only this lock.
+    txn: Mutex<TxnState>,
 }
 
 pub(crate) struct OpenArgs<'a> {
@@ -172,6 +176,41 @@ fn list_segments(dir: &Path) -> Result<Vec<(i64, PathBuf)>> {
     }
     out.sort_by_key(|e| e.0);
     Ok(out)
+}
+
+/// Rebuilds the transaction state of recovered segments: a segment whose `.txnindex` matches (same end, same
+/// open set at its start) is taken from the file; any other is scanned (headers, plus control batches whole), and
+/// a scanned sealed segment gets its file written so the next open need not scan it again.
+fn recover_txn_state(segs: &[Arc<Segment>]) -> Result<TxnState> {
+    let mut st = TxnState::default();
+    let last = segs.len().saturating_sub(1);
+    for (i, s) in segs.iter().enumerate() {
+        let end = s.next_offset();
+        let file = TxnIndex::load(&s.path).filter(|x| x.end == end);
+        if i == 0
+            && let Some(x) = &file
+        {
+            // Retention removed the segments before: their open transactions are known only from here.
+            st.open = x.open_at_start.iter().copied().collect();
+        }
+        st.checkpoints.insert(s.base_offset, st.open.clone());
+        match file {
+            Some(x) if x.open_at_start.iter().copied().collect::<OpenSet>() == st.open => {
+                st.aborted.extend(x.aborted);
+                st.open = x.open_at_end.into_iter().collect();
+            }
+            _ => {
+                s.scan_txn(s.size(), |e| st.apply(e))?;
+                if i != last
+                    && let Some(x) = st.index_for(s.base_offset, end, &st.open)
+                {
+                    x.persist(&s.path)?;
+                }
+            }
+        }
+    }
+    st.seen |= !st.open.is_empty() || !st.aborted.is_empty();
+    Ok(st)
 }
 
 impl Partition {
@@ -224,6 +263,7 @@ impl Partition {
                 s.persist_index()?;
             }
         }
+        let txn = recover_txn_state(&segments)?;
         let recovery_point = args.state.recovery_point.max(active.base_offset);
         let log_end = active.next_offset();
         let log_start = args
@@ -290,6 +330,7 @@ impl Partition {
             meta: args.meta,
             meta_key: meta_key(args.topic, args.index),
             seal_done: tokio::sync::Mutex::new(sealed),
+            txn: Mutex::new(txn),
         });
         if recovery_point != args.state.recovery_point {
             p.meta.commit_in_background(vec![p.state_op()?]);
@@ -461,6 +502,14 @@ impl Partition {
             return Err(e);
         }
         w.next_offset = off;
+        let mut pos = 0;
+        for (h, len) in headers.iter() {
+            // Non-transactional batches (the common case) cost one attribute test here.
+            if let Some(e) = crate::txn::event(h, || Some(records[pos..pos + *len].to_vec())) {
+                lock(&self.txn).apply(e);
+            }
+            pos += *len;
+        }
         if w.epochs.observe(epoch, base) {
             w.epochs.persist(&self.dir)?;
         }
@@ -482,6 +531,11 @@ impl Partition {
         let old = self.active();
         let new = Segment::create(&self.dir, w.next_offset, now_ms())?;
         sync_dir(&self.dir)?;
+        {
+            let mut t = lock(&self.txn);
+            let open = t.open.clone();
+            t.checkpoints.insert(new.base_offset, open);
+        }
         w.unsynced.push(old);
         let mut segs = write(&self.segments);
         let mut v = Vec::with_capacity(segs.len() + 1);
@@ -603,11 +657,22 @@ impl Partition {
             return Ok(());
         }
         let (s2, a2) = (sealed.clone(), active.clone());
+        let txn_indexes: Vec<Option<TxnIndex>> = {
+            let t = lock(&self.txn);
+            sealed
+                .iter()
+                .map(|s| t.sealed_index(s.base_offset, s.next_offset()))
+                .collect()
+        };
         let started = std::time::Instant::now();
         let res = tokio::task::spawn_blocking(move || -> Result<()> {
-            for s in &s2 {
+            for (s, ti) in s2.iter().zip(&txn_indexes) {
                 s.sync()?;
                 s.persist_index()?;
+                // Written after the segment is durable; a missing file only means a scan at the next open.
+                if let Some(ti) = ti {
+                    ti.persist(&s.path)?;
+                }
             }
             a2.sync()
         })
@@ -728,6 +793,53 @@ impl Partition {
         self.high_watermark()
     }
 
+    /// The last stable offset: the first offset of the earliest transaction not yet decided (or whose marker is
+    /// not yet below the high watermark), else the high watermark. READ_COMMITTED readers stop here.
+    pub fn last_stable_offset(&self) -> i64 {
+        let hw = self.high_watermark();
+        let log_start = self.log_start();
+        let mut t = lock(&self.txn);
+        if !t.seen {
+            return hw;
+        }
+        t.last_stable_offset(hw, log_start)
+    }
+
+    /// Aborted transactions a READ_COMMITTED read of `[from, to)` must filter out: those whose ABORT marker is
+    /// at or after `from` and whose data starts before `to`, in marker order.
+    pub fn aborted_transactions(&self, from: i64, to: i64) -> Vec<AbortedTxn> {
+        let t = lock(&self.txn);
+        if !t.seen {
+            return Vec::new();
+        }
+        t.aborted_between(from, to)
+    }
+
+    /// The producers with an open transaction here and the first offset of each (for diagnostics and tests).
+    pub fn open_transactions(&self) -> OpenSet {
+        lock(&self.txn).open.clone()
+    }
+
+    /// Like [`wait_for_data`](Self::wait_for_data) for READ_COMMITTED readers: waits until the last stable
+    /// offset passes `offset` or `timeout` elapses; returns the last stable offset. The LSO moves only when the
+    /// high watermark does (a marker counts once it is below it), so this waits on the high watermark.
+    pub async fn wait_for_stable(&self, offset: i64, timeout: Duration) -> i64 {
+        let mut rx = self.hw.subscribe();
+        let _ = tokio::time::timeout(timeout, async {
+            loop {
+                rx.borrow_and_update();
+                if self.last_stable_offset() > offset {
+                    return;
+                }
+                if rx.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+        .await;
+        self.last_stable_offset()
+    }
+
     /// The first committed batch whose max timestamp is >= `ts` (the front end picks the record inside it).
     pub async fn find_by_timestamp(&self, ts: i64) -> Result<Option<(BatchHeader, Bytes)>> {
         let hw = self.high_watermark();
@@ -830,12 +942,15 @@ impl Partition {
                 n += 1;
             }
             if n == 0 {
+                // DeleteRecords inside the first segment: only aborted ranges below the new start go.
+                lock(&self.txn).prune(self.log_start(), segs[0].base_offset);
                 return Ok(0);
             }
             let victims: Vec<_> = segs[..n].to_vec();
             *segs = Arc::new(segs[n..].to_vec());
             let new_start = segs[0].base_offset;
             self.log_start.fetch_max(new_start, Ordering::AcqRel);
+            lock(&self.txn).prune(self.log_start(), new_start);
             if w.epochs.truncate_before(self.log_start()) {
                 w.epochs.persist(&self.dir)?;
             }
@@ -872,9 +987,17 @@ impl Partition {
         }
         let segs = self.segments();
         let keep = segs.partition_point(|s| s.base_offset <= new_end).max(1);
-        segs[keep - 1].truncate_after(last_kept)?;
+        let last = &segs[keep - 1];
+        last.truncate_after(last_kept)?;
         for s in &segs[keep..] {
             s.delete_files()?;
+        }
+        // The transaction state goes back to the start of the cut segment and is rebuilt from what is left.
+        TxnIndex::remove(&last.path)?;
+        {
+            let mut t = lock(&self.txn);
+            t.rewind_to_segment(last.base_offset);
+            last.scan_txn(last.size(), |e| t.apply(e))?;
         }
         *write(&self.segments) = Arc::new(segs[..keep].to_vec());
         w.unsynced.retain(|s| s.base_offset < new_end);
@@ -909,9 +1032,20 @@ impl Partition {
         }
         let res = self.flush_once().await;
         let active = self.active();
-        tokio::task::spawn_blocking(move || active.persist_index())
-            .await
-            .unwrap_or(Err(EngineError::ShuttingDown))?;
+        let txn_index = {
+            let t = lock(&self.txn);
+            t.index_for(active.base_offset, active.next_offset(), &t.open)
+        };
+        tokio::task::spawn_blocking(move || {
+            active.persist_index()?;
+            // Lets a clean restart skip scanning the active segment (trusted only while its end matches).
+            match txn_index {
+                Some(ti) => ti.persist(&active.path),
+                None => Ok(()),
+            }
+        })
+        .await
+        .unwrap_or(Err(EngineError::ShuttingDown))?;
         res
     }
 

@@ -500,6 +500,7 @@ impl Segment {
             self.path.clone(),
             index::offset_index_path(&self.path),
             index::time_index_path(&self.path),
+            crate::txn::index_path(&self.path),
         ] {
             match std::fs::remove_file(&p) {
                 Ok(()) => {}
@@ -516,6 +517,27 @@ impl Segment {
         while pos < end {
             let h = self.read_header_at(pos)?;
             f(&h);
+            pos += h.total_len() as u64;
+        }
+        Ok(())
+    }
+
+    /// Walks the batches below `limit` bytes, reporting each transaction event (reads only control batches whole).
+    pub(crate) fn scan_txn(
+        &self,
+        limit: u64,
+        mut f: impl FnMut(crate::txn::TxnEvent),
+    ) -> Result<()> {
+        let mut pos = 0u64;
+        while pos < limit {
+            let h = self.read_header_at(pos)?;
+            let ev = crate::txn::event(&h, || {
+                let mut buf = vec![0u8; h.total_len()];
+                self.file.read_exact_at(&mut buf, pos).ok().map(|_| buf)
+            });
+            if let Some(e) = ev {
+                f(e);
+            }
             pos += h.total_len() as u64;
         }
         Ok(())

@@ -24,7 +24,11 @@ pub fn overrides(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 
 /// A batch of `n` records whose values are `"{tag}-{i}"`.
 pub fn batch(tag: &str, n: usize, ts: i64) -> BytesMut {
-    let mut b = BatchBuilder::new();
+    records_into(BatchBuilder::new(), tag, n, ts)
+}
+
+/// Adds `n` records whose values are `"{tag}-{i}"` to `b` and finishes the batch.
+pub fn records_into(mut b: BatchBuilder, tag: &str, n: usize, ts: i64) -> BytesMut {
     for i in 0..n {
         let v = format!("{tag}-{i}");
         b.push(RecordInput {

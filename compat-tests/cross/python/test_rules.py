@@ -4,6 +4,9 @@ import base64
 import hashlib
 import time
 
+import pytest
+from botocore.exceptions import ClientError
+
 from confluent_kafka import KafkaError, TopicPartition
 from confluent_kafka.admin import ConfigResource, ResourceType
 
@@ -320,3 +323,75 @@ def test_log_append_time_topic_gives_arrival_time_compressed_or_not(strait, kine
     for codec in ("none", "gzip"):
         assert before - 1000 <= msgs[codec] <= after + 1000, f"Kafka consumer, {codec}: {msgs[codec]}"
         assert got[codec] == msgs[codec], f"{codec}: GetRecords {got[codec]} vs Kafka consumer {msgs[codec]}"
+
+
+def test_kinesis_readers_see_only_committed_kafka_transactions(strait, kinesis):
+    """GetRecords sees what a READ_COMMITTED Kafka consumer sees: records of an aborted transaction never, those of
+    an open transaction (and everything after them) only once it commits; a reader at an open transaction waits
+    there, it does not skip."""
+    name = create_via_kafka(strait, kinesis, 1)
+    shard = "shardId-000000000000"
+    p = strait.producer(**{"transactional.id": unique("txn")})
+    p.init_transactions(30)
+    p.begin_transaction()
+    produce(p, name, [(b"k", b"aborted-1", None), (b"k", b"aborted-2", None)], partition=0)
+    p.abort_transaction(30)
+    p.begin_transaction()
+    produce(p, name, [(b"k", b"committed", None)], partition=0)
+    p.commit_transaction(30)
+    recs = read_shard(kinesis, name, shard)
+    assert [r["Data"] for r in recs] == [b"committed"]
+
+    # An open transaction, then a Kinesis write after it: neither is visible until the transaction commits.
+    p.begin_transaction()
+    produce(p, name, [(b"k", b"open", None)], partition=0)
+    kinesis.put_record(StreamName=name, PartitionKey="k", Data=b"after")
+    it = kinesis.get_shard_iterator(StreamName=name, ShardId=shard, ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                                    StartingSequenceNumber=recs[-1]["SequenceNumber"])["ShardIterator"]
+    for _ in range(3):
+        resp = kinesis.get_records(ShardIterator=it)
+        assert resp["Records"] == [], resp["Records"]
+        assert resp["MillisBehindLatest"] == 0
+        it = resp["NextShardIterator"]
+    assert [r["Data"] for r in read_shard(kinesis, name, shard)] == [b"committed"]
+    p.commit_transaction(30)
+    deadline = time.time() + 30
+    got = []
+    while time.time() < deadline and len(got) < 2:
+        resp = kinesis.get_records(ShardIterator=it)
+        got += resp["Records"]
+        it = resp["NextShardIterator"]
+        if not resp["Records"]:
+            time.sleep(0.2)
+    assert [r["Data"] for r in got] == [b"open", b"after"]
+    assert [r["Data"] for r in read_shard(kinesis, name, shard)] == [b"committed", b"open", b"after"]
+    # The same view as a READ_COMMITTED consumer group.
+    msgs = consume_group(strait, name, 3, **{"isolation.level": "read_committed"})
+    assert [m.value() for m in msgs] == [b"committed", b"open", b"after"]
+
+
+def test_resharding_waits_for_open_kafka_transactions(strait, kinesis):
+    """A shard with an open Kafka transaction is not closed (its COMMIT/ABORT marker could never be written): the
+    split is refused with ResourceInUseException until the transaction ends, then succeeds, and Kinesis readers
+    reach the parent's end."""
+    name = create_via_kinesis(strait, kinesis, 1)
+    shard = kinesis.list_shards(StreamName=name)["Shards"][0]
+    mid = str((int(shard["HashKeyRange"]["StartingHashKey"]) + int(shard["HashKeyRange"]["EndingHashKey"])) // 2)
+    p = strait.producer(**{"transactional.id": unique("txn")})
+    p.init_transactions(30)
+    p.begin_transaction()
+    produce(p, name, [(b"k", b"in-txn", None)], partition=0)
+    with pytest.raises(ClientError) as e:
+        kinesis.split_shard(StreamName=name, ShardToSplit=shard["ShardId"], NewStartingHashKey=mid)
+    assert e.value.response["Error"]["Code"] == "ResourceInUseException"
+    assert "open Kafka transactions" in e.value.response["Error"]["Message"]
+    p.commit_transaction(30)
+    kinesis.split_shard(StreamName=name, ShardToSplit=shard["ShardId"], NewStartingHashKey=mid)
+    wait_active(kinesis, name)
+    assert [r["Data"] for r in read_shard(kinesis, name, shard["ShardId"])] == [b"in-txn"]
+    # The next transaction may span the closed parent: its write there is refused, and the abort that follows
+    # completes (no marker is owed to a partition the producer never wrote).
+    p.begin_transaction()
+    with pytest.raises(AssertionError, match="POLICY_VIOLATION"):
+        produce(p, name, [(b"k", b"refused", None)], partition=0)
+    p.abort_transaction(30)

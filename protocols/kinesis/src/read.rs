@@ -1,6 +1,10 @@
 //! Reading Kinesis records out of a shard's partition: whole stored batches (built by PutRecord(s), or by Kafka
 //! producers, possibly compressed) decoded into records with their sequence numbers. Shared by GetRecords and
 //! SubscribeToShard.
+//!
+//! Kinesis readers see what a READ_COMMITTED Kafka consumer sees: reads stop at the partition's last stable
+//! offset (records of a transaction still open wait there, they are not skipped), and records of aborted
+//! transactions and transaction markers (control batches) are dropped.
 
 use bytes::Bytes;
 use kafka_protocol::records::RecordBatchDecoder;
@@ -32,7 +36,8 @@ pub struct ShardRead {
     pub records: Vec<KinesisRecord>,
     /// The offset to continue from.
     pub next_offset: i64,
-    /// The partition's high watermark when the read was made.
+    /// The end of what readers may see when the read was made: the partition's last stable offset (its high
+    /// watermark unless a Kafka transaction is open).
     pub high_watermark: i64,
 }
 
@@ -89,8 +94,10 @@ pub async fn read_shard(
     limit: usize,
 ) -> Result<ShardRead, KinesisError> {
     let mut pos = from.max(partition.log_start());
-    let hw = partition.high_watermark();
+    let hw = partition.last_stable_offset();
     let stop = end.map_or(hw, |e| e.min(hw));
+    // Aborted transactions overlapping the range (usually none: a lock and an empty list).
+    let aborted = partition.aborted_transactions(pos, stop);
     let mut records = Vec::new();
     let mut bytes = 0usize;
     'outer: while pos < stop && records.len() < limit {
@@ -113,8 +120,15 @@ pub async fn read_shard(
             if header.last_offset() < pos {
                 continue;
             }
+            if header.base_offset >= stop {
+                break 'outer;
+            }
             progressed = true;
-            if header.is_control() {
+            let aborted_data = header.is_transactional()
+                && aborted
+                    .iter()
+                    .any(|a| a.covers(header.producer_id, header.base_offset));
+            if header.is_control() || aborted_data {
                 pos = header.last_offset() + 1;
                 continue;
             }

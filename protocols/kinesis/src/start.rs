@@ -53,7 +53,8 @@ pub(crate) async fn resolve(
                 return Err(combination(&format!("also a {member}")));
             }
             Ok(if kind == "LATEST" {
-                cx.tip
+                // Not past records of a Kafka transaction still open: they become visible when it commits.
+                cx.tip.min(cx.partition.last_stable_offset())
             } else {
                 cx.partition.log_start()
             })

@@ -427,6 +427,69 @@ async fn reads_batches_written_by_kafka_producers_including_compressed() {
     assert_eq!((seq(0), seq(5)), (0, 5));
 }
 
+/// A transactional (Kafka KIP-98) batch of `values` by `pid`, or with `marker` a COMMIT (true) / ABORT marker.
+fn txn_batch(pid: i64, values: &[&str], marker: Option<bool>) -> bytes::BytesMut {
+    use strait_engine::batch::{BatchBuilder, RecordInput};
+    let mut b = BatchBuilder::new()
+        .producer(pid, 0, if marker.is_some() { -1 } else { 0 })
+        .transactional(marker.is_some());
+    let key = [0, 0, 0, u8::from(marker == Some(true))];
+    for v in values {
+        b.push(RecordInput {
+            key: Some(b"pk"),
+            value: Some(v.as_bytes()),
+            headers: &[],
+            timestamp_ms: 1_795_622_869_000,
+        });
+    }
+    if marker.is_some() {
+        b.push(RecordInput {
+            key: Some(&key),
+            value: Some(&[0, 0, 0, 0, 0, 0]),
+            headers: &[],
+            timestamp_ms: 1_795_622_869_000,
+        });
+    }
+    b.finish()
+}
+
+#[tokio::test]
+async fn reads_see_only_committed_kafka_transactions() {
+    let h = open().await;
+    h.engine
+        .create_topic("k", 1, Default::default())
+        .await
+        .expect("topic");
+    let p = h.engine.partition("k", 0).expect("partition");
+    let put = |b: bytes::BytesMut| {
+        let p = p.clone();
+        async move { p.append(b, Default::default()).await.expect("append") }
+    };
+    put(txn_batch(7, &["aborted-0", "aborted-1"], None)).await; // 0..2
+    put(txn_batch(7, &[], Some(false))).await; // 2: ABORT
+    put(txn_batch(8, &["committed"], None)).await; // 3, still open
+    let (_, plain) = h.put("k", "pk", b"plain").await; // 4
+    assert!(!plain.is_empty());
+    let it = h
+        .iterator("k", "shardId-000000000000", "TRIM_HORIZON")
+        .await;
+    // Aborted records and the marker are dropped; the open transaction holds the reader at offset 3.
+    let r = h.ok("GetRecords", json!({"ShardIterator": it})).await;
+    assert_eq!(r["Records"].as_array().expect("records").len(), 0);
+    assert_eq!(r["MillisBehindLatest"], 0);
+    let next = r["NextShardIterator"].as_str().expect("next").to_string();
+    let r = h.ok("GetRecords", json!({"ShardIterator": next})).await;
+    assert_eq!(r["Records"].as_array().expect("records").len(), 0);
+    let next = r["NextShardIterator"].as_str().expect("next").to_string();
+    // LATEST does not skip past the open transaction either.
+    let latest = h.iterator("k", "shardId-000000000000", "LATEST").await;
+    put(txn_batch(8, &[], Some(true))).await; // 5: COMMIT
+    let (data, _) = h.drain(&next).await;
+    assert_eq!(data, vec![b"committed".to_vec(), b"plain".to_vec()]);
+    let (data, _) = h.drain(&latest).await;
+    assert_eq!(data, vec![b"committed".to_vec(), b"plain".to_vec()]);
+}
+
 /// Just enough big-integer comparison for decimal sequence numbers.
 mod num_like {
     #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -43,8 +43,6 @@ struct Target {
     current_leader_epoch: i32,
     last_fetched_epoch: i32,
     partition: Result<Arc<Partition>, ApiError>,
-    /// For the partition's transaction state (a re-created topic has a new id).
-    topic_id: uuid::Uuid,
     /// A partition of the virtual `__consumer_offsets` topic: always empty (see `internal_topic`).
     internal: bool,
 }
@@ -139,7 +137,6 @@ fn targets(b: &Broker, req: &FetchRequest, version: i16) -> Vec<TopicTargets> {
                     max_bytes: p.partition_max_bytes.max(0) as usize,
                     current_leader_epoch: p.current_leader_epoch,
                     last_fetched_epoch: p.last_fetched_epoch,
-                    topic_id: topic.as_ref().map_or(uuid::Uuid::nil(), |t| t.id),
                     internal: internal
                         && internal_topic::has_partition(
                             b.config().offsets_topic_partitions,
@@ -176,7 +173,7 @@ async fn read_round(
         let mut parts = Vec::with_capacity(t.partitions.len());
         for target in &t.partitions {
             parts.push(
-                read_partition(b, target, &mut budget, &mut round, version, read_committed).await,
+                read_partition(target, &mut budget, &mut round, version, read_committed).await,
             );
         }
         round.topics.push(
@@ -206,7 +203,6 @@ fn failed(index: i32, e: &ApiError, round: &mut Round) -> PartitionData {
 }
 
 async fn read_partition(
-    b: &Broker,
     t: &Target,
     budget: &mut usize,
     round: &mut Round,
@@ -265,35 +261,22 @@ async fn read_partition(
             round
                 .waits
                 .push((p.clone(), r.high_watermark.max(t.fetch_offset)));
-            let txns = b.txns();
-            let lso = match txns.last_stable_offset(t.topic_id, p.index(), r.high_watermark) {
-                Ok(lso) => lso,
-                Err(code) => {
-                    let e = ApiError::new(code, "transaction state of the partition is unreadable");
-                    return failed(t.index, &e, round);
-                }
-            };
+            // The engine's LSO may be computed against a newer high watermark than the read's; it is never
+            // reported above the read's.
+            let lso = p.last_stable_offset().min(r.high_watermark);
             let mut records = r.records;
             let mut aborted = Vec::new();
             if read_committed {
                 records = stable_prefix(records, lso);
-                match txns.aborted_between(t.topic_id, p.index(), t.fetch_offset, lso) {
-                    Ok(list) => {
-                        aborted = list
-                            .into_iter()
-                            .map(|a| {
-                                AbortedTransaction::default()
-                                    .with_producer_id(ProducerId(a.producer_id))
-                                    .with_first_offset(a.first_offset)
-                            })
-                            .collect();
-                    }
-                    Err(code) => {
-                        let e =
-                            ApiError::new(code, "transaction state of the partition is unreadable");
-                        return failed(t.index, &e, round);
-                    }
-                }
+                aborted = p
+                    .aborted_transactions(t.fetch_offset, lso)
+                    .into_iter()
+                    .map(|a| {
+                        AbortedTransaction::default()
+                            .with_producer_id(ProducerId(a.producer_id))
+                            .with_first_offset(a.first_offset)
+                    })
+                    .collect();
             }
             if taken_before && records.len() > limit {
                 // Only the first partition with data may exceed the limits.

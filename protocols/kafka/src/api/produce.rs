@@ -223,12 +223,10 @@ async fn append(
         Verdict::Append => {
             if h.is_transactional() {
                 // The partition must be in the producer's ongoing transaction (checked under the producer lock,
-                // which marker writes take too), and its first offset there is recorded before the data lands.
+                // which marker writes take too). The engine opens the transaction in the partition (LSO) when the
+                // batch is appended.
                 b.txns()
                     .verify_produce(pb.producer_id, pb.epoch, &t.name, pd.index)?;
-                b.txns()
-                    .begin_partition(t.id, p.index(), pb.producer_id, p.offsets().log_end)
-                    .await?;
             }
             let info = p.append(data, opts).await?;
             metrics::counter!("strait_kafka_produced_bytes_total").increment(h.total_len() as u64);

@@ -116,28 +116,9 @@ impl TxnCoordinator {
         Ok((m.producer_id, m.epoch))
     }
 
-    /// One timer pass: drops aborted ranges below the log start and state of deleted topics, completes decided
-    /// transactions (after a restart or a failed marker write) and aborts those past their timeout, bumping the
-    /// epoch so that the late producer is fenced.
+    /// One timer pass: completes decided transactions (after a restart or a failed marker write) and aborts those
+    /// past their timeout, bumping the epoch so that the late producer is fenced.
     pub async fn tick(&self, b: &Broker) {
-        let topics: std::collections::HashMap<uuid::Uuid, String> = b
-            .engine()
-            .list_topics()
-            .into_iter()
-            .map(|t| (t.id, t.name))
-            .collect();
-        let ops = self.prune(|id, index| {
-            let name = topics.get(&id)?;
-            b.engine()
-                .partition(name, index)
-                .ok()
-                .map(|p| p.log_start())
-        });
-        if !ops.is_empty()
-            && let Err(e) = b.engine().meta().commit(ops).await
-        {
-            tracing::warn!(error = %e, "pruning transaction state failed; retrying later");
-        }
         let now = crate::producer::now_ms();
         for cell in self.cells() {
             // A transaction busy with a request is not stuck; look again next time.

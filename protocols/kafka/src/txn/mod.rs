@@ -1,9 +1,10 @@
 //! The transaction coordinator (KIP-98): transactional ids, their producer ids and epochs, the partitions and
-//! groups of the running transaction, and the per-partition state behind the last stable offset.
+//! groups of the running transaction. The per-partition read state (open transactions, the last stable offset,
+//! aborted ranges for READ_COMMITTED fetches) is the engine's: it derives it from the transactional batches and
+//! the markers written here, so Kinesis readers see the same committed view (`Partition::last_stable_offset`).
 //!
 //! Module map:
-//! - [`state`]: one transactional id's durable metadata; [`partition`]: open and aborted transactions per data
-//!   partition (LSO, aborted ranges for READ_COMMITTED fetches);
+//! - [`state`]: one transactional id's durable metadata;
 //! - [`init`]: InitProducerId for transactional ids; [`add`]: AddPartitionsToTxn, AddOffsetsToTxn,
 //!   TxnOffsetCommit; [`end`]: EndTxn, and completing transactions (markers, offsets) for every path that ends
 //!   one (EndTxn, a re-initialising producer, the timeout, recovery after a restart); [`markers`]: COMMIT/ABORT
@@ -23,21 +24,18 @@ pub mod describe;
 pub mod end;
 pub mod init;
 pub mod markers;
-pub mod partition;
 pub mod state;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
-use strait_engine::{MetaOp, MetaStore};
+use strait_engine::MetaStore;
 
 use crate::error::ApiError;
 use crate::group::error::store_error_code;
 use crate::group::lock;
-use partition::{Aborted, PartitionTxns};
 use state::{TxnMetadata, TxnState};
 
 /// Coordinator settings (Kafka's names and defaults).
@@ -76,11 +74,6 @@ pub struct TxnCoordinator {
     cfg: TxnConfig,
     txns: Mutex<HashMap<String, TxnCell>>,
     producers: Mutex<HashMap<i64, ProducerView>>,
-    partitions: Mutex<HashMap<(uuid::Uuid, u32), PartitionTxns>>,
-    /// False while no partition has ever held transactional data: then every partition's LSO is its high
-    /// watermark and Fetch skips the lock and the lazy load (the hot path of brokers that never see a
-    /// transaction).
-    any_txn_data: AtomicBool,
 }
 
 /// Storage failures reach transactional clients as COORDINATOR_NOT_AVAILABLE (retriable), as for groups.
@@ -96,17 +89,24 @@ impl TxnCoordinator {
             cfg,
             txns: Mutex::new(HashMap::new()),
             producers: Mutex::new(HashMap::new()),
-            partitions: Mutex::new(HashMap::new()),
-            any_txn_data: AtomicBool::new(false),
         };
-        // Any row in either table means transactional data exists (a read error: assume it does). One scan at
-        // start; the tables hold a row per open transaction and per aborted transaction and partition.
-        let seen = [partition::ONGOING, partition::ABORTED].iter().any(|t| {
-            c.meta
-                .scan_prefix(t, b"")
-                .map_or(true, |rows| !rows.is_empty())
-        });
-        c.any_txn_data.store(seen, Ordering::Release);
+        // Earlier versions kept open and aborted transactions per partition in these tables; the engine derives
+        // them from the log now, so leftover rows are dead weight.
+        let stale: Vec<strait_engine::MetaOp> = ["kafka_txn_ongoing", "kafka_txn_aborted"]
+            .into_iter()
+            .filter(|t| {
+                c.meta
+                    .scan_prefix(t, b"")
+                    .is_ok_and(|rows| !rows.is_empty())
+            })
+            .map(|table| strait_engine::MetaOp::DeletePrefix {
+                table: table.into(),
+                prefix: Vec::new(),
+            })
+            .collect();
+        if !stale.is_empty() {
+            c.meta.commit_in_background(stale);
+        }
         match c.meta.scan_prefix(state::TABLE, b"") {
             Ok(rows) => {
                 for (k, v) in rows {
@@ -214,158 +214,6 @@ impl TxnCoordinator {
             ));
         }
         Ok(())
-    }
-
-    /// Runs `f` on a partition's transaction state, loading it from the meta store on first use.
-    fn with_partition<R>(
-        &self,
-        topic_id: uuid::Uuid,
-        index: u32,
-        f: impl FnOnce(&mut PartitionTxns) -> R,
-    ) -> Result<R, ResponseError> {
-        let mut parts = lock(&self.partitions);
-        if let Some(s) = parts.get_mut(&(topic_id, index)) {
-            return Ok(f(s));
-        }
-        let prefix = partition::prefix(topic_id, index);
-        let scan = |t| {
-            self.meta
-                .scan_prefix(t, &prefix)
-                .map_err(|e| store_error(&e))
-        };
-        let loaded = PartitionTxns::from_rows(
-            prefix.len(),
-            scan(partition::ONGOING)?,
-            scan(partition::ABORTED)?,
-        );
-        Ok(f(parts.entry((topic_id, index)).or_insert(loaded)))
-    }
-
-    /// Records that `producer_id` starts writing transactional data to the partition, at or after `log_end`,
-    /// durably, unless it already has an open transaction there.
-    pub async fn begin_partition(
-        &self,
-        topic_id: uuid::Uuid,
-        index: u32,
-        producer_id: i64,
-        log_end: i64,
-    ) -> Result<(), ApiError> {
-        self.any_txn_data.store(true, Ordering::Release);
-        let op = self
-            .with_partition(topic_id, index, |s| {
-                if s.ongoing.contains_key(&producer_id) {
-                    return None;
-                }
-                s.ongoing.insert(producer_id, log_end);
-                Some(partition::ongoing_op(
-                    &partition::prefix(topic_id, index),
-                    producer_id,
-                    Some(log_end),
-                ))
-            })
-            .map_err(|code| {
-                ApiError::new(code, "transaction state of the partition is unreadable")
-            })?;
-        if let Some(op) = op {
-            self.meta.commit(vec![op]).await.map_err(|e| {
-                // Not durable: forget it again, the batch is refused.
-                let _ = self.with_partition(topic_id, index, |s| s.ongoing.remove(&producer_id));
-                ApiError::from(e)
-            })?;
-        }
-        Ok(())
-    }
-
-    /// After the marker at `marker_offset`: the producer's transaction in the partition is over; an aborted one
-    /// is remembered for READ_COMMITTED fetches. Returns the meta ops that make this durable.
-    pub(crate) fn end_partition(
-        &self,
-        topic_id: uuid::Uuid,
-        index: u32,
-        producer_id: i64,
-        commit: bool,
-        marker_offset: i64,
-    ) -> Result<Vec<MetaOp>, ResponseError> {
-        let prefix = partition::prefix(topic_id, index);
-        self.with_partition(topic_id, index, |s| {
-            let Some(first) = s.ongoing.remove(&producer_id) else {
-                return Vec::new();
-            };
-            let mut ops = vec![partition::ongoing_op(&prefix, producer_id, None)];
-            if !commit {
-                let a = Aborted {
-                    producer_id,
-                    first_offset: first,
-                    last_offset: marker_offset,
-                };
-                let at = s
-                    .aborted
-                    .partition_point(|x| x.last_offset <= marker_offset);
-                s.aborted.insert(at, a);
-                ops.push(partition::aborted_op(&prefix, &a));
-            }
-            ops
-        })
-    }
-
-    /// The last stable offset of a partition whose high watermark is `high_watermark`.
-    pub fn last_stable_offset(
-        &self,
-        topic_id: uuid::Uuid,
-        index: u32,
-        high_watermark: i64,
-    ) -> Result<i64, ResponseError> {
-        if !self.any_txn_data.load(Ordering::Acquire) {
-            return Ok(high_watermark);
-        }
-        let first = self.with_partition(topic_id, index, |s| s.first_unstable())?;
-        Ok(first.map_or(high_watermark, |f| f.min(high_watermark)))
-    }
-
-    /// Aborted transactions overlapping `[from, to)`.
-    pub fn aborted_between(
-        &self,
-        topic_id: uuid::Uuid,
-        index: u32,
-        from: i64,
-        to: i64,
-    ) -> Result<Vec<Aborted>, ResponseError> {
-        if !self.any_txn_data.load(Ordering::Acquire) {
-            return Ok(Vec::new());
-        }
-        self.with_partition(topic_id, index, |s| s.aborted_between(from, to))
-    }
-
-    /// Forgets aborted ranges that end before their partition's log start (retention or DeleteRecords removed
-    /// their data), and the state of partitions whose topic is gone. `log_start` maps a loaded partition to its
-    /// log start, `None` when its topic no longer exists. Returns the meta ops that make this durable.
-    pub(crate) fn prune(&self, log_start: impl Fn(uuid::Uuid, u32) -> Option<i64>) -> Vec<MetaOp> {
-        let mut ops = Vec::new();
-        let mut parts = lock(&self.partitions);
-        parts.retain(|&(topic_id, index), s| {
-            let prefix = partition::prefix(topic_id, index);
-            let Some(start) = log_start(topic_id, index) else {
-                for table in [partition::ONGOING, partition::ABORTED] {
-                    ops.push(MetaOp::DeletePrefix {
-                        table: table.into(),
-                        prefix: prefix.clone(),
-                    });
-                }
-                return false;
-            };
-            let keep = s.aborted.partition_point(|a| a.last_offset < start);
-            for a in s.aborted.drain(..keep) {
-                let mut key = prefix.clone();
-                key.extend_from_slice(&a.last_offset.to_be_bytes());
-                key.extend_from_slice(&a.producer_id.to_be_bytes());
-                ops.push(MetaOp::Delete {
-                    table: partition::ABORTED.into(),
-                    key,
-                });
-            }
-            true
-        });
-        ops
     }
 
     /// Whether a group has offsets waiting for a transaction to commit on this partition (OffsetFetch's

@@ -228,7 +228,7 @@ impl Subscription {
                 .await?;
                 (read.records, read.next_offset, read.high_watermark)
             } else {
-                let hw = view.partition.high_watermark();
+                let hw = view.partition.last_stable_offset();
                 (std::mem::take(&mut self.pending), self.pending_next, hw)
             };
             let (records, next) = self.bound(batch, batch_next);
@@ -325,7 +325,8 @@ impl Subscription {
         let data = async {
             match view {
                 Some(v) => {
-                    v.partition.wait_for_data(self.pos, timeout).await;
+                    // Up to the last stable offset: a reader at an open Kafka transaction waits for its end.
+                    v.partition.wait_for_stable(self.pos, timeout).await;
                 }
                 None => tokio::time::sleep(timeout).await,
             }

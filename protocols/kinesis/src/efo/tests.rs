@@ -715,3 +715,70 @@ async fn with_aws_limits_a_subscription_reads_at_most_2_mib_per_second() {
         t.elapsed()
     );
 }
+
+/// A Kafka transactional batch of `values` by `pid`, or with `marker` its COMMIT (true) / ABORT marker.
+fn txn_batch(pid: i64, values: &[&str], marker: Option<bool>) -> bytes::BytesMut {
+    use strait_engine::batch::{BatchBuilder, RecordInput};
+    let mut b = BatchBuilder::new()
+        .producer(pid, 0, if marker.is_some() { -1 } else { 0 })
+        .transactional(marker.is_some());
+    let key = [0, 0, 0, u8::from(marker == Some(true))];
+    let control = [(&key[..], &[0u8, 0, 0, 0, 0, 0][..])];
+    let data: Vec<(&[u8], &[u8])> = values.iter().map(|v| (&b"p"[..], v.as_bytes())).collect();
+    let rows: &[(&[u8], &[u8])] = if marker.is_some() { &control } else { &data };
+    for (k, v) in rows {
+        b.push(RecordInput {
+            key: Some(k),
+            value: Some(v),
+            headers: &[],
+            timestamp_ms: 1_795_622_869_000,
+        });
+    }
+    b.finish()
+}
+
+#[tokio::test]
+async fn a_subscription_skips_aborted_transactions_and_waits_at_an_open_one() {
+    let f = Fixture::new().await;
+    let arn = f.stream_with_consumer("tx").await;
+    let p = f._engine.partition("tx", 0).expect("partition");
+    let append = |b| {
+        let p = p.clone();
+        async move { p.append(b, Default::default()).await.expect("append") }
+    };
+    append(txn_batch(7, &["aborted"], None)).await;
+    append(txn_batch(7, &[], Some(false))).await;
+    let before = f.put("tx", "before").await;
+    append(txn_batch(8, &["committed"], None)).await;
+    f.put("tx", "after").await;
+    let fo = FanOut::new(f.k.clone(), quick());
+    let mut s = fo
+        .subscribe(
+            WireFormat::Json,
+            &request(&arn, serde_json::json!({"Type": "TRIM_HORIZON"})),
+        )
+        .await
+        .expect("subscribed");
+    next(&mut s, WireFormat::Json)
+        .await
+        .expect("initial response");
+    let (_, _, ev) = next(&mut s, WireFormat::Json).await.expect("first event");
+    let got: Vec<Vec<u8>> = records(&ev).into_iter().map(|r| r.1).collect();
+    assert_eq!(
+        got,
+        vec![b"before".to_vec()],
+        "aborted records and markers are dropped"
+    );
+    // At the open transaction: heartbeats only (the reader waits there, it does not skip).
+    let (_, _, hb) = next(&mut s, WireFormat::Json).await.expect("heartbeat");
+    assert!(records(&hb).is_empty());
+    assert_eq!(hb.str("ContinuationSequenceNumber"), Some(before.as_str()));
+    assert_eq!(hb.int("MillisBehindLatest"), Some(0));
+    append(txn_batch(8, &[], Some(true))).await;
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let (_, _, ev) = next(&mut s, WireFormat::Json).await.expect("event");
+        got.extend(records(&ev).into_iter().map(|r| r.1));
+    }
+    assert_eq!(got, vec![b"committed".to_vec(), b"after".to_vec()]);
+}

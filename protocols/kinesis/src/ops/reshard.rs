@@ -27,6 +27,7 @@ impl Kinesis {
     ) -> Result<(), KinesisError> {
         let store = &self.inner.store;
         let _io = h.io.write().await;
+        self.refuse_open_transactions(h, &plan)?;
         let pending = plan.clone();
         store
             .update_locked(h, move |rec| {
@@ -35,6 +36,36 @@ impl Kinesis {
             })
             .await?;
         self.finish_plan(h, &plan).await
+    }
+
+    /// A Kafka transaction still open on a shard about to close could never get its COMMIT/ABORT marker (a sealed
+    /// partition takes no appends), and its partition's last stable offset would stay put for good: Kinesis
+    /// readers and READ_COMMITTED consumers would never reach the shard's end. So the reshard is refused with
+    /// ResourceInUseException, which clients retry, until those transactions end.
+    fn refuse_open_transactions(
+        &self,
+        h: &Arc<StreamHandle>,
+        plan: &ReshardPlan,
+    ) -> Result<(), KinesisError> {
+        let name = h.record().name.clone();
+        for &s in &plan.seal {
+            let p = self
+                .inner
+                .engine
+                .partition(&name, s)
+                .map_err(engine_error)?;
+            let open = p.open_transactions();
+            if !open.is_empty() {
+                let producers: Vec<String> = open.keys().map(i64::to_string).collect();
+                return Err(KinesisError::ResourceInUse(format!(
+                    "Shard {} in stream {name} under account {} has open Kafka transactions (producer ids {}); retry once they commit or abort.",
+                    strait_shard_map::shard_id(s),
+                    self.account(),
+                    producers.join(", ")
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Steps 2-4 of a persisted plan; idempotent, so recovery can redo it.

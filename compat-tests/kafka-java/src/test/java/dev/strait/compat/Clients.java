@@ -1,5 +1,7 @@
 package dev.strait.compat;
 
+import dev.strait.compat.support.StraitServer;
+
 import java.time.Duration;
 import java.util.Map;
 import java.util.Properties;

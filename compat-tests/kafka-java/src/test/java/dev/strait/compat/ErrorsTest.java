@@ -1,5 +1,7 @@
 package dev.strait.compat;
 
+import dev.strait.compat.support.StraitServer;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;

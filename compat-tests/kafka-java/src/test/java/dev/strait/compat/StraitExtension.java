@@ -1,5 +1,7 @@
 package dev.strait.compat;
 
+import dev.strait.compat.support.StraitServer;
+
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;

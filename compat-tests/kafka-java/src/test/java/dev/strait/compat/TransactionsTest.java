@@ -1,5 +1,7 @@
 package dev.strait.compat;
 
+import dev.strait.compat.support.StraitServer;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

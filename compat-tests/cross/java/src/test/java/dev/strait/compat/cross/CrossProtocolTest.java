@@ -1,5 +1,7 @@
 package dev.strait.compat.cross;
 
+import dev.strait.compat.support.StraitServer;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -71,8 +73,13 @@ class CrossProtocolTest {
     @BeforeAll
     static void start() throws Exception {
         strait = StraitServer.start(Map.of("STRAIT_AWS__KINESIS__STATUS_DELAY_MS", "200"));
-        k = KinesisAsyncClient.builder()
-                .endpointOverride(strait.endpoint())
+        k = kinesisClient(strait);
+    }
+
+    /** The AWS SDK v2 async client (CBOR over Netty HTTP/2, no retries) the Java cross suites use. */
+    static KinesisAsyncClient kinesisClient(StraitServer s) {
+        return KinesisAsyncClient.builder()
+                .endpointOverride(s.endpoint())
                 .region(Region.US_EAST_1)
                 .credentialsProvider(StaticCredentialsProvider.create(
                         AwsBasicCredentials.create("AKIDSTRAITJAVA", "strait-java-secret")))
@@ -126,6 +133,10 @@ class CrossProtocolTest {
     }
 
     static void waitActive(String name) throws InterruptedException {
+        waitActive(k, name);
+    }
+
+    static void waitActive(KinesisAsyncClient k, String name) throws InterruptedException {
         for (int i = 0; i < 600; i++) {
             if (k.describeStreamSummary(b -> b.streamName(name)).join().streamDescriptionSummary().streamStatus()
                     == StreamStatus.ACTIVE) {

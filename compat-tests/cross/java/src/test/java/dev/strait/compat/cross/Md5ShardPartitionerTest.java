@@ -1,5 +1,7 @@
 package dev.strait.compat.cross;
 
+import dev.strait.compat.support.StraitServer;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -47,15 +49,7 @@ class Md5ShardPartitionerTest {
     @BeforeAll
     static void start() throws Exception {
         strait = StraitServer.start(Map.of("STRAIT_AWS__KINESIS__STATUS_DELAY_MS", "200"));
-        k = KinesisAsyncClient.builder()
-                .endpointOverride(strait.endpoint())
-                .region(Region.US_EAST_1)
-                .credentialsProvider(StaticCredentialsProvider.create(
-                        AwsBasicCredentials.create("AKIDSTRAITJAVA", "strait-java-secret")))
-                .httpClientBuilder(NettyNioAsyncHttpClient.builder().protocol(Protocol.HTTP2)
-                        .connectionTimeout(Duration.ofSeconds(5)).readTimeout(Duration.ofSeconds(60)))
-                .overrideConfiguration(c -> c.retryStrategy(b -> b.maxAttempts(1)))
-                .build();
+        k = CrossProtocolTest.kinesisClient(strait);
     }
 
     @AfterAll
@@ -69,14 +63,7 @@ class Md5ShardPartitionerTest {
     }
 
     static void waitActive(String name) throws InterruptedException {
-        for (int i = 0; i < 600; i++) {
-            if (k.describeStreamSummary(b -> b.streamName(name)).join().streamDescriptionSummary().streamStatus()
-                    == StreamStatus.ACTIVE) {
-                return;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError(name + " not ACTIVE after 60 s");
+        CrossProtocolTest.waitActive(k, name);
     }
 
     static Shard shard(String stream, String shardId) {

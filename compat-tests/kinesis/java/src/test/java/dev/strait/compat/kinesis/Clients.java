@@ -1,5 +1,7 @@
 package dev.strait.compat.kinesis;
 
+import dev.strait.compat.support.StraitServer;
+
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;

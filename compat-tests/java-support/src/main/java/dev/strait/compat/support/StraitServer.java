@@ -1,4 +1,4 @@
-package dev.strait.compat.cross;
+package dev.strait.compat.support;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -17,28 +17,33 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
-/** One real `strait dev` process on free loopback ports with a temporary data directory; stopped by PID. */
-final class StraitServer implements AutoCloseable {
+/**
+ * One real `strait dev` process on free loopback ports with a temporary data directory; stopped by PID. Shared by
+ * the Java compat suites (each pom adds this directory as a test source root); see ../README.md.
+ */
+public final class StraitServer implements AutoCloseable {
     private final Path dir;
     private final Path log;
     private final int awsPort;
     private final int kafkaPort;
+    private final int adminPort;
     private final Process process;
 
-    private StraitServer(Path dir, Path log, int awsPort, int kafkaPort, Process process) {
+    private StraitServer(Path dir, Path log, int awsPort, int kafkaPort, int adminPort, Process process) {
         this.kafkaPort = kafkaPort;
+        this.adminPort = adminPort;
         this.dir = dir;
         this.log = log;
         this.awsPort = awsPort;
         this.process = process;
     }
 
-    static StraitServer start() throws IOException, InterruptedException {
+    public static StraitServer start() throws IOException, InterruptedException {
         return start(Map.of());
     }
 
     /** Starts with extra environment, e.g. {@code STRAIT_AWS__AUTH=sigv4}. */
-    static StraitServer start(Map<String, String> env) throws IOException, InterruptedException {
+    public static StraitServer start(Map<String, String> env) throws IOException, InterruptedException {
         String bin = System.getProperty("strait.bin");
         if (bin == null || bin.isBlank() || bin.startsWith("${")) {
             bin = System.getenv("STRAIT_BIN");
@@ -47,7 +52,7 @@ final class StraitServer implements AutoCloseable {
             throw new IllegalStateException(
                     "STRAIT_BIN (or -Dstrait.bin) must point at a built strait binary; run.sh sets it. Got: " + bin);
         }
-        Path dir = Files.createTempDirectory("strait-cross-java-");
+        Path dir = Files.createTempDirectory("strait-java-");
         Path log = dir.resolve("strait.log");
         int kafkaPort = freePort();
         int awsPort = freePort();
@@ -61,23 +66,29 @@ final class StraitServer implements AutoCloseable {
                 .redirectOutput(log.toFile());
         pb.environment().putAll(env);
         Process process = pb.start();
-        StraitServer server = new StraitServer(dir, log, awsPort, kafkaPort, process);
+        StraitServer server = new StraitServer(dir, log, awsPort, kafkaPort, adminPort, process);
         Runtime.getRuntime().addShutdownHook(new Thread(process::destroyForcibly));
         try {
             server.awaitHealthy(adminPort, Duration.ofSeconds(30));
         } catch (RuntimeException | InterruptedException e) {
             server.printLog("strait failed to start");
-            server.close();
+            server.stop();
             throw e;
         }
         return server;
     }
 
-    String bootstrap() {
+    public String bootstrap() {
         return "127.0.0.1:" + kafkaPort;
     }
 
-    URI endpoint() {
+    /** The admin listener's Prometheus endpoint (CloudWatch PutMetricData figures are exported there). */
+    public String metricsUrl() {
+        return "http://127.0.0.1:" + adminPort + "/metrics";
+    }
+
+    /** The AWS API (Kinesis, DynamoDB, CloudWatch). */
+    public URI endpoint() {
         return URI.create("http://127.0.0.1:" + awsPort);
     }
 
@@ -102,10 +113,16 @@ final class StraitServer implements AutoCloseable {
         throw new IllegalStateException("strait did not become healthy in " + timeout.toSeconds() + " s");
     }
 
-    void printLog(String why) {
+    /** The server's process id. */
+    public long pid() {
+        return process.pid();
+    }
+
+    /** Prints the server's log (its last lines when long) to stderr, for the post-mortem of a failure. */
+    public void printLog(String why) {
         try {
             List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
-            int from = Math.max(0, lines.size() - 200);
+            int from = Math.max(0, lines.size() - 400);
             System.err.println("===== strait log (" + why + ", last " + (lines.size() - from) + " lines) =====");
             lines.subList(from, lines.size()).forEach(System.err::println);
             System.err.println("===== end of strait log =====");
@@ -114,8 +131,7 @@ final class StraitServer implements AutoCloseable {
         }
     }
 
-    @Override
-    public void close() throws InterruptedException {
+    private void stop() throws InterruptedException {
         if (process.isAlive()) {
             process.destroy(); // SIGTERM
             if (!process.waitFor(20, TimeUnit.SECONDS)) {
@@ -123,7 +139,12 @@ final class StraitServer implements AutoCloseable {
                 process.waitFor(10, TimeUnit.SECONDS);
             }
         }
-        if (System.getenv("STRAIT_KEEP_DATA") != null) {
+    }
+
+    /** Stops the server; removes its directory unless {@code keep} (a failed run) or STRAIT_KEEP_DATA is set. */
+    public void close(boolean keep) throws InterruptedException {
+        stop();
+        if (keep || System.getenv("STRAIT_KEEP_DATA") != null) {
             System.err.println("strait data and log kept in " + dir);
             return;
         }
@@ -132,6 +153,11 @@ final class StraitServer implements AutoCloseable {
         } catch (IOException e) {
             // best effort: a temp dir left behind is harmless
         }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        close(false);
     }
 
     private static int freePort() throws IOException {
