@@ -47,17 +47,47 @@ def wait_http_ok(url, timeout, proc=None, what="server"):
     raise BenchFailure(f"{url} did not answer 200 after {timeout}s")
 
 
+def wait_kafka_api(port, timeout, proc=None, what="server"):
+    """Until the Kafka listener answers an ApiVersions v0 request: a bound socket alone is not a serving broker
+    (Apache Kafka binds before it enables request processing)."""
+    client_id = b"bench"
+    body = (18).to_bytes(2, "big") + (0).to_bytes(2, "big") + (1).to_bytes(4, "big") + \
+        len(client_id).to_bytes(2, "big") + client_id
+    request = len(body).to_bytes(4, "big") + body
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise BenchFailure(f"{what} exited with {proc.returncode} before serving Kafka on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+                s.sendall(request)
+                if len(s.recv(8)) >= 4:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise BenchFailure(f"{what}: no ApiVersions answer on 127.0.0.1:{port} after {timeout}s")
+
+
 class Server:
     """One server process, started in a new session so that stopping its PID group ends it and nothing else."""
 
     def __init__(self, name, argv, log_path, env=None, cwd=None):
         self.name = name
         self.log_path = log_path
+        self.argv, self.env, self.cwd = argv, env, cwd
         self.log = open(log_path, "ab")
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
             env=env, cwd=cwd, start_new_session=True)
         self.pid = self.proc.pid
+
+    def kill9(self):
+        """SIGKILL to the whole process group, as a crash would."""
+        if self.proc.poll() is None:
+            os.killpg(self.pid, signal.SIGKILL)
+            self.proc.wait(30)
+        self.log.close()
 
     def stop(self, timeout=60):
         if self.proc.poll() is None:

@@ -111,8 +111,11 @@ def section_kafka_produce(d):
             rows.append([f"{parts} × {prod}"] + [f"{fmt(vals[s])} ({fmt(mbs[s])})" if vals[s] else "failed"
                                                  for s in systems] + [ratio(vals[s], vals[p]) for s, p in pairs])
     n = d.meta["config"]["produce_records"]
+    slow = d.meta["config"].get("produce_records_slow")
+    slow_note = (f" ({slow:,} on kafka-flush1, which runs at a few thousand records/s, so that its runs take "
+                 "about as long)") if "kafka-flush1" in systems and slow else ""
     return ("### Kafka produce throughput\n\n"
-            f"`ProducerPerformance` (kafka-tools 4.1.1), {n:,} records of 1 KiB per run (split evenly over the "
+            f"`ProducerPerformance` (kafka-tools 4.1.1), {n:,}{slow_note} records of 1 KiB per run (split evenly over the "
             "producers, each its own JVM process, figures summed), `acks=all`, client defaults otherwise "
             "(batch.size 16384, linger.ms 5, 5 in flight, idempotent, no compression). MB/s = 2^20 bytes/s as "
             "the tool prints it converted to 10^6. Ratios above 1 mean Strait is faster.\n\n"
@@ -132,14 +135,17 @@ def section_kafka_latency(d):
             rows.append([s, "—", "failed" if r else "not run", "", "", "", "", ""] + ["" for _ in peers])
             continue
         m, rate = r["metrics"], r["params"]["rate"]
+        shown_rate = fmt(rate) + (" (saturated: above its max)" if r["params"].get("saturated") else "")
         p99s = [ratio(m["p99_ms"], d.metric(p, "kafka-latency", "p99_ms")) if s in STRAITS else "" for p in peers]
-        rows.append([s, fmt(rate), fmt(m["records_per_s"]), fmt(m["p50_ms"]), fmt(m["p95_ms"]), fmt(m["p99_ms"]),
+        rows.append([s, shown_rate, fmt(m["records_per_s"]), fmt(m["p50_ms"]), fmt(m["p95_ms"]), fmt(m["p99_ms"]),
                      fmt(m["p999_ms"]), fmt(m["max_ms"])] + p99s)
     return ("### Kafka produce latency at a fixed rate\n\n"
             f"`ProducerPerformance --throughput {fmt(rate)}`: half of Apache Kafka's (default settings) measured "
             "maximum for one producer on one partition, for "
             f"{d.meta['config']['latency_seconds']} s, one partition, `acks=all`. Latency is the tool's send → "
             "acknowledgement time per record (it includes time waiting in the client's batch, up to linger.ms). "
+            "A system whose own one-partition maximum is below the rate is run saturated: as many records as its "
+            "maximum sends in the same time, its latency then being mostly queueing in the client. "
             "Ratios below 1 mean Strait's p99 is lower.\n\n"
             + table(head, rows) + "\n\n![Kafka latency](PLOTS/kafka-latency.png)")
 
@@ -153,8 +159,8 @@ def section_kafka_consume(d):
     row = ["catch-up read, 16 partitions"] + [f"{fmt(vals[s])} ({fmt(mbs[s])})" if vals[s] else "failed"
                                               for s in systems] + [ratio(vals[s], vals[p]) for s, p in pairs]
     return ("### Kafka consume throughput\n\n"
-            f"`ConsumerPerformance` (one consumer, new group, from the earliest offset) reading the "
-            f"{d.meta['config']['produce_records']:,} records the 16-partition single-producer run wrote; the "
+            "`ConsumerPerformance` (one consumer, new group, from the earliest offset) reading all the records the "
+            "16-partition single-producer run wrote; the "
             "tool's fetch.* figures (from the first fetch after the group join).\n\n" + table(head, [row]))
 
 
@@ -214,6 +220,12 @@ def section_scale(d):
                                  fmt(m["peak_rss_mib"]), m["open_files"]])
                 else:
                     rows.append([s, r["params"].get("partitions", "—"), "failed", "", "", ""])
+    restart = []
+    for s in ("strait-fsync", "kafka-default"):
+        r = d.get(s, "restart-after-kill9")
+        if r:
+            restart.append([s, r["params"].get("partitions"), fmt(r["metrics"]["ready_s"]) if "metrics" in r
+                            else "failed"])
     mem = []
     for s in dict.fromkeys(d.kafka + d.kinesis):
         m = d.metric(s, "memory-after-workloads", "peak_rss_mib")
@@ -222,7 +234,12 @@ def section_scale(d):
             "A fresh server each; one `TopicCommand --create` per step adds the partitions (one topic), then 5 s of "
             "rest before resident memory (VmRSS of the process group) and open files are read from /proc.\n\n"
             + table(["system", "partitions", "create s", "RSS MiB", "peak RSS MiB", "open files"], rows)
-            + "\n\n![Scale](PLOTS/scale.png)\n\nResident memory after each system's workloads above:\n\n"
+            + "\n\n![Scale](PLOTS/scale.png)\n\n"
+            "Restart after `kill -9` of the server holding those partitions (no record data in them: the issue's "
+            "10 GB recovery run is not done yet), from the new process's start until it answers a Kafka "
+            "ApiVersions request (Strait: and its /healthz is 200):\n\n"
+            + table(["system", "partitions", "seconds to serve"], restart)
+            + "\n\nResident memory after each system's workloads above:\n\n"
             + table(["system", "peak RSS MiB", "RSS at end MiB"], mem))
 
 

@@ -4,9 +4,10 @@ import base64
 import os
 import shutil
 import subprocess
+import time
 import uuid
 
-from proc import BenchFailure, Server, free_port, wait_http_ok, wait_tcp
+from proc import BenchFailure, Server, free_port, wait_http_ok, wait_kafka_api, wait_tcp
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # compat-tests/bench
 
@@ -31,8 +32,9 @@ SYSTEMS = {
 class Running:
     """A started system: its server, endpoints, and the directory it keeps data in."""
 
-    def __init__(self, name, server, data_dir, kafka=None, kinesis=None):
+    def __init__(self, name, server, data_dir, kafka=None, kinesis=None, ready=None):
         self.name = name
+        self.ready = ready          # waits until a (re)started server serves
         self.server = server
         self.data_dir = data_dir
         self.kafka = kafka          # "127.0.0.1:PORT" bootstrap, or None
@@ -41,6 +43,16 @@ class Running:
     def stop(self):
         self.server.stop()
         shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def crash_restart(self):
+        """kill -9, then the same command on the same data and ports; seconds from the new process's start
+        until it serves again (its recovery)."""
+        old = self.server
+        old.kill9()
+        started = time.monotonic()
+        self.server = Server(old.name, old.argv, old.log_path, env=old.env, cwd=old.cwd)
+        self.ready(self.server)
+        return time.monotonic() - started
 
 
 def start(name, env):
@@ -99,9 +111,14 @@ def _strait(name, env, data_dir, log, started):
         argv += ["--fsync", "interval"]
     srv = Server(name, argv, log, env=dict(os.environ, RUST_LOG="warn"))
     started.append(srv)
-    wait_http_ok(f"http://127.0.0.1:{admin}/healthz", 60, srv.proc, name)
+    def ready(srv):
+        wait_http_ok(f"http://127.0.0.1:{admin}/healthz", 600, srv.proc, name)
+        wait_kafka_api(kafka, 60, srv.proc, name)
+
+    ready(srv)
     srv.check_loopback_only()
-    return Running(name, srv, data_dir, kafka=f"127.0.0.1:{kafka}", kinesis=f"http://127.0.0.1:{aws}")
+    return Running(name, srv, data_dir, kafka=f"127.0.0.1:{kafka}", kinesis=f"http://127.0.0.1:{aws}",
+                   ready=ready)
 
 
 def _kafka(name, env, data_dir, log, started):
@@ -130,6 +147,9 @@ def _kafka(name, env, data_dir, log, started):
         raise BenchFailure(f"kafka storage format failed: {fmt.stderr[-2000:]}")
     srv = Server(name, env.java(["kafka.Kafka", conf], heap="-Xmx1G -Xms1G"), log)
     started.append(srv)
-    wait_tcp(port, 120, srv.proc, name)
+    def ready(srv):
+        wait_kafka_api(port, 600, srv.proc, name)
+
+    ready(srv)
     srv.check_loopback_only()
-    return Running(name, srv, data_dir, kafka=f"127.0.0.1:{port}")
+    return Running(name, srv, data_dir, kafka=f"127.0.0.1:{port}", ready=ready)
