@@ -28,13 +28,13 @@ KINESIS_ORDER = ["strait-fsync", "strait-interval", "kinesalite", "kinesis-local
 # `produce_records_slow` per run instead, so that a run takes about as long as on the others.
 SLOW = {"kafka-flush1"}
 MODES = {
-    "quick": {"produce_records": 200_000, "produce_records_slow": 60_000, "latency_seconds": 10, "put_seconds": 10, "put_writers": 4,
+    "quick": {"produce_records": 200_000, "produce_records_slow": 60_000, "e2e_records": 2000, "latency_seconds": 10, "put_seconds": 10, "put_writers": 4,
               "kinesis_shards": 4, "cross_records": 100_000, "scale": [1000], "disk_mib": 512,
               "fsync_count": 1000},
     # Only checks that the harness works end to end; its figures mean nothing.
-    "smoke": {"produce_records": 20_000, "produce_records_slow": 10_000, "latency_seconds": 3, "put_seconds": 3, "put_writers": 2,
+    "smoke": {"produce_records": 20_000, "produce_records_slow": 10_000, "e2e_records": 200, "latency_seconds": 3, "put_seconds": 3, "put_writers": 2,
               "kinesis_shards": 2, "cross_records": 10_000, "scale": [200], "disk_mib": 64, "fsync_count": 100},
-    "full": {"produce_records": 2_000_000, "produce_records_slow": 500_000, "latency_seconds": 60, "put_seconds": 30, "put_writers": 8,
+    "full": {"produce_records": 2_000_000, "produce_records_slow": 500_000, "e2e_records": 20000, "latency_seconds": 60, "put_seconds": 30, "put_writers": 8,
              "kinesis_shards": 8, "cross_records": 500_000, "scale": [1000, 10000], "disk_mib": 2048,
              "fsync_count": 5000},
 }
@@ -110,6 +110,10 @@ def kafka_suite(env, res, sysname, run, cfg, latency_rate):
     # Catch-up read of what the 16-partition single-producer run wrote.
     attempt(res, sysname, "kafka-consume", {"partitions": 16, "records": n},
             lambda: kafka_tools.consume(env, run.kafka, "p16-x1", n))
+    e2e = cfg["e2e_records"]
+    attempt(res, sysname, "kafka-e2e-latency", {"partitions": 1, "records": e2e},
+            lambda: (kafka_tools.create_topic(env, run.kafka, "e2e", 1),
+                     kafka_tools.end_to_end(env, run.kafka, "e2e", e2e))[1])
     rate = latency_rate()
     if rate:
         # A system whose own maximum (1 partition, 1 producer) is below the rate cannot keep it: it gets as many

@@ -99,3 +99,20 @@ def consume(env, bootstrap, topic, records, timeout=900):
     return {"records": got, "records_per_s": float(row[9]), "mb_per_s": float(row[8]) * 1.048576,
             "rebalance_ms": float(row[6]), "fetch_ms": float(row[7]),
             "records_per_s_with_join": float(row[5])}
+
+
+def end_to_end(env, bootstrap, topic, records, timeout=600):
+    """EndToEndLatency (kafka-tools): one 1 KiB record at a time, acks=all, each produced and then awaited by
+    a consumer before the next; the time from send to receipt."""
+    argv = env.java(["org.apache.kafka.tools.EndToEndLatency", bootstrap, topic, str(records), "all", "1024"],
+                    heap="-Xmx512M")
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        raise BenchFailure(f"end-to-end {topic}: EndToEndLatency exited {r.returncode}: "
+                           f"{(r.stdout + r.stderr)[-1500:]}")
+    avg = re.search(r"Avg latency: ([\d.]+) ms", r.stdout)
+    pct = re.search(r"50th = ([\d.]+), 99th = ([\d.]+), 99.9th = ([\d.]+)", r.stdout)
+    if not avg or not pct:
+        raise BenchFailure(f"end-to-end {topic}: no result in: {r.stdout[-1500:]}")
+    return {"records": records, "avg_ms": float(avg.group(1)), "p50_ms": float(pct.group(1)),
+            "p99_ms": float(pct.group(2)), "p999_ms": float(pct.group(3))}

@@ -8,9 +8,13 @@ import argparse
 import os
 import re
 
+import warnings
+
 import matplotlib
 
 matplotlib.use("Agg")
+# A subset run (--systems/--skip) leaves some plots empty; matplotlib's warnings about that are noise.
+warnings.filterwarnings("ignore", category=UserWarning, module="matplotlib")
 import matplotlib.pyplot as plt  # noqa: E402
 
 STRAITS = ["strait-fsync", "strait-interval"]
@@ -148,6 +152,25 @@ def section_kafka_latency(d):
             "maximum sends in the same time, its latency then being mostly queueing in the client. "
             "Ratios below 1 mean Strait's p99 is lower.\n\n"
             + table(head, rows) + "\n\n![Kafka latency](PLOTS/kafka-latency.png)")
+
+
+def section_kafka_e2e(d):
+    systems = d.kafka
+    peers = [s for s in systems if s not in STRAITS]
+    head = ["system", "avg ms", "p50 ms", "p99 ms", "p99.9 ms"] + [f"p99 ÷ {p}'s" for p in peers]
+    rows = []
+    for s in systems:
+        r = d.get(s, "kafka-e2e-latency")
+        if not r or "metrics" not in r:
+            rows.append([s, "failed" if r else "not run", "", "", ""] + ["" for _ in peers])
+            continue
+        m = r["metrics"]
+        rows.append([s, fmt(m["avg_ms"]), fmt(m["p50_ms"]), fmt(m["p99_ms"]), fmt(m["p999_ms"])] + [
+            ratio(m["p99_ms"], d.metric(p, "kafka-e2e-latency", "p99_ms")) if s in STRAITS else "" for p in peers])
+    return ("### Kafka end-to-end latency (produce → consumer receive)\n\n"
+            f"`EndToEndLatency` (kafka-tools): {d.meta['config'].get('e2e_records', 0):,} records of 1 KiB, one at "
+            "a time, `acks=all`, each sent and then polled by a consumer of the same one-partition topic before "
+            "the next. Lower is better; ratios below 1 mean Strait is faster.\n\n" + table(head, rows))
 
 
 def section_kafka_consume(d):
@@ -383,7 +406,7 @@ def main():
     os.makedirs(a.plots, exist_ok=True)
     plots(d, a.plots)
     body = "\n\n".join([section_header(d), section_targets(d), section_physical(d), section_kafka_produce(d),
-                        section_kafka_latency(d), section_kafka_consume(d), section_kinesis(d), section_cross(d),
+                        section_kafka_latency(d), section_kafka_e2e(d), section_kafka_consume(d), section_kinesis(d), section_cross(d),
                         section_scale(d), section_errors(d)])
     with open(a.table, "w") as f:
         f.write(f"# Benchmark results ({d.meta['mode']} mode)\n\nRaw data: `{os.path.basename(a.results)}`.\n\n"
