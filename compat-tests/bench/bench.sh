@@ -3,8 +3,9 @@
 #
 #   compat-tests/bench/bench.sh [--quick] [--no-docs] [--systems a,b] [--skip physical,kafka,kinesis,cross,scale]
 #
-# Installs what it needs outside the clone (Kafka jars from Maven Central, the npm peers, a Python venv with
-# matplotlib, release builds of strait and bench-kinesis), starts each system in turn on 127.0.0.1 ports, runs
+# Installs what it needs outside the clone (Kafka jars from Maven Central, the npm peers, librdkafka's
+# rdkafka_performance built from the rdkafka-sys crate, a Python venv with matplotlib, release builds of strait
+# and bench-kinesis), starts each system in turn on 127.0.0.1 ports, runs
 # the same workloads with the same clients against each, stops each by PID, and writes
 #   docs/benchmarks/results-<mode>.json, docs/benchmarks/*.png, docs/benchmarks/results-<mode>.md
 # and the generated block of docs/benchmarks.md. --quick takes about 10-15 minutes on 2 cores; the full mode
@@ -24,7 +25,7 @@ while [ $# -gt 0 ]; do
     --no-docs) docs=0 ;;
     --systems) systems="$2"; shift ;;
     --skip) skip="$2"; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -54,6 +55,23 @@ if [ ! -f "$peers/npm/.done-1" ]; then
   touch "$peers/npm/.done-1"
 fi
 
+step "librdkafka's rdkafka_performance (source from the rdkafka-sys crate, built with make)"
+rdk="$peers/librdkafka/examples/rdkafka_performance"
+if [ ! -x "$rdk" ]; then
+  mkdir -p "$peers/rdkafka-fetch/src"
+  cp compat-tests/bench/rdkafka/Cargo.toml.in "$peers/rdkafka-fetch/Cargo.toml"
+  : > "$peers/rdkafka-fetch/src/lib.rs"
+  (cd "$peers/rdkafka-fetch" && cargo fetch -q)
+  src=$(cd "$peers/rdkafka-fetch" && cargo metadata --format-version 1 | python3 -c '
+import json, os, sys
+d = json.load(sys.stdin)
+print(os.path.dirname([p["manifest_path"] for p in d["packages"] if p["name"] == "rdkafka-sys"][0]))')
+  rm -rf "$peers/librdkafka"
+  cp -r "$src/librdkafka" "$peers/librdkafka"
+  (cd "$peers/librdkafka" && ./configure --disable-ssl --disable-gssapi --disable-curl --disable-zstd \
+     --disable-lz4-ext >/dev/null && make -j2 libs >/dev/null && make -C examples rdkafka_performance >/dev/null)
+fi
+
 step "Python venv with matplotlib (for the plots)"
 if [ ! -x "$peers/venv/bin/python" ] || ! "$peers/venv/bin/python" -c 'import matplotlib' 2>/dev/null; then
   python3 -m venv "$peers/venv"
@@ -78,6 +96,7 @@ print(json.dumps({
     "node": out("node", "--version"),
     "kinesalite": "3.3.3", "kinesis-local": "0.6.2",
     "aws-sdk-kinesis": "1.130.0 (Rust, bench-kinesis)",
+    "librdkafka": "2.12.1 (rdkafka_performance, from rdkafka-sys 4.10.0)",
     "rustc": out("rustc", "--version"),
 }))
 EOF
@@ -88,6 +107,7 @@ out="docs/benchmarks/results-$mode.json"
 step "benchmark ($mode): systems ${systems:-all}, scratch $work"
 python3 compat-tests/bench/harness/bench.py --mode "$mode" --dir "$work" --peers "$peers" \
   --strait-bin "$CARGO_TARGET_DIR/release/strait" --kinesis-bin "$CARGO_TARGET_DIR/release/bench-kinesis" \
+  --rdkafka-perf "$rdk" \
   --out "$out" --versions "$versions" --systems "$systems" --skip "$skip"
 
 step "report: plots and tables"

@@ -28,13 +28,13 @@ KINESIS_ORDER = ["strait-fsync", "strait-interval", "kinesalite", "kinesis-local
 # `produce_records_slow` per run instead, so that a run takes about as long as on the others.
 SLOW = {"kafka-flush1"}
 MODES = {
-    "quick": {"produce_records": 200_000, "produce_records_slow": 60_000, "e2e_records": 2000, "latency_seconds": 10, "put_seconds": 10, "put_writers": 4,
+    "quick": {"produce_records": 200_000, "produce_records_slow": 60_000, "e2e_records": 2000, "rdkafka_records": 500_000, "latency_seconds": 10, "put_seconds": 10, "put_writers": 4,
               "kinesis_shards": 4, "cross_records": 100_000, "scale": [1000], "disk_mib": 512,
               "fsync_count": 1000},
     # Only checks that the harness works end to end; its figures mean nothing.
-    "smoke": {"produce_records": 20_000, "produce_records_slow": 10_000, "e2e_records": 200, "latency_seconds": 3, "put_seconds": 3, "put_writers": 2,
+    "smoke": {"produce_records": 20_000, "produce_records_slow": 10_000, "e2e_records": 200, "rdkafka_records": 20_000, "latency_seconds": 3, "put_seconds": 3, "put_writers": 2,
               "kinesis_shards": 2, "cross_records": 10_000, "scale": [200], "disk_mib": 64, "fsync_count": 100},
-    "full": {"produce_records": 2_000_000, "produce_records_slow": 500_000, "e2e_records": 20000, "latency_seconds": 60, "put_seconds": 30, "put_writers": 8,
+    "full": {"produce_records": 2_000_000, "produce_records_slow": 500_000, "e2e_records": 20000, "rdkafka_records": 2_000_000, "latency_seconds": 60, "put_seconds": 30, "put_writers": 8,
              "kinesis_shards": 8, "cross_records": 500_000, "scale": [1000, 10000], "disk_mib": 2048,
              "fsync_count": 5000},
 }
@@ -49,6 +49,7 @@ class Env:
         self.peers = a.peers
         self.strait_bin = a.strait_bin
         self.kinesis_bin = a.kinesis_bin
+        self.rdkafka_perf = a.rdkafka_perf
         self.kafka_jars = os.path.join(a.peers, "kafka-jars")
         self.log4j = os.path.join(systems.HERE, "kafka", "log4j2.properties")
 
@@ -107,6 +108,15 @@ def kafka_suite(env, res, sysname, run, cfg, latency_rate):
             attempt(res, sysname, "kafka-produce", params,
                     lambda: (kafka_tools.create_topic(env, run.kafka, topic, parts),
                              kafka_tools.produce(env, run.kafka, topic, n, producers))[1])
+    # The same with librdkafka's C load generator: one process (librdkafka batches and pipelines on its own
+    # threads), records to random partitions.
+    # It reports elapsed time in whole polls of about a second, so it gets more records than the Java runs.
+    nr = n if sysname in SLOW else cfg["rdkafka_records"]
+    for parts in (1, 16):
+        topic = f"r{parts}"
+        attempt(res, sysname, "kafka-produce-rdkafka", {"partitions": parts, "producers": 1, "records": nr},
+                lambda: (kafka_tools.create_topic(env, run.kafka, topic, parts),
+                         kafka_tools.produce_rdkafka(env, run.kafka, topic, nr))[1])
     # Catch-up read of what the 16-partition single-producer run wrote.
     attempt(res, sysname, "kafka-consume", {"partitions": 16, "records": n},
             lambda: kafka_tools.consume(env, run.kafka, "p16-x1", n))
@@ -195,6 +205,7 @@ def main():
     ap.add_argument("--peers", required=True, help="where bench.sh installed the peers")
     ap.add_argument("--strait-bin", required=True)
     ap.add_argument("--kinesis-bin", required=True)
+    ap.add_argument("--rdkafka-perf", required=True, help="librdkafka's rdkafka_performance")
     ap.add_argument("--out", required=True, help="results JSON to write")
     ap.add_argument("--versions", required=True, help="JSON object of versions gathered by bench.sh")
     ap.add_argument("--systems", default="", help="comma-separated subset of systems (default: all)")

@@ -116,3 +116,23 @@ def end_to_end(env, bootstrap, topic, records, timeout=600):
         raise BenchFailure(f"end-to-end {topic}: no result in: {r.stdout[-1500:]}")
     return {"records": records, "avg_ms": float(avg.group(1)), "p50_ms": float(pct.group(1)),
             "p99_ms": float(pct.group(2)), "p999_ms": float(pct.group(3))}
+
+
+RDKAFKA_SUMMARY = re.compile(r"(\d+) messages produced \((\d+) bytes\), (\d+) delivered \(offset -?\d+, (\d+) failed\) in "
+                             r"(\d+)ms: (\d+) msgs/s and ([\d.]+) MB/s")
+
+
+def produce_rdkafka(env, bootstrap, topic, records, timeout=900):
+    """librdkafka's rdkafka_performance -P: `records` of 1 KiB, acks=all (-a -1), its other settings at their
+    defaults; every record must be delivered."""
+    argv = [env.rdkafka_perf, "-P", "-t", topic, "-b", bootstrap, "-s", "1024", "-c", str(records), "-a", "-1",
+            "-i", "600000"]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    found = RDKAFKA_SUMMARY.findall(r.stdout)
+    if r.returncode != 0 or not found:
+        raise BenchFailure(f"rdkafka_performance to {topic} exited {r.returncode}: {(r.stdout + r.stderr)[-1500:]}")
+    sent, nbytes, delivered, failed, ms, rate, mb = found[-1]
+    if int(delivered) < records or int(failed) > 0:
+        raise BenchFailure(f"rdkafka_performance to {topic}: {delivered} of {records} delivered, {failed} failed")
+    return {"records": int(delivered), "records_per_s": float(rate), "mb_per_s": int(nbytes) / (int(ms) / 1e3) / 1e6,
+            "seconds": int(ms) / 1e3}

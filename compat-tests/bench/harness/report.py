@@ -14,7 +14,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 # A subset run (--systems/--skip) leaves some plots empty; matplotlib's warnings about that are noise.
-warnings.filterwarnings("ignore", category=UserWarning, module="matplotlib")
+warnings.filterwarnings("ignore", category=UserWarning)
 import matplotlib.pyplot as plt  # noqa: E402
 
 STRAITS = ["strait-fsync", "strait-interval"]
@@ -123,7 +123,23 @@ def section_kafka_produce(d):
             "producers, each its own JVM process, figures summed), `acks=all`, client defaults otherwise "
             "(batch.size 16384, linger.ms 5, 5 in flight, idempotent, no compression). MB/s = 2^20 bytes/s as "
             "the tool prints it converted to 10^6. Ratios above 1 mean Strait is faster.\n\n"
-            + table(head, rows) + "\n\n![Kafka produce](PLOTS/kafka-produce.png)")
+            + table(head, rows) + "\n\n" + rdkafka_table(d, systems, pairs)
+            + "\n\n![Kafka produce](PLOTS/kafka-produce.png)")
+
+
+def rdkafka_table(d, systems, pairs):
+    rows = []
+    for parts in (1, 16):
+        vals = {s: d.metric(s, "kafka-produce-rdkafka", "records_per_s", partitions=parts) for s in systems}
+        mbs = {s: d.metric(s, "kafka-produce-rdkafka", "mb_per_s", partitions=parts) for s in systems}
+        rows.append([f"{parts} × 1"] + [f"{fmt(vals[s])} ({fmt(mbs[s])})" if vals[s] else "failed"
+                                        for s in systems] + [ratio(vals[s], vals[p]) for s, p in pairs])
+    head = ["partitions × producers"] + [f"{s} rec/s (MB/s)" for s in systems] + [f"{s} ÷ {p}" for s, p in pairs]
+    n = d.meta["config"].get("rdkafka_records", 0)
+    return ("The same with librdkafka 2.12.1's C load generator, `rdkafka_performance -P -s 1024 -a -1` (acks=all, "
+            f"its other settings at their defaults, records to random partitions), one process, {n:,} records "
+            "(kafka-flush1: as many as its Java runs):\n\n"
+            + table(head, rows))
 
 
 def section_kafka_latency(d):
@@ -351,11 +367,13 @@ def bars(ax, groups, systems, value, ylabel, log=False):
 
 def plots(d, outdir):
     sub = f"{d.meta['mode']} mode, {d.meta['started'][:10]}"
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    groups = [(f"{p} part × {n} prod", p, n) for p in (1, 16) for n in (1, 4)]
-    bars(ax, groups, d.kafka, lambda s, g: d.metric(s, "kafka-produce", "mb_per_s", partitions=g[1],
-                                                    producers=g[2]), "MB/s (1 KiB records, acks=all)")
-    ax.set_title(f"Kafka produce throughput, ProducerPerformance ({sub})")
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    groups = [(f"Java {p}p×{n}", "kafka-produce", p, n) for p in (1, 16) for n in (1, 4)] + [
+        (f"librdkafka {p}p×1", "kafka-produce-rdkafka", p, 1) for p in (1, 16)]
+    bars(ax, groups, d.kafka, lambda s, g: d.metric(s, g[1], "mb_per_s", partitions=g[2], producers=g[3]),
+         "MB/s (1 KiB records, acks=all)")
+    ax.tick_params(axis="x", labelsize=8)
+    ax.set_title(f"Kafka produce throughput: ProducerPerformance and rdkafka_performance ({sub})")
     fig.tight_layout()
     fig.savefig(os.path.join(outdir, "kafka-produce.png"), dpi=90)
     plt.close(fig)
