@@ -1,0 +1,155 @@
+"""The systems measured: how each is started on 127.0.0.1 with its settings, and what it speaks."""
+
+import base64
+import os
+import shutil
+import subprocess
+import time
+import uuid
+
+from proc import BenchFailure, Server, free_port, wait_http_ok, wait_kafka_api, wait_tcp
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # compat-tests/bench
+
+# name -> (what it is, protocols, exact settings as shown in the report)
+SYSTEMS = {
+    "kafka-default": ("Apache Kafka 4.1.1, KRaft single node", {"kafka"},
+                      "broker defaults (acknowledged from the page cache, OS flushes later); -Xmx1G -Xms1G G1"),
+    "kafka-flush1": ("Apache Kafka 4.1.1, KRaft single node", {"kafka"},
+                     "log.flush.interval.messages=1 (fsync of the partition after every append, before acks=all "
+                     "is answered); -Xmx1G -Xms1G G1"),
+    "strait-fsync": ("Strait (release build), strait dev", {"kafka", "kinesis"},
+                     "engine.fsync=always (default: fsync before acknowledging, group commit)"),
+    "strait-interval": ("Strait (release build), strait dev", {"kafka", "kinesis"},
+                        "engine.fsync=interval, flush_interval_ms=1000 (acknowledged from the page cache)"),
+    "kinesalite": ("kinesalite 3.3.3 (Node, LevelDB)", {"kinesis"},
+                   "defaults but shardLimit=1000, createStreamMs=50"),
+    "kinesis-local": ("kinesis-local 0.6.2 (kinesis-mock, Scala.js on Node, in memory)", {"kinesis"},
+                      "defaults (SHOULD_PERSIST_DATA=false, in memory), CREATE_STREAM_DURATION=50ms"),
+}
+
+
+class Running:
+    """A started system: its server, endpoints, and the directory it keeps data in."""
+
+    def __init__(self, name, server, data_dir, kafka=None, kinesis=None, ready=None):
+        self.name = name
+        self.ready = ready          # waits until a (re)started server serves
+        self.server = server
+        self.data_dir = data_dir
+        self.kafka = kafka          # "127.0.0.1:PORT" bootstrap, or None
+        self.kinesis = kinesis      # "http://127.0.0.1:PORT", or None
+
+    def stop(self):
+        self.server.stop()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def crash_restart(self):
+        """kill -9, then the same command on the same data and ports; seconds from the new process's start
+        until it serves again (its recovery)."""
+        old = self.server
+        old.kill9()
+        started = time.monotonic()
+        self.server = Server(old.name, old.argv, old.log_path, env=old.env, cwd=old.cwd)
+        self.ready(self.server)
+        return time.monotonic() - started
+
+
+def start(name, env):
+    """Starts `name` in a fresh directory under env.work; returns a Running once it serves. A server that fails
+    to come up is stopped by PID before the failure is raised."""
+    started = []
+    try:
+        return _start(name, env, started)
+    except BaseException:
+        for srv in started:
+            srv.stop()
+        raise
+
+
+def _start(name, env, started):
+    data_dir = os.path.join(env.work, name)
+    shutil.rmtree(data_dir, ignore_errors=True)
+    os.makedirs(data_dir)
+    log = os.path.join(env.logs, f"{name}.log")
+    if name.startswith("strait"):
+        return _strait(name, env, data_dir, log, started)
+    if name.startswith("kafka"):
+        return _kafka(name, env, data_dir, log, started)
+    if name == "kinesalite":
+        port = free_port()
+        node_env = dict(os.environ, NODE_PATH=os.path.join(env.peers, "npm", "node_modules"))
+        srv = Server(name, ["node", os.path.join(HERE, "peers", "kinesalite.cjs"), str(port),
+                            os.path.join(data_dir, "db")], log, env=node_env)
+        started.append(srv)
+        wait_tcp(port, 60, srv.proc, name)
+        srv.check_loopback_only()
+        return Running(name, srv, data_dir, kinesis=f"http://127.0.0.1:{port}")
+    if name == "kinesis-local":
+        port, tls = free_port(), free_port()
+        pkg = os.path.join(env.peers, "npm", "node_modules", "kinesis-local")
+        # It also serves TLS (its own self-signed certificate, found relative to the working directory).
+        node_env = dict(os.environ, KINESIS_MOCK_PLAIN_PORT=str(port), KINESIS_MOCK_TLS_PORT=str(tls),
+                        KINESIS_MOCK_CERT_PATH=os.path.join(pkg, "server.json"),
+                        CREATE_STREAM_DURATION="50ms", LOG_LEVEL="WARN")
+        main = os.path.join(pkg, "main.js")
+        srv = Server(name, ["node", "--require", os.path.join(HERE, "peers", "loopback-only.cjs"), main], log,
+                     env=node_env, cwd=data_dir)
+        started.append(srv)
+        wait_tcp(port, 90, srv.proc, name)
+        srv.check_loopback_only()
+        return Running(name, srv, data_dir, kinesis=f"http://127.0.0.1:{port}")
+    raise BenchFailure(f"unknown system {name}")
+
+
+def _strait(name, env, data_dir, log, started):
+    kafka, aws, admin = free_port(), free_port(), free_port()
+    argv = [env.strait_bin, "dev", "--data-dir", os.path.join(data_dir, "data"),
+            "--kafka-addr", f"127.0.0.1:{kafka}", "--aws-addr", f"127.0.0.1:{aws}",
+            "--admin-addr", f"127.0.0.1:{admin}"]
+    if name == "strait-interval":
+        argv += ["--fsync", "interval"]
+    srv = Server(name, argv, log, env=dict(os.environ, RUST_LOG="warn"))
+    started.append(srv)
+    def ready(srv):
+        wait_http_ok(f"http://127.0.0.1:{admin}/healthz", 600, srv.proc, name)
+        wait_kafka_api(kafka, 60, srv.proc, name)
+
+    ready(srv)
+    srv.check_loopback_only()
+    return Running(name, srv, data_dir, kafka=f"127.0.0.1:{kafka}", kinesis=f"http://127.0.0.1:{aws}",
+                   ready=ready)
+
+
+def _kafka(name, env, data_dir, log, started):
+    port, ctrl = free_port(), free_port()
+    props = [
+        "process.roles=broker,controller", "node.id=1",
+        f"controller.quorum.voters=1@127.0.0.1:{ctrl}",
+        f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{ctrl}",
+        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+        "controller.listener.names=CONTROLLER", "inter.broker.listener.name=PLAINTEXT",
+        f"log.dirs={os.path.join(data_dir, 'logs')}",
+        # A single node cannot hold three replicas of its internal topics.
+        "offsets.topic.replication.factor=1", "transaction.state.log.replication.factor=1",
+        "transaction.state.log.min.isr=1", "share.coordinator.state.topic.replication.factor=1",
+        "share.coordinator.state.topic.min.isr=1",
+    ]
+    if name == "kafka-flush1":
+        props.append("log.flush.interval.messages=1")
+    conf = os.path.join(data_dir, "server.properties")
+    with open(conf, "w") as f:
+        f.write("\n".join(props) + "\n")
+    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    fmt = subprocess.run(env.java(["kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", conf],
+                                  heap="-Xmx256M"), capture_output=True, text=True)
+    if fmt.returncode != 0:
+        raise BenchFailure(f"kafka storage format failed: {fmt.stderr[-2000:]}")
+    srv = Server(name, env.java(["kafka.Kafka", conf], heap="-Xmx1G -Xms1G"), log)
+    started.append(srv)
+    def ready(srv):
+        wait_kafka_api(port, 600, srv.proc, name)
+
+    ready(srv)
+    srv.check_loopback_only()
+    return Running(name, srv, data_dir, kafka=f"127.0.0.1:{port}", ready=ready)
