@@ -7,7 +7,8 @@
 # rdkafka_performance built from the rdkafka-sys crate, a Python venv with matplotlib, release builds of strait
 # and bench-kinesis), starts each system in turn on 127.0.0.1 ports, runs
 # the same workloads with the same clients against each, stops each by PID, and writes
-#   docs/benchmarks/results-<mode>.json, docs/benchmarks/*.png, docs/benchmarks/results-<mode>.md
+#   docs/benchmarks/results/<mode>-<UTC time>.json (one per run), and from the run: docs/benchmarks/*.png,
+#   docs/benchmarks/results-<mode>.md
 # and the generated block of docs/benchmarks.md. --quick takes about 10-15 minutes on 2 cores; the full mode
 # (the sizes) about an hour. Not part of CI: scripts/test.sh runs compat-tests/*/run.sh, and this is
 # deliberately not named run.sh.
@@ -102,8 +103,8 @@ print(json.dumps({
 EOF
 )
 
-mkdir -p docs/benchmarks
-out="docs/benchmarks/results-$mode.json"
+mkdir -p docs/benchmarks/results
+out="docs/benchmarks/results/$mode-$(date -u +%Y%m%dT%H%M%SZ).json"   # one file per run, kept
 step "benchmark ($mode): systems ${systems:-all}, scratch $work"
 python3 compat-tests/bench/harness/bench.py --mode "$mode" --dir "$work" --peers "$peers" \
   --strait-bin "$CARGO_TARGET_DIR/release/strait" --kinesis-bin "$CARGO_TARGET_DIR/release/bench-kinesis" \

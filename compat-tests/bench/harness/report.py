@@ -450,11 +450,13 @@ def main():
         d = Data(json.load(f))
     os.makedirs(a.plots, exist_ok=True)
     plots(d, a.plots)
-    body = "\n\n".join([section_header(d), section_targets(d), section_physical(d), section_kafka_produce(d),
+    raw = os.path.relpath(a.results, os.path.dirname(os.path.abspath(a.doc))) if a.doc else a.results
+    body = "\n\n".join([section_header(d) + f"\n\nRaw data of this run: `{raw}`.", section_targets(d), section_physical(d), section_kafka_produce(d),
                         section_kafka_latency(d), section_kafka_e2e(d), section_kafka_consume(d), section_kinesis(d), section_cross(d),
                         section_scale(d), section_errors(d)])
     with open(a.table, "w") as f:
-        f.write(f"# Benchmark results ({d.meta['mode']} mode)\n\nRaw data: `{os.path.basename(a.results)}`.\n\n"
+        raw = os.path.relpath(a.results, os.path.dirname(os.path.abspath(a.table)))
+        f.write(f"# Benchmark results ({d.meta['mode']} mode)\n\nRaw data: [`{raw}`]({raw}).\n\n"
                 + body.replace("PLOTS/", "") + "\n")
     if a.doc:
         rel = os.path.relpath(a.plots, os.path.dirname(os.path.abspath(a.doc)) or ".")
