@@ -36,6 +36,7 @@ peers="${STRAIT_PEERS:-$HOME/.cache/strait-peers/bench}"
 work="${BENCH_DIR:-${TMPDIR:-/tmp}/strait-bench}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/strait/target}"
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+export PYTHONDONTWRITEBYTECODE=1   # no __pycache__ in the clone
 mkdir -p "$peers/npm"
 step() { printf '\n==> %s\n' "$*"; }
 
