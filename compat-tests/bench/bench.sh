@@ -7,9 +7,10 @@
 # rdkafka_performance built from the rdkafka-sys crate, a Python venv with matplotlib, release builds of strait
 # and bench-kinesis), starts each system in turn on 127.0.0.1 ports, runs
 # the same workloads with the same clients against each, stops each by PID, and writes
-#   docs/benchmarks/results-<mode>.json, docs/benchmarks/*.png, docs/benchmarks/results-<mode>.md
-# and the generated block of docs/benchmarks.md. --quick takes about 10-15 minutes on 2 cores; the full mode
-# (the sizes) about an hour. Not part of CI: scripts/test.sh runs compat-tests/*/run.sh, and this is
+#   docs/benchmarks/results/<mode>-<UTC time>.json (one per run), and from the run: docs/benchmarks/*.png,
+#   docs/benchmarks/results-<mode>.md
+# and the generated block of docs/benchmarks.md. --quick took 11-14 minutes on 2 cores; the full mode
+# (the sizes, not run yet) longer. Not part of CI: scripts/test.sh runs compat-tests/*/run.sh, and this is
 # deliberately not named run.sh.
 #
 # Environment: BENCH_DIR (scratch data, default ${TMPDIR:-/tmp}/strait-bench; put it on the disk to measure),
@@ -35,6 +36,7 @@ peers="${STRAIT_PEERS:-$HOME/.cache/strait-peers/bench}"
 work="${BENCH_DIR:-${TMPDIR:-/tmp}/strait-bench}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/strait/target}"
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+export PYTHONDONTWRITEBYTECODE=1   # no __pycache__ in the clone
 mkdir -p "$peers/npm"
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -102,8 +104,8 @@ print(json.dumps({
 EOF
 )
 
-mkdir -p docs/benchmarks
-out="docs/benchmarks/results-$mode.json"
+mkdir -p docs/benchmarks/results
+out="docs/benchmarks/results/$mode-$(date -u +%Y%m%dT%H%M%SZ).json"   # one file per run, kept
 step "benchmark ($mode): systems ${systems:-all}, scratch $work"
 python3 compat-tests/bench/harness/bench.py --mode "$mode" --dir "$work" --peers "$peers" \
   --strait-bin "$CARGO_TARGET_DIR/release/strait" --kinesis-bin "$CARGO_TARGET_DIR/release/bench-kinesis" \

@@ -28,7 +28,7 @@ KINESIS_ORDER = ["strait-fsync", "strait-interval", "kinesalite", "kinesis-local
 # `produce_records_slow` per run instead, so that a run takes about as long as on the others.
 SLOW = {"kafka-flush1"}
 MODES = {
-    "quick": {"produce_records": 200_000, "produce_records_slow": 60_000, "e2e_records": 2000, "rdkafka_records": 1_000_000, "latency_seconds": 30, "put_seconds": 10, "put_writers": 4,
+    "quick": {"produce_records": 200_000, "produce_records_slow": 40_000, "e2e_records": 2000, "rdkafka_records": 1_000_000, "latency_seconds": 20, "put_seconds": 10, "put_writers": 4,
               "kinesis_shards": 4, "cross_records": 100_000, "scale": [1000, 10000], "disk_mib": 512,
               "fsync_count": 1000},
     # Only checks that the harness works end to end; its figures mean nothing.

@@ -271,7 +271,9 @@ def section_scale(d):
         mem.append([s, fmt(m), fmt(d.metric(s, "memory-after-workloads", "rss_mib"))])
     return ("### Scale: partitions, memory, open files\n\n"
             "A fresh server each; one `TopicCommand --create` per step adds the partitions (one topic), then 5 s of "
-            "rest before resident memory (VmRSS of the process group) and open files are read from /proc.\n\n"
+            "rest before resident memory (VmRSS of the process group) and open files are read from /proc. Apache "
+            "Kafka finishes creating partitions in the background after CreateTopics answers, so its figures at a "
+            "step may not yet include all of them (its open files show how far it got).\n\n"
             + table(["system", "partitions", "create s", "RSS MiB", "peak RSS MiB", "open files"], rows)
             + "\n\n![Scale](PLOTS/scale.png)\n\n"
             "Restart after `kill -9` of the server holding those partitions (no record data in them: the issue's "
@@ -340,8 +342,8 @@ def section_targets(d):
     if big:
         top = max(big, key=lambda x: x["params"].get("partitions", 0))
         out += (f"\n\nResident memory with {top['params']['partitions']:,} partitions: "
-                f"{fmt(top['metrics']['rss_mib'])} MiB (target: 10,000 partitions in under 2 GiB; "
-                f"{'measured in full mode' if top['params']['partitions'] >= 10000 else 'quick mode stops at 1,000'}).")
+                f"{fmt(top['metrics']['rss_mib'])} MiB (strait-fsync VmRSS; target: 10,000 partitions in under "
+                "2 GiB).")
     return out
 
 
@@ -450,11 +452,13 @@ def main():
         d = Data(json.load(f))
     os.makedirs(a.plots, exist_ok=True)
     plots(d, a.plots)
-    body = "\n\n".join([section_header(d), section_targets(d), section_physical(d), section_kafka_produce(d),
+    raw = os.path.relpath(a.results, os.path.dirname(os.path.abspath(a.doc))) if a.doc else a.results
+    body = "\n\n".join([section_header(d) + f"\n\nRaw data of this run: `{raw}`.", section_targets(d), section_physical(d), section_kafka_produce(d),
                         section_kafka_latency(d), section_kafka_e2e(d), section_kafka_consume(d), section_kinesis(d), section_cross(d),
                         section_scale(d), section_errors(d)])
     with open(a.table, "w") as f:
-        f.write(f"# Benchmark results ({d.meta['mode']} mode)\n\nRaw data: `{os.path.basename(a.results)}`.\n\n"
+        raw = os.path.relpath(a.results, os.path.dirname(os.path.abspath(a.table)))
+        f.write(f"# Benchmark results ({d.meta['mode']} mode)\n\nRaw data: [`{raw}`]({raw}).\n\n"
                 + body.replace("PLOTS/", "") + "\n")
     if a.doc:
         rel = os.path.relpath(a.plots, os.path.dirname(os.path.abspath(a.doc)) or ".")
