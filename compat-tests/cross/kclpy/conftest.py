@@ -8,18 +8,20 @@ import os
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import sysconfig
 import tempfile
 import time
-import urllib.request
 import uuid
 
 import boto3
 import pytest
 from botocore.config import Config
+
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../py-support"))
+from strait_process import StraitProcess  # noqa: E402  (compat-tests/py-support)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REGION = "us-east-1"
@@ -39,12 +41,6 @@ FAST_TIMERS = {
 POLLING_TIMERS = {"idleTimeBetweenReadsInMillis": "200"}
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def stop_process(proc, sig=signal.SIGTERM, timeout=30):
     """Stops a process this suite started, by its PID; its process group (the daemon's record-processor children)
     is killed only if it did not exit by itself."""
@@ -58,42 +54,9 @@ def stop_process(proc, sig=signal.SIGTERM, timeout=30):
         proc.wait()
 
 
-class Strait:
+class Strait(StraitProcess):
     def __init__(self, data_dir):
-        self.data_dir = data_dir
-        self.aws_port, self.kafka_port, self.admin_port = free_port(), free_port(), free_port()
-        self.log_path = data_dir + ".log"
-        self.proc = None
-
-    @property
-    def endpoint(self):
-        return f"http://127.0.0.1:{self.aws_port}"
-
-    def start(self):
-        binary = os.environ.get("STRAIT_BIN")
-        assert binary and os.path.exists(binary), "STRAIT_BIN must point at a built strait binary (run.sh sets it)"
-        env = {**os.environ, "STRAIT_AWS__KINESIS__STATUS_DELAY_MS": "200"}
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [binary, "dev", "--data-dir", self.data_dir,
-                 "--kafka-addr", f"127.0.0.1:{self.kafka_port}",
-                 "--aws-addr", f"127.0.0.1:{self.aws_port}",
-                 "--admin-addr", f"127.0.0.1:{self.admin_port}"],
-                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            assert self.proc.poll() is None, f"strait exited early:\n{tail(self.log_path)}"
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError("strait did not become healthy in 30 s")
-
-    def metrics(self):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/metrics", timeout=5) as r:
-            return r.read().decode()
+        super().__init__(data_dir, {"STRAIT_AWS__KINESIS__STATUS_DELAY_MS": "200"}, new_session=True)
 
     def client(self, service):
         return boto3.client(

@@ -1,0 +1,86 @@
+"""One real `strait dev` process on free loopback ports, for the Python compat suites (kafka, kinesis/python,
+cross/python, cross/kclpy): started from STRAIT_BIN (run.sh sets it), ready once /healthz answers 200, stopped by
+PID, restartable on the same data directory. Each suite's conftest.py subclasses it with its own clients."""
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class StraitProcess:
+    """`strait dev` with its data in `data_dir` and its log beside it (`<data_dir>.log`)."""
+
+    def __init__(self, data_dir, env=None, new_session=False):
+        self.data_dir = data_dir
+        self.env = {**os.environ, **(env or {})}
+        self.kafka_port = free_port()
+        self.aws_port = free_port()
+        self.admin_port = free_port()
+        # In its own session, so that a suite that kills process groups (kclpy's daemons) never reaches it.
+        self.new_session = new_session
+        self.proc = None
+        self.log_path = data_dir.rstrip("/") + ".log"
+
+    @property
+    def bootstrap(self):
+        return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def endpoint(self):
+        return f"http://127.0.0.1:{self.aws_port}"
+
+    def metrics(self):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/metrics", timeout=5) as r:
+            return r.read().decode()
+
+    def start(self):
+        binary = os.environ.get("STRAIT_BIN")
+        assert binary and os.path.exists(binary), "STRAIT_BIN must point at a built strait binary (run.sh sets it)"
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [binary, "dev", "--data-dir", self.data_dir,
+                 "--kafka-addr", self.bootstrap,
+                 "--aws-addr", f"127.0.0.1:{self.aws_port}",
+                 "--admin-addr", f"127.0.0.1:{self.admin_port}"],
+                stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=self.new_session)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"strait exited early:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("strait did not become healthy in 30 s")
+
+    def log(self):
+        """The last 4,000 characters of the server's log, for failure messages."""
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                return f.read()[-4000:]
+        except OSError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def restart(self):
+        self.stop()
+        return self.start()
