@@ -201,6 +201,6 @@ impl Kinesis {
     ) -> Result<Value, KinesisError> {
         let mut req = codec::decode(format, body).map_err(|e| KinesisError::Serialization(e.0))?;
         model::validate(op, format, &mut req)?;
-        ops::dispatch(self, op, &req).await
+        ops::dispatch(self, op, req).await
     }
 }

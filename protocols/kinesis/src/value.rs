@@ -56,6 +56,18 @@ impl Value {
         self.get(key).filter(|v| !matches!(v, Value::Null))
     }
 
+    /// [`member`](Self::member), mutable (the write path moves record data out of the request).
+    pub fn member_mut(&mut self, key: &str) -> Option<&mut Value> {
+        match self {
+            Value::Map(m) => m
+                .iter_mut()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v)
+                .filter(|v| !matches!(v, Value::Null)),
+            _ => None,
+        }
+    }
+
     pub fn str(&self, key: &str) -> Option<&str> {
         match self.member(key) {
             Some(Value::Str(s)) => Some(s),
@@ -94,6 +106,14 @@ impl Value {
         match self.member(key) {
             Some(Value::List(l)) => l,
             _ => &[],
+        }
+    }
+
+    /// [`list`](Self::list), mutable.
+    pub fn list_mut(&mut self, key: &str) -> &mut [Value] {
+        match self.member_mut(key) {
+            Some(Value::List(l)) => l,
+            _ => &mut [],
         }
     }
 

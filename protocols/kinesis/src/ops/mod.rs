@@ -53,12 +53,14 @@ use crate::operation::Operation;
 use crate::service::Kinesis;
 use crate::value::Value;
 
-/// Runs one validated request.
+/// Runs one validated request. The writes take the request by value so record data moves into the batch
+/// instead of being copied.
 pub(crate) async fn dispatch(
     k: &Kinesis,
     op: Operation,
-    req: &Value,
+    mut owned: Value,
 ) -> Result<Value, KinesisError> {
+    let req = &owned;
     match op {
         Operation::AddTagsToStream => add_tags_to_stream::handle(k, req).await,
         Operation::CreateStream => create_stream::handle(k, req).await,
@@ -87,8 +89,8 @@ pub(crate) async fn dispatch(
         Operation::ListTagsForResource => list_tags_for_resource::handle(k, req).await,
         Operation::ListTagsForStream => list_tags_for_stream::handle(k, req).await,
         Operation::MergeShards => merge_shards::handle(k, req).await,
-        Operation::PutRecord => put_record::handle(k, req).await,
-        Operation::PutRecords => put_records::handle(k, req).await,
+        Operation::PutRecord => put_record::handle(k, &mut owned).await,
+        Operation::PutRecords => put_records::handle(k, &mut owned).await,
         Operation::PutResourcePolicy => put_resource_policy::handle(k, req).await,
         Operation::RegisterStreamConsumer => register_stream_consumer::handle(k, req).await,
         Operation::RemoveTagsFromStream => remove_tags_from_stream::handle(k, req).await,

@@ -6,9 +6,9 @@ use crate::error::KinesisError;
 use crate::service::Kinesis;
 use crate::value::Value;
 
-pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisError> {
+pub(crate) async fn handle(k: &Kinesis, req: &mut Value) -> Result<Value, KinesisError> {
     let name = k.requested_name(req)?;
-    let entry = entry(req, "")?;
+    let entry = entry(req, String::new)?;
     let (outcomes, encryption) = write(k, &name, vec![entry]).await?;
     match outcomes.into_iter().next() {
         Some(Outcome::Written {
@@ -26,20 +26,21 @@ pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisErr
     }
 }
 
-/// The record of a PutRecord request or of one PutRecords entry (`path` is the member path AWS names in messages,
-/// e.g. `records.3.member.`). The model only requires Data; Strait routes by partition key, so a missing one is
-/// reported the way AWS reports a missing required member.
-pub(crate) fn entry(v: &Value, path: &str) -> Result<Entry, KinesisError> {
-    let data = match v.member("Data") {
-        Some(Value::Blob(b)) => b.clone(),
+/// The record of a PutRecord request or of one PutRecords entry, its data moved out of `v` (`path` gives the
+/// member path AWS names in messages, e.g. `records.3.member.`). The model only requires Data; Strait routes by
+/// partition key, so a missing one is reported the way AWS reports a missing required member.
+pub(crate) fn entry(v: &mut Value, path: impl FnOnce() -> String) -> Result<Entry, KinesisError> {
+    let Some(partition_key) = v.string("PartitionKey") else {
+        return Err(KinesisError::Validation(format!(
+            "1 validation error detected: Value null at '{}partitionKey' failed to satisfy constraint: Member \
+             must not be null",
+            path()
+        )));
+    };
+    let data = match v.member_mut("Data") {
+        Some(Value::Blob(b)) => std::mem::take(b),
         _ => Vec::new(),
     };
-    let partition_key = v.string("PartitionKey").ok_or_else(|| {
-        KinesisError::Validation(format!(
-            "1 validation error detected: Value null at '{path}partitionKey' failed to satisfy constraint: Member \
-             must not be null"
-        ))
-    })?;
     Ok(Entry {
         data,
         partition_key,

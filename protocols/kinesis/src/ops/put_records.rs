@@ -7,16 +7,18 @@ use crate::error::KinesisError;
 use crate::service::Kinesis;
 use crate::value::Value;
 
-pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisError> {
+pub(crate) async fn handle(k: &Kinesis, req: &mut Value) -> Result<Value, KinesisError> {
     let name = k.requested_name(req)?;
     let entries = req
-        .list("Records")
-        .iter()
+        .list_mut("Records")
+        .iter_mut()
         .enumerate()
-        .map(|(i, e)| entry(e, &format!("records.{}.member.", i + 1)))
+        .map(|(i, e)| entry(e, || format!("records.{}.member.", i + 1)))
         .collect::<Result<Vec<_>, _>>()?;
     let (outcomes, encryption) = write(k, &name, entries).await?;
     let mut failed = 0i64;
+    // One shard id string per shard, not one format! per record.
+    let mut ids: Vec<(u32, String)> = Vec::new();
     let results: Vec<Value> = outcomes
         .into_iter()
         .map(|o| match o {
@@ -25,7 +27,7 @@ pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisErr
                 sequence_number,
             } => Value::map()
                 .with("SequenceNumber", sequence_number)
-                .with("ShardId", strait_shard_map::shard_id(shard)),
+                .with("ShardId", shard_id(&mut ids, shard)),
             Outcome::Throttled { message } => {
                 failed += 1;
                 Value::map()
@@ -44,4 +46,16 @@ pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisErr
         .with("FailedRecordCount", failed)
         .with("Records", Value::List(results))
         .with("EncryptionType", encryption))
+}
+
+/// The id of `shard`, formatted once per call.
+fn shard_id(ids: &mut Vec<(u32, String)>, shard: u32) -> String {
+    match ids.iter().find(|(s, _)| *s == shard) {
+        Some((_, id)) => id.clone(),
+        None => {
+            let id = strait_shard_map::shard_id(shard);
+            ids.push((shard, id.clone()));
+            id
+        }
+    }
 }

@@ -125,7 +125,9 @@ pub(crate) async fn write(
             .engine
             .partition(&r.name, shard)
             .map_err(engine_error)?;
-        let mut b = BatchBuilder::new();
+        let mut b = BatchBuilder::with_capacity(
+            bytes as usize + idx.len() * BatchBuilder::record_overhead(),
+        );
         for &i in &idx {
             b.push(RecordInput {
                 key: Some(entries[i].partition_key.as_bytes()),
