@@ -209,6 +209,16 @@ pub fn set_log_append_time(b: &mut [u8], now_ms: i64) {
     b[17..21].copy_from_slice(&crc.to_be_bytes());
 }
 
+/// [`set_log_append_time`] for a batch whose header is held apart from the rest of it (`head` is the first
+/// [`HEADER_LEN`] bytes, `rest` the bytes after them): the CRC runs over the end of the header, then the rest.
+pub fn set_log_append_time_split(head: &mut [u8; HEADER_LEN], rest: &[u8], now_ms: i64) {
+    let attrs = be_i16(head, 21) | ATTR_TIMESTAMP_LOG_APPEND;
+    head[21..23].copy_from_slice(&attrs.to_be_bytes());
+    head[35..43].copy_from_slice(&now_ms.to_be_bytes());
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&head[CRC_START..]), rest);
+    head[17..21].copy_from_slice(&crc.to_be_bytes());
+}
+
 /// Iterates over the batches in a record set, yielding `(header, byte range)`; stops at the first invalid one.
 pub struct BatchIter<'a> {
     buf: &'a [u8],
@@ -600,6 +610,16 @@ mod tests {
             (h.base_offset, h.partition_leader_epoch, h.last_offset()),
             (42, 7, 43)
         );
+    }
+
+    #[test]
+    fn split_log_append_time_stamps_like_the_whole_batch() {
+        let mut whole = sample(3);
+        let mut head = [0u8; HEADER_LEN];
+        head.copy_from_slice(&whole[..HEADER_LEN]);
+        set_log_append_time_split(&mut head, &whole[HEADER_LEN..], 77_777);
+        set_log_append_time(&mut whole, 77_777);
+        assert_eq!(&head[..], &whole[..HEADER_LEN]);
     }
 
     #[test]

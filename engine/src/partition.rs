@@ -10,16 +10,16 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, watch};
 
-use crate::batch::{self, BatchHeader};
+use crate::batch::{self, BatchHeader, HEADER_LEN};
 use crate::config::{FsyncPolicy, TimestampType, TopicConfig};
 use crate::epoch::EpochCache;
 use crate::error::{EngineError, IoContext, Result};
 use crate::meta::{MetaOp, MetaStore};
-use crate::segment::Segment;
+use crate::segment::{BatchParts, Segment};
 use crate::txn::{AbortedTxn, OpenSet, TxnIndex, TxnState};
 use crate::util::{lock, now_ms, read, sync_dir, write};
 
@@ -406,12 +406,22 @@ impl Partition {
     }
 
     /// Validates and appends a record set (one or more v2 batches), assigning offsets and stamping the epoch.
-    pub async fn append(&self, mut records: BytesMut, opts: AppendOptions) -> Result<AppendInfo> {
+    ///
+    /// The records are never copied: each batch's 61-byte header is copied out and stamped (base offset, epoch,
+    /// LogAppendTime), and the file gets headers and the caller's bytes in one vectored write. The Kafka front
+    /// end hands in slices of the shared request buffer; copying each batch to make it mutable cost about a
+    /// tenth of the produce path's CPU.
+    pub async fn append(
+        &self,
+        records: impl Into<Bytes>,
+        opts: AppendOptions,
+    ) -> Result<AppendInfo> {
+        let records: Bytes = records.into();
         if self.closed.load(Ordering::Acquire) {
             return Err(EngineError::ShuttingDown);
         }
         let cfg = self.config();
-        let mut headers: Vec<(BatchHeader, usize)> = Vec::with_capacity(1);
+        let mut batches: Vec<Stamped> = Vec::with_capacity(1);
         let mut pos = 0;
         // CRC checks run before taking the append lock, so concurrent producers validate in parallel.
         while pos < records.len() {
@@ -423,28 +433,27 @@ impl Partition {
                     max: cfg.max_message_bytes,
                 });
             }
-            headers.push((h, len));
+            batches.push(Stamped::new(h, &records, pos));
             pos += len;
         }
-        if headers.is_empty() {
+        if batches.is_empty() {
             return Err(batch::BatchError::Empty.into());
         }
         let log_append_time = match cfg.message_timestamp_type {
             TimestampType::LogAppendTime => {
                 let now = now_ms();
-                let mut pos = 0;
-                for (h, len) in &mut headers {
-                    batch::set_log_append_time(&mut records[pos..pos + *len], now);
-                    h.max_timestamp = now;
-                    pos += *len;
+                for b in &mut batches {
+                    let rest = b.rest(&records);
+                    batch::set_log_append_time_split(&mut b.head, rest, now);
+                    b.header.max_timestamp = now;
                 }
                 now
             }
             TimestampType::CreateTime => -1,
         };
-        let (base, end) = self.write_locked(&mut records, &mut headers, opts.leader_epoch, &cfg)?;
+        let (base, end) = self.write_locked(&records, &mut batches, opts.leader_epoch, &cfg)?;
         metrics::counter!("strait_log_appended_bytes_total").increment(records.len() as u64);
-        metrics::counter!("strait_log_appended_batches_total").increment(headers.len() as u64);
+        metrics::counter!("strait_log_appended_batches_total").increment(batches.len() as u64);
         if self.policy == FsyncPolicy::Always {
             self.flush_wanted.notify_one();
             if opts.wait_durable {
@@ -461,8 +470,8 @@ impl Partition {
 
     fn write_locked(
         &self,
-        records: &mut [u8],
-        headers: &mut [(BatchHeader, usize)],
+        records: &Bytes,
+        batches: &mut [Stamped],
         epoch: i32,
         cfg: &TopicConfig,
     ) -> Result<(i64, i64)> {
@@ -475,7 +484,7 @@ impl Partition {
             return Err(self.sealed_error());
         }
         let total: u64 = records.len() as u64;
-        let count: i64 = headers.iter().map(|(h, _)| h.record_count as i64).sum();
+        let count: i64 = batches.iter().map(|b| b.header.record_count as i64).sum();
         let mut active = self.active();
         let rel_end = w.next_offset + count - active.base_offset;
         let too_big = active.size() + total > cfg.segment_bytes;
@@ -485,16 +494,22 @@ impl Partition {
         }
         let base = w.next_offset;
         let mut off = base;
-        let mut pos = 0;
-        for (h, len) in headers.iter_mut() {
-            batch::set_base_offset(&mut records[pos..], off);
-            batch::set_leader_epoch(&mut records[pos..], epoch);
-            h.base_offset = off;
-            h.partition_leader_epoch = epoch;
-            off += h.record_count as i64;
-            pos += *len;
+        for b in batches.iter_mut() {
+            batch::set_base_offset(&mut b.head, off);
+            batch::set_leader_epoch(&mut b.head, epoch);
+            b.header.base_offset = off;
+            b.header.partition_leader_epoch = epoch;
+            off += b.header.record_count as i64;
         }
-        if let Err(e) = active.append(records, headers, self.index_interval) {
+        let parts: Vec<BatchParts<'_>> = batches
+            .iter()
+            .map(|b| BatchParts {
+                header: &b.header,
+                head: &b.head,
+                rest: b.rest(records),
+            })
+            .collect();
+        if let Err(e) = active.append(&parts, self.index_interval) {
             // A failed write leaves the file in an unknown state; refuse further writes until restart recovers it.
             let reason: Arc<str> = e.to_string().into();
             w.failed = Some(reason.clone());
@@ -502,13 +517,11 @@ impl Partition {
             return Err(e);
         }
         w.next_offset = off;
-        let mut pos = 0;
-        for (h, len) in headers.iter() {
+        for b in batches.iter() {
             // Non-transactional batches (the common case) cost one attribute test here.
-            if let Some(e) = crate::txn::event(h, || Some(records[pos..pos + *len].to_vec())) {
+            if let Some(e) = crate::txn::event(&b.header, || Some(b.to_vec(records))) {
                 lock(&self.txn).apply(e);
             }
-            pos += *len;
         }
         if w.epochs.observe(epoch, base) {
             w.epochs.persist(&self.dir)?;
@@ -1051,5 +1064,44 @@ impl Partition {
 
     pub(crate) fn dir(&self) -> &Path {
         &self.dir
+    }
+}
+
+/// One batch of an append: its header, copied out to be stamped by the log, and where the rest of it lies in the
+/// caller's buffer.
+struct Stamped {
+    header: BatchHeader,
+    head: [u8; HEADER_LEN],
+    /// Start of the batch in the caller's buffer.
+    at: usize,
+    /// Whole batch length, header included.
+    len: usize,
+}
+
+impl Stamped {
+    /// `records[at..]` starts with a batch already validated as `header` (so at least `HEADER_LEN` long).
+    fn new(header: BatchHeader, records: &[u8], at: usize) -> Stamped {
+        let len = header.total_len();
+        let mut head = [0u8; HEADER_LEN];
+        head.copy_from_slice(&records[at..at + HEADER_LEN]);
+        Stamped {
+            header,
+            head,
+            at,
+            len,
+        }
+    }
+
+    /// The batch after its header.
+    fn rest<'a>(&self, records: &'a [u8]) -> &'a [u8] {
+        &records[self.at + HEADER_LEN..self.at + self.len]
+    }
+
+    /// The stamped batch in one piece (control batches, whose marker record the transaction state reads).
+    fn to_vec(&self, records: &[u8]) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.len);
+        v.extend_from_slice(&self.head);
+        v.extend_from_slice(self.rest(records));
+        v
     }
 }

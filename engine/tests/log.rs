@@ -384,3 +384,45 @@ async fn concurrent_producers_share_fsyncs_and_interval_mode_works() {
         e.shutdown().await.expect("shutdown");
     }
 }
+
+/// A record set of many batches, sliced out of a larger shared buffer as the Kafka front end hands it over:
+/// written uncopied in vectored writes (more slices than one pwritev takes), stamped, and read back intact,
+/// also after a reopen.
+#[tokio::test]
+async fn shared_record_sets_of_many_batches_append_uncopied() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let e = Engine::open(config(dir.path())).await.expect("open");
+    e.create_topic("v", 1, overrides(&[]))
+        .await
+        .expect("create");
+    let p = e.partition("v", 0).expect("partition");
+    append(&p, "first", 2, 1000).await;
+    let mut buf = bytes::BytesMut::from(&b"request-prefix"[..]);
+    for i in 0..700 {
+        buf.extend_from_slice(&batch(&format!("b{i}"), 1 + i % 3, 2000 + i as i64));
+    }
+    let shared = buf.freeze();
+    let records = shared.slice(b"request-prefix".len()..);
+    let info = p
+        .append(records, strait_engine::AppendOptions::default())
+        .await
+        .expect("append");
+    assert_eq!(info.base_offset, 2);
+    let expected: Vec<(i64, String)> = std::iter::once((0, "first-0".to_string()))
+        .chain(std::iter::once((1, "first-1".to_string())))
+        .chain(
+            (0..700)
+                .flat_map(|i| (0..1 + i % 3).map(move |j| format!("b{i}-{j}")))
+                .enumerate()
+                .map(|(k, v)| (k as i64 + 2, v)),
+        )
+        .collect();
+    assert_eq!(info.last_offset, expected.len() as i64 - 1);
+    assert_eq!(read_all(&p).await, expected);
+    e.shutdown().await.expect("shutdown");
+    drop((p, e));
+    let e = Engine::open(config(dir.path())).await.expect("reopen");
+    let p = e.partition("v", 0).expect("partition");
+    assert_eq!(read_all(&p).await, expected);
+    e.shutdown().await.expect("shutdown");
+}

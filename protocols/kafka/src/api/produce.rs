@@ -10,7 +10,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_request::PartitionProduceData;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
@@ -197,11 +196,9 @@ async fn append(
         leader_epoch: resolve::leader_epoch(&p),
         wait_durable: false,
     };
-    // The request buffer is usually shared with the other partitions' batches, so this copies; the engine
-    // needs the batch mutable to stamp offsets and epoch.
-    let data = records
-        .try_into_mut()
-        .unwrap_or_else(|r: Bytes| BytesMut::from(&r[..]));
+    // A slice of the request buffer, shared with the other partitions' batches: the engine stamps offsets and
+    // epoch into its own copy of each batch header and writes the rest from here, uncopied.
+    let data = records;
     let Some(pb) = ProducerBatch::from_header(&h) else {
         let info = p.append(data, opts).await?;
         metrics::counter!("strait_kafka_produced_bytes_total").increment(h.total_len() as u64);
