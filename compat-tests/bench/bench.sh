@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Strait side by side with Apache Kafka, kinesalite, kinesis-local, the raw disk and loopback (issue 6).
 #
-#   compat-tests/bench/bench.sh [--quick] [--no-docs] [--systems a,b] [--skip physical,kafka,kinesis,cross,scale]
+#   compat-tests/bench/bench.sh [--quick|--smoke] [--no-docs] [--systems a,b] [--baseline REV]
+#                               [--skip physical,kafka,kinesis,cross,scale]
+#
+# --baseline REV also builds `strait` at git revision REV (a detached worktree under the peers dir, its own
+# target dir there) and runs it as the system strait-baseline (fsync=always, as strait-fsync) through the Kafka and
+# Kinesis suites; the report gets a before/after section (this build ÷ REV).
 #
 # Installs what it needs outside the clone (Kafka jars from Maven Central, the npm peers, librdkafka's
 # rdkafka_performance built from the rdkafka-sys crate, a Python venv with matplotlib, release builds of strait
@@ -18,7 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
-mode=full docs=1 systems="" skip=""
+mode=full docs=1 systems="" skip="" baseline=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) mode=quick ;;
@@ -26,7 +31,8 @@ while [ $# -gt 0 ]; do
     --no-docs) docs=0 ;;
     --systems) systems="$2"; shift ;;
     --skip) skip="$2"; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --baseline) baseline="$2"; shift ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -83,6 +89,30 @@ fi
 step "release builds: strait and bench-kinesis"
 cargo build --release --locked -p strait -p strait-bench-kinesis
 
+baseline_args=()
+if [ -n "$baseline" ]; then
+  rev=$(git rev-parse --verify "$baseline^{commit}")
+  short=$(git rev-parse --short "$rev")
+  bbin="$peers/strait-$short"
+  step "baseline: strait at $baseline ($short)"
+  # A commit never changes, so a binary built for it by an earlier run is reused.
+  if [ ! -x "$bbin" ]; then
+    bsrc="$peers/baseline-src"
+    git worktree remove --force "$bsrc" 2>/dev/null || rm -rf "$bsrc"
+    git worktree prune
+    git worktree add --detach "$bsrc" "$rev"
+    # Its own target dir: the baseline's dependencies may differ, and this build must not disturb the main one.
+    if ! (cd "$bsrc" && CARGO_TARGET_DIR="$peers/baseline-target" cargo build --release --locked -p strait); then
+      git worktree remove --force "$bsrc"
+      echo "FAIL: baseline build of $baseline ($short)" >&2
+      exit 1
+    fi
+    cp "$peers/baseline-target/release/strait" "$bbin.tmp" && mv "$bbin.tmp" "$bbin"
+    git worktree remove --force "$bsrc"
+  fi
+  baseline_args=(--baseline-bin "$bbin" --baseline-rev "$baseline ($short)")
+fi
+
 versions=$(python3 - "$CARGO_TARGET_DIR/release/strait" <<'EOF'
 import json, subprocess, sys
 def out(*argv):
@@ -110,7 +140,7 @@ step "benchmark ($mode): systems ${systems:-all}, scratch $work"
 python3 compat-tests/bench/harness/bench.py --mode "$mode" --dir "$work" --peers "$peers" \
   --strait-bin "$CARGO_TARGET_DIR/release/strait" --kinesis-bin "$CARGO_TARGET_DIR/release/bench-kinesis" \
   --rdkafka-perf "$rdk" \
-  --out "$out" --versions "$versions" --systems "$systems" --skip "$skip"
+  --out "$out" --versions "$versions" --systems "$systems" --skip "$skip" "${baseline_args[@]}"
 
 step "report: plots and tables"
 report_args=("$out" --plots docs/benchmarks --table "docs/benchmarks/results-$mode.md")

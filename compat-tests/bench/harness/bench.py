@@ -21,8 +21,9 @@ import physical
 import systems
 from proc import BenchFailure
 
-KAFKA_ORDER = ["kafka-default", "kafka-flush1", "strait-fsync", "strait-interval"]
-KINESIS_ORDER = ["strait-fsync", "strait-interval", "kinesalite", "kinesis-local"]
+# strait-baseline (bench.sh --baseline REV) runs right after strait-fsync, so the two see the same machine state.
+KAFKA_ORDER = ["kafka-default", "kafka-flush1", "strait-fsync", "strait-baseline", "strait-interval"]
+KINESIS_ORDER = ["strait-fsync", "strait-baseline", "strait-interval", "kinesalite", "kinesis-local"]
 
 # Sizes per mode. Records are 1 KiB everywhere. Systems in SLOW (a few thousand records/s) produce
 # `produce_records_slow` per run instead, so that a run takes about as long as on the others.
@@ -48,6 +49,7 @@ class Env:
         self.logs = os.path.join(a.dir, "logs")
         self.peers = a.peers
         self.strait_bin = a.strait_bin
+        self.baseline_bin = a.baseline_bin
         self.kinesis_bin = a.kinesis_bin
         self.rdkafka_perf = a.rdkafka_perf
         self.kafka_jars = os.path.join(a.peers, "kafka-jars")
@@ -199,6 +201,14 @@ def scale_suite(env, res, sysname, cfg):
         run.stop()
 
 
+def _version(binary):
+    try:
+        r = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30)
+        return (r.stdout + r.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mode", choices=sorted(MODES), default="quick")
@@ -211,11 +221,14 @@ def main():
     ap.add_argument("--versions", required=True, help="JSON object of versions gathered by bench.sh")
     ap.add_argument("--systems", default="", help="comma-separated subset of systems (default: all)")
     ap.add_argument("--skip", default="", help="comma-separated parts to skip: physical,kafka,kinesis,cross,scale")
+    ap.add_argument("--baseline-bin", help="strait built at an earlier revision: run as strait-baseline")
+    ap.add_argument("--baseline-rev", help="that revision, as asked and as a short hash (for the report)")
     a = ap.parse_args()
     cfg = MODES[a.mode]
     only = set(filter(None, a.systems.split(",")))
     skip = set(filter(None, a.skip.split(",")))
-    want = lambda s: not only or s in only
+    # strait-baseline runs when a baseline binary is given (asking for it is the choice), and never otherwise.
+    want = lambda s: bool(a.baseline_bin) if s == "strait-baseline" else (not only or s in only)
     env = Env(a)
     shutil.rmtree(a.dir, ignore_errors=True)
     os.makedirs(env.logs)
@@ -223,6 +236,9 @@ def main():
         timespec="seconds"), "machine": physical.machine(a.dir), "versions": json.loads(a.versions),
         "systems": {k: {"what": v[0], "settings": v[2]} for k, v in systems.SYSTEMS.items() if want(k)},
         "producer_props": kafka_tools.PRODUCER_PROPS}
+    if a.baseline_bin:
+        meta["versions"]["strait-baseline"] = f"{_version(a.baseline_bin)} @ {a.baseline_rev}"
+        meta["baseline_rev"] = a.baseline_rev
     res = Results(a.out, meta)
     t0 = time.monotonic()
 

@@ -284,6 +284,42 @@ def section_scale(d):
             + table(["system", "peak RSS MiB", "RSS at end MiB"], mem))
 
 
+BASE = "strait-baseline"
+
+
+def baseline_rows(d):
+    """(label, this build's figure, the baseline's, higher_is_better) for each workload of the before/after table."""
+    rows = []
+    for parts in (1, 16):
+        for prod in (1, 4):
+            rows.append((f"kafka-produce {parts} p × {prod} rec/s", "kafka-produce", "records_per_s",
+                         {"partitions": parts, "producers": prod}, True))
+    for parts in (1, 16):
+        rows.append((f"kafka-produce-rdkafka {parts} p rec/s", "kafka-produce-rdkafka", "records_per_s",
+                     {"partitions": parts}, True))
+    rows += [("kafka-consume 16 p rec/s", "kafka-consume", "records_per_s", {}, True),
+             ("kafka-latency p50 ms", "kafka-latency", "p50_ms", {}, False),
+             ("kafka-latency p99 ms", "kafka-latency", "p99_ms", {}, False),
+             ("kinesis-put rec/s", "kinesis-put", "records_per_s", {}, True),
+             ("kinesis-put call p99 ms", "kinesis-put", "call_p99_ms", {}, False),
+             ("kinesis-get rec/s", "kinesis-get", "records_per_s", {}, True)]
+    return [(label, d.metric("strait-fsync", w, k, **p), d.metric(BASE, w, k, **p), hib)
+            for label, w, k, p, hib in rows]
+
+
+def section_baseline(d):
+    rev = d.meta.get("baseline_rev", "?")
+    rows = [[label, fmt(now), fmt(base), ratio(now, base), "higher" if hib else "lower"]
+            for label, now, base, hib in baseline_rows(d) if now is not None or base is not None]
+    return (f"### Before/after (this build vs {rev})\n\n"
+            f"`bench.sh --baseline {rev.split(' ')[0]}`: Strait built at that revision, run as `strait-baseline` "
+            "with the same settings as `strait-fsync` (fsync=always) right after it, through the same Kafka and "
+            "Kinesis workloads. The ratio is this build ÷ the baseline: above 1 is faster for rates, below 1 is "
+            "faster for latencies. One run each on a shared machine: differences of a few percent are noise.\n\n"
+            + table(["workload", "strait-fsync (this build)", f"strait-baseline ({rev})", "ratio", "better"], rows)
+            + "\n\n![Before/after](PLOTS/before-after.png)")
+
+
 def best_kafka_mb(d, system):
     """The fastest Kafka produce of a system in this run (either client), and which run it was."""
     best = (None, "none")
@@ -376,7 +412,7 @@ def section_errors(d):
 # ---------------------------------------------------------------- plots
 
 COLORS = {"kafka-default": "#7f7f7f", "kafka-flush1": "#404040", "strait-fsync": "#1f77b4",
-          "strait-interval": "#6baed6", "kinesalite": "#ff7f0e", "kinesis-local": "#d62728"}
+          "strait-interval": "#6baed6", "strait-baseline": "#9467bd", "kinesalite": "#ff7f0e", "kinesis-local": "#d62728"}
 
 
 def bars(ax, groups, systems, value, ylabel, log=False):
@@ -424,6 +460,21 @@ def plots(d, outdir):
     fig.savefig(os.path.join(outdir, "kinesis.png"), dpi=90)
     plt.close(fig)
 
+    if any(r["system"] == BASE for r in d.rows):
+        pairs = [(label, now / base if hib else base / now) for label, now, base, hib in baseline_rows(d)
+                 if now and base]
+        fig, ax = plt.subplots(figsize=(10, 4.5))
+        ax.barh([p[0] for p in pairs], [p[1] for p in pairs], color=COLORS["strait-fsync"])
+        ax.axvline(1.0, color="black", linewidth=0.8)
+        ax.set_xlabel("speed-up of this build over the baseline (rates: now ÷ before; latencies: before ÷ now)")
+        ax.tick_params(axis="y", labelsize=8)
+        ax.invert_yaxis()
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_title(f"Before/after: strait-fsync vs {d.meta.get('baseline_rev', '?')} ({sub})")
+        fig.tight_layout()
+        fig.savefig(os.path.join(outdir, "before-after.png"), dpi=90)
+        plt.close(fig)
+
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for s in ("strait-fsync", "kafka-default"):
         pts = sorted((r["params"]["partitions"], r["metrics"]["rss_mib"]) for r in d.rows
@@ -455,7 +506,9 @@ def main():
     raw = os.path.relpath(a.results, os.path.dirname(os.path.abspath(a.doc))) if a.doc else a.results
     body = "\n\n".join([section_header(d) + f"\n\nRaw data of this run: `{raw}`.", section_targets(d), section_physical(d), section_kafka_produce(d),
                         section_kafka_latency(d), section_kafka_e2e(d), section_kafka_consume(d), section_kinesis(d), section_cross(d),
-                        section_scale(d), section_errors(d)])
+                        section_scale(d)]
+                       + ([section_baseline(d)] if any(r["system"] == BASE for r in d.rows) else [])
+                       + [section_errors(d)])
     with open(a.table, "w") as f:
         raw = os.path.relpath(a.results, os.path.dirname(os.path.abspath(a.table)))
         f.write(f"# Benchmark results ({d.meta['mode']} mode)\n\nRaw data: [`{raw}`]({raw}).\n\n"

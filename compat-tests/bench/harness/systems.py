@@ -20,6 +20,8 @@ SYSTEMS = {
                      "is answered); -Xmx1G -Xms1G G1"),
     "strait-fsync": ("Strait (release build), strait dev", {"kafka", "kinesis"},
                      "engine.fsync=always (default: fsync before acknowledging, group commit)"),
+    "strait-baseline": ("Strait at the baseline revision of bench.sh --baseline (release build), strait dev",
+                        {"kafka", "kinesis"}, "identical to strait-fsync: engine.fsync=always"),
     "strait-interval": ("Strait (release build), strait dev", {"kafka", "kinesis"},
                         "engine.fsync=interval, flush_interval_ms=1000 (acknowledged from the page cache)"),
     "kinesalite": ("kinesalite 3.3.3 (Node, LevelDB)", {"kinesis"},
@@ -104,7 +106,8 @@ def _start(name, env, started):
 
 def _strait(name, env, data_dir, log, started):
     kafka, aws, admin = free_port(), free_port(), free_port()
-    argv = [env.strait_bin, "dev", "--data-dir", os.path.join(data_dir, "data"),
+    binary = env.baseline_bin if name == "strait-baseline" else env.strait_bin
+    argv = [binary, "dev", "--data-dir", os.path.join(data_dir, "data"),
             "--kafka-addr", f"127.0.0.1:{kafka}", "--aws-addr", f"127.0.0.1:{aws}",
             "--admin-addr", f"127.0.0.1:{admin}"]
     if name == "strait-interval":
