@@ -30,15 +30,18 @@ KINESIS_ORDER = ["strait-fsync", "strait-baseline", "strait-interval", "kinesali
 SLOW = {"kafka-flush1"}
 MODES = {
     "quick": {"produce_records": 200_000, "produce_records_slow": 40_000, "e2e_records": 2000, "rdkafka_records": 1_000_000, "latency_seconds": 20, "put_seconds": 10, "put_writers": 4,
-              "kinesis_shards": 4, "cross_records": 100_000, "scale": [1000, 10000], "disk_mib": 512,
+              "kinesis_shards": 4, "efo_seconds": 20, "cross_records": 100_000, "scale": [1000, 10000], "disk_mib": 512,
               "fsync_count": 1000},
     # Only checks that the harness works end to end; its figures mean nothing.
     "smoke": {"produce_records": 20_000, "produce_records_slow": 10_000, "e2e_records": 200, "rdkafka_records": 20_000, "latency_seconds": 3, "put_seconds": 3, "put_writers": 2,
-              "kinesis_shards": 2, "cross_records": 10_000, "scale": [200], "disk_mib": 64, "fsync_count": 100},
+              "kinesis_shards": 2, "efo_seconds": 3, "cross_records": 10_000, "scale": [200], "disk_mib": 64, "fsync_count": 100},
     "full": {"produce_records": 2_000_000, "produce_records_slow": 500_000, "e2e_records": 20000, "rdkafka_records": 2_000_000, "latency_seconds": 60, "put_seconds": 30, "put_writers": 8,
-             "kinesis_shards": 8, "cross_records": 500_000, "scale": [1000, 10000], "disk_mib": 2048,
+             "kinesis_shards": 8, "efo_seconds": 60, "cross_records": 500_000, "scale": [1000, 10000], "disk_mib": 2048,
              "fsync_count": 5000},
 }
+
+
+EFO_RATE = 200  # records/s put during kinesis-efo-latency
 
 
 class Env:
@@ -153,6 +156,9 @@ def kinesis_suite(env, res, sysname, run, cfg):
     if put:
         attempt(res, sysname, "kinesis-get", {"shards": shards, "records": put["records"]},
                 lambda: kinesis_tools.get(env, run.kinesis, stream, put["records"]))
+    # Enhanced fan-out: delivery latency at a fixed, modest rate (AWS's per-shard limit is 1,000 records/s).
+    attempt(res, sysname, "kinesis-efo-latency", {"shards": shards, "rate": EFO_RATE, "seconds": cfg["efo_seconds"]},
+            lambda: kinesis_tools.efo_latency(env, run.kinesis, "kefo", shards, EFO_RATE, cfg["efo_seconds"]))
 
 
 def cross_suite(env, res, sysname, run, cfg):

@@ -227,6 +227,32 @@ def section_kinesis(d):
             "\n\n" + table(head, rows) + "\n\n![Kinesis](PLOTS/kinesis.png)")
 
 
+def section_kinesis_efo(d):
+    rows = []
+    for s in d.kinesis:
+        r = d.get(s, "kinesis-efo-latency")
+        if not r or "metrics" not in r:
+            rows.append([s, "failed (see Failures)" if r else "not run"] + [""] * 7)
+            continue
+        m, g = r["metrics"], r["metrics"].get("getrecords", {})
+        poll = (f"{fmt(g.get('p50_ms'))} / {fmt(g.get('p99_ms'))}" if "error" not in g
+                else g["error"]) if g else "—"
+        rows.append([s, f"{m['count']:,}", fmt(m["p50_ms"]), fmt(m["p99_ms"]), fmt(m["p999_ms"]), fmt(m["max_ms"]),
+                     m.get("renewals", 0), m.get("duplicates", 0), poll])
+    r0 = next((r for r in d.rows if r["workload"] == "kinesis-efo-latency"), None)
+    p = r0["params"] if r0 else {}
+    return ("### Kinesis SubscribeToShard (enhanced fan-out) delivery latency\n\n"
+            f"`bench-kinesis subscribe-latency`: a stream of {p.get('shards', '?')} shards, a registered consumer, "
+            "one SubscribeToShard per shard from LATEST (renewed after the last continuation sequence number "
+            f"when the server ends it), then PutRecord calls at {p.get('rate', '?')} records/s for "
+            f"{p.get('seconds', '?')} s, each 1 KiB record carrying its send time; latency is receive − send in "
+            "the same process. Every record must arrive (a lost one fails the run). For comparison, one GetRecords "
+            "poller per shard (from LATEST, a call every 200 ms while idle, AWS's limit being 5 a second) reads "
+            "the same records.\n\n"
+            + table(["system", "records", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "renewals", "duplicates",
+                     "GetRecords poller p50 / p99 ms"], rows))
+
+
 def section_cross(d):
     s = "strait-fsync"
     rows = []
@@ -302,7 +328,8 @@ def baseline_rows(d):
              ("kafka-latency p99 ms", "kafka-latency", "p99_ms", {}, False),
              ("kinesis-put rec/s", "kinesis-put", "records_per_s", {}, True),
              ("kinesis-put call p99 ms", "kinesis-put", "call_p99_ms", {}, False),
-             ("kinesis-get rec/s", "kinesis-get", "records_per_s", {}, True)]
+             ("kinesis-get rec/s", "kinesis-get", "records_per_s", {}, True),
+             ("kinesis-efo-latency p99 ms", "kinesis-efo-latency", "p99_ms", {}, False)]
     return [(label, d.metric("strait-fsync", w, k, **p), d.metric(BASE, w, k, **p), hib)
             for label, w, k, p, hib in rows]
 
@@ -505,7 +532,8 @@ def main():
     plots(d, a.plots)
     raw = os.path.relpath(a.results, os.path.dirname(os.path.abspath(a.doc))) if a.doc else a.results
     body = "\n\n".join([section_header(d) + f"\n\nRaw data of this run: `{raw}`.", section_targets(d), section_physical(d), section_kafka_produce(d),
-                        section_kafka_latency(d), section_kafka_e2e(d), section_kafka_consume(d), section_kinesis(d), section_cross(d),
+                        section_kafka_latency(d), section_kafka_e2e(d), section_kafka_consume(d), section_kinesis(d), section_kinesis_efo(d),
+                        section_cross(d),
                         section_scale(d)]
                        + ([section_baseline(d)] if any(r["system"] == BASE for r in d.rows) else [])
                        + [section_errors(d)])
