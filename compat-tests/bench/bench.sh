@@ -9,8 +9,8 @@
 # Kinesis suites; the report gets a before/after section (this build ÷ REV).
 #
 # Installs what it needs outside the clone (Kafka jars from Maven Central, the npm peers, librdkafka's
-# rdkafka_performance built from the rdkafka-sys crate, a Python venv with matplotlib, release builds of strait
-# and bench-kinesis), starts each system in turn on 127.0.0.1 ports, runs
+# rdkafka_performance built from the rdkafka-sys crate, Tansu by cargo install when it is to run, a Python venv
+# with matplotlib, release builds of strait and bench-kinesis), starts each system in turn on 127.0.0.1 ports, runs
 # the same workloads with the same clients against each, stops each by PID, and writes
 #   docs/benchmarks/results/<mode>-<UTC time>.json (one per run), and from the run: docs/benchmarks/*.png,
 #   docs/benchmarks/results-<mode>.md
@@ -80,6 +80,17 @@ print(os.path.dirname([p["manifest_path"] for p in d["packages"] if p["name"] ==
      --disable-lz4-ext >/dev/null && make -j2 libs >/dev/null && make -C examples rdkafka_performance >/dev/null)
 fi
 
+# Tansu only when its Kafka suite is to run: the install is a ~14-minute build on 2 cores.
+if [[ ",$skip," != *,kafka,* ]] && { [ -z "$systems" ] || [[ ",$systems," == *,tansu,* ]]; }; then
+  step "Tansu 0.6.0 (cargo install, SQLite engine)"
+  if [ ! -x "$peers/tansu/bin/tansu" ]; then
+    # Its own target dir under the peers dir, so it never touches the project's.
+    CARGO_TARGET_DIR="$peers/tansu-target" cargo install tansu --version 0.6.0 --features dynostore,libsql \
+      --locked --root "$peers/tansu"
+    rm -rf "$peers/tansu-target"
+  fi
+fi
+
 step "Python venv with matplotlib (for the plots)"
 if [ ! -x "$peers/venv/bin/python" ] || ! "$peers/venv/bin/python" -c 'import matplotlib' 2>/dev/null; then
   python3 -m venv "$peers/venv"
@@ -126,7 +137,7 @@ print(json.dumps({
     "kafka": "4.1.1 (broker and kafka-tools jars from Maven Central)",
     "java": out("java", "-version"),
     "node": out("node", "--version"),
-    "kinesalite": "3.3.3", "kinesis-local": "0.6.2",
+    "kinesalite": "3.3.3", "kinesis-local": "0.6.2", "tansu": "0.6.0 (cargo install, features dynostore,libsql)",
     "aws-sdk-kinesis": "1.130.0 (Rust, bench-kinesis)",
     "librdkafka": "2.12.1 (rdkafka_performance, from rdkafka-sys 4.10.0)",
     "rustc": out("rustc", "--version"),

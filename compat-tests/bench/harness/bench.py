@@ -22,7 +22,7 @@ import systems
 from proc import BenchFailure
 
 # strait-baseline (bench.sh --baseline REV) runs right after strait-fsync, so the two see the same machine state.
-KAFKA_ORDER = ["kafka-default", "kafka-flush1", "strait-fsync", "strait-baseline", "strait-interval"]
+KAFKA_ORDER = ["kafka-default", "kafka-flush1", "tansu", "strait-fsync", "strait-baseline", "strait-interval"]
 KINESIS_ORDER = ["strait-fsync", "strait-baseline", "strait-interval", "kinesalite", "kinesis-local"]
 
 # Sizes per mode. Records are 1 KiB everywhere. Systems in SLOW (a few thousand records/s) produce

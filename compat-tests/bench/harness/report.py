@@ -18,7 +18,7 @@ warnings.filterwarnings("ignore", category=UserWarning)
 import matplotlib.pyplot as plt  # noqa: E402
 
 STRAITS = ["strait-fsync", "strait-interval"]
-KAFKA_SYS = ["kafka-default", "kafka-flush1", "strait-fsync", "strait-interval"]
+KAFKA_SYS = ["kafka-default", "kafka-flush1", "tansu", "strait-fsync", "strait-interval"]
 KINESIS_SYS = ["strait-fsync", "strait-interval", "kinesalite", "kinesis-local"]
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
@@ -438,7 +438,7 @@ def section_errors(d):
 
 # ---------------------------------------------------------------- plots
 
-COLORS = {"kafka-default": "#7f7f7f", "kafka-flush1": "#404040", "strait-fsync": "#1f77b4",
+COLORS = {"kafka-default": "#7f7f7f", "kafka-flush1": "#404040", "tansu": "#2ca02c", "strait-fsync": "#1f77b4",
           "strait-interval": "#6baed6", "strait-baseline": "#9467bd", "kinesalite": "#ff7f0e", "kinesis-local": "#d62728"}
 
 

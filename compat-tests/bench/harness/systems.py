@@ -18,6 +18,8 @@ SYSTEMS = {
     "kafka-flush1": ("Apache Kafka 4.1.1, KRaft single node", {"kafka"},
                      "log.flush.interval.messages=1 (fsync of the partition after every append, before acks=all "
                      "is answered); -Xmx1G -Xms1G G1"),
+    "tansu": ("Tansu 0.6.0 (Rust Kafka broker), SQLite storage engine", {"kafka"},
+              "sqlite://tansu.db in its data dir (libSQL; features dynostore,libsql), defaults otherwise"),
     "strait-fsync": ("Strait (release build), strait dev", {"kafka", "kinesis"},
                      "engine.fsync=always (default: fsync before acknowledging, group commit)"),
     "strait-baseline": ("Strait at the baseline revision of bench.sh --baseline (release build), strait dev",
@@ -78,6 +80,8 @@ def _start(name, env, started):
         return _strait(name, env, data_dir, log, started)
     if name.startswith("kafka"):
         return _kafka(name, env, data_dir, log, started)
+    if name == "tansu":
+        return _tansu(name, env, data_dir, log, started)
     if name == "kinesalite":
         port = free_port()
         node_env = dict(os.environ, NODE_PATH=os.path.join(env.peers, "npm", "node_modules"))
@@ -122,6 +126,26 @@ def _strait(name, env, data_dir, log, started):
     srv.check_loopback_only()
     return Running(name, srv, data_dir, kafka=f"127.0.0.1:{kafka}", kinesis=f"http://127.0.0.1:{aws}",
                    ready=ready)
+
+
+def _tansu(name, env, data_dir, log, started):
+    binary = os.path.join(env.peers, "tansu", "bin", "tansu")
+    if not os.access(binary, os.X_OK):
+        raise BenchFailure(f"tansu is not installed at {binary} (bench.sh installs it with cargo install)")
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    # Its default listener is 0.0.0.0: both URLs are given. The SQLite file is relative to its working directory.
+    argv = [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
+            "--storage-engine", "sqlite://tansu.db"]
+    srv = Server(name, argv, log, env=dict(os.environ, RUST_LOG="warn"), cwd=data_dir)
+    started.append(srv)
+
+    def ready(srv):
+        wait_kafka_api(port, 120, srv.proc, name)
+
+    ready(srv)
+    srv.check_loopback_only()
+    return Running(name, srv, data_dir, kafka=f"127.0.0.1:{port}", ready=ready)
 
 
 def _kafka(name, env, data_dir, log, started):
