@@ -2,7 +2,7 @@
 # Strait side by side with Apache Kafka, kinesalite, kinesis-local, the raw disk and loopback (issue 6).
 #
 #   compat-tests/bench/bench.sh [--quick|--smoke] [--no-docs] [--systems a,b] [--baseline REV]
-#                               [--skip physical,kafka,kinesis,cross,scale]
+#                               [--skip physical,kafka,kinesis,cross,scale,recovery]
 #
 # --baseline REV also builds `strait` at git revision REV (a detached worktree under the peers dir, its own
 # target dir there) and runs it as the system strait-baseline (fsync=always, as strait-fsync) through the Kafka and

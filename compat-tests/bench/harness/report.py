@@ -302,8 +302,8 @@ def section_scale(d):
             "step may not yet include all of them (its open files show how far it got).\n\n"
             + table(["system", "partitions", "create s", "RSS MiB", "peak RSS MiB", "open files"], rows)
             + "\n\n![Scale](PLOTS/scale.png)\n\n"
-            "Restart after `kill -9` of the server holding those partitions (no record data in them: the issue's "
-            "10 GB recovery run is not done yet), from the new process's start until it answers a Kafka "
+            "Restart after `kill -9` of the server holding those partitions (no record data in them: the "
+            "recovery with data is the next section), from the new process's start until it answers a Kafka "
             "ApiVersions request (Strait: and its /healthz is 200):\n\n"
             + table(["system", "partitions", "seconds to serve"], restart)
             + "\n\nResident memory after each system's workloads above:\n\n"
@@ -345,6 +345,37 @@ def section_baseline(d):
             "faster for latencies. One run each on a shared machine: differences of a few percent are noise.\n\n"
             + table(["workload", "strait-fsync (this build)", f"strait-baseline ({rev})", "ratio", "better"], rows)
             + "\n\n![Before/after](PLOTS/before-after.png)")
+
+
+def section_recovery(d):
+    rows = []
+    gib = None
+    for s in ("strait-fsync", "kafka-default"):
+        r = d.get(s, "recovery-after-kill9")
+        if not r:
+            continue
+        gib = r["params"].get("gib", gib)
+        if "metrics" not in r:
+            rows.append([s, "failed (see Failures)"] + [""] * 7)
+            continue
+        m = r["metrics"]
+        rows.append([s, fmt(m["data_gib"]), f"{m['acknowledged']:,}", fmt(m["write_records_per_s"]),
+                     fmt(m["ready_s"]), f"{fmt(m['offsets_s'])} ({fmt(m.get('offsets_tool_s'))})",
+                     f"{m['hw_after']:,}", fmt(m["rss_before_kill_mib"]),
+                     fmt(m["rss_mib"])])
+    if not rows:
+        return "### Recovery after kill -9 with data\n\nNot run."
+    return ("### Recovery after kill -9 with data\n\n"
+            f"A fresh server; {fmt(gib)} GiB of 1 KiB records into one 16-partition topic with "
+            "`rdkafka_performance -a -1` (every record acknowledged), the high watermarks read (`GetOffsetShell "
+            "--time -1`), `kill -9` of the process group, the same command restarted on the same data. "
+            "\"ready\" is from the new process's start until it answers ApiVersions (Strait: and /healthz); "
+            "\"offsets\" until `GetOffsetShell` gets an answer for all 16 partitions (in brackets: how long one such "
+            "call took before the kill, mostly the tool's JVM start, to subtract). The high watermarks afterwards must sum "
+            "to at least the acknowledged records (else the run is a failure). Data is what the server holds on "
+            "disk before the kill (its whole data directory).\n\n"
+            + table(["system", "data GiB", "acknowledged records", "write rec/s", "ready s", "offsets s (tool alone)",
+                     "high watermarks after", "RSS before kill MiB", "RSS after restart MiB"], rows))
 
 
 def best_kafka_mb(d, system):
@@ -534,7 +565,7 @@ def main():
     body = "\n\n".join([section_header(d) + f"\n\nRaw data of this run: `{raw}`.", section_targets(d), section_physical(d), section_kafka_produce(d),
                         section_kafka_latency(d), section_kafka_e2e(d), section_kafka_consume(d), section_kinesis(d), section_kinesis_efo(d),
                         section_cross(d),
-                        section_scale(d)]
+                        section_scale(d), section_recovery(d)]
                        + ([section_baseline(d)] if any(r["system"] == BASE for r in d.rows) else [])
                        + [section_errors(d)])
     with open(a.table, "w") as f:
