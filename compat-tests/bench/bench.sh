@@ -32,7 +32,7 @@ while [ $# -gt 0 ]; do
     --systems) systems="$2"; shift ;;
     --skip) skip="$2"; shift ;;
     --baseline) baseline="$2"; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
