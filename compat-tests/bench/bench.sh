@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Strait side by side with Apache Kafka, kinesalite, kinesis-local, the raw disk and loopback (issue 6).
 #
-#   compat-tests/bench/bench.sh [--quick] [--no-docs] [--systems a,b] [--skip physical,kafka,kinesis,cross,scale]
+#   compat-tests/bench/bench.sh [--quick|--smoke] [--no-docs] [--systems a,b] [--baseline REV]
+#                               [--skip physical,kafka,kinesis,cross,scale,recovery]
+#
+# --baseline REV also builds `strait` at git revision REV (a detached worktree under the peers dir, its own
+# target dir there) and runs it as the system strait-baseline (fsync=always, as strait-fsync) through the Kafka and
+# Kinesis suites; the report gets a before/after section (this build ÷ REV).
 #
 # Installs what it needs outside the clone (Kafka jars from Maven Central, the npm peers, librdkafka's
-# rdkafka_performance built from the rdkafka-sys crate, a Python venv with matplotlib, release builds of strait
-# and bench-kinesis), starts each system in turn on 127.0.0.1 ports, runs
+# rdkafka_performance built from the rdkafka-sys crate, Tansu by cargo install when it is to run, a Python venv
+# with matplotlib, release builds of strait and bench-kinesis), starts each system in turn on 127.0.0.1 ports, runs
 # the same workloads with the same clients against each, stops each by PID, and writes
 #   docs/benchmarks/results/<mode>-<UTC time>.json (one per run), and from the run: docs/benchmarks/*.png,
 #   docs/benchmarks/results-<mode>.md
@@ -18,7 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
-mode=full docs=1 systems="" skip=""
+mode=full docs=1 systems="" skip="" baseline=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) mode=quick ;;
@@ -26,7 +31,8 @@ while [ $# -gt 0 ]; do
     --no-docs) docs=0 ;;
     --systems) systems="$2"; shift ;;
     --skip) skip="$2"; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --baseline) baseline="$2"; shift ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -74,6 +80,17 @@ print(os.path.dirname([p["manifest_path"] for p in d["packages"] if p["name"] ==
      --disable-lz4-ext >/dev/null && make -j2 libs >/dev/null && make -C examples rdkafka_performance >/dev/null)
 fi
 
+# Tansu only when its Kafka suite is to run: the install is a ~14-minute build on 2 cores.
+if [[ ",$skip," != *,kafka,* ]] && { [ -z "$systems" ] || [[ ",$systems," == *,tansu,* ]]; }; then
+  step "Tansu 0.6.0 (cargo install, SQLite engine)"
+  if [ ! -x "$peers/tansu/bin/tansu" ]; then
+    # Its own target dir under the peers dir, so it never touches the project's.
+    CARGO_TARGET_DIR="$peers/tansu-target" cargo install tansu --version 0.6.0 --features dynostore,libsql \
+      --locked --root "$peers/tansu"
+    rm -rf "$peers/tansu-target"
+  fi
+fi
+
 step "Python venv with matplotlib (for the plots)"
 if [ ! -x "$peers/venv/bin/python" ] || ! "$peers/venv/bin/python" -c 'import matplotlib' 2>/dev/null; then
   python3 -m venv "$peers/venv"
@@ -82,6 +99,30 @@ fi
 
 step "release builds: strait and bench-kinesis"
 cargo build --release --locked -p strait -p strait-bench-kinesis
+
+baseline_args=()
+if [ -n "$baseline" ]; then
+  rev=$(git rev-parse --verify "$baseline^{commit}")
+  short=$(git rev-parse --short "$rev")
+  bbin="$peers/strait-$short"
+  step "baseline: strait at $baseline ($short)"
+  # A commit never changes, so a binary built for it by an earlier run is reused.
+  if [ ! -x "$bbin" ]; then
+    bsrc="$peers/baseline-src"
+    git worktree remove --force "$bsrc" 2>/dev/null || rm -rf "$bsrc"
+    git worktree prune
+    git worktree add --detach "$bsrc" "$rev"
+    # Its own target dir: the baseline's dependencies may differ, and this build must not disturb the main one.
+    if ! (cd "$bsrc" && CARGO_TARGET_DIR="$peers/baseline-target" cargo build --release --locked -p strait); then
+      git worktree remove --force "$bsrc"
+      echo "FAIL: baseline build of $baseline ($short)" >&2
+      exit 1
+    fi
+    cp "$peers/baseline-target/release/strait" "$bbin.tmp" && mv "$bbin.tmp" "$bbin"
+    git worktree remove --force "$bsrc"
+  fi
+  baseline_args=(--baseline-bin "$bbin" --baseline-rev "$baseline ($short)")
+fi
 
 versions=$(python3 - "$CARGO_TARGET_DIR/release/strait" <<'EOF'
 import json, subprocess, sys
@@ -96,7 +137,7 @@ print(json.dumps({
     "kafka": "4.1.1 (broker and kafka-tools jars from Maven Central)",
     "java": out("java", "-version"),
     "node": out("node", "--version"),
-    "kinesalite": "3.3.3", "kinesis-local": "0.6.2",
+    "kinesalite": "3.3.3", "kinesis-local": "0.6.2", "tansu": "0.6.0 (cargo install, features dynostore,libsql)",
     "aws-sdk-kinesis": "1.130.0 (Rust, bench-kinesis)",
     "librdkafka": "2.12.1 (rdkafka_performance, from rdkafka-sys 4.10.0)",
     "rustc": out("rustc", "--version"),
@@ -110,7 +151,7 @@ step "benchmark ($mode): systems ${systems:-all}, scratch $work"
 python3 compat-tests/bench/harness/bench.py --mode "$mode" --dir "$work" --peers "$peers" \
   --strait-bin "$CARGO_TARGET_DIR/release/strait" --kinesis-bin "$CARGO_TARGET_DIR/release/bench-kinesis" \
   --rdkafka-perf "$rdk" \
-  --out "$out" --versions "$versions" --systems "$systems" --skip "$skip"
+  --out "$out" --versions "$versions" --systems "$systems" --skip "$skip" "${baseline_args[@]}"
 
 step "report: plots and tables"
 report_args=("$out" --plots docs/benchmarks --table "docs/benchmarks/results-$mode.md")

@@ -21,23 +21,27 @@ import physical
 import systems
 from proc import BenchFailure
 
-KAFKA_ORDER = ["kafka-default", "kafka-flush1", "strait-fsync", "strait-interval"]
-KINESIS_ORDER = ["strait-fsync", "strait-interval", "kinesalite", "kinesis-local"]
+# strait-baseline (bench.sh --baseline REV) runs right after strait-fsync, so the two see the same machine state.
+KAFKA_ORDER = ["kafka-default", "kafka-flush1", "tansu", "strait-fsync", "strait-baseline", "strait-interval"]
+KINESIS_ORDER = ["strait-fsync", "strait-baseline", "strait-interval", "kinesalite", "kinesis-local"]
 
 # Sizes per mode. Records are 1 KiB everywhere. Systems in SLOW (a few thousand records/s) produce
 # `produce_records_slow` per run instead, so that a run takes about as long as on the others.
 SLOW = {"kafka-flush1"}
 MODES = {
     "quick": {"produce_records": 200_000, "produce_records_slow": 40_000, "e2e_records": 2000, "rdkafka_records": 1_000_000, "latency_seconds": 20, "put_seconds": 10, "put_writers": 4,
-              "kinesis_shards": 4, "cross_records": 100_000, "scale": [1000, 10000], "disk_mib": 512,
+              "kinesis_shards": 4, "efo_seconds": 20, "cross_records": 100_000, "scale": [1000, 10000], "recovery_gib": 2, "disk_mib": 512,
               "fsync_count": 1000},
     # Only checks that the harness works end to end; its figures mean nothing.
     "smoke": {"produce_records": 20_000, "produce_records_slow": 10_000, "e2e_records": 200, "rdkafka_records": 20_000, "latency_seconds": 3, "put_seconds": 3, "put_writers": 2,
-              "kinesis_shards": 2, "cross_records": 10_000, "scale": [200], "disk_mib": 64, "fsync_count": 100},
+              "kinesis_shards": 2, "efo_seconds": 3, "cross_records": 10_000, "scale": [200], "recovery_gib": 0.25, "disk_mib": 64, "fsync_count": 100},
     "full": {"produce_records": 2_000_000, "produce_records_slow": 500_000, "e2e_records": 20000, "rdkafka_records": 2_000_000, "latency_seconds": 60, "put_seconds": 30, "put_writers": 8,
-             "kinesis_shards": 8, "cross_records": 500_000, "scale": [1000, 10000], "disk_mib": 2048,
+             "kinesis_shards": 8, "efo_seconds": 60, "cross_records": 500_000, "scale": [1000, 10000], "recovery_gib": 10, "disk_mib": 2048,
              "fsync_count": 5000},
 }
+
+
+EFO_RATE = 200  # records/s put during kinesis-efo-latency
 
 
 class Env:
@@ -48,6 +52,7 @@ class Env:
         self.logs = os.path.join(a.dir, "logs")
         self.peers = a.peers
         self.strait_bin = a.strait_bin
+        self.baseline_bin = a.baseline_bin
         self.kinesis_bin = a.kinesis_bin
         self.rdkafka_perf = a.rdkafka_perf
         self.kafka_jars = os.path.join(a.peers, "kafka-jars")
@@ -151,6 +156,9 @@ def kinesis_suite(env, res, sysname, run, cfg):
     if put:
         attempt(res, sysname, "kinesis-get", {"shards": shards, "records": put["records"]},
                 lambda: kinesis_tools.get(env, run.kinesis, stream, put["records"]))
+    # Enhanced fan-out: delivery latency at a fixed, modest rate (AWS's per-shard limit is 1,000 records/s).
+    attempt(res, sysname, "kinesis-efo-latency", {"shards": shards, "rate": EFO_RATE, "seconds": cfg["efo_seconds"]},
+            lambda: kinesis_tools.efo_latency(env, run.kinesis, "kefo", shards, EFO_RATE, cfg["efo_seconds"]))
 
 
 def cross_suite(env, res, sysname, run, cfg):
@@ -199,6 +207,75 @@ def scale_suite(env, res, sysname, cfg):
         run.stop()
 
 
+def _version(binary):
+    try:
+        r = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30)
+        return (r.stdout + r.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+def recovery_suite(env, res, sysname, cfg):
+    """A fresh server: `recovery_gib` GiB of 1 KiB records into 16 partitions (rdkafka_performance, acks=all),
+    the high watermarks read back, kill -9, and the time until the restarted server serves again: first its
+    readiness check (as restart-after-kill9), then until ListOffsets answers for every partition. Every
+    acknowledged record must still be below the high watermarks afterwards."""
+    gib = cfg["recovery_gib"]
+    records = int(gib * 2**30 / 1024)
+    params = {"partitions": 16, "records": records, "gib": gib}
+    # Kafka keeps the data once plus indexes; twice the size and 2 GiB spare leaves room for both.
+    free = physical.free_bytes(env.work)
+    if free < 2 * gib * 2**30 + 2**31:
+        res.add(sysname, "recovery-after-kill9", params,
+                error=f"only {free / 2**30:.1f} GiB free under {env.work} for {gib} GiB of records")
+        return
+    try:
+        run = systems.start(sysname, env)
+    except BenchFailure as e:
+        res.add(sysname, "recovery-after-kill9", params, error=str(e))
+        return
+
+    def recover():
+        kafka_tools.create_topic(env, run.kafka, "recovery", 16)
+        wrote = kafka_tools.produce_rdkafka(env, run.kafka, "recovery", records)
+        tool = time.monotonic()
+        before, parts = kafka_tools.end_offsets(env, run.kafka, "recovery")
+        # offsets_s includes one GetOffsetShell run (mostly its JVM start): this is that run's own time.
+        tool_s = time.monotonic() - tool
+        if before < wrote["records"]:
+            raise BenchFailure(f"high watermarks sum to {before} before the kill, {wrote['records']} acknowledged")
+        data_gib = physical.du_bytes(run.data_dir) / 2**30
+        mem_before = run.server.memory()
+        ready_s = run.crash_restart()
+        t = time.monotonic()
+        deadline = t + 900
+        while True:
+            try:
+                after, parts_after = kafka_tools.end_offsets(env, run.kafka, "recovery")
+                if parts_after == parts:
+                    break
+                err = f"ListOffsets answered for {parts_after} of {parts} partitions"
+            except (BenchFailure, subprocess.TimeoutExpired) as e:
+                err = str(e)
+            if time.monotonic() > deadline:
+                raise BenchFailure(f"offsets not served 900 s after the restart: {err}")
+            time.sleep(0.5)
+        offsets_s = ready_s + time.monotonic() - t
+        if after < wrote["records"]:
+            raise BenchFailure(f"lost records: high watermarks sum to {after} after the restart, "
+                               f"{wrote['records']} acknowledged before the kill")
+        return {"ready_s": ready_s, "offsets_s": offsets_s, "offsets_tool_s": tool_s,
+                "acknowledged": wrote["records"],
+                "hw_before": before, "hw_after": after, "data_gib": data_gib,
+                "write_records_per_s": wrote["records_per_s"], "rss_before_kill_mib": mem_before["rss_mib"],
+                **run.server.memory()}
+
+    try:
+        attempt(res, sysname, "recovery-after-kill9", params, recover)
+    finally:
+        run.stop()   # also deletes its data
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mode", choices=sorted(MODES), default="quick")
@@ -210,12 +287,16 @@ def main():
     ap.add_argument("--out", required=True, help="results JSON to write")
     ap.add_argument("--versions", required=True, help="JSON object of versions gathered by bench.sh")
     ap.add_argument("--systems", default="", help="comma-separated subset of systems (default: all)")
-    ap.add_argument("--skip", default="", help="comma-separated parts to skip: physical,kafka,kinesis,cross,scale")
+    ap.add_argument("--skip", default="",
+                    help="comma-separated parts to skip: physical,kafka,kinesis,cross,scale,recovery")
+    ap.add_argument("--baseline-bin", help="strait built at an earlier revision: run as strait-baseline")
+    ap.add_argument("--baseline-rev", help="that revision, as asked and as a short hash (for the report)")
     a = ap.parse_args()
     cfg = MODES[a.mode]
     only = set(filter(None, a.systems.split(",")))
     skip = set(filter(None, a.skip.split(",")))
-    want = lambda s: not only or s in only
+    # strait-baseline runs when a baseline binary is given (asking for it is the choice), and never otherwise.
+    want = lambda s: bool(a.baseline_bin) if s == "strait-baseline" else (not only or s in only)
     env = Env(a)
     shutil.rmtree(a.dir, ignore_errors=True)
     os.makedirs(env.logs)
@@ -223,6 +304,9 @@ def main():
         timespec="seconds"), "machine": physical.machine(a.dir), "versions": json.loads(a.versions),
         "systems": {k: {"what": v[0], "settings": v[2]} for k, v in systems.SYSTEMS.items() if want(k)},
         "producer_props": kafka_tools.PRODUCER_PROPS}
+    if a.baseline_bin:
+        meta["versions"]["strait-baseline"] = f"{_version(a.baseline_bin)} @ {a.baseline_rev}"
+        meta["baseline_rev"] = a.baseline_rev
     res = Results(a.out, meta)
     t0 = time.monotonic()
 
@@ -267,6 +351,11 @@ def main():
         for sysname in ("strait-fsync", "kafka-default"):
             if want(sysname):
                 scale_suite(env, res, sysname, cfg)
+
+    if "recovery" not in skip:
+        for sysname in ("strait-fsync", "kafka-default"):
+            if want(sysname):
+                recovery_suite(env, res, sysname, cfg)
 
     res.doc["meta"]["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     res.doc["meta"]["seconds"] = round(time.monotonic() - t0)

@@ -136,3 +136,17 @@ def produce_rdkafka(env, bootstrap, topic, records, timeout=900):
         raise BenchFailure(f"rdkafka_performance to {topic}: {delivered} of {records} delivered, {failed} failed")
     return {"records": int(delivered), "records_per_s": float(rate), "mb_per_s": int(nbytes) / (int(ms) / 1e3) / 1e6,
             "seconds": int(ms) / 1e3}
+
+
+def end_offsets(env, bootstrap, topic, timeout=60):
+    """The sum of the topic's high watermarks (GetOffsetShell --time -1, from the kafka-tools jar) and the
+    partitions it answered for."""
+    argv = env.java(["org.apache.kafka.tools.GetOffsetShell", "--bootstrap-server", bootstrap, "--topic", topic,
+                     "--time", "-1"], heap="-Xmx256M")
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    # One line per partition: topic:partition:offset
+    found = re.findall(rf"^{re.escape(topic)}:(\d+):(\d+)$", r.stdout, flags=re.M)
+    if r.returncode != 0 or not found:
+        raise BenchFailure(f"end offsets of {topic}: GetOffsetShell exited {r.returncode}: "
+                           f"{(r.stdout + r.stderr)[-1500:]}")
+    return sum(int(o) for _, o in found), len(found)

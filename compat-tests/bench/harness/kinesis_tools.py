@@ -30,3 +30,10 @@ def put(env, endpoint, stream, writers, seconds, max_records=0):
 def get(env, endpoint, stream, records, timeout_s=600):
     return _run(env, endpoint, ["get", "--stream", stream, "--records", str(records),
                                 "--timeout-s", str(timeout_s)], timeout_s + 60)
+
+
+def efo_latency(env, endpoint, stream, shards, rate, seconds):
+    """SubscribeToShard delivery latency (bench-kinesis subscribe-latency): records put at `rate`/s for `seconds`,
+    each received by a subscriber per shard; also a GetRecords poller's latency for the same records."""
+    return _run(env, endpoint, ["subscribe-latency", "--stream", stream, "--shards", str(shards), "--rate",
+                                str(rate), "--seconds", str(seconds)], seconds + 180)

@@ -99,3 +99,20 @@ def machine(directory):
         "kernel": platform.release(), "disk": sh("df", "-hT", directory),
         "loadavg_start": open("/proc/loadavg").read().split()[:3],
     }
+
+
+def du_bytes(directory):
+    """Bytes allocated on disk under `directory` (st_blocks, so sparse and preallocated files count as stored)."""
+    total = 0
+    for root, _, files in os.walk(directory):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except OSError:
+                continue
+    return total
+
+
+def free_bytes(directory):
+    st = os.statvfs(directory)
+    return st.f_bavail * st.f_frsize

@@ -18,7 +18,7 @@ warnings.filterwarnings("ignore", category=UserWarning)
 import matplotlib.pyplot as plt  # noqa: E402
 
 STRAITS = ["strait-fsync", "strait-interval"]
-KAFKA_SYS = ["kafka-default", "kafka-flush1", "strait-fsync", "strait-interval"]
+KAFKA_SYS = ["kafka-default", "kafka-flush1", "tansu", "strait-fsync", "strait-interval"]
 KINESIS_SYS = ["strait-fsync", "strait-interval", "kinesalite", "kinesis-local"]
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
@@ -227,6 +227,32 @@ def section_kinesis(d):
             "\n\n" + table(head, rows) + "\n\n![Kinesis](PLOTS/kinesis.png)")
 
 
+def section_kinesis_efo(d):
+    rows = []
+    for s in d.kinesis:
+        r = d.get(s, "kinesis-efo-latency")
+        if not r or "metrics" not in r:
+            rows.append([s, "failed (see Failures)" if r else "not run"] + [""] * 7)
+            continue
+        m, g = r["metrics"], r["metrics"].get("getrecords", {})
+        poll = (f"{fmt(g.get('p50_ms'))} / {fmt(g.get('p99_ms'))}" if "error" not in g
+                else g["error"]) if g else "—"
+        rows.append([s, f"{m['count']:,}", fmt(m["p50_ms"]), fmt(m["p99_ms"]), fmt(m["p999_ms"]), fmt(m["max_ms"]),
+                     m.get("renewals", 0), m.get("duplicates", 0), poll])
+    r0 = next((r for r in d.rows if r["workload"] == "kinesis-efo-latency"), None)
+    p = r0["params"] if r0 else {}
+    return ("### Kinesis SubscribeToShard (enhanced fan-out) delivery latency\n\n"
+            f"`bench-kinesis subscribe-latency`: a stream of {p.get('shards', '?')} shards, a registered consumer, "
+            "one SubscribeToShard per shard from LATEST (renewed after the last continuation sequence number "
+            f"when the server ends it), then PutRecord calls at {p.get('rate', '?')} records/s for "
+            f"{p.get('seconds', '?')} s, each 1 KiB record carrying its send time; latency is receive − send in "
+            "the same process. Every record must arrive (a lost one fails the run). For comparison, one GetRecords "
+            "poller per shard (from LATEST, a call every 200 ms while idle, AWS's limit being 5 a second) reads "
+            "the same records.\n\n"
+            + table(["system", "records", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "renewals", "duplicates",
+                     "GetRecords poller p50 / p99 ms"], rows))
+
+
 def section_cross(d):
     s = "strait-fsync"
     rows = []
@@ -276,12 +302,80 @@ def section_scale(d):
             "step may not yet include all of them (its open files show how far it got).\n\n"
             + table(["system", "partitions", "create s", "RSS MiB", "peak RSS MiB", "open files"], rows)
             + "\n\n![Scale](PLOTS/scale.png)\n\n"
-            "Restart after `kill -9` of the server holding those partitions (no record data in them: the issue's "
-            "10 GB recovery run is not done yet), from the new process's start until it answers a Kafka "
+            "Restart after `kill -9` of the server holding those partitions (no record data in them: the "
+            "recovery with data is the next section), from the new process's start until it answers a Kafka "
             "ApiVersions request (Strait: and its /healthz is 200):\n\n"
             + table(["system", "partitions", "seconds to serve"], restart)
             + "\n\nResident memory after each system's workloads above:\n\n"
             + table(["system", "peak RSS MiB", "RSS at end MiB"], mem))
+
+
+BASE = "strait-baseline"
+
+
+def baseline_rows(d):
+    """(label, this build's figure, the baseline's, higher_is_better) for each workload of the before/after table."""
+    rows = []
+    for parts in (1, 16):
+        for prod in (1, 4):
+            rows.append((f"kafka-produce {parts} p × {prod} rec/s", "kafka-produce", "records_per_s",
+                         {"partitions": parts, "producers": prod}, True))
+    for parts in (1, 16):
+        rows.append((f"kafka-produce-rdkafka {parts} p rec/s", "kafka-produce-rdkafka", "records_per_s",
+                     {"partitions": parts}, True))
+    rows += [("kafka-consume 16 p rec/s", "kafka-consume", "records_per_s", {}, True),
+             ("kafka-latency p50 ms", "kafka-latency", "p50_ms", {}, False),
+             ("kafka-latency p99 ms", "kafka-latency", "p99_ms", {}, False),
+             ("kinesis-put rec/s", "kinesis-put", "records_per_s", {}, True),
+             ("kinesis-put call p99 ms", "kinesis-put", "call_p99_ms", {}, False),
+             ("kinesis-get rec/s", "kinesis-get", "records_per_s", {}, True),
+             ("kinesis-efo-latency p99 ms", "kinesis-efo-latency", "p99_ms", {}, False)]
+    return [(label, d.metric("strait-fsync", w, k, **p), d.metric(BASE, w, k, **p), hib)
+            for label, w, k, p, hib in rows]
+
+
+def section_baseline(d):
+    rev = d.meta.get("baseline_rev", "?")
+    rows = [[label, fmt(now), fmt(base), ratio(now, base), "higher" if hib else "lower"]
+            for label, now, base, hib in baseline_rows(d) if now is not None or base is not None]
+    return (f"### Before/after (this build vs {rev})\n\n"
+            f"`bench.sh --baseline {rev.split(' ')[0]}`: Strait built at that revision, run as `strait-baseline` "
+            "with the same settings as `strait-fsync` (fsync=always) right after it, through the same Kafka and "
+            "Kinesis workloads. The ratio is this build ÷ the baseline: above 1 is faster for rates, below 1 is "
+            "faster for latencies. One run each on a shared machine: differences of a few percent are noise.\n\n"
+            + table(["workload", "strait-fsync (this build)", f"strait-baseline ({rev})", "ratio", "better"], rows)
+            + "\n\n![Before/after](PLOTS/before-after.png)")
+
+
+def section_recovery(d):
+    rows = []
+    gib = None
+    for s in ("strait-fsync", "kafka-default"):
+        r = d.get(s, "recovery-after-kill9")
+        if not r:
+            continue
+        gib = r["params"].get("gib", gib)
+        if "metrics" not in r:
+            rows.append([s, "failed (see Failures)"] + [""] * 7)
+            continue
+        m = r["metrics"]
+        rows.append([s, fmt(m["data_gib"]), f"{m['acknowledged']:,}", fmt(m["write_records_per_s"]),
+                     fmt(m["ready_s"]), f"{fmt(m['offsets_s'])} ({fmt(m.get('offsets_tool_s'))})",
+                     f"{m['hw_after']:,}", fmt(m["rss_before_kill_mib"]),
+                     fmt(m["rss_mib"])])
+    if not rows:
+        return "### Recovery after kill -9 with data\n\nNot run."
+    return ("### Recovery after kill -9 with data\n\n"
+            f"A fresh server; {fmt(gib)} GiB of 1 KiB records into one 16-partition topic with "
+            "`rdkafka_performance -a -1` (every record acknowledged), the high watermarks read (`GetOffsetShell "
+            "--time -1`), `kill -9` of the process group, the same command restarted on the same data. "
+            "\"ready\" is from the new process's start until it answers ApiVersions (Strait: and /healthz); "
+            "\"offsets\" until `GetOffsetShell` gets an answer for all 16 partitions (in brackets: how long one such "
+            "call took before the kill, mostly the tool's JVM start, to subtract). The high watermarks afterwards must sum "
+            "to at least the acknowledged records (else the run is a failure). Data is what the server holds on "
+            "disk before the kill (its whole data directory).\n\n"
+            + table(["system", "data GiB", "acknowledged records", "write rec/s", "ready s", "offsets s (tool alone)",
+                     "high watermarks after", "RSS before kill MiB", "RSS after restart MiB"], rows))
 
 
 def best_kafka_mb(d, system):
@@ -375,8 +469,8 @@ def section_errors(d):
 
 # ---------------------------------------------------------------- plots
 
-COLORS = {"kafka-default": "#7f7f7f", "kafka-flush1": "#404040", "strait-fsync": "#1f77b4",
-          "strait-interval": "#6baed6", "kinesalite": "#ff7f0e", "kinesis-local": "#d62728"}
+COLORS = {"kafka-default": "#7f7f7f", "kafka-flush1": "#404040", "tansu": "#2ca02c", "strait-fsync": "#1f77b4",
+          "strait-interval": "#6baed6", "strait-baseline": "#9467bd", "kinesalite": "#ff7f0e", "kinesis-local": "#d62728"}
 
 
 def bars(ax, groups, systems, value, ylabel, log=False):
@@ -424,6 +518,21 @@ def plots(d, outdir):
     fig.savefig(os.path.join(outdir, "kinesis.png"), dpi=90)
     plt.close(fig)
 
+    if any(r["system"] == BASE for r in d.rows):
+        pairs = [(label, now / base if hib else base / now) for label, now, base, hib in baseline_rows(d)
+                 if now and base]
+        fig, ax = plt.subplots(figsize=(10, 4.5))
+        ax.barh([p[0] for p in pairs], [p[1] for p in pairs], color=COLORS["strait-fsync"])
+        ax.axvline(1.0, color="black", linewidth=0.8)
+        ax.set_xlabel("speed-up of this build over the baseline (rates: now ÷ before; latencies: before ÷ now)")
+        ax.tick_params(axis="y", labelsize=8)
+        ax.invert_yaxis()
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_title(f"Before/after: strait-fsync vs {d.meta.get('baseline_rev', '?')} ({sub})")
+        fig.tight_layout()
+        fig.savefig(os.path.join(outdir, "before-after.png"), dpi=90)
+        plt.close(fig)
+
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for s in ("strait-fsync", "kafka-default"):
         pts = sorted((r["params"]["partitions"], r["metrics"]["rss_mib"]) for r in d.rows
@@ -454,8 +563,11 @@ def main():
     plots(d, a.plots)
     raw = os.path.relpath(a.results, os.path.dirname(os.path.abspath(a.doc))) if a.doc else a.results
     body = "\n\n".join([section_header(d) + f"\n\nRaw data of this run: `{raw}`.", section_targets(d), section_physical(d), section_kafka_produce(d),
-                        section_kafka_latency(d), section_kafka_e2e(d), section_kafka_consume(d), section_kinesis(d), section_cross(d),
-                        section_scale(d), section_errors(d)])
+                        section_kafka_latency(d), section_kafka_e2e(d), section_kafka_consume(d), section_kinesis(d), section_kinesis_efo(d),
+                        section_cross(d),
+                        section_scale(d), section_recovery(d)]
+                       + ([section_baseline(d)] if any(r["system"] == BASE for r in d.rows) else [])
+                       + [section_errors(d)])
     with open(a.table, "w") as f:
         raw = os.path.relpath(a.results, os.path.dirname(os.path.abspath(a.table)))
         f.write(f"# Benchmark results ({d.meta['mode']} mode)\n\nRaw data: [`{raw}`]({raw}).\n\n"

@@ -18,8 +18,12 @@ SYSTEMS = {
     "kafka-flush1": ("Apache Kafka 4.1.1, KRaft single node", {"kafka"},
                      "log.flush.interval.messages=1 (fsync of the partition after every append, before acks=all "
                      "is answered); -Xmx1G -Xms1G G1"),
+    "tansu": ("Tansu 0.6.0 (Rust Kafka broker), SQLite storage engine", {"kafka"},
+              "sqlite://tansu.db in its data dir (libSQL; features dynostore,libsql), defaults otherwise"),
     "strait-fsync": ("Strait (release build), strait dev", {"kafka", "kinesis"},
                      "engine.fsync=always (default: fsync before acknowledging, group commit)"),
+    "strait-baseline": ("Strait at the baseline revision of bench.sh --baseline (release build), strait dev",
+                        {"kafka", "kinesis"}, "identical to strait-fsync: engine.fsync=always"),
     "strait-interval": ("Strait (release build), strait dev", {"kafka", "kinesis"},
                         "engine.fsync=interval, flush_interval_ms=1000 (acknowledged from the page cache)"),
     "kinesalite": ("kinesalite 3.3.3 (Node, LevelDB)", {"kinesis"},
@@ -76,6 +80,8 @@ def _start(name, env, started):
         return _strait(name, env, data_dir, log, started)
     if name.startswith("kafka"):
         return _kafka(name, env, data_dir, log, started)
+    if name == "tansu":
+        return _tansu(name, env, data_dir, log, started)
     if name == "kinesalite":
         port = free_port()
         node_env = dict(os.environ, NODE_PATH=os.path.join(env.peers, "npm", "node_modules"))
@@ -104,7 +110,8 @@ def _start(name, env, started):
 
 def _strait(name, env, data_dir, log, started):
     kafka, aws, admin = free_port(), free_port(), free_port()
-    argv = [env.strait_bin, "dev", "--data-dir", os.path.join(data_dir, "data"),
+    binary = env.baseline_bin if name == "strait-baseline" else env.strait_bin
+    argv = [binary, "dev", "--data-dir", os.path.join(data_dir, "data"),
             "--kafka-addr", f"127.0.0.1:{kafka}", "--aws-addr", f"127.0.0.1:{aws}",
             "--admin-addr", f"127.0.0.1:{admin}"]
     if name == "strait-interval":
@@ -119,6 +126,26 @@ def _strait(name, env, data_dir, log, started):
     srv.check_loopback_only()
     return Running(name, srv, data_dir, kafka=f"127.0.0.1:{kafka}", kinesis=f"http://127.0.0.1:{aws}",
                    ready=ready)
+
+
+def _tansu(name, env, data_dir, log, started):
+    binary = os.path.join(env.peers, "tansu", "bin", "tansu")
+    if not os.access(binary, os.X_OK):
+        raise BenchFailure(f"tansu is not installed at {binary} (bench.sh installs it with cargo install)")
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    # Its default listener is 0.0.0.0: both URLs are given. The SQLite file is relative to its working directory.
+    argv = [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
+            "--storage-engine", "sqlite://tansu.db"]
+    srv = Server(name, argv, log, env=dict(os.environ, RUST_LOG="warn"), cwd=data_dir)
+    started.append(srv)
+
+    def ready(srv):
+        wait_kafka_api(port, 120, srv.proc, name)
+
+    ready(srv)
+    srv.check_loopback_only()
+    return Running(name, srv, data_dir, kafka=f"127.0.0.1:{port}", ready=ready)
 
 
 def _kafka(name, env, data_dir, log, started):

@@ -7,6 +7,7 @@ mod error;
 mod get;
 mod latency;
 mod put;
+mod subscribe;
 
 use clap::{Parser, Subcommand};
 
@@ -28,6 +29,8 @@ enum Cmd {
     Put(put::Args),
     /// Read every shard from TRIM_HORIZON with GetRecords until the expected records are read.
     Get(get::Args),
+    /// SubscribeToShard delivery latency: records put at a fixed rate, received by a subscriber per shard.
+    SubscribeLatency(subscribe::Args),
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -38,6 +41,7 @@ async fn main() -> std::process::ExitCode {
         Cmd::Create(a) => create::run(&client, a).await,
         Cmd::Put(a) => put::run(&client, a).await,
         Cmd::Get(a) => get::run(&client, a).await,
+        Cmd::SubscribeLatency(a) => subscribe::run(&client, a).await,
     };
     match result {
         Ok(json) => {
