@@ -27,7 +27,7 @@ KINESIS_ORDER = ["strait-fsync", "strait-baseline", "strait-interval", "kinesali
 
 # Sizes per mode. Records are 1 KiB everywhere. Systems in SLOW (a few thousand records/s) produce
 # `produce_records_slow` per run instead, so that a run takes about as long as on the others.
-SLOW = {"kafka-flush1"}
+SLOW = {"kafka-flush1", "tansu"}
 MODES = {
     "quick": {"produce_records": 200_000, "produce_records_slow": 40_000, "e2e_records": 2000, "rdkafka_records": 1_000_000, "latency_seconds": 20, "put_seconds": 10, "put_writers": 4,
               "kinesis_shards": 4, "efo_seconds": 20, "cross_records": 100_000, "scale": [1000, 10000], "recovery_gib": 2, "disk_mib": 512,
