@@ -117,15 +117,13 @@ def _strait(name, env, data_dir, log, started):
     if name == "strait-interval":
         argv += ["--fsync", "interval"]
     srv = Server(name, argv, log, env=dict(os.environ, RUST_LOG="warn"))
-    started.append(srv)
+
     def ready(srv):
         wait_http_ok(f"http://127.0.0.1:{admin}/healthz", 600, srv.proc, name)
         wait_kafka_api(kafka, 60, srv.proc, name)
 
-    ready(srv)
-    srv.check_loopback_only()
-    return Running(name, srv, data_dir, kafka=f"127.0.0.1:{kafka}", kinesis=f"http://127.0.0.1:{aws}",
-                   ready=ready)
+    return _serving(name, srv, started, data_dir, ready, kafka=f"127.0.0.1:{kafka}",
+                    kinesis=f"http://127.0.0.1:{aws}")
 
 
 def _tansu(name, env, data_dir, log, started):
@@ -138,14 +136,8 @@ def _tansu(name, env, data_dir, log, started):
     argv = [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
             "--storage-engine", "sqlite://tansu.db"]
     srv = Server(name, argv, log, env=dict(os.environ, RUST_LOG="warn"), cwd=data_dir)
-    started.append(srv)
-
-    def ready(srv):
-        wait_kafka_api(port, 120, srv.proc, name)
-
-    ready(srv)
-    srv.check_loopback_only()
-    return Running(name, srv, data_dir, kafka=f"127.0.0.1:{port}", ready=ready)
+    return _serving(name, srv, started, data_dir, lambda srv: wait_kafka_api(port, 120, srv.proc, name),
+                    kafka=f"127.0.0.1:{port}")
 
 
 def _kafka(name, env, data_dir, log, started):
@@ -173,10 +165,14 @@ def _kafka(name, env, data_dir, log, started):
     if fmt.returncode != 0:
         raise BenchFailure(f"kafka storage format failed: {fmt.stderr[-2000:]}")
     srv = Server(name, env.java(["kafka.Kafka", conf], heap="-Xmx1G -Xms1G"), log)
-    started.append(srv)
-    def ready(srv):
-        wait_kafka_api(port, 600, srv.proc, name)
+    return _serving(name, srv, started, data_dir, lambda srv: wait_kafka_api(port, 600, srv.proc, name),
+                    kafka=f"127.0.0.1:{port}")
 
+
+def _serving(name, srv, started, data_dir, ready, **endpoints):
+    """Registers a just-launched server for cleanup, waits until `ready(srv)` says it serves, checks it listens
+    on 127.0.0.1 only, and wraps it (`ready` is kept for restarts after kill -9)."""
+    started.append(srv)
     ready(srv)
     srv.check_loopback_only()
-    return Running(name, srv, data_dir, kafka=f"127.0.0.1:{port}", ready=ready)
+    return Running(name, srv, data_dir, ready=ready, **endpoints)

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::types::ShardIteratorType;
 
+use crate::client::shard_ids;
 use crate::error::BenchError;
 
 #[derive(clap::Args)]
@@ -33,27 +34,7 @@ struct ShardRead {
 pub(crate) async fn run(client: &Client, a: Args) -> Result<serde_json::Value, BenchError> {
     let started = Instant::now();
     let deadline = started + Duration::from_secs(a.timeout_s);
-    let desc = client
-        .describe_stream()
-        .stream_name(&a.stream)
-        .send()
-        .await
-        .map_err(|e| BenchError::sdk("DescribeStream", e))?;
-    let shards: Vec<String> = desc
-        .stream_description()
-        .map(|d| {
-            d.shards()
-                .iter()
-                .map(|s| s.shard_id().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    if shards.is_empty() {
-        return Err(BenchError::Unexpected(format!(
-            "stream {} has no shards",
-            a.stream
-        )));
-    }
+    let shards = shard_ids(client, &a.stream).await?;
     let mut tasks = tokio::task::JoinSet::new();
     for shard in shards.iter().cloned() {
         let (client, stream, limit) = (client.clone(), a.stream.clone(), a.limit);

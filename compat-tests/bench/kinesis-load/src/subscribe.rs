@@ -17,6 +17,7 @@ use aws_sdk_kinesis::types::{
 };
 use tokio::sync::Mutex;
 
+use crate::client::shard_ids;
 use crate::create::create_active;
 use crate::error::BenchError;
 use crate::latency::percentile_ms;
@@ -224,30 +225,6 @@ async fn register_consumer(client: &Client, stream_arn: &str) -> Result<String, 
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-async fn shard_ids(client: &Client, stream: &str) -> Result<Vec<String>, BenchError> {
-    let desc = client
-        .describe_stream()
-        .stream_name(stream)
-        .send()
-        .await
-        .map_err(|e| BenchError::sdk("DescribeStream", e))?;
-    let ids: Vec<String> = desc
-        .stream_description()
-        .map(|d| {
-            d.shards()
-                .iter()
-                .map(|s| s.shard_id().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    if ids.is_empty() {
-        return Err(BenchError::Unexpected(format!(
-            "stream {stream} has no shards"
-        )));
-    }
-    Ok(ids)
 }
 
 /// One shard's subscriber: subscribes, reads events until the subscription ends, renews it after the last
