@@ -50,11 +50,12 @@ for tool in java mvn node npm python3 cargo dd ss; do
   command -v "$tool" >/dev/null || { echo "FAIL: $tool is required" >&2; exit 1; }
 done
 
-step "Apache Kafka broker and tools jars (Maven Central)"
-if [ ! -f "$peers/kafka-jars/.done-4.1.1" ]; then
+kafka_version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' compat-tests/bench/kafka/pom.xml)
+step "Apache Kafka $kafka_version broker and tools jars (Maven Central)"
+if [ ! -f "$peers/kafka-jars/.done-$kafka_version" ]; then
   rm -rf "$peers/kafka-jars"
   mvn -q -B -f compat-tests/bench/kafka/pom.xml dependency:copy-dependencies -DoutputDirectory="$peers/kafka-jars"
-  touch "$peers/kafka-jars/.done-4.1.1"
+  touch "$peers/kafka-jars/.done-$kafka_version"
 fi
 
 step "kinesalite and kinesis-local (npm)"
@@ -124,7 +125,7 @@ if [ -n "$baseline" ]; then
   baseline_args=(--baseline-bin "$bbin" --baseline-rev "$baseline ($short)")
 fi
 
-versions=$(python3 - "$CARGO_TARGET_DIR/release/strait" <<'EOF'
+versions=$(python3 - "$CARGO_TARGET_DIR/release/strait" "$kafka_version" <<'EOF'
 import json, subprocess, sys
 def out(*argv):
     try:
@@ -134,7 +135,7 @@ def out(*argv):
         return "unknown"
 print(json.dumps({
     "strait": out(sys.argv[1], "--version") + " @ " + out("git", "rev-parse", "--short", "HEAD"),
-    "kafka": "4.1.1 (broker and kafka-tools jars from Maven Central)",
+    "kafka": sys.argv[2] + " (broker and kafka-tools jars from Maven Central)",
     "java": out("java", "-version"),
     "node": out("node", "--version"),
     "kinesalite": "3.3.3", "kinesis-local": "0.6.2", "tansu": "0.6.0 (cargo install, features dynostore,libsql)",

@@ -8,10 +8,11 @@ import time
 from proc import BenchFailure
 
 # ProducerPerformance's summary line, e.g. "300000 records sent, 95374.3 records/sec (93.14 MB/sec), 258.09 ms avg
-# latency, 623.00 ms max latency, 253 ms 50th, 480 ms 95th, 560 ms 99th, 613 ms 99.9th."
+# latency, 623.00 ms max latency, 253 ms 50th, 480 ms 95th, 560 ms 99th, 613 ms 99.9th." With --warmup-records a
+# second one follows for the records after the warm-up: "266900 steady state records sent, ...".
 SUMMARY = re.compile(
-    r"(\d+) records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max "
-    r"latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99\.9th")
+    r"(\d+) (steady state )?records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), ([\d.]+) ms avg latency, "
+    r"([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99\.9th")
 
 # Producer settings for every run: acks=all; everything else is the Java client's default (batch.size 16384,
 # linger.ms 5, max.in.flight 5, no compression, idempotence on).
@@ -34,29 +35,38 @@ def create_topic(env, bootstrap, topic, partitions, timeout=180):
         time.sleep(2)
 
 
-def _perf_argv(env, bootstrap, topic, records, throughput, extra_props=()):
+def _perf_argv(env, bootstrap, topic, records, throughput, warmup):
     return env.java(["org.apache.kafka.tools.ProducerPerformance", "--topic", topic,
                      "--num-records", str(records), "--record-size", "1024", "--throughput", str(throughput),
-                     "--producer-props", f"bootstrap.servers={bootstrap}", *PRODUCER_PROPS, *extra_props],
+                     *(["--warmup-records", str(warmup)] if warmup else []),
+                     "--command-property", f"bootstrap.servers={bootstrap}", *PRODUCER_PROPS],
                     heap="-Xmx512M")
 
 
-def _parse_summary(out, what):
-    found = SUMMARY.findall(out)
-    if not found:
+def _parse_summary(out, what, warmup):
+    """The whole run's summary, or with a warm-up the steady state's (the whole run's then kept as all_*)."""
+    found = {bool(f[1]): f for f in SUMMARY.findall(out)}
+    if False not in found or (warmup and True not in found):
         raise BenchFailure(f"{what}: no ProducerPerformance summary in output: {out[-1500:]}")
-    f = found[-1]
-    return {"records": int(f[0]), "records_per_s": float(f[1]), "mb_per_s": float(f[2]) * 1.048576,
-            "avg_ms": float(f[3]), "max_ms": float(f[4]), "p50_ms": float(f[5]), "p95_ms": float(f[6]),
-            "p99_ms": float(f[7]), "p999_ms": float(f[8])}
+
+    def fields(f):
+        return {"records": int(f[0]), "records_per_s": float(f[2]), "mb_per_s": float(f[3]) * 1.048576,
+                "avg_ms": float(f[4]), "max_ms": float(f[5]), "p50_ms": float(f[6]), "p95_ms": float(f[7]),
+                "p99_ms": float(f[8]), "p999_ms": float(f[9])}
+    if not warmup:
+        return fields(found[False])
+    return {**fields(found[True]), "warmup_records": warmup,
+            **{f"all_{k}": v for k, v in fields(found[False]).items()}}
 
 
-def produce(env, bootstrap, topic, records, producers=1, throughput=-1, timeout=900):
+def produce(env, bootstrap, topic, records, producers=1, throughput=-1, warmup=0, timeout=900):
     """`producers` ProducerPerformance processes at once, `records` in all. Throughput is the sum of the
     processes' own rates (each measures from its first send, so JVM start-up is not counted); latency
-    percentiles are the worst process's."""
+    percentiles are the worst process's. With `warmup`, each process's first `warmup` records (the JVM's JIT, the
+    client's first metadata and connections, the server's first appends) are left out of the figures
+    (ProducerPerformance --warmup-records); the whole run's are kept as all_*."""
     each = records // producers
-    procs = [subprocess.Popen(_perf_argv(env, bootstrap, topic, each, throughput), stdout=subprocess.PIPE,
+    procs = [subprocess.Popen(_perf_argv(env, bootstrap, topic, each, throughput, warmup), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(producers)]
     outs = []
     for p in procs:
@@ -68,13 +78,9 @@ def produce(env, bootstrap, topic, records, producers=1, throughput=-1, timeout=
             raise BenchFailure(f"produce to {topic}: ProducerPerformance still running after {timeout}s")
         if p.returncode != 0:
             raise BenchFailure(f"produce to {topic}: ProducerPerformance exited {p.returncode}: {err[-1500:]}")
-        outs.append(_parse_summary(out, f"produce to {topic}"))
-    return {
-        "records": sum(o["records"] for o in outs),
-        "records_per_s": sum(o["records_per_s"] for o in outs),
-        "mb_per_s": sum(o["mb_per_s"] for o in outs),
-        **{k: max(o[k] for o in outs) for k in ("avg_ms", "max_ms", "p50_ms", "p95_ms", "p99_ms", "p999_ms")},
-    }
+        outs.append(_parse_summary(out, f"produce to {topic}", warmup))
+    return {k: (sum if k.endswith(("records", "records_per_s", "mb_per_s")) else max)(o[k] for o in outs)
+            for k in outs[0]}
 
 
 def consume(env, bootstrap, topic, records, timeout=900):
@@ -82,7 +88,7 @@ def consume(env, bootstrap, topic, records, timeout=900):
     Throughput is its fetch.* columns: from the first fetch after the group join, so rebalance time is not
     counted."""
     argv = env.java(["org.apache.kafka.tools.ConsumerPerformance", "--bootstrap-server", bootstrap,
-                     "--topic", topic, "--messages", str(records), "--timeout", "30000",
+                     "--topic", topic, "--num-records", str(records), "--timeout", "30000",
                      "--group", f"bench-{topic}-{time.time_ns()}"], heap="-Xmx512M")
     r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     if r.returncode != 0:
@@ -104,7 +110,8 @@ def consume(env, bootstrap, topic, records, timeout=900):
 def end_to_end(env, bootstrap, topic, records, timeout=600):
     """EndToEndLatency (kafka-tools): one 1 KiB record at a time, acks=all, each produced and then awaited by
     a consumer before the next; the time from send to receipt."""
-    argv = env.java(["org.apache.kafka.tools.EndToEndLatency", bootstrap, topic, str(records), "all", "1024"],
+    argv = env.java(["org.apache.kafka.tools.EndToEndLatency", "--bootstrap-server", bootstrap, "--topic", topic,
+                     "--num-records", str(records), "--producer-acks", "all", "--record-size", "1024"],
                     heap="-Xmx512M")
     r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     if r.returncode != 0:

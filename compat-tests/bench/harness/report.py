@@ -119,7 +119,7 @@ def section_kafka_produce(d):
     slow_note = (f" ({slow:,} on kafka-flush1, which runs at a few thousand records/s, so that its runs take "
                  "about as long)") if "kafka-flush1" in systems and slow else ""
     return ("### Kafka produce throughput\n\n"
-            f"`ProducerPerformance` (kafka-tools 4.1.1), {n:,}{slow_note} records of 1 KiB per run (split evenly over the "
+            f"`ProducerPerformance` (kafka-tools {d.meta['versions'].get('kafka', '?').split()[0]}), {n:,}{slow_note} records of 1 KiB per run (split evenly over the "
             "producers, each its own JVM process, figures summed), `acks=all`, client defaults otherwise "
             "(batch.size 16384, linger.ms 5, 5 in flight, idempotent, no compression). MB/s = 2^20 bytes/s as "
             "the tool prints it converted to 10^6. Ratios above 1 mean Strait is faster.\n\n"
@@ -145,24 +145,32 @@ def rdkafka_table(d, systems, pairs):
 def section_kafka_latency(d):
     systems = d.kafka
     peers = [s for s in systems if s not in STRAITS]
-    head = ["system", "target rate", "achieved rec/s", "p50 ms", "p95 ms", "p99 ms", "p99.9 ms", "max ms"] + [
-        f"p99 ÷ {p}'s" for p in peers]
+    head = ["system", "target rate", "achieved rec/s", "p50 ms", "p95 ms", "p99 ms", "p99.9 ms", "max ms",
+            "whole run p99 / max ms"] + [f"p99 ÷ {p}'s" for p in peers]
     rows = []
     rate = None
     for s in systems:
         r = d.get(s, "kafka-latency")
         if not r or "metrics" not in r:
-            rows.append([s, "—", "failed" if r else "not run", "", "", "", "", ""] + ["" for _ in peers])
+            rows.append([s, "—", "failed" if r else "not run", "", "", "", "", "", ""] + ["" for _ in peers])
             continue
         m, rate = r["metrics"], r["params"]["rate"]
         shown_rate = fmt(rate) + (" (saturated: above its max)" if r["params"].get("saturated") else "")
         p99s = [ratio(m["p99_ms"], d.metric(p, "kafka-latency", "p99_ms")) if s in STRAITS else "" for p in peers]
+        whole = f"{fmt(m['all_p99_ms'])} / {fmt(m['all_max_ms'])}" if "all_p99_ms" in m else "—"
         rows.append([s, shown_rate, fmt(m["records_per_s"]), fmt(m["p50_ms"]), fmt(m["p95_ms"]), fmt(m["p99_ms"]),
-                     fmt(m["p999_ms"]), fmt(m["max_ms"])] + p99s)
+                     fmt(m["p999_ms"]), fmt(m["max_ms"]), whole] + p99s)
+    warm = d.meta["config"].get("latency_warmup_seconds")
+    warm_text = (f"The first {warm} s of records at the same rate are a warm-up, left out of the percentiles "
+                 "(`--warmup-records`): the client JVM's JIT, its first connections and metadata, and each "
+                 "server's first appends put 100–500 ms latencies into the first seconds on every system; the "
+                 "whole run's p99 and max, warm-up included, are in their own column. ") if warm else (
+                 "No warm-up: the percentiles include the client JVM's first seconds. ")
     return ("### Kafka produce latency at a fixed rate\n\n"
             f"`ProducerPerformance --throughput {fmt(rate)}`: half of Apache Kafka's (default settings) measured "
             "maximum for one producer on one partition, for "
-            f"{d.meta['config']['latency_seconds']} s, one partition, `acks=all`. Latency is the tool's send → "
+            f"{d.meta['config']['latency_seconds']} s, one partition, `acks=all`. " + warm_text +
+            "Latency is the tool's send → "
             "acknowledgement time per record (it includes time waiting in the client's batch, up to linger.ms). "
             "A system whose own one-partition maximum is below the rate is run saturated: as many records as its "
             "maximum sends in the same time, its latency then being mostly queueing in the client. "

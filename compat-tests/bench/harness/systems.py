@@ -2,6 +2,7 @@
 
 import base64
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -10,12 +11,15 @@ import uuid
 from proc import BenchFailure, Server, free_port, wait_http_ok, wait_kafka_api, wait_tcp
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # compat-tests/bench
+# The Kafka version bench.sh installs: kafka/pom.xml is the one place it is set.
+with open(os.path.join(HERE, "kafka", "pom.xml")) as _pom:
+    KAFKA_VERSION = re.search(r"<kafka.version>([^<]+)</kafka.version>", _pom.read()).group(1)
 
 # name -> (what it is, protocols, exact settings as shown in the report)
 SYSTEMS = {
-    "kafka-default": ("Apache Kafka 4.1.1, KRaft single node", {"kafka"},
+    "kafka-default": (f"Apache Kafka {KAFKA_VERSION}, KRaft single node", {"kafka"},
                       "broker defaults (acknowledged from the page cache, OS flushes later); -Xmx1G -Xms1G G1"),
-    "kafka-flush1": ("Apache Kafka 4.1.1, KRaft single node", {"kafka"},
+    "kafka-flush1": (f"Apache Kafka {KAFKA_VERSION}, KRaft single node", {"kafka"},
                      "log.flush.interval.messages=1 (fsync of the partition after every append, before acks=all "
                      "is answered); -Xmx1G -Xms1G G1"),
     "tansu": ("Tansu 0.6.0 (Rust Kafka broker), SQLite storage engine", {"kafka"},
