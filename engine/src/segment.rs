@@ -411,8 +411,7 @@ impl Segment {
             return Ok(None);
         }
         let want = (max_bytes.max(first.total_len()) as u64).min(limit - pos) as usize;
-        let mut buf = vec![0u8; want];
-        self.file.read_exact_at(&mut buf, pos).at(&self.path)?;
+        let mut buf = read_exact_at(&self.file, want, pos).at(&self.path)?;
         // Cut at the last whole batch that ends inside the buffer and starts below `end_offset`.
         let mut cut = 0usize;
         while cut + batch::LOG_OVERHEAD <= buf.len() {
@@ -442,8 +441,7 @@ impl Segment {
                 return Ok(None);
             }
             if h.max_timestamp >= ts {
-                let mut buf = vec![0u8; h.total_len()];
-                self.file.read_exact_at(&mut buf, pos).at(&self.path)?;
+                let buf = read_exact_at(&self.file, h.total_len(), pos).at(&self.path)?;
                 return Ok(Some((h, buf)));
             }
             pos += h.total_len() as u64;
@@ -456,8 +454,7 @@ impl Segment {
         let Some((pos, h)) = self.locate(base, limit)? else {
             return Ok(None);
         };
-        let mut buf = vec![0u8; h.total_len()];
-        self.file.read_exact_at(&mut buf, pos).at(&self.path)?;
+        let buf = read_exact_at(&self.file, h.total_len(), pos).at(&self.path)?;
         Ok(Some(buf))
     }
 
@@ -553,6 +550,26 @@ pub(crate) struct BatchParts<'a> {
     pub(crate) rest: &'a [u8],
 }
 
+/// `len` bytes at `offset`, read into a new buffer's spare capacity. A zeroed buffer (`vec![0; len]`) would have
+/// the allocator hand out fresh zero pages for every large read: jemalloc purges a reused extent rather than
+/// memset it, so each fetch paid page faults, page clearing and TLB shootdowns for memory it then overwrote
+/// (a quarter of the server's CPU on a catch-up read).
+fn read_exact_at(file: &File, len: usize, offset: u64) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(len);
+    while buf.len() < len {
+        // Reads into the whole spare capacity, which may exceed `len`; the excess is cut below.
+        let at = offset + buf.len() as u64;
+        match rustix::io::pread(file, rustix::buffer::spare_capacity(&mut buf), at) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    buf.truncate(len);
+    Ok(buf)
+}
+
 /// Most slices one `pwritev` takes (Linux's IOV_MAX).
 const IOV_MAX: usize = 1024;
 
@@ -576,4 +593,23 @@ fn write_all_vectored_at(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::read_exact_at;
+
+    #[test]
+    fn read_exact_at_reads_the_range_and_refuses_past_the_end() {
+        let mut f = tempfile::tempfile().expect("temp file");
+        let data: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+        f.write_all(&data).expect("write");
+        let got = read_exact_at(&f, 2 * 1024 * 1024 + 7, 12345).expect("read");
+        assert_eq!(got, &data[12345..12345 + 2 * 1024 * 1024 + 7]);
+        assert!(read_exact_at(&f, 0, 0).expect("empty read").is_empty());
+        let past = read_exact_at(&f, 100, data.len() as u64 - 50).expect_err("short file");
+        assert_eq!(past.kind(), std::io::ErrorKind::UnexpectedEof);
+    }
 }
