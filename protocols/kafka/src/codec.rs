@@ -84,7 +84,13 @@ pub fn encode(
     correlation_id: i32,
     body: &ResponseKind,
 ) -> Result<Bytes, KafkaError> {
-    let mut buf = BytesMut::with_capacity(256);
+    // A fetch answer is mostly record bytes (up to tens of MiB): sized up front, it is written once instead of
+    // being regrown, and copied again, through every power of two up to its size.
+    let capacity = match body {
+        ResponseKind::Fetch(f) => f.compute_size(version)? + 16,
+        _ => 256,
+    };
+    let mut buf = BytesMut::with_capacity(capacity);
     ResponseHeader::default()
         .with_correlation_id(correlation_id)
         .encode(&mut buf, api.response_header_version(version))?;
