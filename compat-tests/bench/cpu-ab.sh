@@ -9,6 +9,8 @@
 #   kinesis-put  bench-kinesis put: 4 writers x PutRecords of 500 x 1 KiB, 4 shards, 10 s
 #   kinesis-get  bench-kinesis get: catch-up GetRecords of everything put
 #   kafka-put    rdkafka_performance: 1,000,000 x 1 KiB, acks=all, 16 partitions
+#   kafka-get    ConsumerPerformance (kafka-tools): catch-up read of those records by a new group; MB/s over the
+#                tool's fetch time, CPU including the group join
 # Needs what bench.sh installs (rdkafka_performance, the Kafka tools jars for TopicCommand) and a release
 # bench-kinesis; run bench.sh --smoke --no-docs once first on a fresh machine. Not part of CI.
 set -euo pipefail
@@ -76,6 +78,15 @@ for round in $(seq "$rounds"); do
     nbytes=$(echo "$out" | sed -E 's/.*\(([0-9]+) bytes\).*/\1/') ms=$(echo "$out" | sed -E 's/.* in ([0-9]+)ms:.*/\1/')
     echo "$out" | grep -q " 0 failed)" || { echo "FAIL: rdkafka_performance: $out" >&2; exit 1; }
     report "$label" kafka-put "$nbytes" "$(python3 -c "print($ms/1000)")" $((c1 - c0))
+    c0=$(cpu_ticks)
+    # One CSV line: start, end, MB, MB.sec, nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, ...
+    out=$(java -Xmx512M -cp "$peers/kafka-jars/*" org.apache.kafka.tools.ConsumerPerformance --bootstrap-server \
+      "127.0.0.1:$kafka" --topic r16 --num-records 1000000 --timeout 30000 --group "cpu-ab-$round-$i" 2>/dev/null |
+      grep -E '^[0-9]' | tail -1)
+    c1=$(cpu_ticks)
+    got=$(echo "$out" | cut -d, -f5 | tr -d ' ') fetch_ms=$(echo "$out" | cut -d, -f8 | tr -d ' ')
+    [ "${got:-0}" -ge 1000000 ] || { echo "FAIL: ConsumerPerformance read ${got:-nothing}: $out" >&2; exit 1; }
+    report "$label" kafka-get "$nbytes" "$(python3 -c "print($fetch_ms/1000)")" $((c1 - c0))
     stop
   done
 done
