@@ -51,7 +51,7 @@ impl KafkaHandler for Echo {
         }
         let delay: u64 = text.parse().map_err(|_| BadFrame)?;
         tokio::time::sleep(Duration::from_millis(delay)).await;
-        Ok(Reply::Now(Some(Bytes::from(format!("re:{text}")))))
+        Ok(Reply::Now(Some(Bytes::from(format!("re:{text}")).into())))
     }
 }
 

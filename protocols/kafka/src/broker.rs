@@ -177,7 +177,7 @@ impl Broker {
         frame: Bytes,
     ) -> Result<Option<Bytes>, KafkaError> {
         match crate::api::dispatch(self, session, frame).await? {
-            crate::api::Reply::Now(r) => Ok(r),
+            crate::api::Reply::Now(r) => Ok(r.map(crate::codec::Frame::into_bytes)),
             crate::api::Reply::Later(f) => f.await,
         }
     }

@@ -77,6 +77,69 @@ pub fn encode_header(
     Ok(())
 }
 
+mod fetch;
+
+/// An encoded response without its length prefix, as the chunks to write in order: one for most responses,
+/// several for a Fetch response, whose large record sets go out as the buffers the engine read them into.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Frame {
+    chunks: Vec<Bytes>,
+    len: usize,
+}
+
+impl Frame {
+    pub fn from_chunks(chunks: Vec<Bytes>) -> Self {
+        let len = chunks.iter().map(Bytes::len).sum();
+        Frame { chunks, len }
+    }
+
+    /// Bytes in all chunks.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn chunks(&self) -> &[Bytes] {
+        &self.chunks
+    }
+
+    /// The response as one buffer: its only chunk, or a copy of all of them.
+    pub fn into_bytes(mut self) -> Bytes {
+        if self.chunks.len() == 1 {
+            return self.chunks.swap_remove(0);
+        }
+        let mut buf = BytesMut::with_capacity(self.len);
+        for c in &self.chunks {
+            buf.extend_from_slice(c);
+        }
+        buf.freeze()
+    }
+}
+
+impl From<Bytes> for Frame {
+    fn from(b: Bytes) -> Self {
+        Frame::from_chunks(vec![b])
+    }
+}
+
+/// Encodes a response for the wire: a Fetch response in chunks (see [`fetch`]), any other as one buffer.
+pub fn encode_frame(
+    api: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    body: &ResponseKind,
+) -> Result<Frame, KafkaError> {
+    if let ResponseKind::Fetch(f) = body
+        && let Some(frame) = fetch::encode(version, correlation_id, f)?
+    {
+        return Ok(frame);
+    }
+    encode(api, version, correlation_id, body).map(Frame::from)
+}
+
 /// Encodes a response: header and body, without the length prefix.
 pub fn encode(
     api: ApiKey,

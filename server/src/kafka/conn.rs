@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use strait_kafka::codec::Frame;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -213,13 +214,16 @@ async fn write_responses<H: KafkaHandler>(
 
 fn joined<E>(
     done: Result<Result<Option<Bytes>, E>, tokio::task::JoinError>,
-) -> Result<Option<Bytes>, WriteEnd<E>> {
-    done.map_err(WriteEnd::Panicked)?.map_err(WriteEnd::Handler)
+) -> Result<Option<Frame>, WriteEnd<E>> {
+    Ok(done
+        .map_err(WriteEnd::Panicked)?
+        .map_err(WriteEnd::Handler)?
+        .map(Frame::from))
 }
 
 async fn write_one<E>(
     wr: &mut BufWriter<OwnedWriteHalf>,
-    response: Option<Bytes>,
+    response: Option<Frame>,
 ) -> Result<(), WriteEnd<E>> {
     let Some(response) = response else {
         return Ok(());
@@ -227,7 +231,11 @@ async fn write_one<E>(
     let len =
         i32::try_from(response.len()).map_err(|_| WriteEnd::ResponseTooLarge(response.len()))?;
     wr.write_all(&len.to_be_bytes()).await?;
-    wr.write_all(&response).await?;
+    // Small chunks gather in the BufWriter; a chunk larger than its buffer (a record set) goes to the socket
+    // straight from where the engine read it.
+    for chunk in response.chunks() {
+        wr.write_all(chunk).await?;
+    }
     wr.flush().await?;
     Ok(())
 }

@@ -22,8 +22,9 @@ use crate::config::KafkaConfig;
 
 /// What handling a request yields: a response now, or one that completes later.
 pub enum Reply<L> {
-    /// The response; `None` sends nothing (a Produce with `acks=0`).
-    Now(Option<Bytes>),
+    /// The response, in the chunks to write (a Fetch response's record sets are chunks of their own); `None`
+    /// sends nothing (a Produce with `acks=0`).
+    Now(Option<strait_kafka::codec::Frame>),
     /// The request's ordered work is done (an acks=-1 Produce is appended) and the response follows when `L`
     /// completes (its batches are durable).
     Later(L),

@@ -150,7 +150,7 @@ pub type Deferred =
 /// What handling a request yields.
 pub enum Reply {
     /// The response (or `None`: acks=0 Produce) is ready.
-    Now(Option<Bytes>),
+    Now(Option<codec::Frame>),
     /// An acks=-1 Produce whose batches are appended and whose response waits for durability. The connection may
     /// append further Produce requests meanwhile, as long as responses go out in request order.
     Later(Deferred),
@@ -170,7 +170,7 @@ pub(crate) async fn dispatch(
     // our ranges, so the client can retry with a version we speak.
     if api == ApiKey::ApiVersions && version > range.1 {
         let body = ResponseKind::ApiVersions(api_versions::unsupported());
-        return codec::encode(api, 0, correlation_id, &body).map(|b| Reply::Now(Some(b)));
+        return codec::encode(api, 0, correlation_id, &body).map(|b| Reply::Now(Some(b.into())));
     }
     // ShareFetch and ShareAcknowledge v2 are newer than the generated codec: decoded by hand (share::wire).
     if matches!(api, ApiKey::ShareFetch | ApiKey::ShareAcknowledge) {
@@ -310,7 +310,7 @@ pub(crate) async fn dispatch(
             return Err(KafkaError::UnknownApiKey(key));
         }
     };
-    codec::encode(api, version, header.correlation_id, &response).map(|b| Reply::Now(Some(b)))
+    codec::encode_frame(api, version, header.correlation_id, &response).map(|f| Reply::Now(Some(f)))
 }
 
 /// With SASL configured, nothing but the handshake (and ApiVersions, which clients send first) is served to a
@@ -357,5 +357,5 @@ async fn share_dispatch(
         let resp = share_acknowledge::handle(broker, req);
         crate::share::wire::encode_share_acknowledge_response(&mut buf, &resp, version);
     }
-    Ok(Reply::Now(Some(buf.freeze())))
+    Ok(Reply::Now(Some(buf.freeze().into())))
 }
