@@ -15,7 +15,7 @@
 #   docs/benchmarks/results/<mode>-<UTC time>.json (one per run), and from the run: docs/benchmarks/*.png,
 #   docs/benchmarks/results-<mode>.md
 # and the generated block of docs/benchmarks.md. --quick took 11-14 minutes on 2 cores; the full mode
-# (the sizes, not run yet) longer. Not part of CI: scripts/test.sh runs compat-tests/*/run.sh, and this is
+# (the sizes) 35 minutes. Not part of CI: scripts/test.sh runs compat-tests/*/run.sh, and this is
 # deliberately not named run.sh.
 #
 # Environment: BENCH_DIR (scratch data, default ${TMPDIR:-/tmp}/strait-bench; put it on the disk to measure),
