@@ -18,8 +18,11 @@ def free_port():
 class StraitProcess:
     """`strait dev` with its data in `data_dir` and its log beside it (`<data_dir>.log`)."""
 
-    def __init__(self, data_dir, env=None, new_session=False):
+    def __init__(self, data_dir, env=None, new_session=False, wrapper=None, extra_args=None):
         self.data_dir = data_dir
+        # A command the binary runs under (e.g. ["prlimit", "--as=4294967296", "--"]) and flags after `dev`'s own.
+        self.wrapper = list(wrapper or [])
+        self.extra_args = list(extra_args or [])
         self.env = {**os.environ, **(env or {})}
         self.kafka_port = free_port()
         self.aws_port = free_port()
@@ -46,10 +49,10 @@ class StraitProcess:
         assert binary and os.path.exists(binary), "STRAIT_BIN must point at a built strait binary (run.sh sets it)"
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [binary, "dev", "--data-dir", self.data_dir,
+                self.wrapper + [binary, "dev", "--data-dir", self.data_dir,
                  "--kafka-addr", self.bootstrap,
                  "--aws-addr", f"127.0.0.1:{self.aws_port}",
-                 "--admin-addr", f"127.0.0.1:{self.admin_port}"],
+                 "--admin-addr", f"127.0.0.1:{self.admin_port}"] + self.extra_args,
                 stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=self.new_session)
         deadline = time.time() + 30
         while time.time() < deadline:
