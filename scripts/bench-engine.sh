@@ -44,9 +44,9 @@ trap 'rm -rf "$work"' EXIT
 dd_mbps() { awk '/copied/ { for (i = 1; i <= NF; i++) if ($i == "s,") printf "%.1f", $1 / $(i-1) / 1e6 }'; }
 dd_secs() { awk '/copied/ { for (i = 1; i <= NF; i++) if ($i == "s,") print $(i-1) }'; }
 
-echo "== building bench-engine (release)"
-cargo build --release --quiet -p strait-bench-engine --manifest-path "$root/Cargo.toml"
-bin="${CARGO_TARGET_DIR:-$root/target}/release/bench-engine"
+echo "== building bench-engine (dist profile)"
+cargo build --profile dist --quiet -p strait-bench-engine --manifest-path "$root/Cargo.toml"
+bin="${CARGO_TARGET_DIR:-$root/target}/dist/bench-engine"
 
 # Three runs, median taken: on virtual disks a single run can swing by several times (host-side caching).
 echo "== raw disk: sequential write of $mib MiB + fdatasync in $work (3 runs)"

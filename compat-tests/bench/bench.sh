@@ -10,7 +10,7 @@
 #
 # Installs what it needs outside the clone (Kafka jars from Maven Central, the npm peers, librdkafka's
 # rdkafka_performance built from the rdkafka-sys crate, Tansu by cargo install when it is to run, a Python venv
-# with matplotlib, release builds of strait and bench-kinesis), starts each system in turn on 127.0.0.1 ports, runs
+# with matplotlib, dist-profile builds of strait and bench-kinesis), starts each system in turn on 127.0.0.1 ports, runs
 # the same workloads with the same clients against each, stops each by PID, and writes
 #   docs/benchmarks/results/<mode>-<UTC time>.json (one per run), and from the run: docs/benchmarks/*.png,
 #   docs/benchmarks/results-<mode>.md
@@ -98,8 +98,8 @@ if [ ! -x "$peers/venv/bin/python" ] || ! "$peers/venv/bin/python" -c 'import ma
   "$peers/venv/bin/pip" install -q 'matplotlib>=3.8,<4'
 fi
 
-step "release builds: strait and bench-kinesis"
-cargo build --release --locked -p strait -p strait-bench-kinesis
+step "dist builds (the release profile with thin LTO): strait and bench-kinesis"
+cargo build --profile dist --locked -p strait -p strait-bench-kinesis
 
 baseline_args=()
 if [ -n "$baseline" ]; then
@@ -114,18 +114,21 @@ if [ -n "$baseline" ]; then
     git worktree prune
     git worktree add --detach "$bsrc" "$rev"
     # Its own target dir: the baseline's dependencies may differ, and this build must not disturb the main one.
-    if ! (cd "$bsrc" && CARGO_TARGET_DIR="$peers/baseline-target" cargo build --release --locked -p strait); then
+    # Revisions before the dist profile existed built releases with what dist is now (thin LTO).
+    bprofile=release
+    grep -q '^\[profile.dist\]' "$bsrc/Cargo.toml" && bprofile=dist
+    if ! (cd "$bsrc" && CARGO_TARGET_DIR="$peers/baseline-target" cargo build --profile "$bprofile" --locked -p strait); then
       git worktree remove --force "$bsrc"
       echo "FAIL: baseline build of $baseline ($short)" >&2
       exit 1
     fi
-    cp "$peers/baseline-target/release/strait" "$bbin.tmp" && mv "$bbin.tmp" "$bbin"
+    cp "$peers/baseline-target/$bprofile/strait" "$bbin.tmp" && mv "$bbin.tmp" "$bbin"
     git worktree remove --force "$bsrc"
   fi
   baseline_args=(--baseline-bin "$bbin" --baseline-rev "$baseline ($short)")
 fi
 
-versions=$(python3 - "$CARGO_TARGET_DIR/release/strait" "$kafka_version" <<'EOF'
+versions=$(python3 - "$CARGO_TARGET_DIR/dist/strait" "$kafka_version" <<'EOF'
 import json, subprocess, sys
 def out(*argv):
     try:
@@ -150,7 +153,7 @@ mkdir -p docs/benchmarks/results
 out="docs/benchmarks/results/$mode-$(date -u +%Y%m%dT%H%M%SZ).json"   # one file per run, kept
 step "benchmark ($mode): systems ${systems:-all}, scratch $work"
 python3 compat-tests/bench/harness/bench.py --mode "$mode" --dir "$work" --peers "$peers" \
-  --strait-bin "$CARGO_TARGET_DIR/release/strait" --kinesis-bin "$CARGO_TARGET_DIR/release/bench-kinesis" \
+  --strait-bin "$CARGO_TARGET_DIR/dist/strait" --kinesis-bin "$CARGO_TARGET_DIR/dist/bench-kinesis" \
   --rdkafka-perf "$rdk" \
   --out "$out" --versions "$versions" --systems "$systems" --skip "$skip" "${baseline_args[@]}"
 

@@ -11,14 +11,14 @@
 #   kafka-put    rdkafka_performance: 1,000,000 x 1 KiB, acks=all, 16 partitions
 #   kafka-get    ConsumerPerformance (kafka-tools): catch-up read of those records by a new group; MB/s over the
 #                tool's fetch time, CPU including the group join
-# Needs what bench.sh installs (rdkafka_performance, the Kafka tools jars for TopicCommand) and a release
+# Needs what bench.sh installs (rdkafka_performance, the Kafka tools jars for TopicCommand) and a dist-profile
 # bench-kinesis; run bench.sh --smoke --no-docs once first on a fresh machine. Not part of CI.
 set -euo pipefail
 [ $# -ge 2 ] || { sed -n '2,15p' "$0"; exit 2; }
 bins=("$1" "$2") rounds=${3:-3}
 peers="${STRAIT_PEERS:-$HOME/.cache/strait-peers/bench}"
 target="${CARGO_TARGET_DIR:-$HOME/.cache/strait/target}"
-kin="$target/release/bench-kinesis" rdk="$peers/librdkafka/examples/rdkafka_performance"
+kin="$target/dist/bench-kinesis" rdk="$peers/librdkafka/examples/rdkafka_performance"
 for f in "${bins[@]}" "$kin" "$rdk"; do
   [ -x "$f" ] || { echo "FAIL: $f is missing (see the header)" >&2; exit 1; }
 done
