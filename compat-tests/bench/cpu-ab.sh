@@ -11,6 +11,7 @@
 #   kafka-put    rdkafka_performance: 1,000,000 x 1 KiB, acks=all, 16 partitions
 #   kafka-get    ConsumerPerformance (kafka-tools): catch-up read of those records by a new group; MB/s over the
 #                tool's fetch time, CPU including the group join
+#   kafka-put-lz4  kafka-put again with lz4-compressed batches (bytes counted uncompressed)
 # Needs what bench.sh installs (rdkafka_performance, the Kafka tools jars for TopicCommand) and a dist-profile
 # bench-kinesis; run bench.sh --smoke --no-docs once first on a fresh machine. Not part of CI.
 set -euo pipefail
@@ -87,6 +88,16 @@ for round in $(seq "$rounds"); do
     got=$(echo "$out" | cut -d, -f5 | tr -d ' ') fetch_ms=$(echo "$out" | cut -d, -f8 | tr -d ' ')
     [ "${got:-0}" -ge 1000000 ] || { echo "FAIL: ConsumerPerformance read ${got:-nothing}: $out" >&2; exit 1; }
     report "$label" kafka-get "$nbytes" "$(python3 -c "print($fetch_ms/1000)")" $((c1 - c0))
+    # The same produce with lz4 batches: the broker inflates and walks every compressed batch it is sent.
+    java -Xmx256M -cp "$peers/kafka-jars/*" org.apache.kafka.tools.TopicCommand --bootstrap-server \
+      "127.0.0.1:$kafka" --create --topic z16 --partitions 16 --replication-factor 1 >/dev/null 2>&1
+    c0=$(cpu_ticks)
+    out=$("$rdk" -P -t z16 -b "127.0.0.1:$kafka" -s 1024 -c 1000000 -a -1 -i 600000 -z lz4 2>&1 |
+      grep "messages produced" | tail -1)
+    c1=$(cpu_ticks)
+    nbytes=$(echo "$out" | sed -E 's/.*\(([0-9]+) bytes\).*/\1/') ms=$(echo "$out" | sed -E 's/.* in ([0-9]+)ms:.*/\1/')
+    echo "$out" | grep -q " 0 failed)" || { echo "FAIL: rdkafka_performance -z lz4: $out" >&2; exit 1; }
+    report "$label" kafka-put-lz4 "$nbytes" "$(python3 -c "print($ms/1000)")" $((c1 - c0))
     stop
   done
 done
