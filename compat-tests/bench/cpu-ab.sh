@@ -15,7 +15,7 @@
 # Needs what bench.sh installs (rdkafka_performance, the Kafka tools jars for TopicCommand) and a dist-profile
 # bench-kinesis; run bench.sh --smoke --no-docs once first on a fresh machine. Not part of CI.
 set -euo pipefail
-[ $# -ge 2 ] || { sed -n '2,15p' "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,16p' "$0"; exit 2; }
 bins=("$1" "$2") rounds=${3:-3}
 peers="${STRAIT_PEERS:-$HOME/.cache/strait-peers/bench}"
 target="${CARGO_TARGET_DIR:-$HOME/.cache/strait/target}"
