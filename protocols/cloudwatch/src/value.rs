@@ -42,11 +42,15 @@ pub(crate) fn from_json(body: &[u8]) -> Result<Value, CloudWatchError> {
     }
     let j: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| ser(format!("Invalid JSON in request body: {e}")))?;
-    Ok(json(j))
+    json(j, 0)
 }
 
-fn json(j: serde_json::Value) -> Value {
-    match j {
+/// Converts a parsed body, with the same depth bound as CBOR (serde_json alone allows 128 levels).
+fn json(j: serde_json::Value, depth: usize) -> Result<Value, CloudWatchError> {
+    if depth > MAX_DEPTH {
+        return Err(ser("request body is nested too deeply"));
+    }
+    Ok(match j {
         serde_json::Value::Null => Value::Null,
         serde_json::Value::Bool(b) => Value::Bool(b),
         serde_json::Value::Number(n) => Value::Num(n.as_f64().unwrap_or(f64::NAN)),
@@ -57,11 +61,17 @@ fn json(j: serde_json::Value) -> Value {
             "-Infinity" => Value::Num(f64::NEG_INFINITY),
             _ => Value::Str(s),
         },
-        serde_json::Value::Array(a) => Value::List(a.into_iter().map(json).collect()),
-        serde_json::Value::Object(o) => {
-            Value::Map(o.into_iter().map(|(k, v)| (k, json(v))).collect())
-        }
-    }
+        serde_json::Value::Array(a) => Value::List(
+            a.into_iter()
+                .map(|v| json(v, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
+        serde_json::Value::Object(o) => Value::Map(
+            o.into_iter()
+                .map(|(k, v)| json(v, depth + 1).map(|v| (k, v)))
+                .collect::<Result<_, _>>()?,
+        ),
+    })
 }
 
 pub(crate) fn from_cbor(body: &[u8]) -> Result<Value, CloudWatchError> {
@@ -212,6 +222,11 @@ pub(crate) fn from_form(body: &[u8]) -> Result<(Option<String>, Value), CloudWat
             "Action" => action = Some(v),
             "Version" => {}
             _ => {
+                // Each dot is a level of the tree, which is converted (and dropped) recursively: a key of
+                // thousands of segments would overflow the stack. The deepest PutMetricData parameter has 7.
+                if k.split('.').count() > MAX_DEPTH {
+                    return Err(ser("request parameter name is nested too deeply"));
+                }
                 let mut n = &mut root;
                 for seg in k.split('.') {
                     n = n.kids.entry(seg.to_string()).or_default();
@@ -270,4 +285,42 @@ fn unescape(s: &str) -> Result<String, CloudWatchError> {
         i += 1;
     }
     String::from_utf8(out).map_err(|_| ser("the query body is not UTF-8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn is_too_deep(r: Result<impl std::fmt::Debug, CloudWatchError>) -> bool {
+        matches!(r, Err(CloudWatchError::Serialization(m)) if m.contains("nested too deeply"))
+    }
+
+    #[test]
+    fn deep_bodies_are_refused_in_every_format() {
+        let json = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n)).into_bytes();
+        assert!(from_json(&json(MAX_DEPTH)).is_ok());
+        assert!(is_too_deep(from_json(&json(MAX_DEPTH + 1))));
+        // Past serde_json's own limit: still a SerializationException.
+        assert!(matches!(
+            from_json(&json(5000)),
+            Err(CloudWatchError::Serialization(_))
+        ));
+        let mut cbor = vec![0x81; 10_000];
+        cbor.push(0x01);
+        assert!(is_too_deep(from_cbor(&cbor)));
+        let mut tags = vec![0xc1; 10_000];
+        tags.push(0x01);
+        assert!(is_too_deep(from_cbor(&tags)));
+    }
+
+    #[test]
+    fn query_keys_of_many_segments_are_refused_before_building_a_tree() {
+        // 200,000 levels would overflow the stack converting or dropping the tree.
+        let body = format!("Action=PutMetricData&{}=1", vec!["a"; 200_000].join("."));
+        assert!(is_too_deep(from_form(body.as_bytes())));
+        let ok = "Action=PutMetricData&Namespace=N&MetricData.member.1.Dimensions.member.1.Name=d";
+        let (action, v) = from_form(ok.as_bytes()).expect("parses");
+        assert_eq!(action.as_deref(), Some("PutMetricData"));
+        assert!(v.get("MetricData").is_some());
+    }
 }

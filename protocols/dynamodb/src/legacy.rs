@@ -108,13 +108,15 @@ fn join(conds: Vec<Cond>, operator: Option<&str>) -> Result<Option<Cond>, Dynamo
             )));
         }
     };
-    Ok(conds.into_iter().reduce(|a, b| {
+    // Balanced: `Expected` may name thousands of attributes, and a chain that long would recurse as deep.
+    Ok(crate::expr::join(
+        conds,
         if or {
-            Cond::Or(Box::new(a), Box::new(b))
+            crate::expr::Join::Or
         } else {
-            Cond::And(Box::new(a), Box::new(b))
-        }
-    }))
+            crate::expr::Join::And
+        },
+    ))
 }
 
 /// `Expected` (with `ConditionalOperator`) as a condition.

@@ -241,10 +241,16 @@ impl DynamoDb {
         let body: Json = if body.is_empty() {
             Json::Object(Default::default())
         } else {
-            serde_json::from_slice(body).map_err(|_| {
-                DynamoError::Serialization(
-                    "Start of structure or map found where not expected".into(),
-                )
+            serde_json::from_slice(body).map_err(|e| {
+                // serde_json stops at 128 levels; the only deep structure a DynamoDB request has is a nested
+                // attribute value, so the answer is the one for a value nested too deeply.
+                if e.to_string().starts_with("recursion limit exceeded") {
+                    crate::value::too_deep()
+                } else {
+                    DynamoError::Serialization(
+                        "Start of structure or map found where not expected".into(),
+                    )
+                }
             })?
         };
         if !body.is_object() {

@@ -103,6 +103,41 @@ pub fn item_size(item: &Item) -> usize {
 /// Largest item DynamoDB stores.
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 
+/// How many maps and lists may nest in one attribute value (AWS: "nested attributes up to 32 levels deep"; a
+/// top-level `M` or `L` is level 1). Items are stored as DynamoDB JSON, read back with serde_json's recursion
+/// limit of 128, so this bound also keeps every stored item readable after a restart.
+pub const MAX_NESTING_LEVELS: usize = 32;
+
+pub(crate) fn too_deep() -> DynamoError {
+    DynamoError::validation(
+        "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit",
+    )
+}
+
+/// The deepest nesting of maps and lists in `v` (0 for a scalar or a set), counted no further than `limit + 1`.
+fn nesting(v: &AttrValue, limit: usize) -> usize {
+    if limit == 0 {
+        return usize::from(matches!(v, AttrValue::M(_) | AttrValue::L(_)));
+    }
+    match v {
+        AttrValue::M(m) => 1 + m.values().map(|x| nesting(x, limit - 1)).max().unwrap_or(0),
+        AttrValue::L(l) => 1 + l.iter().map(|x| nesting(x, limit - 1)).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Refuses an item nested deeper than [`MAX_NESTING_LEVELS`]: parsing checks each value, but an update can
+/// place a nested value inside another (`SET a.b.c = :deep`), so the item to be stored is checked again.
+pub fn check_nesting(item: &Item) -> Result<(), DynamoError> {
+    if item
+        .values()
+        .any(|v| nesting(v, MAX_NESTING_LEVELS) > MAX_NESTING_LEVELS)
+    {
+        return Err(too_deep());
+    }
+    Ok(())
+}
+
 fn ser(m: impl Into<String>) -> DynamoError {
     DynamoError::Serialization(m.into())
 }
@@ -130,8 +165,13 @@ fn array(v: &Json) -> Result<&Vec<Json>, DynamoError> {
 }
 
 /// Parses one `AttributeValue`, with DynamoDB's validation (exactly one type, non-empty sets without duplicates,
-/// valid numbers).
+/// valid numbers, at most [`MAX_NESTING_LEVELS`] of maps and lists).
 pub fn from_json(v: &Json) -> Result<AttrValue, DynamoError> {
+    from_json_at(v, 0)
+}
+
+/// [`from_json`] for a value inside `level` maps or lists.
+fn from_json_at(v: &Json, level: usize) -> Result<AttrValue, DynamoError> {
     let o = v
         .as_object()
         .ok_or_else(|| ser("Unexpected value type in payload"))?;
@@ -159,17 +199,23 @@ pub fn from_json(v: &Json) -> Result<AttrValue, DynamoError> {
             }
             AttrValue::Null
         }
+        "M" | "L" if level >= MAX_NESTING_LEVELS => return Err(too_deep()),
         "M" => {
             let m = x
                 .as_object()
                 .ok_or_else(|| ser("Unexpected value type in payload"))?;
             let mut out = BTreeMap::new();
             for (k, v) in m {
-                out.insert(k.clone(), from_json(v)?);
+                out.insert(k.clone(), from_json_at(v, level + 1)?);
             }
             AttrValue::M(out)
         }
-        "L" => AttrValue::L(array(x)?.iter().map(from_json).collect::<Result<_, _>>()?),
+        "L" => AttrValue::L(
+            array(x)?
+                .iter()
+                .map(|v| from_json_at(v, level + 1))
+                .collect::<Result<_, _>>()?,
+        ),
         "SS" => {
             let v: Vec<String> = array(x)?.iter().map(string).collect::<Result<_, _>>()?;
             check_set(&v, |a, b| a == b, "SS")?;
@@ -278,4 +324,38 @@ pub fn check_item_names(item: &Item) -> Result<(), DynamoError> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A value of `levels` nested lists around a string.
+    fn nested(levels: usize) -> Json {
+        (0..levels).fold(json!({"S": "x"}), |v, _| json!({"L": [v]}))
+    }
+
+    #[test]
+    fn nesting_is_limited_to_32_levels() {
+        let ok = from_json(&nested(MAX_NESTING_LEVELS)).expect("32 levels");
+        let item: Item = [("a".to_string(), ok.clone())].into();
+        assert!(check_nesting(&item).is_ok());
+        let err = from_json(&nested(MAX_NESTING_LEVELS + 1)).expect_err("33 levels");
+        assert!(
+            err.to_string()
+                .starts_with("Nesting Levels have exceeded supported limits")
+        );
+        // A map counts like a list.
+        let deep_map =
+            (0..=MAX_NESTING_LEVELS).fold(json!({"N": "1"}), |v, _| json!({"M": {"k": v}}));
+        assert!(from_json(&deep_map).is_err());
+        // An update can put a nested value inside another: the item is checked as a whole.
+        let mut outer = ok;
+        if let AttrValue::L(l) = &mut outer {
+            l.push(AttrValue::L(vec![AttrValue::Null]));
+        }
+        let item: Item = [("a".to_string(), AttrValue::L(vec![outer]))].into();
+        assert!(check_nesting(&item).is_err());
+    }
 }

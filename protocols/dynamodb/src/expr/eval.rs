@@ -33,11 +33,28 @@ fn order(a: &AttrValue, b: &AttrValue) -> Option<Ordering> {
 }
 
 /// Evaluates `c`; errors only for type errors DynamoDB reports (an invalid `attribute_type` argument).
+///
+/// Only this small function recurses (once per AND/OR, whose trees are balanced, and per parenthesised group; a
+/// run of NOTs is a loop): the leaves, with their many locals, are evaluated in [`leaf`] on top of it, so the
+/// stack a nesting level costs stays small.
 pub fn eval(c: &Cond, item: &Item) -> Result<bool, DynamoError> {
-    Ok(match c {
+    let mut c = c;
+    let mut negate = false;
+    while let Cond::Not(inner) = c {
+        negate = !negate;
+        c = inner;
+    }
+    let v = match c {
         Cond::And(a, b) => eval(a, item)? && eval(b, item)?,
         Cond::Or(a, b) => eval(a, item)? || eval(b, item)?,
-        Cond::Not(a) => !eval(a, item)?,
+        _ => leaf(c, item)?,
+    };
+    Ok(v != negate)
+}
+
+fn leaf(c: &Cond, item: &Item) -> Result<bool, DynamoError> {
+    Ok(match c {
+        Cond::And(..) | Cond::Or(..) | Cond::Not(..) => eval(c, item)?,
         Cond::Exists(p) => path::get(item, p).is_some(),
         Cond::NotExists(p) => path::get(item, p).is_none(),
         Cond::Cmp(l, op, r) => {

@@ -53,6 +53,36 @@ pub enum Cond {
     Contains(Operand, Operand),
 }
 
+/// Which connective [`join`] builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Join {
+    And,
+    Or,
+}
+
+/// Joins conditions left to right with AND (or OR), as a balanced tree: it evaluates to the same result in the
+/// same order as the left-deep chain, but its depth, and so the recursion of evaluating, cloning or dropping it,
+/// grows with the logarithm of the number of conditions. Two or three conditions give the same tree as the chain.
+/// `None` when there are none.
+pub fn join(conds: Vec<Cond>, how: Join) -> Option<Cond> {
+    let mut level = conds;
+    while level.len() > 1 {
+        let mut next = Vec::with_capacity(level.len().div_ceil(2));
+        let mut it = level.into_iter();
+        while let Some(a) = it.next() {
+            next.push(match it.next() {
+                Some(b) => match how {
+                    Join::And => Cond::And(Box::new(a), Box::new(b)),
+                    Join::Or => Cond::Or(Box::new(a), Box::new(b)),
+                },
+                None => a,
+            });
+        }
+        level = next;
+    }
+    level.pop()
+}
+
 /// The right-hand side of a `SET` action.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SetValue {

@@ -181,6 +181,7 @@ pub(crate) fn item_key(meta: &TableMeta, item: &Item) -> Result<PKey, DynamoErro
             "Item size has exceeded the maximum allowed size",
         ));
     }
+    crate::value::check_nesting(item)?;
     let mut it = parts.into_iter();
     let h = it
         .next()

@@ -10,7 +10,7 @@ use crate::envelope::WireFormat;
 use crate::value::Value;
 
 /// Nesting deeper than any Kinesis shape (the deepest is 4) is refused instead of recursing without bound.
-pub(crate) const MAX_DEPTH: usize = 32;
+pub const MAX_DEPTH: usize = 32;
 
 /// Why a body could not be decoded; answered with `SerializationException`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
