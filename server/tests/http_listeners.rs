@@ -56,6 +56,7 @@ async fn healthz_follows_the_lifecycle_and_metrics_render() {
     tokio::spawn(admin::serve(
         listener,
         state,
+        strait::http::HttpLimits::default(),
         Duration::from_secs(1),
         stopped,
     ));
@@ -122,6 +123,7 @@ async fn start_aws() -> (SocketAddr, oneshot::Sender<()>, tempfile::TempDir) {
         strait::aws::Auth::WellFormed,
         strait_cloudwatch::CloudWatchConfig::default(),
         clock,
+        strait::aws::Guards::default(),
         Duration::from_secs(1),
         stopped,
     ));

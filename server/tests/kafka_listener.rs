@@ -72,6 +72,7 @@ async fn start<H: KafkaHandler>(handler: Arc<H>, limits: Limits) -> Server {
         listener,
         handler,
         limits,
+        kafka::Guards::default(),
         Duration::from_secs(5),
         shutdown,
     ));
@@ -86,6 +87,7 @@ fn limits() -> Limits {
     Limits {
         max_request_bytes: 1024,
         idle_timeout: Duration::from_secs(30),
+        ..Limits::default()
     }
 }
 

@@ -3,9 +3,15 @@
 //! Both halves run in the connection's task. The reader may read one frame ahead while the handler works on the
 //! previous one, overlapping network and work; the bound of one keeps a connection's memory to a few
 //! `max_request_bytes`, close to Apache Kafka, which holds one request per connection at a time.
+//!
+//! A frame's bytes are reserved in the node's in-flight budget once its size is read, and stay reserved until it
+//! has been handled; while the budget is short the reader waits and reads nothing more from the socket. Until the
+//! connection has authenticated (when SASL is configured), frames above `kafka.pre_auth_max_request_bytes` close it.
 
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use strait_kafka::codec::Frame;
@@ -14,9 +20,10 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
-use super::{KafkaHandler, Limits, Reply};
+use super::{Guards, KafkaHandler, Limits, Reply};
+use crate::limits::{MemoryBudget, Reservation};
 
 /// Read buffer size; also the most memory reserved before a frame's bytes actually arrive, so a client that only
 /// announces a large frame cannot make the server allocate it.
@@ -31,6 +38,8 @@ enum ReadEnd {
     Shutdown,
     /// The announced size is negative or above `max_request_bytes`.
     TooLarge(i32),
+    /// The announced size is above `pre_auth_max_request_bytes` and the connection has not authenticated.
+    TooLargeBeforeAuth(i32),
     Io(std::io::Error),
     /// The writer stopped first; nothing will answer further frames.
     WriterGone,
@@ -49,21 +58,50 @@ enum WriteEnd<E> {
     Panicked(tokio::task::JoinError),
 }
 
-pub(super) async fn run<H: KafkaHandler>(
-    stream: TcpStream,
-    handler: Arc<H>,
-    session: H::Session,
-    limits: Limits,
-    stop: watch::Receiver<bool>,
-) {
+/// One accepted connection and what it needs.
+pub(super) struct Conn<H: KafkaHandler> {
+    pub(super) stream: TcpStream,
+    pub(super) peer: SocketAddr,
+    pub(super) handler: Arc<H>,
+    pub(super) session: H::Session,
+    pub(super) limits: Limits,
+    pub(super) guards: Guards,
+    pub(super) stop: watch::Receiver<bool>,
+}
+
+/// A frame and its bytes' reservation in the in-flight budget.
+type Framed = (Bytes, Reservation);
+
+pub(super) async fn run<H: KafkaHandler>(c: Conn<H>) {
+    let Conn {
+        stream,
+        peer,
+        handler,
+        session,
+        limits,
+        guards,
+        stop,
+    } = c;
     metrics::counter!("strait_kafka_connections_total").increment(1);
     let active = metrics::gauge!("strait_kafka_connections_active");
     active.increment(1.0);
     debug!("Kafka connection opened");
     let (rd, wr) = stream.into_split();
     let (tx, rx) = mpsc::channel(1);
-    let reader = read_frames(rd, tx, limits, stop);
-    let writer = write_responses(rx, wr, handler.as_ref(), session);
+    // Set by the writer once the session has authenticated, read by the reader to pick the frame limit.
+    let authed = Arc::new(AtomicBool::new(handler.authenticated(&session)));
+    let reader = read_frames(rd, tx, limits, guards.budget.clone(), authed.clone(), stop);
+    let writer = write_responses(
+        rx,
+        wr,
+        handler.as_ref(),
+        session,
+        Auth {
+            authed,
+            peer,
+            guards: &guards,
+        },
+    );
     tokio::pin!(reader, writer);
     let written = tokio::select! {
         end = &mut reader => {
@@ -71,14 +109,24 @@ pub(super) async fn run<H: KafkaHandler>(
                 ReadEnd::Eof | ReadEnd::WriterGone => debug!("client closed the connection"),
                 ReadEnd::Shutdown => debug!("closing Kafka connection for shutdown"),
                 ReadEnd::Idle => info!(idle = ?limits.idle_timeout, "closing idle Kafka connection"),
-                ReadEnd::TooLarge(size) => warn!(
+                ReadEnd::TooLarge(size) => crate::log_limited!(
+                    warn,
+                    "kafka_frame_too_large",
                     size,
                     max = limits.max_request_bytes,
                     "closing Kafka connection: request frame exceeds kafka.max_request_bytes"
                 ),
+                ReadEnd::TooLargeBeforeAuth(size) => crate::log_limited!(
+                    warn,
+                    "kafka_frame_too_large_before_auth",
+                    size,
+                    max = limits.pre_auth_max_request_bytes,
+                    "closing Kafka connection: frame before SASL authentication exceeds \
+                     kafka.pre_auth_max_request_bytes"
+                ),
                 ReadEnd::Io(e) => debug!(error = %e, "Kafka read failed"),
             }
-            if matches!(end, ReadEnd::TooLarge(_)) {
+            if matches!(end, ReadEnd::TooLarge(_) | ReadEnd::TooLargeBeforeAuth(_)) {
                 metrics::counter!("strait_kafka_frames_rejected_total").increment(1);
             }
             // Frames already read are in flight from the client's point of view: answer them before closing.
@@ -96,14 +144,27 @@ pub(super) async fn run<H: KafkaHandler>(
 
 async fn read_frames(
     rd: OwnedReadHalf,
-    tx: mpsc::Sender<Bytes>,
+    tx: mpsc::Sender<Framed>,
     limits: Limits,
+    budget: MemoryBudget,
+    authed: Arc<AtomicBool>,
     mut stop: watch::Receiver<bool>,
 ) -> ReadEnd {
     let mut rd = BufReader::with_capacity(READ_CHUNK, rd);
     loop {
+        // Read per frame: the writer sets it before answering SaslAuthenticate, so before the client can send
+        // the first frame that may be large.
+        let max = if authed.load(Ordering::Acquire) {
+            FrameMax::Authenticated(limits.max_request_bytes)
+        } else {
+            FrameMax::BeforeAuth(
+                limits
+                    .pre_auth_max_request_bytes
+                    .min(limits.max_request_bytes),
+            )
+        };
         let frame = tokio::select! {
-            read = tokio::time::timeout(limits.idle_timeout, read_frame(&mut rd, limits.max_request_bytes)) => {
+            read = tokio::time::timeout(limits.idle_timeout, read_frame(&mut rd, max, &budget)) => {
                 match read {
                     Err(_elapsed) => return ReadEnd::Idle,
                     Ok(Err(end)) => return end,
@@ -120,14 +181,33 @@ async fn read_frames(
     }
 }
 
-async fn read_frame(rd: &mut BufReader<OwnedReadHalf>, max: usize) -> Result<Bytes, ReadEnd> {
+/// The frame size limit in force for the next frame.
+#[derive(Debug, Clone, Copy)]
+enum FrameMax {
+    Authenticated(usize),
+    BeforeAuth(usize),
+}
+
+async fn read_frame(
+    rd: &mut BufReader<OwnedReadHalf>,
+    max: FrameMax,
+    budget: &MemoryBudget,
+) -> Result<Framed, ReadEnd> {
     let mut len = [0u8; 4];
     rd.read_exact(&mut len).await.map_err(eof_or_io)?;
     let announced = i32::from_be_bytes(len);
     let size = usize::try_from(announced).map_err(|_| ReadEnd::TooLarge(announced))?;
-    if size > max {
-        return Err(ReadEnd::TooLarge(announced));
+    match max {
+        FrameMax::Authenticated(max) if size > max => return Err(ReadEnd::TooLarge(announced)),
+        FrameMax::BeforeAuth(max) if size > max => {
+            return Err(ReadEnd::TooLargeBeforeAuth(announced));
+        }
+        _ => {}
     }
+    // Reserved whole before reading (not piecemeal, so two large frames cannot each hold half of the budget and
+    // wait for the other); the memory itself is only allocated as bytes arrive.
+    let reserved = budget.reserve(size).await;
+    // Grown as bytes arrive, never to the announced size up front: announcing costs a client nothing.
     let mut buf = Vec::with_capacity(size.min(READ_CHUNK));
     (&mut *rd)
         .take(size as u64)
@@ -137,7 +217,7 @@ async fn read_frame(rd: &mut BufReader<OwnedReadHalf>, max: usize) -> Result<Byt
     if buf.len() < size {
         return Err(ReadEnd::Eof);
     }
-    Ok(Bytes::from(buf))
+    Ok((Bytes::from(buf), reserved))
 }
 
 fn eof_or_io(e: std::io::Error) -> ReadEnd {
@@ -154,7 +234,7 @@ const MAX_DEFERRED: usize = 16;
 
 enum Next<T> {
     Done(T),
-    Frame(Option<Bytes>),
+    Frame(Option<Framed>),
 }
 
 /// The oldest deferred response, without removing it (the caller pops it once it is ready).
@@ -165,11 +245,34 @@ async fn oldest<T>(deferred: &mut VecDeque<JoinHandle<T>>) -> Result<T, tokio::t
     }
 }
 
+/// The writer's side of authentication: it tells the reader when the session has authenticated, and delays the
+/// answer to a failed attempt.
+struct Auth<'a> {
+    authed: Arc<AtomicBool>,
+    peer: SocketAddr,
+    guards: &'a Guards,
+}
+
+impl Auth<'_> {
+    /// `authenticated` and `failed` describe the session after the request; `failed_before`, before it.
+    async fn after_request(&self, authenticated: bool, failed: bool, failed_before: bool) {
+        if authenticated {
+            self.authed.store(true, Ordering::Release);
+        } else if failed && !failed_before {
+            self.guards
+                .throttle
+                .failed("kafka", self.peer.ip(), "SASL authentication failed")
+                .await;
+        }
+    }
+}
+
 async fn write_responses<H: KafkaHandler>(
-    mut rx: mpsc::Receiver<Bytes>,
+    mut rx: mpsc::Receiver<Framed>,
     wr: OwnedWriteHalf,
     handler: &H,
     mut session: H::Session,
+    auth: Auth<'_>,
 ) -> Result<(), WriteEnd<H::Error>> {
     let mut wr = BufWriter::new(wr);
     // Requests are handled one at a time, in order; an acks=-1 Produce returns once appended and its response
@@ -187,12 +290,20 @@ async fn write_responses<H: KafkaHandler>(
                 write_one(&mut wr, joined(done)?).await?;
             }
             Next::Frame(None) => break,
-            Next::Frame(Some(frame)) => {
-                match handler
+            Next::Frame(Some((frame, reserved))) => {
+                let failed_before = handler.auth_failed(&session);
+                let reply = handler
                     .handle(&mut session, frame)
                     .await
-                    .map_err(WriteEnd::Handler)?
-                {
+                    .map_err(WriteEnd::Handler)?;
+                drop(reserved);
+                let (authenticated, failed) = (
+                    handler.authenticated(&session),
+                    handler.auth_failed(&session),
+                );
+                auth.after_request(authenticated, failed, failed_before)
+                    .await;
+                match reply {
                     Reply::Later(f) => deferred.push_back(tokio::spawn(f)),
                     Reply::Now(response) => {
                         // Responses leave in request order: everything deferred before this one goes first.
