@@ -278,6 +278,9 @@ pub enum BodyError {
 /// Reads a whole request body of at most `max` bytes within `timeout`, holding its bytes in `budget`: a declared
 /// length is reserved before reading, a streamed body as it arrives. While the budget is short the body is not
 /// read (back-pressure on the client). The reservation is returned with the bytes; keep it while they are in use.
+///
+/// An oversized body is read on without being kept, up to twice `max`, so the client (still sending) gets to read
+/// the `413` rather than a broken pipe; a larger one is answered at once.
 pub async fn read_body(
     mut body: Incoming,
     max: usize,
@@ -285,25 +288,38 @@ pub async fn read_body(
     budget: &MemoryBudget,
 ) -> Result<(Bytes, Reservation), BodyError> {
     let declared = body.size_hint();
-    if declared.lower() > max as u64 {
+    let drain_limit = (max as u64).saturating_mul(2);
+    if declared.lower() > drain_limit {
         return Err(BodyError::TooLarge(max));
     }
     let read = async {
-        let mut held = budget.reserve(declared.exact().unwrap_or(0) as usize).await;
+        let expected = declared.exact().filter(|n| *n <= max as u64).unwrap_or(0);
+        let mut held = budget.reserve(expected as usize).await;
         let mut buf = BytesMut::new();
+        let mut seen: u64 = 0;
         while let Some(frame) = body.frame().await {
             let Ok(data) = frame?.into_data() else {
                 continue; // trailers carry nothing Strait reads
             };
-            let len = buf.len() + data.len();
-            if len > max {
-                return Err(BodyError::TooLarge(max));
+            seen += data.len() as u64;
+            if seen > max as u64 {
+                // Over the limit: nothing more is kept, and the reservation goes back.
+                buf = BytesMut::new();
+                held = Reservation::none();
+                if seen > drain_limit {
+                    break;
+                }
+                continue;
             }
+            let len = buf.len() + data.len();
             if len > held.bytes() {
                 let more = budget.reserve_more(&held, len - held.bytes()).await;
                 held.merge(more);
             }
             buf.extend_from_slice(&data);
+        }
+        if seen > max as u64 {
+            return Err(BodyError::TooLarge(max));
         }
         Ok((buf.freeze(), held))
     };

@@ -83,6 +83,11 @@ pub struct MemoryBudget {
 pub struct Reservation(Option<OwnedSemaphorePermit>);
 
 impl Reservation {
+    /// Holds nothing.
+    pub fn none() -> Reservation {
+        Reservation(None)
+    }
+
     /// Adds `more` to this reservation.
     pub fn merge(&mut self, more: Reservation) {
         match (&mut self.0, more.0) {
