@@ -6,7 +6,7 @@ import struct
 import subprocess
 import tempfile
 
-from conftest import assert_serves
+from conftest import assert_serves, kafka_frame
 
 
 def test_config_show_redacts_passwords_and_secret_keys():
@@ -26,16 +26,23 @@ def test_config_show_redacts_passwords_and_secret_keys():
 
 def test_bad_connections_do_not_flood_the_log(make_node):
     node = make_node(env={"STRAIT_LOG__MAX_REPEATED_PER_MINUTE": "5"})
-    for _ in range(200):
+    # 200 connections announcing a frame far above kafka.max_request_bytes, 200 sending an unknown API key: each
+    # is closed at once, and each used to write a log line.
+    oversized = struct.pack(">i", 0x7FFFFFFF)
+    unknown_api = kafka_frame(9999, 0, b"")
+    for attack in [oversized] * 200 + [unknown_api] * 200:
         with socket.create_connection(("127.0.0.1", node.kafka_port), timeout=5) as s:
-            s.sendall(struct.pack(">i", 0x7FFFFFFF))  # far above kafka.max_request_bytes: closed at once
+            s.sendall(attack)
             s.settimeout(5)
             try:
                 s.recv(1)
             except ConnectionResetError:
                 pass
-    lines = [line for line in _full_log(node) if "exceeds kafka.max_request_bytes" in line]
-    assert 1 <= len(lines) <= 5, f"{len(lines)} log lines for 200 bad connections"
+    log = _full_log(node)
+    too_large = [line for line in log if "exceeds kafka.max_request_bytes" in line]
+    assert 1 <= len(too_large) <= 5, f"{len(too_large)} log lines for 200 oversized frames"
+    closed = [line for line in log if "closing Kafka connection" in line and "unknown API key" in line]
+    assert 1 <= len(closed) <= 5, f"{len(closed)} log lines for 200 unknown API keys"
     # Every one is still counted.
     assert any(line.startswith("strait_kafka_frames_rejected_total") and line.split()[-1] == "200"
                for line in node.metrics().splitlines())

@@ -20,7 +20,7 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use tracing::{debug, info};
+use tracing::debug;
 
 use super::{Guards, KafkaHandler, Limits, Reply};
 use crate::limits::{MemoryBudget, Reservation};
@@ -108,7 +108,12 @@ pub(super) async fn run<H: KafkaHandler>(c: Conn<H>) {
             match &end {
                 ReadEnd::Eof | ReadEnd::WriterGone => debug!("client closed the connection"),
                 ReadEnd::Shutdown => debug!("closing Kafka connection for shutdown"),
-                ReadEnd::Idle => info!(idle = ?limits.idle_timeout, "closing idle Kafka connection"),
+                ReadEnd::Idle => crate::log_limited!(
+                    info,
+                    "kafka_conn_idle",
+                    idle = ?limits.idle_timeout,
+                    "closing idle Kafka connection"
+                ),
                 ReadEnd::TooLarge(size) => crate::log_limited!(
                     warn,
                     "kafka_frame_too_large",
@@ -136,7 +141,10 @@ pub(super) async fn run<H: KafkaHandler>(c: Conn<H>) {
     };
     match written {
         Ok(()) => {}
-        Err(WriteEnd::Handler(e)) => info!(error = %e, "closing Kafka connection"),
+        // A malformed or unauthenticated request: anyone can send those, so the log line is rate-limited.
+        Err(WriteEnd::Handler(e)) => {
+            crate::log_limited!(info, "kafka_conn_error", error = %e, "closing Kafka connection")
+        }
         Err(e) => debug!(error = %e, "closing Kafka connection"),
     }
     active.decrement(1.0);
@@ -152,19 +160,8 @@ async fn read_frames(
 ) -> ReadEnd {
     let mut rd = BufReader::with_capacity(READ_CHUNK, rd);
     loop {
-        // Read per frame: the writer sets it before answering SaslAuthenticate, so before the client can send
-        // the first frame that may be large.
-        let max = if authed.load(Ordering::Acquire) {
-            FrameMax::Authenticated(limits.max_request_bytes)
-        } else {
-            FrameMax::BeforeAuth(
-                limits
-                    .pre_auth_max_request_bytes
-                    .min(limits.max_request_bytes),
-            )
-        };
         let frame = tokio::select! {
-            read = tokio::time::timeout(limits.idle_timeout, read_frame(&mut rd, max, &budget)) => {
+            read = tokio::time::timeout(limits.idle_timeout, read_frame(&mut rd, &limits, &authed, &budget)) => {
                 match read {
                     Err(_elapsed) => return ReadEnd::Idle,
                     Ok(Err(end)) => return end,
@@ -181,28 +178,23 @@ async fn read_frames(
     }
 }
 
-/// The frame size limit in force for the next frame.
-#[derive(Debug, Clone, Copy)]
-enum FrameMax {
-    Authenticated(usize),
-    BeforeAuth(usize),
-}
-
 async fn read_frame(
     rd: &mut BufReader<OwnedReadHalf>,
-    max: FrameMax,
+    limits: &Limits,
+    authed: &AtomicBool,
     budget: &MemoryBudget,
 ) -> Result<Framed, ReadEnd> {
     let mut len = [0u8; 4];
     rd.read_exact(&mut len).await.map_err(eof_or_io)?;
     let announced = i32::from_be_bytes(len);
     let size = usize::try_from(announced).map_err(|_| ReadEnd::TooLarge(announced))?;
-    match max {
-        FrameMax::Authenticated(max) if size > max => return Err(ReadEnd::TooLarge(announced)),
-        FrameMax::BeforeAuth(max) if size > max => {
-            return Err(ReadEnd::TooLargeBeforeAuth(announced));
-        }
-        _ => {}
+    if size > limits.max_request_bytes {
+        return Err(ReadEnd::TooLarge(announced));
+    }
+    // Checked once the size has arrived, not before waiting for it: the writer sets the flag before answering
+    // SaslAuthenticate, so it is set by the time a client that waited for that answer sends a larger frame.
+    if size > limits.pre_auth_max_request_bytes && !authed.load(Ordering::Acquire) {
+        return Err(ReadEnd::TooLargeBeforeAuth(announced));
     }
     // Reserved whole before reading (not piecemeal, so two large frames cannot each hold half of the budget and
     // wait for the other); the memory itself is only allocated as bytes arrive.
