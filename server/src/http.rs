@@ -275,9 +275,8 @@ pub enum BodyError {
     Read(#[from] hyper::Error),
 }
 
-/// Reads a whole request body of at most `max` bytes within `timeout`, holding its bytes in `budget`: a declared
-/// length is reserved before reading, a streamed body as it arrives. While the budget is short the body is not
-/// read (back-pressure on the client). The reservation is returned with the bytes; keep it while they are in use.
+/// Reads a whole request body of at most `max` bytes within `timeout`, holding its bytes in `budget` as they
+/// arrive. While the budget is short the body is not read (back-pressure on the client). The reservation is returned with the bytes; keep it while they are in use.
 ///
 /// An oversized body is read on without being kept, up to twice `max`, so the client (still sending) gets to read
 /// the `413` rather than a broken pipe; a larger one is answered at once.
@@ -293,8 +292,9 @@ pub async fn read_body(
         return Err(BodyError::TooLarge(max));
     }
     let read = async {
-        let expected = declared.exact().filter(|n| *n <= max as u64).unwrap_or(0);
-        let mut held = budget.reserve(expected as usize).await;
+        // Reserved as bytes arrive, not for the declared length: declaring costs a client nothing. Bodies that
+        // each hold part of an exhausted budget and wait for more are ended by the body timeout.
+        let mut held = Reservation::none();
         let mut buf = BytesMut::new();
         let mut seen: u64 = 0;
         while let Some(frame) = body.frame().await {

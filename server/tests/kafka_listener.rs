@@ -345,3 +345,37 @@ async fn a_failed_login_is_answered_after_the_throttle_delay() {
     s.write_all(&frame(b"ok")).await.expect("write");
     assert_eq!(read_response(&mut s).await, "len:2");
 }
+
+#[tokio::test]
+async fn a_frame_waits_for_in_flight_budget_instead_of_allocating() {
+    let budget = strait::limits::MemoryBudget::new(100_000);
+    let guards = kafka::Guards {
+        budget: budget.clone(),
+        ..kafka::Guards::default()
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (_stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(kafka::serve(
+        listener,
+        echo(),
+        limits(),
+        guards,
+        Duration::from_secs(1),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    // Other requests (on any listener) hold the whole budget.
+    let others = budget.reserve(100_000).await;
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    s.write_all(&frame(b"0000000000")).await.expect("write");
+    let mut buf = [0u8; 16];
+    let early = tokio::time::timeout(Duration::from_millis(300), s.read(&mut buf)).await;
+    assert!(
+        early.is_err(),
+        "a frame was read and answered while the budget was exhausted"
+    );
+    drop(others);
+    assert_eq!(read_response(&mut s).await, "re:0000000000");
+}

@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
 use strait_kafka::codec::Frame;
@@ -29,6 +30,9 @@ use crate::limits::{MemoryBudget, Reservation};
 /// announces a large frame cannot make the server allocate it.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// How long a partly read frame may wait for in-flight budget before its connection is closed (see read_frame).
+const BUDGET_WAIT: Duration = Duration::from_secs(30);
+
 /// Why the reader stopped.
 #[derive(Debug)]
 enum ReadEnd {
@@ -43,6 +47,8 @@ enum ReadEnd {
     Io(std::io::Error),
     /// The writer stopped first; nothing will answer further frames.
     WriterGone,
+    /// A partly read frame waited longer than [`BUDGET_WAIT`] for in-flight budget.
+    BudgetExhausted,
 }
 
 /// Why the writer stopped early.
@@ -130,6 +136,12 @@ pub(super) async fn run<H: KafkaHandler>(c: Conn<H>) {
                      kafka.pre_auth_max_request_bytes"
                 ),
                 ReadEnd::Io(e) => debug!(error = %e, "Kafka read failed"),
+                ReadEnd::BudgetExhausted => crate::log_limited!(
+                    warn,
+                    "kafka_budget_exhausted",
+                    wait = ?BUDGET_WAIT,
+                    "closing Kafka connection: its request waited too long for node.max_inflight_request_bytes"
+                ),
             }
             if matches!(end, ReadEnd::TooLarge(_) | ReadEnd::TooLargeBeforeAuth(_)) {
                 metrics::counter!("strait_kafka_frames_rejected_total").increment(1);
@@ -196,20 +208,31 @@ async fn read_frame(
     if size > limits.pre_auth_max_request_bytes && !authed.load(Ordering::Acquire) {
         return Err(ReadEnd::TooLargeBeforeAuth(announced));
     }
-    // Reserved whole before reading (not piecemeal, so two large frames cannot each hold half of the budget and
-    // wait for the other); the memory itself is only allocated as bytes arrive.
-    let reserved = budget.reserve(size).await;
-    // Grown as bytes arrive, never to the announced size up front: announcing costs a client nothing.
+    // Bytes are reserved as they arrive, chunk by chunk, not for the announced size: announcing costs a client
+    // nothing, so an announcement must not take budget (or memory) that others need.
     let mut buf = Vec::with_capacity(size.min(READ_CHUNK));
-    (&mut *rd)
-        .take(size as u64)
-        .read_to_end(&mut buf)
-        .await
-        .map_err(eof_or_io)?;
-    if buf.len() < size {
-        return Err(ReadEnd::Eof);
+    let mut held = Reservation::none();
+    while buf.len() < size {
+        let want = (size - buf.len()).min(READ_CHUNK);
+        let need = (buf.len() + want).saturating_sub(held.bytes());
+        if need > 0 {
+            // Frames that each hold part of an exhausted budget could wait for each other forever; one that
+            // waits too long gives up its connection, and its bytes, so the others complete.
+            let more = tokio::time::timeout(BUDGET_WAIT, budget.reserve_more(&held, need))
+                .await
+                .map_err(|_| ReadEnd::BudgetExhausted)?;
+            held.merge(more);
+        }
+        let n = (&mut *rd)
+            .take(want as u64)
+            .read_to_end(&mut buf)
+            .await
+            .map_err(eof_or_io)?;
+        if n < want {
+            return Err(ReadEnd::Eof);
+        }
     }
-    Ok((Bytes::from(buf), reserved))
+    Ok((Bytes::from(buf), held))
 }
 
 fn eof_or_io(e: std::io::Error) -> ReadEnd {
