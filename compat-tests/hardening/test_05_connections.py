@@ -141,4 +141,10 @@ def test_a_large_frame_before_sasl_authentication_closes_the_connection(make_nod
     metrics = node.metrics()
     assert any(line.startswith("strait_kafka_frames_rejected_total") and line.split()[-1] == "8"
                for line in metrics.splitlines()), metrics
+    # Once authenticated, frames above the pre-auth limit are fine again (a 700 KB record).
+    from confluent_kafka import Producer
+    p = Producer({**SASL_ALICE, "bootstrap.servers": node.bootstrap, "acks": "all", "message.timeout.ms": 20000})
+    errors = []
+    p.produce("big-after-auth", value=b"x" * 700_000, on_delivery=lambda e, m: e and errors.append(e))
+    assert p.flush(30) == 0 and not errors, errors
     assert_serves_authenticated(node, SASL_ALICE, "AKIDANY", "any-secret")
