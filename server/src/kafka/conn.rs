@@ -4,9 +4,10 @@
 //! previous one, overlapping network and work; the bound of one keeps a connection's memory to a few
 //! `max_request_bytes`, close to Apache Kafka, which holds one request per connection at a time.
 //!
-//! A frame's bytes are reserved in the node's in-flight budget once its size is read, and stay reserved until it
-//! has been handled; while the budget is short the reader waits and reads nothing more from the socket. Until the
-//! connection has authenticated (when SASL is configured), frames above `kafka.pre_auth_max_request_bytes` close it.
+//! A frame's bytes are reserved in the node's in-flight budget as they arrive, and stay reserved until it has been
+//! handled; while the budget is short the reader waits and reads nothing more from the socket (a frame that waits
+//! longer than [`BUDGET_WAIT`] closes its connection). Until the connection has authenticated (when SASL is
+//! configured), frames above `kafka.pre_auth_max_request_bytes` close it.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
