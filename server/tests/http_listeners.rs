@@ -275,3 +275,36 @@ async fn a_body_waits_for_in_flight_budget() {
     let reply = pending.await.expect("joined").expect("request");
     assert_no_streams(&reply);
 }
+
+#[tokio::test]
+async fn an_idle_http2_connection_is_closed_after_its_request() {
+    let (addr, _stop, _dir) = start_aws_with(strait::aws::Guards {
+        limits: strait::http::HttpLimits {
+            idle_timeout: Duration::from_millis(300),
+            // Pings more often than the idle timeout must not keep an idle connection open.
+            h2_keepalive_interval: Duration::from_millis(100),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (mut send, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .expect("h2 handshake");
+    let conn = tokio::spawn(conn);
+    let mut req = hyper::Request::post(format!("http://{addr}/"));
+    for (name, value) in list_streams_headers() {
+        req = req.header(name, value);
+    }
+    let req = req
+        .body(Full::new(Bytes::from_static(b"{}")))
+        .expect("request");
+    let resp = send.send_request(req).await.expect("response");
+    assert_eq!(resp.status(), 200);
+    let _ = resp.into_body().collect().await.expect("body");
+    // The server ends the connection (GOAWAY, then close) once it has been idle for the timeout.
+    let ended = tokio::time::timeout(Duration::from_secs(5), conn).await;
+    assert!(ended.is_ok(), "the idle HTTP/2 connection stayed open");
+}
