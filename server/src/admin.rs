@@ -17,7 +17,7 @@ use strait_engine::{Engine, EngineStats};
 use tokio::net::TcpListener;
 
 use crate::health::{Health, Phase};
-use crate::http::{self, Handler, HttpResponse};
+use crate::http::{self, Handler, HttpLimits, HttpResponse};
 
 /// Where `/metrics` gets engine totals from; `None` while the engine is not open yet.
 pub trait StatsSource: Send + Sync + 'static {
@@ -42,10 +42,19 @@ pub struct AdminState<S> {
 pub async fn serve<S: StatsSource>(
     listener: TcpListener,
     state: AdminState<S>,
+    limits: HttpLimits,
     grace: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
-    http::serve("admin", listener, Admin(Arc::new(state)), grace, shutdown).await;
+    http::serve(
+        "admin",
+        listener,
+        Admin(Arc::new(state)),
+        limits,
+        grace,
+        shutdown,
+    )
+    .await;
 }
 
 struct Admin<S>(Arc<AdminState<S>>);

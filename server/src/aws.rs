@@ -9,9 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_ENCODING, CONTENT_TYPE, HOST, HeaderName, HeaderValue};
+use hyper::header::{CONNECTION, CONTENT_ENCODING, CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use strait_cloudwatch::{CloudWatch, CloudWatchConfig, CloudWatchError};
 use strait_dynamodb::{AuthFailure, DynamoDb, DynamoError};
@@ -22,8 +21,10 @@ use strait_kinesis::{Clock, Kinesis, KinesisError, Operation, RequestHead, WireF
 use tokio::net::TcpListener;
 use tracing::debug;
 
+use crate::auth_throttle::AuthThrottle;
 use crate::config::{AwsAuth, AwsConfig};
-use crate::http::{self, BoxedBody, Handler, full};
+use crate::http::{self, BodyError, BoxedBody, Handler, HttpLimits, Peer, full};
+use crate::limits::MemoryBudget;
 
 /// How requests are authenticated.
 #[derive(Debug, Clone)]
@@ -61,6 +62,7 @@ pub async fn serve(
     auth: Auth,
     cloudwatch: CloudWatchConfig,
     clock: Arc<dyn Clock>,
+    guards: Guards,
     grace: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -79,9 +81,35 @@ pub async fn serve(
             fanout,
             auth,
             clock,
+            body_read_timeout: guards.limits.body_read_timeout,
+            budget: guards.budget,
+            throttle: guards.throttle,
         }),
     };
-    http::serve("aws", listener, handler, grace, shutdown).await;
+    http::serve("aws", listener, handler, guards.limits, grace, shutdown).await;
+}
+
+/// The listener's limits and the node-wide guards it shares with the other listeners.
+#[derive(Debug, Clone)]
+pub struct Guards {
+    pub limits: HttpLimits,
+    pub budget: MemoryBudget,
+    pub throttle: Arc<AuthThrottle>,
+}
+
+impl Default for Guards {
+    /// The configuration's defaults (in-process tests use these).
+    fn default() -> Self {
+        let cfg = crate::config::Config::default();
+        Guards {
+            limits: HttpLimits::new(&cfg.http, cfg.aws.max_connections),
+            budget: MemoryBudget::new(cfg.node.max_inflight_request_bytes),
+            throttle: Arc::new(AuthThrottle::new(
+                Duration::from_millis(cfg.security.auth_failure_delay_ms),
+                Duration::from_millis(cfg.security.auth_failure_max_delay_ms),
+            )),
+        }
+    }
 }
 
 static X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
@@ -98,6 +126,10 @@ struct AwsInner {
     fanout: FanOut,
     auth: Auth,
     clock: Arc<dyn Clock>,
+    body_read_timeout: Duration,
+    /// In-flight request bytes, shared with the other listeners.
+    budget: MemoryBudget,
+    throttle: Arc<AuthThrottle>,
 }
 
 /// The AWS-API handler; cheap to clone.
@@ -109,6 +141,7 @@ pub struct Aws {
 impl Handler<BoxedBody> for Aws {
     async fn call(&self, req: Request<Incoming>) -> Response<BoxedBody> {
         let (parts, body) = req.into_parts();
+        let peer = parts.extensions.get::<Peer>().map(|p| p.0.ip());
         let header = |name: &HeaderName| {
             parts
                 .headers
@@ -130,12 +163,30 @@ impl Handler<BoxedBody> for Aws {
         });
         // The body is read before anything else is answered: AWS refuses oversized requests first, and an unread
         // body would stall the next request on an HTTP/1.1 keep-alive connection.
-        let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
-            Ok(b) => b.to_bytes(),
-            Err(e) if e.is::<LengthLimitError>() => {
+        // The bytes stay reserved in the node's in-flight budget until this request is answered.
+        let read = http::read_body(
+            body,
+            MAX_REQUEST_BYTES,
+            self.inner.body_read_timeout,
+            &self.inner.budget,
+        )
+        .await;
+        let (body, _reserved) = match read {
+            Ok(read) => read,
+            Err(BodyError::TooLarge(_)) => {
                 return self.refuse("unknown", &KinesisError::RequestTooLarge, format);
             }
-            Err(e) => {
+            Err(BodyError::TimedOut(t)) => {
+                crate::log_limited!(info, "http_body_timeout", ?peer, timeout = ?t,
+                    "closing an AWS connection: request body not received in time (http.body_read_timeout_ms)");
+                // 408 and close: the rest of the body may still be trickling in.
+                let mut resp = Response::new(full(Bytes::new()));
+                *resp.status_mut() = StatusCode::REQUEST_TIMEOUT;
+                resp.headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+                return resp;
+            }
+            Err(BodyError::Read(e)) => {
                 debug!(error = %e, "reading an AWS request body failed");
                 // The client is gone or broke the framing; nobody is likely to read this answer.
                 let mut resp = Response::new(full(Bytes::new()));
@@ -145,21 +196,21 @@ impl Handler<BoxedBody> for Aws {
         };
         // CloudWatch's paths, targets and form bodies are never Kinesis's or DynamoDB's, so it is asked first.
         if let Some(r) = cloudwatch {
-            return self.cloudwatch(&parts, &r, &body);
+            return self.cloudwatch(&parts, &r, &body, peer).await;
         }
         // KCL's lease, coordinator-state and worker-metrics tables: DynamoDB requests share the port and are told
         // apart by their target; they are authenticated like Kinesis requests but answered in DynamoDB's JSON 1.0.
         if let Some(target) = head.target
             && strait_dynamodb::is_dynamodb_target(target)
         {
-            return self.dynamodb(&parts, target, &body).await;
+            return self.dynamodb(&parts, target, &body, peer).await;
         }
         let route = match routed {
             Ok(r) => r,
             Err(e) => return self.refuse("unknown", &e, format),
         };
         let op = route.operation.name();
-        if let Err(e) = self.authenticate(&parts, &body) {
+        if let Err(e) = self.authenticate(&parts, &body, peer).await {
             return self.refuse(op, &e, format);
         }
         if route.operation == Operation::SubscribeToShard {
@@ -183,7 +234,24 @@ impl Handler<BoxedBody> for Aws {
 }
 
 impl Aws {
-    fn authenticate(
+    /// Checks the request's signature. A failed check against configured keys is counted and answered only after
+    /// the throttle's delay for the client's address (crate::auth_throttle); with `auth = "none"` there is no
+    /// secret to guess, so nothing is delayed.
+    async fn authenticate(
+        &self,
+        parts: &hyper::http::request::Parts,
+        body: &[u8],
+        peer: Option<std::net::IpAddr>,
+    ) -> Result<(), KinesisError> {
+        let checked = self.check_signature(parts, body);
+        if let (Err(e), Auth::Verify(_)) = (&checked, &self.inner.auth) {
+            let ip = peer.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+            self.inner.throttle.failed("aws", ip, e.error_type()).await;
+        }
+        checked
+    }
+
+    fn check_signature(
         &self,
         parts: &hyper::http::request::Parts,
         body: &[u8],
@@ -221,10 +289,11 @@ impl Aws {
         parts: &hyper::http::request::Parts,
         target: &str,
         body: &[u8],
+        peer: Option<std::net::IpAddr>,
     ) -> Response<BoxedBody> {
-        let r = match self.authenticate(parts, body) {
+        let r = match self.authenticate(parts, body, peer).await {
             Ok(()) => self.inner.dynamodb.handle(Some(target), body).await,
-            Err(e) => strait_dynamodb::Response::error(&dynamodb_auth_error(e)),
+            Err(e) => strait_dynamodb::Response::error(&dynamodb_auth_error(e, self.dev_mode())),
         };
         let op = target
             .strip_prefix(strait_dynamodb::TARGET_PREFIX)
@@ -248,15 +317,16 @@ impl Aws {
     }
 
     /// Authenticates and answers one CloudWatch request, in the protocol it came in.
-    fn cloudwatch(
+    async fn cloudwatch(
         &self,
         parts: &hyper::http::request::Parts,
         route: &strait_cloudwatch::Route,
         body: &[u8],
+        peer: Option<std::net::IpAddr>,
     ) -> Response<BoxedBody> {
         let id = uuid::Uuid::new_v4();
         let request_id = id.to_string();
-        let r = match self.authenticate(parts, body) {
+        let r = match self.authenticate(parts, body, peer).await {
             Ok(()) => {
                 let encoding = parts
                     .headers
@@ -273,7 +343,7 @@ impl Aws {
             Err(e) => strait_cloudwatch::Response::error(
                 route.protocol,
                 "unknown",
-                &cloudwatch_auth_error(e),
+                &cloudwatch_auth_error(e, self.dev_mode()),
                 &request_id,
             ),
         };
@@ -300,15 +370,89 @@ impl Aws {
         format: WireFormat,
     ) -> Response<BoxedBody> {
         debug!(operation, error = %err, "AWS request refused");
-        let r = err.to_response(format);
+        let r = match err {
+            KinesisError::MissingAuthenticationToken if self.dev_mode() => {
+                dev_missing_token(format)
+            }
+            _ => err.to_response(format),
+        };
         count(operation, r.error_type);
         respond(r.status, r.content_type, r.error_type, Bytes::from(r.body))
     }
 }
 
+impl Aws {
+    /// `aws.auth = "none"`: any keys are accepted, which error messages may tell the user.
+    fn dev_mode(&self) -> bool {
+        matches!(self.inner.auth, Auth::WellFormed)
+    }
+}
+
+/// What a request without an `Authorization` header is told when any keys would do: AWS's own text says nothing
+/// about that, and newcomers stop at "Unable to locate credentials" or this error.
+pub const DEV_MISSING_TOKEN_MESSAGE: &str = "Missing Authentication Token. Strait's dev mode (aws.auth = \"none\") \
+     accepts any access key: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to any value, and AWS_REGION \
+     (e.g. us-east-1)";
+
+/// The message of a signature check failure, with the dev-mode hint for a missing token.
+fn auth_message(e: &KinesisError, dev_mode: bool) -> String {
+    match e {
+        KinesisError::MissingAuthenticationToken if dev_mode => {
+            DEV_MISSING_TOKEN_MESSAGE.to_string()
+        }
+        _ => e.to_string(),
+    }
+}
+
+/// `MissingAuthenticationTokenException` as the Kinesis crate renders it, with [`DEV_MISSING_TOKEN_MESSAGE`].
+fn dev_missing_token(format: WireFormat) -> strait_kinesis::error::ErrorResponse {
+    let err = KinesisError::MissingAuthenticationToken;
+    let error_type = err.error_type();
+    let body = match format {
+        WireFormat::Json => serde_json::json!({
+            "__type": error_type,
+            "message": DEV_MISSING_TOKEN_MESSAGE,
+        })
+        .to_string()
+        .into_bytes(),
+        WireFormat::Cbor => {
+            let mut out = vec![0xa2]; // a definite-length map of two entries
+            for s in ["__type", error_type, "message", DEV_MISSING_TOKEN_MESSAGE] {
+                cbor_text(&mut out, s);
+            }
+            out
+        }
+    };
+    strait_kinesis::error::ErrorResponse {
+        status: err.status(),
+        content_type: Some(format.content_type()),
+        error_type: Some(error_type),
+        body,
+    }
+}
+
+/// Appends a CBOR text string (major type 3) with the shortest length encoding.
+fn cbor_text(out: &mut Vec<u8>, s: &str) {
+    let len = s.len();
+    if let Ok(n) = u8::try_from(len) {
+        if n < 24 {
+            out.push(0x60 | n);
+        } else {
+            out.extend_from_slice(&[0x78, n]);
+        }
+    } else if let Ok(n) = u16::try_from(len) {
+        out.push(0x79);
+        out.extend_from_slice(&n.to_be_bytes());
+    } else {
+        out.push(0x7a);
+        out.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes());
+    }
+    out.extend_from_slice(s.as_bytes());
+}
+
 /// The DynamoDB rendering of a signature check failure (Coral's exceptions, in JSON 1.0).
-fn dynamodb_auth_error(e: KinesisError) -> DynamoError {
-    let message = e.to_string();
+fn dynamodb_auth_error(e: KinesisError, dev_mode: bool) -> DynamoError {
+    let message = auth_message(&e, dev_mode);
     let failure = match e {
         KinesisError::MissingAuthenticationToken => AuthFailure::MissingAuthenticationToken,
         KinesisError::IncompleteSignature(_) => AuthFailure::IncompleteSignature,
@@ -336,8 +480,8 @@ fn dynamodb_auth_error(e: KinesisError) -> DynamoError {
 }
 
 /// The CloudWatch rendering of a signature check failure (awsQuery codes, in the request's protocol).
-fn cloudwatch_auth_error(e: KinesisError) -> CloudWatchError {
-    let message = e.to_string();
+fn cloudwatch_auth_error(e: KinesisError, dev_mode: bool) -> CloudWatchError {
+    let message = auth_message(&e, dev_mode);
     let failure = match e {
         KinesisError::MissingAuthenticationToken => {
             strait_cloudwatch::AuthFailure::MissingAuthenticationToken

@@ -94,6 +94,7 @@ pub enum ConfigCommand {
     /// Prints the default configuration with a comment on every setting.
     Default,
     /// Prints the effective configuration (defaults, then the file, then STRAIT_* variables), after validation.
+    /// Secrets (SASL passwords, AWS secret keys) are printed as "***"; user names and access key ids are kept.
     Show {
         /// A TOML configuration file to layer over the defaults.
         #[arg(long, short)]

@@ -12,12 +12,15 @@
 //! - [`efo`]: SubscribeToShard's response, a streamed `application/vnd.amazon.eventstream` body.
 //! - [`admin`]: `/healthz` and `/metrics`.
 //! - [`http`]: the hyper accept loop with graceful shutdown that `aws` and `admin` share.
+//! - [`limits`]: connection caps, the in-flight request byte budget, accept-error backoff; [`auth_throttle`]:
+//!   slowing failed logins; [`ratelimit`]: rate-limited logging of what outsiders can trigger at will.
 //! - [`health`], [`telemetry`], [`signal`]: readiness state, logs and metrics, termination signals.
 //!
 //! Every listener takes an already-bound `TcpListener` and a shutdown future, so tests bind port 0 and run
 //! listeners in-process.
 
 pub mod admin;
+pub mod auth_throttle;
 pub mod aws;
 pub mod cli;
 pub mod config;
@@ -26,6 +29,8 @@ pub mod health;
 pub mod http;
 pub mod kafka;
 pub mod kcl;
+pub mod limits;
 pub mod node;
+pub mod ratelimit;
 pub mod signal;
 pub mod telemetry;

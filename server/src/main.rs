@@ -28,8 +28,9 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Command::Config(ConfigCommand::Show { config }) => {
+            // Secrets are redacted: this output ends up in tickets, chats and CI logs.
             return match config::load(config.as_deref(), Overrides::default())
-                .map(|c| toml::to_string_pretty(&c))
+                .map(|c| toml::to_string_pretty(&c.redacted()))
             {
                 Ok(Ok(text)) => {
                     print!("{text}");
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
     if let Err(e) = telemetry::init_logging(&cfg.log) {
         return fail(&e.to_string());
     }
+    strait::ratelimit::init(cfg.log.max_repeated_per_minute);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -17,10 +17,13 @@ use tokio::sync::watch;
 use tracing::info;
 
 use crate::admin::{self, AdminState};
+use crate::auth_throttle::AuthThrottle;
 use crate::aws;
 use crate::config::Config;
 use crate::health::{Health, Phase};
+use crate::http::HttpLimits;
 use crate::kafka::{self, KafkaHandler, Limits};
+use crate::limits::MemoryBudget;
 use crate::telemetry::{self, TelemetryError};
 
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +116,7 @@ pub async fn run<H: KafkaHandler>(
     let admin = tokio::spawn(admin::serve(
         listeners.admin,
         admin_state,
+        HttpLimits::new(&cfg.http, cfg.admin.max_connections),
         grace,
         stopped(admin_stopped),
     ));
@@ -155,10 +159,20 @@ pub async fn run<H: KafkaHandler>(
     ));
     let (front_stop, front_stopped) = watch::channel(false);
     let limits = Limits::from(&cfg.kafka);
+    // One budget and one login throttle for both protocols: memory and guessing are node-wide resources.
+    let budget = MemoryBudget::new(cfg.node.max_inflight_request_bytes);
+    let throttle = Arc::new(AuthThrottle::new(
+        Duration::from_millis(cfg.security.auth_failure_delay_ms),
+        Duration::from_millis(cfg.security.auth_failure_max_delay_ms),
+    ));
     let kafka = tokio::spawn(kafka::serve(
         listeners.kafka,
         make_kafka_handler(&engine, kafka_addr),
         limits,
+        kafka::Guards {
+            budget: budget.clone(),
+            throttle: throttle.clone(),
+        },
         grace,
         stopped(front_stopped.clone()),
     ));
@@ -171,6 +185,11 @@ pub async fn run<H: KafkaHandler>(
             max_series: cfg.aws.cloudwatch.max_series,
         },
         clock,
+        aws::Guards {
+            limits: HttpLimits::new(&cfg.http, cfg.aws.max_connections),
+            budget,
+            throttle,
+        },
         grace,
         stopped(front_stopped),
     ));

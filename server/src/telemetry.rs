@@ -121,4 +121,20 @@ fn describe() {
         "strait_aws_requests_total",
         "AWS-API requests by operation and error type."
     );
+    describe_counter!(
+        "strait_auth_failures_total",
+        "Failed authentications by protocol (kafka: SASL/PLAIN, aws: SigV4 against configured keys)."
+    );
+    describe_counter!(
+        "strait_connections_refused_total",
+        "Connections closed right after accept because the listener was at its max_connections."
+    );
+    describe_counter!(
+        "strait_accept_errors_total",
+        "Failed accepts (e.g. out of file descriptors), retried after a backoff."
+    );
+    describe_counter!(
+        "strait_inflight_budget_waits_total",
+        "Times a request waited for node.max_inflight_request_bytes."
+    );
 }

@@ -52,6 +52,7 @@ async fn start() -> (
         strait::aws::Auth::Verify(keys),
         strait_cloudwatch::CloudWatchConfig::default(),
         clock,
+        strait::aws::Guards::default(),
         Duration::from_secs(1),
         async move {
             let _ = stopped.await;

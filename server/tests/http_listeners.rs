@@ -56,6 +56,7 @@ async fn healthz_follows_the_lifecycle_and_metrics_render() {
     tokio::spawn(admin::serve(
         listener,
         state,
+        strait::http::HttpLimits::default(),
         Duration::from_secs(1),
         stopped,
     ));
@@ -96,6 +97,12 @@ async fn healthz_follows_the_lifecycle_and_metrics_render() {
 
 /// An AWS-API listener over a fresh engine; the engine's directory lives as long as the returned guard.
 async fn start_aws() -> (SocketAddr, oneshot::Sender<()>, tempfile::TempDir) {
+    start_aws_with(strait::aws::Guards::default()).await
+}
+
+async fn start_aws_with(
+    guards: strait::aws::Guards,
+) -> (SocketAddr, oneshot::Sender<()>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let engine = strait_engine::Engine::open(strait_engine::EngineConfig {
         data_dir: dir.path().to_path_buf(),
@@ -122,6 +129,7 @@ async fn start_aws() -> (SocketAddr, oneshot::Sender<()>, tempfile::TempDir) {
         strait::aws::Auth::WellFormed,
         strait_cloudwatch::CloudWatchConfig::default(),
         clock,
+        guards,
         Duration::from_secs(1),
         stopped,
     ));
@@ -189,4 +197,114 @@ async fn aws_serves_prior_knowledge_http2_on_the_same_port() {
     let body = resp.into_body().collect().await.expect("body").to_bytes();
     let v: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
     assert_eq!(v["StreamNames"], serde_json::json!([]));
+}
+
+fn short_timeouts() -> strait::http::HttpLimits {
+    strait::http::HttpLimits {
+        idle_timeout: Duration::from_millis(300),
+        body_read_timeout: Duration::from_millis(300),
+        ..Default::default()
+    }
+}
+
+/// True when the server closes `s` within a few seconds.
+async fn closed_by_server(s: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 256];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue, // a response before the close
+            Err(_) => return false,
+        }
+    }
+}
+
+#[tokio::test]
+async fn silent_connections_and_trickled_bodies_are_closed() {
+    use tokio::io::AsyncWriteExt;
+    let (addr, _stop, _dir) = start_aws_with(strait::aws::Guards {
+        limits: short_timeouts(),
+        ..Default::default()
+    })
+    .await;
+    let mut silent = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    assert!(
+        closed_by_server(&mut silent).await,
+        "a silent connection stayed open"
+    );
+
+    let mut trickle = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    trickle
+        .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        .await
+        .expect("write");
+    let mut raw = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        use tokio::io::AsyncReadExt;
+        let _ = trickle.read_to_end(&mut raw).await;
+    })
+    .await;
+    assert!(
+        raw.starts_with(b"HTTP/1.1 408"),
+        "{:?}",
+        String::from_utf8_lossy(&raw)
+    );
+}
+
+#[tokio::test]
+async fn a_body_waits_for_in_flight_budget() {
+    let budget = strait::limits::MemoryBudget::new(1000);
+    let (addr, _stop, _dir) = start_aws_with(strait::aws::Guards {
+        budget: budget.clone(),
+        ..Default::default()
+    })
+    .await;
+    // Other requests (on any listener) hold the whole budget: this one is not read meanwhile.
+    let others = budget.reserve(1000).await;
+    let pending = tokio::spawn(async move {
+        let headers = list_streams_headers();
+        http1(addr, "POST", "/", &headers, b"{}").await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !pending.is_finished(),
+        "answered while the budget was exhausted"
+    );
+    drop(others);
+    let reply = pending.await.expect("joined").expect("request");
+    assert_no_streams(&reply);
+}
+
+#[tokio::test]
+async fn an_idle_http2_connection_is_closed_after_its_request() {
+    let (addr, _stop, _dir) = start_aws_with(strait::aws::Guards {
+        limits: strait::http::HttpLimits {
+            idle_timeout: Duration::from_millis(300),
+            // Pings more often than the idle timeout must not keep an idle connection open.
+            h2_keepalive_interval: Duration::from_millis(100),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (mut send, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .expect("h2 handshake");
+    let conn = tokio::spawn(conn);
+    let mut req = hyper::Request::post(format!("http://{addr}/"));
+    for (name, value) in list_streams_headers() {
+        req = req.header(name, value);
+    }
+    let req = req
+        .body(Full::new(Bytes::from_static(b"{}")))
+        .expect("request");
+    let resp = send.send_request(req).await.expect("response");
+    assert_eq!(resp.status(), 200);
+    let _ = resp.into_body().collect().await.expect("body");
+    // The server ends the connection (GOAWAY, then close) once it has been idle for the timeout.
+    let ended = tokio::time::timeout(Duration::from_secs(5), conn).await;
+    assert!(ended.is_ok(), "the idle HTTP/2 connection stayed open");
 }

@@ -72,6 +72,7 @@ async fn start<H: KafkaHandler>(handler: Arc<H>, limits: Limits) -> Server {
         listener,
         handler,
         limits,
+        kafka::Guards::default(),
         Duration::from_secs(5),
         shutdown,
     ));
@@ -86,6 +87,7 @@ fn limits() -> Limits {
     Limits {
         max_request_bytes: 1024,
         idle_timeout: Duration::from_secs(30),
+        ..Limits::default()
     }
 }
 
@@ -205,4 +207,175 @@ async fn shutdown_finishes_in_flight_requests_then_stops_accepting() {
         TcpStream::connect(server.addr).await.is_err(),
         "still accepting after shutdown"
     );
+}
+
+/// Requires a "login" frame before anything else; "bad-login" fails authentication (like a wrong SASL password).
+struct Gate;
+
+#[derive(Default)]
+struct GateSession {
+    authenticated: bool,
+    failed: bool,
+}
+
+impl KafkaHandler for Gate {
+    type Error = BadFrame;
+    type Session = GateSession;
+    type Later = std::future::Ready<Result<Option<Bytes>, BadFrame>>;
+
+    fn open_session(&self, _peer: SocketAddr) -> GateSession {
+        GateSession::default()
+    }
+
+    async fn handle(
+        &self,
+        session: &mut GateSession,
+        frame: Bytes,
+    ) -> Result<Reply<Self::Later>, BadFrame> {
+        match &frame[..] {
+            b"login" => session.authenticated = true,
+            b"bad-login" => session.failed = true,
+            _ => {}
+        }
+        Ok(Reply::Now(Some(
+            Bytes::from(format!("len:{}", frame.len())).into(),
+        )))
+    }
+
+    fn authenticated(&self, session: &GateSession) -> bool {
+        session.authenticated
+    }
+
+    fn auth_failed(&self, session: &GateSession) -> bool {
+        session.failed
+    }
+}
+
+fn gated_limits() -> Limits {
+    Limits {
+        max_request_bytes: 4096,
+        pre_auth_max_request_bytes: 512,
+        ..limits()
+    }
+}
+
+#[tokio::test]
+async fn frames_above_the_pre_auth_limit_close_unauthenticated_connections() {
+    let server = start(Arc::new(Gate), gated_limits()).await;
+    // Before authentication: 512 bytes are fine, 513 close the connection (announcing is enough).
+    let mut s = TcpStream::connect(server.addr).await.expect("connect");
+    s.write_all(&frame(&[b'x'; 512])).await.expect("write");
+    assert_eq!(read_response(&mut s).await, "len:512");
+    s.write_all(&513i32.to_be_bytes()).await.expect("write");
+    assert!(closed(&mut s).await);
+    // After it, frames up to max_request_bytes are served.
+    let mut s = TcpStream::connect(server.addr).await.expect("connect");
+    s.write_all(&frame(b"login")).await.expect("write");
+    assert_eq!(read_response(&mut s).await, "len:5");
+    s.write_all(&frame(&[b'x'; 4096])).await.expect("write");
+    assert_eq!(read_response(&mut s).await, "len:4096");
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_are_closed_and_the_listener_goes_on() {
+    let server = start(
+        echo(),
+        Limits {
+            max_connections: 2,
+            ..limits()
+        },
+    )
+    .await;
+    let mut a = TcpStream::connect(server.addr).await.expect("connect");
+    let _b = TcpStream::connect(server.addr).await.expect("connect");
+    a.write_all(&frame(b"0")).await.expect("write");
+    assert_eq!(read_response(&mut a).await, "re:0");
+    let mut c = TcpStream::connect(server.addr).await.expect("connect");
+    assert!(closed(&mut c).await, "a third connection is over the cap");
+    drop(a);
+    // The freed slot is usable again (the reap may take a moment).
+    let mut ok = false;
+    for _ in 0..50 {
+        let mut d = TcpStream::connect(server.addr).await.expect("connect");
+        if d.write_all(&frame(b"0")).await.is_ok()
+            && let Ok(Ok(n)) =
+                tokio::time::timeout(Duration::from_millis(200), d.read(&mut [0u8; 8])).await
+            && n > 0
+        {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(ok, "a slot freed by a closed connection was not reused");
+}
+
+#[tokio::test]
+async fn a_failed_login_is_answered_after_the_throttle_delay() {
+    let guards = kafka::Guards {
+        throttle: Arc::new(strait::auth_throttle::AuthThrottle::new(
+            Duration::from_millis(300),
+            Duration::from_secs(1),
+        )),
+        ..kafka::Guards::default()
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (_stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(kafka::serve(
+        listener,
+        Arc::new(Gate),
+        gated_limits(),
+        guards,
+        Duration::from_secs(1),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let start = std::time::Instant::now();
+    s.write_all(&frame(b"bad-login")).await.expect("write");
+    assert_eq!(read_response(&mut s).await, "len:9");
+    assert!(
+        start.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        start.elapsed()
+    );
+    // The connection goes on (the protocol decides what a failed session may still do).
+    s.write_all(&frame(b"ok")).await.expect("write");
+    assert_eq!(read_response(&mut s).await, "len:2");
+}
+
+#[tokio::test]
+async fn a_frame_waits_for_in_flight_budget_instead_of_allocating() {
+    let budget = strait::limits::MemoryBudget::new(100_000);
+    let guards = kafka::Guards {
+        budget: budget.clone(),
+        ..kafka::Guards::default()
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (_stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(kafka::serve(
+        listener,
+        echo(),
+        limits(),
+        guards,
+        Duration::from_secs(1),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    // Other requests (on any listener) hold the whole budget.
+    let others = budget.reserve(100_000).await;
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    s.write_all(&frame(b"0000000000")).await.expect("write");
+    let mut buf = [0u8; 16];
+    let early = tokio::time::timeout(Duration::from_millis(300), s.read(&mut buf)).await;
+    assert!(
+        early.is_err(),
+        "a frame was read and answered while the budget was exhausted"
+    );
+    drop(others);
+    assert_eq!(read_response(&mut s).await, "re:0000000000");
 }

@@ -67,6 +67,7 @@ async fn start() -> Server {
         Auth::WellFormed,
         strait_cloudwatch::CloudWatchConfig::default(),
         Arc::new(SystemClock),
+        aws::Guards::default(),
         // Long on purpose: shutdown must not need it while streams are open.
         Duration::from_secs(30),
         async move {

@@ -98,12 +98,50 @@ impl Config {
         if self.kafka.idle_timeout_ms == 0 {
             return invalid("kafka.idle_timeout_ms", "must be at least 1");
         }
+        if self.kafka.pre_auth_max_request_bytes == 0 {
+            return invalid("kafka.pre_auth_max_request_bytes", "must be at least 1");
+        }
+        for (key, n) in [
+            ("kafka.max_connections", self.kafka.max_connections),
+            ("aws.max_connections", self.aws.max_connections),
+            ("admin.max_connections", self.admin.max_connections),
+        ] {
+            if n == 0 {
+                return invalid(key, "must be at least 1");
+            }
+        }
+        if self.node.max_inflight_request_bytes == 0 {
+            return invalid("node.max_inflight_request_bytes", "must be at least 1");
+        }
+        for (key, ms) in [
+            (
+                "http.header_read_timeout_ms",
+                self.http.header_read_timeout_ms,
+            ),
+            ("http.body_read_timeout_ms", self.http.body_read_timeout_ms),
+            ("http.idle_timeout_ms", self.http.idle_timeout_ms),
+            (
+                "http.h2_keepalive_interval_ms",
+                self.http.h2_keepalive_interval_ms,
+            ),
+        ] {
+            if ms == 0 {
+                return invalid(key, "must be at least 1");
+            }
+        }
+        if self.security.auth_failure_max_delay_ms < self.security.auth_failure_delay_ms {
+            return invalid(
+                "security.auth_failure_max_delay_ms",
+                "must not be below security.auth_failure_delay_ms",
+            );
+        }
         if self.aws.auth == AwsAuth::Sigv4 && self.aws.access_keys.is_empty() {
             return invalid(
                 "aws.auth",
                 "\"sigv4\" needs at least one [[aws.access_keys]] entry to verify against",
             );
         }
+        self.check_cross_protocol_auth()?;
         if self.aws.account_id.len() != 12
             || !self.aws.account_id.bytes().all(|b| b.is_ascii_digit())
         {
@@ -134,6 +172,33 @@ impl Config {
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return invalid("log.level", &e.to_string());
+        }
+        Ok(())
+    }
+
+    /// Both protocols reach the same topics and there are no ACLs yet: authentication on one protocol means
+    /// nothing while the other is open, so that combination needs the operator's explicit consent.
+    fn check_cross_protocol_auth(&self) -> Result<(), ConfigError> {
+        let kafka_auth = !self.kafka.sasl_plain_users.is_empty();
+        let aws_auth = self.aws.auth == AwsAuth::Sigv4;
+        if kafka_auth && !aws_auth && !self.security.allow_unauthenticated_aws {
+            return Err(ConfigError::Invalid {
+                key: "aws.auth",
+                reason: "Kafka requires SASL authentication (kafka.sasl_plain_users is set), but aws.auth = \"none\" \
+                         lets any AWS key read and delete the same topics through the Kinesis API. Set aws.auth = \
+                         \"sigv4\" with [[aws.access_keys]], or set security.allow_unauthenticated_aws = true to \
+                         run this way knowingly"
+                    .to_string(),
+            });
+        }
+        if aws_auth && !kafka_auth && !self.security.allow_unauthenticated_kafka {
+            return Err(ConfigError::Invalid {
+                key: "kafka.sasl_plain_users",
+                reason: "the AWS API requires SigV4 (aws.auth = \"sigv4\"), but Kafka has no SASL users, so any \
+                         Kafka client can read and delete the same streams. Configure [kafka.sasl_plain_users], \
+                         or set security.allow_unauthenticated_kafka = true to run this way knowingly"
+                    .to_string(),
+            });
         }
         Ok(())
     }
@@ -230,7 +295,8 @@ mod tests {
                 "strait.toml",
                 "[aws]\nauth = \"sigv4\"\nregion = \"eu-west-1\"\naccount_id = \"123456789012\"\n\n\
                  [[aws.access_keys]]\naccess_key_id = \"AKID\"\nsecret_access_key = \"secret\"\n\n\
-                 [aws.kinesis]\nenforce_limits = true\nstatus_delay_ms = 0\n",
+                 [aws.kinesis]\nenforce_limits = true\nstatus_delay_ms = 0\n\n\
+                 [security]\nallow_unauthenticated_kafka = true\n",
             )?;
             let cfg = load(Some(Path::new("strait.toml")), Overrides::default())
                 .map_err(|e| e.to_string())?;
@@ -263,5 +329,71 @@ mod tests {
             );
             Ok(())
         });
+    }
+
+    #[test]
+    fn one_protocol_authenticated_and_the_other_open_needs_consent() {
+        Jail::expect_with(|jail| {
+            jail.set_env("STRAIT_KAFKA__SASL_PLAIN_USERS__alice", "alice-secret");
+            let err = load(None, Overrides::default())
+                .map(|_| ())
+                .expect_err("SASL users with aws.auth = none");
+            let msg = err.to_string();
+            assert!(
+                msg.contains("aws.auth") && msg.contains("allow_unauthenticated_aws"),
+                "{msg}"
+            );
+            let ok = Overrides::default().set("security.allow_unauthenticated_aws", true);
+            load(None, ok).map_err(|e| e.to_string())?;
+
+            let both = Overrides::default().set("aws.auth", "sigv4").set(
+                "aws.access_keys",
+                vec![crate::config::AwsAccessKey {
+                    access_key_id: "AKID".into(),
+                    secret_access_key: "s".into(),
+                }],
+            );
+            load(None, both).map_err(|e| e.to_string())?;
+            Ok(())
+        });
+        Jail::expect_with(|_jail| {
+            let sigv4_only = || {
+                Overrides::default().set("aws.auth", "sigv4").set(
+                    "aws.access_keys",
+                    vec![crate::config::AwsAccessKey {
+                        access_key_id: "AKID".into(),
+                        secret_access_key: "s".into(),
+                    }],
+                )
+            };
+            let err = load(None, sigv4_only())
+                .map(|_| ())
+                .expect_err("sigv4 without SASL");
+            assert!(err.to_string().contains("allow_unauthenticated_kafka"));
+            let ok = sigv4_only().set("security.allow_unauthenticated_kafka", true);
+            load(None, ok).map_err(|e| e.to_string())?;
+            // Neither protocol authenticated: `strait dev` as always.
+            load(None, Overrides::default()).map_err(|e| e.to_string())?;
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn redacted_config_hides_secrets_but_keeps_names() {
+        let mut cfg = Config::default();
+        cfg.kafka
+            .sasl_plain_users
+            .insert("alice".into(), "alice-secret".into());
+        cfg.aws.access_keys.push(crate::config::AwsAccessKey {
+            access_key_id: "AKIDSHOWN".into(),
+            secret_access_key: "wJalrHIDDEN".into(),
+        });
+        let shown = toml::to_string_pretty(&cfg.redacted()).expect("renders");
+        assert!(
+            !shown.contains("alice-secret") && !shown.contains("wJalrHIDDEN"),
+            "{shown}"
+        );
+        assert!(shown.contains("alice") && shown.contains("AKIDSHOWN"));
+        assert!(shown.contains(crate::config::REDACTED));
     }
 }

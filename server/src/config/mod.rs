@@ -26,6 +26,10 @@ pub struct Config {
     pub kafka: KafkaConfig,
     pub aws: AwsConfig,
     pub admin: AdminConfig,
+    /// Timeouts of the HTTP listeners (`aws` and `admin`).
+    pub http: HttpConfig,
+    /// Which unauthenticated access is accepted knowingly, and how failed logins are slowed.
+    pub security: SecurityConfig,
     /// Storage engine settings. `engine.data_dir` is not set here: it always equals `node.data_dir`.
     pub engine: EngineConfig,
     pub log: LogConfig,
@@ -44,6 +48,8 @@ impl Default for Config {
             kafka: KafkaConfig::default(),
             aws: AwsConfig::default(),
             admin: AdminConfig::default(),
+            http: HttpConfig::default(),
+            security: SecurityConfig::default(),
             engine,
             log: LogConfig::default(),
         }
@@ -60,6 +66,10 @@ pub struct NodeConfig {
     /// How long shutdown waits for in-flight requests before closing connections anyway. Default 10 s: long
     /// enough for a Fetch long-poll, short enough for an orchestrator's stop timeout (Kubernetes: 30 s).
     pub shutdown_grace_ms: u64,
+    /// Request bytes all listeners together may hold in memory while reading requests (Kafka frames, HTTP
+    /// bodies). A request that would go past it waits, and its connection is not read meanwhile (back-pressure),
+    /// instead of allocating. A single request larger than the budget takes all of it. Default 256 MiB.
+    pub max_inflight_request_bytes: u64,
 }
 
 impl Default for NodeConfig {
@@ -67,6 +77,7 @@ impl Default for NodeConfig {
         NodeConfig {
             data_dir: PathBuf::from("strait-data"),
             shutdown_grace_ms: 10_000,
+            max_inflight_request_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -100,6 +111,12 @@ pub struct KafkaConfig {
     /// SASL/PLAIN users, name → password. Default empty: no authentication. When set, every Kafka connection must
     /// authenticate (SASL_PLAINTEXT) before any request but ApiVersions.
     pub sasl_plain_users: std::collections::BTreeMap<String, String>,
+    /// Largest frame accepted from a connection that has not completed SASL authentication (only when
+    /// `sasl_plain_users` is set); a larger one closes the connection, so an anonymous client cannot make the
+    /// node buffer `max_request_bytes`. Default 524288 (512 KiB), Kafka's `sasl.server.max.receive.size`.
+    pub pre_auth_max_request_bytes: u32,
+    /// Open connections allowed; past it new connections are closed right after accept. Default 4096.
+    pub max_connections: u32,
 }
 
 impl Default for KafkaConfig {
@@ -115,6 +132,8 @@ impl Default for KafkaConfig {
             node_id: 1,
             cluster_id: "strait-dev".into(),
             sasl_plain_users: Default::default(),
+            pre_auth_max_request_bytes: 512 * 1024,
+            max_connections: 4096,
         }
     }
 }
@@ -158,6 +177,8 @@ pub struct AwsConfig {
     pub kinesis: KinesisSettings,
     /// CloudWatch PutMetricData (what KCL publishes), exported on the admin `/metrics` endpoint.
     pub cloudwatch: CloudWatchSettings,
+    /// Open connections allowed; past it new connections are closed right after accept. Default 4096.
+    pub max_connections: u32,
 }
 
 impl Default for AwsConfig {
@@ -170,6 +191,7 @@ impl Default for AwsConfig {
             access_keys: Vec::new(),
             kinesis: KinesisSettings::default(),
             cloudwatch: CloudWatchSettings::default(),
+            max_connections: 4096,
         }
     }
 }
@@ -229,12 +251,75 @@ impl Default for KinesisSettings {
 pub struct AdminConfig {
     /// Address to listen on. Default `127.0.0.1:9644`.
     pub listen: SocketAddr,
+    /// Open connections allowed (scrapers and probes need few); past it new connections are closed right after
+    /// accept. Default 64.
+    pub max_connections: u32,
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
         AdminConfig {
             listen: loopback(9644),
+            max_connections: 64,
+        }
+    }
+}
+
+/// Timeouts of the HTTP listeners (`aws` and `admin`), so a client that sends nothing, or trickles, cannot hold a
+/// connection forever.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// An HTTP/1.1 request's headers must arrive within this time of their first byte. Default 30000.
+    pub header_read_timeout_ms: u64,
+    /// A request body must arrive whole within this time of its headers; otherwise the answer is `408` and the
+    /// connection is closed. Default 60000: 10 MiB at 175 KB/s.
+    pub body_read_timeout_ms: u64,
+    /// A connection with no request in progress for this long is closed (a silent new connection as well as an
+    /// idle keep-alive or HTTP/2 one). Default 60000 (AWS load balancers' idle timeout).
+    pub idle_timeout_ms: u64,
+    /// Interval of HTTP/2 keep-alive pings; a peer that does not answer one within 20 s is disconnected.
+    /// Default 30000.
+    pub h2_keepalive_interval_ms: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            header_read_timeout_ms: 30_000,
+            body_read_timeout_ms: 60_000,
+            idle_timeout_ms: 60_000,
+            h2_keepalive_interval_ms: 30_000,
+        }
+    }
+}
+
+/// Authentication across protocols. Until ACLs exist, both protocols reach the same topics, so when one requires
+/// authentication the other must too, unless the operator says otherwise here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecurityConfig {
+    /// Start with Kafka SASL users configured while `aws.auth = "none"` leaves the AWS API open to any key.
+    /// Default false: such a configuration is refused at startup.
+    pub allow_unauthenticated_aws: bool,
+    /// Start with `aws.auth = "sigv4"` while Kafka has no SASL users (anyone can produce and consume).
+    /// Default false: such a configuration is refused at startup.
+    pub allow_unauthenticated_kafka: bool,
+    /// Delay before answering a failed authentication (SASL/PLAIN, SigV4). It doubles with each further failure
+    /// from the same IP address, up to `auth_failure_max_delay_ms`, and failure answers to one address are spaced
+    /// by it, so guessing does not get faster with more connections. Other clients are not delayed. Default 100.
+    pub auth_failure_delay_ms: u64,
+    /// Cap of that delay. Default 5000.
+    pub auth_failure_max_delay_ms: u64,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        SecurityConfig {
+            allow_unauthenticated_aws: false,
+            allow_unauthenticated_kafka: false,
+            auth_failure_delay_ms: 100,
+            auth_failure_max_delay_ms: 5_000,
         }
     }
 }
@@ -259,6 +344,10 @@ pub struct LogConfig {
     pub level: String,
     /// See [`LogFormat`]. Default `text`.
     pub format: LogFormat,
+    /// Lines per minute of each kind of per-connection message (refused connection, oversized frame, failed
+    /// login, ...); further ones are counted and reported as "suppressed N similar messages", so a flood of bad
+    /// connections cannot flood the log. Default 10.
+    pub max_repeated_per_minute: u32,
 }
 
 impl Default for LogConfig {
@@ -266,7 +355,26 @@ impl Default for LogConfig {
         LogConfig {
             level: "info".to_string(),
             format: LogFormat::Text,
+            max_repeated_per_minute: 10,
         }
+    }
+}
+
+/// What `strait config show` prints in place of a secret.
+pub const REDACTED: &str = "***";
+
+impl Config {
+    /// This configuration with every secret (SASL passwords, AWS secret keys) replaced by [`REDACTED`]; user
+    /// names and access key ids stay, so the output still says who can log in.
+    pub fn redacted(&self) -> Config {
+        let mut c = self.clone();
+        for password in c.kafka.sasl_plain_users.values_mut() {
+            *password = REDACTED.to_string();
+        }
+        for key in &mut c.aws.access_keys {
+            key.secret_access_key = REDACTED.to_string();
+        }
+        c
     }
 }
 

@@ -2,8 +2,9 @@
 //! [`KafkaHandler`].
 //!
 //! Kafka frames are a 4-byte big-endian length followed by that many bytes of request. Responses go back with the
-//! same framing, in request order. Frames above `kafka.max_request_bytes` and connections idle for longer than
-//! `kafka.idle_timeout_ms` are closed, as Apache Kafka does.
+//! same framing, in request order. Frames above `kafka.max_request_bytes` (before SASL authentication:
+//! `kafka.pre_auth_max_request_bytes`) and connections idle for longer than `kafka.idle_timeout_ms` are closed, as
+//! Apache Kafka does. At most `kafka.max_connections` are open; frame bytes come from the node's in-flight budget.
 
 mod conn;
 
@@ -18,7 +19,9 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::{Instrument, info, info_span, warn};
 
+use crate::auth_throttle::AuthThrottle;
 use crate::config::KafkaConfig;
+use crate::limits::{self, ConnLimit, MemoryBudget};
 
 /// What handling a request yields: a response now, or one that completes later.
 pub enum Reply<L> {
@@ -55,6 +58,18 @@ pub trait KafkaHandler: Send + Sync + 'static {
         session: &mut Self::Session,
         frame: Bytes,
     ) -> impl Future<Output = Result<Reply<Self::Later>, Self::Error>> + Send;
+
+    /// Whether `session` may send frames up to `kafka.max_request_bytes`: it has authenticated, or no
+    /// authentication is required. Until then frames are limited to `kafka.pre_auth_max_request_bytes`.
+    fn authenticated(&self, _session: &Self::Session) -> bool {
+        true
+    }
+
+    /// Whether `session`'s authentication has failed; the failure's answer is then delayed and counted
+    /// (crate::auth_throttle).
+    fn auth_failed(&self, _session: &Self::Session) -> bool {
+        false
+    }
 }
 
 /// The handler used until the Kafka front end exists: it refuses every request by closing the connection.
@@ -106,20 +121,62 @@ impl KafkaHandler for strait_kafka::Broker {
             },
         )
     }
+
+    fn authenticated(&self, session: &strait_kafka::Session) -> bool {
+        self.config().sasl_plain_users.is_empty()
+            || matches!(
+                session.sasl,
+                strait_kafka::api::sasl::SaslState::Authenticated(_)
+            )
+    }
+
+    fn auth_failed(&self, session: &strait_kafka::Session) -> bool {
+        matches!(session.sasl, strait_kafka::api::sasl::SaslState::Failed)
+    }
 }
 
 /// Connection limits, from [`KafkaConfig`].
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_request_bytes: usize,
+    /// Largest frame before the connection has authenticated (see [`KafkaHandler::authenticated`]).
+    pub pre_auth_max_request_bytes: usize,
     pub idle_timeout: Duration,
+    pub max_connections: u32,
 }
 
 impl From<&KafkaConfig> for Limits {
     fn from(cfg: &KafkaConfig) -> Self {
         Limits {
             max_request_bytes: cfg.max_request_bytes as usize,
+            pre_auth_max_request_bytes: cfg.pre_auth_max_request_bytes as usize,
             idle_timeout: Duration::from_millis(cfg.idle_timeout_ms),
+            max_connections: cfg.max_connections,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::from(&KafkaConfig::default())
+    }
+}
+
+/// What Kafka connections share with the rest of the node.
+#[derive(Debug, Clone)]
+pub struct Guards {
+    /// In-flight request bytes, shared with the other listeners.
+    pub budget: MemoryBudget,
+    pub throttle: Arc<AuthThrottle>,
+}
+
+impl Default for Guards {
+    /// The configuration's defaults (in-process tests use these).
+    fn default() -> Self {
+        let aws = crate::aws::Guards::default();
+        Guards {
+            budget: aws.budget,
+            throttle: aws.throttle,
         }
     }
 }
@@ -130,30 +187,39 @@ pub async fn serve<H: KafkaHandler>(
     listener: TcpListener,
     handler: Arc<H>,
     limits: Limits,
+    guards: Guards,
     grace: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
+    let cap = ConnLimit::new("kafka", limits.max_connections);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut conns = JoinSet::new();
     let mut next_id: u64 = 0;
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    // Responses are written whole; Nagle would only delay the last segment of each.
-                    let _ = stream.set_nodelay(true);
-                    next_id += 1;
-                    let span = info_span!("kafka_conn", id = next_id, %peer);
-                    let session = handler.open_session(peer);
-                    let conn = conn::run(stream, handler.clone(), session, limits, stop_rx.clone());
-                    conns.spawn(conn.instrument(span));
-                }
-                Err(e) => {
-                    warn!(error = %e, "Kafka accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            },
+            (stream, peer) = limits::accept(&listener, "kafka") => {
+                // Over the cap: dropping the stream closes it at once, and the listener goes on.
+                let Some(slot) = cap.admit() else { continue };
+                // Responses are written whole; Nagle would only delay the last segment of each.
+                let _ = stream.set_nodelay(true);
+                next_id += 1;
+                let span = info_span!("kafka_conn", id = next_id, %peer);
+                let session = handler.open_session(peer);
+                let conn = conn::run(conn::Conn {
+                    stream,
+                    peer,
+                    handler: handler.clone(),
+                    session,
+                    limits,
+                    guards: guards.clone(),
+                    stop: stop_rx.clone(),
+                });
+                conns.spawn(async move {
+                    let _slot = slot;
+                    conn.await;
+                }.instrument(span));
+            }
             // Reap finished connections so the set does not grow with every connection ever accepted.
             Some(joined) = conns.join_next(), if !conns.is_empty() => log_panic(joined),
             () = &mut shutdown => break,
