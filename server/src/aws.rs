@@ -159,7 +159,7 @@ impl Handler<BoxedBody> for Aws {
             Err(e) => return self.refuse("unknown", &e, format),
         };
         let op = route.operation.name();
-        if let Err(e) = self.authenticate(&parts, &body) {
+        if let Err(e) = self.authenticate(&parts, &body, KINESIS_SIGNING_NAME) {
             return self.refuse(op, &e, format);
         }
         if route.operation == Operation::SubscribeToShard {
@@ -182,11 +182,20 @@ impl Handler<BoxedBody> for Aws {
     }
 }
 
+/// The signing names (credential-scope services) of the three APIs on this port, from their AWS models: a
+/// signature is only valid for the service it names.
+const KINESIS_SIGNING_NAME: &str = "kinesis";
+const DYNAMODB_SIGNING_NAME: &str = "dynamodb";
+const CLOUDWATCH_SIGNING_NAME: &str = "monitoring";
+
 impl Aws {
+    /// Checks the request's signature: in `sigv4` mode for the node's region (`aws.region`) and `service`; in
+    /// `none` mode only its form (any region and service, as emulators accept).
     fn authenticate(
         &self,
         parts: &hyper::http::request::Parts,
         body: &[u8],
+        service: &str,
     ) -> Result<(), KinesisError> {
         let mut headers: Vec<(&str, &str)> = parts
             .headers
@@ -211,7 +220,13 @@ impl Aws {
         };
         match &self.inner.auth {
             Auth::WellFormed => sigv4::parse(&req).map(|_| ()),
-            Auth::Verify(keys) => sigv4::verify(&req, keys, self.inner.clock.now_ms()),
+            Auth::Verify(keys) => {
+                let scope = sigv4::Scope {
+                    region: &self.inner.kinesis.config().region,
+                    service,
+                };
+                sigv4::verify(&req, keys, scope, self.inner.clock.now_ms())
+            }
         }
     }
 
@@ -222,7 +237,7 @@ impl Aws {
         target: &str,
         body: &[u8],
     ) -> Response<BoxedBody> {
-        let r = match self.authenticate(parts, body) {
+        let r = match self.authenticate(parts, body, DYNAMODB_SIGNING_NAME) {
             Ok(()) => self.inner.dynamodb.handle(Some(target), body).await,
             Err(e) => strait_dynamodb::Response::error(&dynamodb_auth_error(e)),
         };
@@ -256,7 +271,7 @@ impl Aws {
     ) -> Response<BoxedBody> {
         let id = uuid::Uuid::new_v4();
         let request_id = id.to_string();
-        let r = match self.authenticate(parts, body) {
+        let r = match self.authenticate(parts, body, CLOUDWATCH_SIGNING_NAME) {
             Ok(()) => {
                 let encoding = parts
                     .headers
