@@ -64,12 +64,17 @@ def node(make_node):
 
 
 def test_scope_and_signed_headers_are_enforced(node):
-    # A client configured for another region: Kinesis, and DynamoDB on the same port.
-    for service, call in [("kinesis", lambda c: c.list_streams()), ("dynamodb", lambda c: c.list_tables())]:
+    # A client configured for another region: Kinesis, and DynamoDB and CloudWatch on the same port.
+    metric = {"Namespace": "Hardening", "MetricData": [{"MetricName": "m", "Value": 1.0}]}
+    # CloudWatch names the failure with its awsQuery code, as AWS does.
+    for service, code, call in [
+            ("kinesis", "InvalidSignatureException", lambda c: c.list_streams()),
+            ("dynamodb", "InvalidSignatureException", lambda c: c.list_tables()),
+            ("cloudwatch", "SignatureDoesNotMatch", lambda c: c.put_metric_data(**metric))]:
         with pytest.raises(ClientError) as e:
             call(client(node, service, "eu-west-1"))
         err = e.value.response["Error"]
-        assert err["Code"] == "InvalidSignatureException", err
+        assert err["Code"] == code, err
         assert err["Message"] == "Credential should be scoped to a valid region, not 'eu-west-1'. ", err
 
     # A valid signature for another service.
@@ -84,7 +89,10 @@ def test_scope_and_signed_headers_are_enforced(node):
     refused(*send(node, "Kinesis_20131202.DeleteStream", body, unsigned_target=True),
             "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.")
 
-    # A correct client works, and a signed request replayed with another target is refused.
+    # Correct clients work (CloudWatch signs as `monitoring`), and a signed request replayed with another target is
+    # refused.
+    client(node, "cloudwatch", "us-east-1").put_metric_data(**metric)
+    assert "TableNames" in client(node, "dynamodb", "us-east-1").list_tables()
     good = client(node, "kinesis", "us-east-1")
     good.create_stream(StreamName="victim", ShardCount=1)
     good.get_waiter("stream_exists").wait(StreamName="victim", WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
