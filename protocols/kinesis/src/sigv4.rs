@@ -611,6 +611,35 @@ mod tests {
         )
     }
 
+    /// `aws.auth = "none"` only parses: any region, service and terminator, and unsigned headers, as emulators
+    /// accept (a client configured for any region works against `strait dev`).
+    #[test]
+    fn parse_alone_is_lenient_about_scope() {
+        let headers = [
+            ("Host", "127.0.0.1:4566"),
+            ("X-Amz-Target", "Kinesis_20131202.ListStreams"),
+            ("X-Amz-Date", "20150830T123600Z"),
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=AKID/20150830/eu-west-1/s3/aws4_request, \
+                 SignedHeaders=x-amz-date, Signature=00",
+            ),
+        ];
+        let req = SignedRequest {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &headers,
+            body: b"{}",
+        };
+        let auth = parse(&req).expect("well-formed");
+        assert_eq!(
+            (auth.region.as_str(), auth.service.as_str()),
+            ("eu-west-1", "s3")
+        );
+        assert_eq!(auth.signed_headers, vec!["x-amz-date".to_string()]);
+    }
+
     #[test]
     fn scope_and_signed_headers() {
         let all = "host;x-amz-date;x-amz-target";
