@@ -210,7 +210,7 @@ impl Handler<BoxedBody> for Aws {
             Err(e) => return self.refuse("unknown", &e, format),
         };
         let op = route.operation.name();
-        if let Err(e) = self.authenticate(&parts, &body, peer).await {
+        if let Err(e) = self.authenticate(&parts, &body, KINESIS_SIGNING_NAME, peer).await {
             return self.refuse(op, &e, format);
         }
         if route.operation == Operation::SubscribeToShard {
@@ -233,17 +233,24 @@ impl Handler<BoxedBody> for Aws {
     }
 }
 
+/// The signing names (credential-scope services) of the three APIs on this port, from their AWS models: a
+/// signature is only valid for the service it names.
+const KINESIS_SIGNING_NAME: &str = "kinesis";
+const DYNAMODB_SIGNING_NAME: &str = "dynamodb";
+const CLOUDWATCH_SIGNING_NAME: &str = "monitoring";
+
 impl Aws {
-    /// Checks the request's signature. A failed check against configured keys is counted and answered only after
-    /// the throttle's delay for the client's address (crate::auth_throttle); with `auth = "none"` there is no
-    /// secret to guess, so nothing is delayed.
+    /// Checks the request's signature (see [`Aws::check_signature`]). A failed check against configured keys is
+    /// counted and answered only after the throttle's delay for the client's address (crate::auth_throttle); with
+    /// `auth = "none"` there is no secret to guess, so nothing is delayed.
     async fn authenticate(
         &self,
         parts: &hyper::http::request::Parts,
         body: &[u8],
+        service: &str,
         peer: Option<std::net::IpAddr>,
     ) -> Result<(), KinesisError> {
-        let checked = self.check_signature(parts, body);
+        let checked = self.check_signature(parts, body, service);
         if let (Err(e), Auth::Verify(_)) = (&checked, &self.inner.auth) {
             let ip = peer.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
             self.inner.throttle.failed("aws", ip, e.error_type()).await;
@@ -251,10 +258,13 @@ impl Aws {
         checked
     }
 
+    /// Checks the request's signature: in `sigv4` mode for the node's region (`aws.region`) and `service`; in
+    /// `none` mode only its form (any region and service, as emulators accept).
     fn check_signature(
         &self,
         parts: &hyper::http::request::Parts,
         body: &[u8],
+        service: &str,
     ) -> Result<(), KinesisError> {
         let mut headers: Vec<(&str, &str)> = parts
             .headers
@@ -279,7 +289,13 @@ impl Aws {
         };
         match &self.inner.auth {
             Auth::WellFormed => sigv4::parse(&req).map(|_| ()),
-            Auth::Verify(keys) => sigv4::verify(&req, keys, self.inner.clock.now_ms()),
+            Auth::Verify(keys) => {
+                let scope = sigv4::Scope {
+                    region: &self.inner.kinesis.config().region,
+                    service,
+                };
+                sigv4::verify(&req, keys, scope, self.inner.clock.now_ms())
+            }
         }
     }
 
@@ -291,7 +307,7 @@ impl Aws {
         body: &[u8],
         peer: Option<std::net::IpAddr>,
     ) -> Response<BoxedBody> {
-        let r = match self.authenticate(parts, body, peer).await {
+        let r = match self.authenticate(parts, body, DYNAMODB_SIGNING_NAME, peer).await {
             Ok(()) => self.inner.dynamodb.handle(Some(target), body).await,
             Err(e) => strait_dynamodb::Response::error(&dynamodb_auth_error(e, self.dev_mode())),
         };
@@ -326,7 +342,7 @@ impl Aws {
     ) -> Response<BoxedBody> {
         let id = uuid::Uuid::new_v4();
         let request_id = id.to_string();
-        let r = match self.authenticate(parts, body, peer).await {
+        let r = match self.authenticate(parts, body, CLOUDWATCH_SIGNING_NAME, peer).await {
             Ok(()) => {
                 let encoding = parts
                     .headers

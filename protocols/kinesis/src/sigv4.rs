@@ -4,6 +4,13 @@
 //! (never re-signing with an SDK signer, which drops or rewrites some headers: see the shared notes, crates §4),
 //! derives the signing key from the configured secret, and compares signatures in constant time. The request
 //! time must be within 15 minutes of the server's clock.
+//!
+//! As on AWS, a signature only counts for what it names: its credential scope must be the configured region and
+//! the signing name of the endpoint's service ([`Scope`]), ending in `aws4_request`, dated the day of
+//! `X-Amz-Date`; and `host` (or `:authority`) and, when the request has one, `X-Amz-Target` must be among the
+//! signed headers. Without these a request captured on its way to another region or service, or replayed with
+//! another `X-Amz-Target` and the same body, would pass. `aws.auth = "none"` only [`parse`]s the header (any
+//! region, service and signed headers, as AWS emulators accept).
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
@@ -58,6 +65,17 @@ impl SignedRequest<'_> {
     }
 }
 
+/// What the credential scope of a request must name: the node's region and the signing name of the service the
+/// request is for (`kinesis`, `dynamodb`, `monitoring` for CloudWatch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope<'a> {
+    pub region: &'a str,
+    pub service: &'a str,
+}
+
+/// The credential scope's terminator.
+const TERMINATOR: &str = "aws4_request";
+
 /// The parts of an `Authorization: AWS4-HMAC-SHA256 …` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authorization {
@@ -65,6 +83,8 @@ pub struct Authorization {
     pub date: String,
     pub region: String,
     pub service: String,
+    /// The scope's last element; only `aws4_request` verifies.
+    pub terminator: String,
     pub signed_headers: Vec<String>,
     pub signature: String,
     /// `X-Amz-Date` of the request.
@@ -139,10 +159,11 @@ pub fn parse(req: &SignedRequest<'_>) -> Result<Authorization, KinesisError> {
     }
     let credential = credential.unwrap_or_default();
     let scope: Vec<&str> = credential.split('/').collect();
-    let [akid, date, region, service, "aws4_request"] = scope[..] else {
+    // AWS's wording; the terminator is checked with the rest of the scope (see `check_scope`).
+    let [akid, date, region, service, terminator] = scope[..] else {
         return Err(KinesisError::IncompleteSignature(format!(
-            "Credential should be of the form <access key>/<date>/<region>/<service>/aws4_request, got \
-             '{credential}'. Authorization={header}"
+            "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got \
+             '{credential}'"
         )));
     };
     Ok(Authorization {
@@ -150,6 +171,7 @@ pub fn parse(req: &SignedRequest<'_>) -> Result<Authorization, KinesisError> {
         date: date.to_string(),
         region: region.to_string(),
         service: service.to_string(),
+        terminator: terminator.to_string(),
         signed_headers: signed
             .unwrap_or_default()
             .split(';')
@@ -161,16 +183,17 @@ pub fn parse(req: &SignedRequest<'_>) -> Result<Authorization, KinesisError> {
     })
 }
 
-/// Verifies the request's signature against `keys` at `now_ms`.
+/// Verifies the request's signature against `keys` at `now_ms`, for a credential scoped to `scope`.
+///
+/// The checks run in AWS's order (as recorded from AWS by dynalite and scratchstack): header completeness, date
+/// format and skew, required signed headers, credential scope, access key, signature.
 pub fn verify(
     req: &SignedRequest<'_>,
     keys: &[AccessKey],
+    scope: Scope<'_>,
     now_ms: i64,
 ) -> Result<(), KinesisError> {
     let auth = parse(req)?;
-    let Some(key) = keys.iter().find(|k| k.access_key_id == auth.access_key_id) else {
-        return Err(KinesisError::UnrecognizedClient);
-    };
     let Some(t) = parse_amz_date(&auth.amz_date) else {
         return Err(KinesisError::IncompleteSignature(format!(
             "Date must be in ISO-8601 'basic format'. Got '{}'. See \
@@ -194,17 +217,11 @@ pub fn verify(
             format_amz_date(now_ms)
         )));
     }
-    if !auth.amz_date.starts_with(&auth.date) {
-        return Err(KinesisError::InvalidSignature(format!(
-            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != \
-             '{}', from '{}'.",
-            auth.date,
-            &auth.amz_date[..auth.amz_date.len().min(8)],
-            auth.amz_date
-        )));
-    }
-    // AWS also insists that `host` is signed; the JS SDK v3 over HTTP/2 does not sign it, and what matters for
-    // integrity is that every header the client did sign matches, so that rule is not enforced.
+    check_signed_headers(req, &auth)?;
+    check_scope(&auth, scope)?;
+    let Some(key) = keys.iter().find(|k| k.access_key_id == auth.access_key_id) else {
+        return Err(KinesisError::UnrecognizedClient);
+    };
     let body_hash = hex::encode(Sha256::digest(req.body));
     let payload_hash = match req.header("x-amz-content-sha256") {
         Some("UNSIGNED-PAYLOAD") => "UNSIGNED-PAYLOAD".to_string(),
@@ -218,12 +235,12 @@ pub fn verify(
         None => body_hash,
     };
     let canonical = canonical_request(req, &auth.signed_headers, &payload_hash);
-    let scope = format!(
-        "{}/{}/{}/aws4_request",
+    let credential_scope = format!(
+        "{}/{}/{}/{TERMINATOR}",
         auth.date, auth.region, auth.service
     );
     let string_to_sign = format!(
-        "{ALGORITHM}\n{}\n{scope}\n{}",
+        "{ALGORITHM}\n{}\n{credential_scope}\n{}",
         auth.amz_date,
         hex::encode(Sha256::digest(canonical.as_bytes()))
     );
@@ -242,6 +259,62 @@ pub fn verify(
              Secret Access Key and signing method. Consult the service documentation for details."
                 .into(),
         ))
+    }
+}
+
+/// The headers a signature must cover. `host` (or, over HTTP/2, `:authority`, which the JS SDK v3 signs by that
+/// name) binds the request to this endpoint. `X-Amz-Target` names the operation in the JSON and CBOR protocols:
+/// unsigned, a captured request could be replayed as another operation with the same body. Every AWS SDK signs
+/// both; AWS refuses an unsigned host with the first message, and the second follows its pattern.
+fn check_signed_headers(req: &SignedRequest<'_>, auth: &Authorization) -> Result<(), KinesisError> {
+    let signed = |name: &str| auth.signed_headers.iter().any(|h| h == name);
+    if !signed("host") && !signed(":authority") {
+        return Err(KinesisError::InvalidSignature(
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into(),
+        ));
+    }
+    if req.header("x-amz-target").is_some() && !signed("x-amz-target") {
+        return Err(KinesisError::InvalidSignature(
+            "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The credential scope must be `<X-Amz-Date's day>/<region>/<service>/aws4_request`. Like AWS, every mismatch is
+/// reported in one message, in AWS's words (each sentence ends in ". ", as AWS's do).
+fn check_scope(auth: &Authorization, scope: Scope<'_>) -> Result<(), KinesisError> {
+    let mut message = String::new();
+    if auth.region != scope.region {
+        message.push_str(&format!(
+            "Credential should be scoped to a valid region, not '{}'. ",
+            auth.region
+        ));
+    }
+    if auth.service != scope.service {
+        message.push_str(&format!(
+            "Credential should be scoped to correct service: '{}'. ",
+            scope.service
+        ));
+    }
+    if auth.terminator != TERMINATOR {
+        message.push_str(&format!(
+            "Credential should be scoped with a valid terminator: '{TERMINATOR}', not '{}'. ",
+            auth.terminator
+        ));
+    }
+    let day = auth.amz_date.get(..8).unwrap_or(&auth.amz_date);
+    if auth.date != day {
+        message.push_str(&format!(
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != \
+             '{day}', from '{}'.",
+            auth.date, auth.amz_date
+        ));
+    }
+    if message.is_empty() {
+        Ok(())
+    } else {
+        Err(KinesisError::InvalidSignature(message))
     }
 }
 
@@ -471,9 +544,13 @@ mod tests {
             secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
         }];
         let now = parse_amz_date("20150830T123600Z").expect("date");
-        assert_eq!(verify(&req, &keys, now), Ok(()));
+        let iam = Scope {
+            region: "us-east-1",
+            service: "iam",
+        };
+        assert_eq!(verify(&req, &keys, iam, now), Ok(()));
         assert!(matches!(
-            verify(&req, &keys, now + MAX_SKEW_MS + 1000),
+            verify(&req, &keys, iam, now + MAX_SKEW_MS + 1000),
             Err(KinesisError::InvalidSignature(m)) if m.starts_with("Signature expired: 20150830T123600Z is now earlier than")
         ));
         let other = [AccessKey {
@@ -481,12 +558,146 @@ mod tests {
             secret_access_key: "wrong".into(),
         }];
         assert!(matches!(
-            verify(&req, &other, now),
+            verify(&req, &other, iam, now),
             Err(KinesisError::InvalidSignature(_))
         ));
         assert_eq!(
-            verify(&req, &[], now),
+            verify(&req, &[], iam, now),
             Err(KinesisError::UnrecognizedClient)
+        );
+        // The same signature for a node in another region, or presented to another service, is refused before
+        // the key is even looked up, with every mismatch in one message as AWS words it.
+        let kinesis_eu = Scope {
+            region: "eu-west-1",
+            service: "kinesis",
+        };
+        assert_eq!(
+            verify(&req, &[], kinesis_eu, now),
+            Err(KinesisError::InvalidSignature(
+                "Credential should be scoped to a valid region, not 'us-east-1'. Credential should be scoped to \
+                 correct service: 'kinesis'. "
+                    .into()
+            ))
+        );
+    }
+
+    /// A header signed the way the documentation example is, with its credential and signed headers replaced.
+    fn with_authorization(credential: &str, signed_headers: &str) -> Result<(), KinesisError> {
+        let authorization = format!(
+            "AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders={signed_headers}, Signature=00"
+        );
+        let headers = [
+            ("Host", "kinesis.us-east-1.amazonaws.com"),
+            ("X-Amz-Target", "Kinesis_20131202.ListStreams"),
+            ("X-Amz-Date", "20150830T123600Z"),
+            ("Authorization", authorization.as_str()),
+        ];
+        let req = SignedRequest {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &headers,
+            body: b"{}",
+        };
+        let scope = Scope {
+            region: "us-east-1",
+            service: "kinesis",
+        };
+        verify(
+            &req,
+            &[],
+            scope,
+            parse_amz_date("20150830T123600Z").expect("date"),
+        )
+    }
+
+    /// `aws.auth = "none"` only parses: any region, service and terminator, and unsigned headers, as emulators
+    /// accept (a client configured for any region works against `strait dev`).
+    #[test]
+    fn parse_alone_is_lenient_about_scope() {
+        let headers = [
+            ("Host", "127.0.0.1:4566"),
+            ("X-Amz-Target", "Kinesis_20131202.ListStreams"),
+            ("X-Amz-Date", "20150830T123600Z"),
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=AKID/20150830/eu-west-1/s3/aws4_request, \
+                 SignedHeaders=x-amz-date, Signature=00",
+            ),
+        ];
+        let req = SignedRequest {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &headers,
+            body: b"{}",
+        };
+        let auth = parse(&req).expect("well-formed");
+        assert_eq!(
+            (auth.region.as_str(), auth.service.as_str()),
+            ("eu-west-1", "s3")
+        );
+        assert_eq!(auth.signed_headers, vec!["x-amz-date".to_string()]);
+    }
+
+    #[test]
+    fn scope_and_signed_headers() {
+        let all = "host;x-amz-date;x-amz-target";
+        // Right scope, all headers: only the (absent) key is left to fail.
+        assert_eq!(
+            with_authorization("AKID/20150830/us-east-1/kinesis/aws4_request", all),
+            Err(KinesisError::UnrecognizedClient)
+        );
+        assert_eq!(
+            with_authorization("AKID/20150831/us-east-1/kinesis/aws4_request", all),
+            Err(KinesisError::InvalidSignature(
+                "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: \
+                 '20150831' != '20150830', from '20150830T123600Z'."
+                    .into()
+            ))
+        );
+        assert_eq!(
+            with_authorization("AKID/20150830/us-east-1/s3/aws4_request", all),
+            Err(KinesisError::InvalidSignature(
+                "Credential should be scoped to correct service: 'kinesis'. ".into()
+            ))
+        );
+        assert_eq!(
+            with_authorization("AKID/20150830/us-east-1/kinesis/aws5_request", all),
+            Err(KinesisError::InvalidSignature(
+                "Credential should be scoped with a valid terminator: 'aws4_request', not 'aws5_request'. "
+                    .into()
+            ))
+        );
+        assert!(matches!(
+            with_authorization("AKID/20150830/us-east-1/kinesis", all),
+            Err(KinesisError::IncompleteSignature(m)) if m.starts_with("Credential must have exactly 5 slash-delimited elements")
+        ));
+        assert_eq!(
+            with_authorization(
+                "AKID/20150830/us-east-1/kinesis/aws4_request",
+                "x-amz-date;x-amz-target"
+            ),
+            Err(KinesisError::InvalidSignature(
+                "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into()
+            ))
+        );
+        // HTTP/2 clients may sign `:authority` instead of `host`.
+        assert_eq!(
+            with_authorization(
+                "AKID/20150830/us-east-1/kinesis/aws4_request",
+                ":authority;x-amz-date;x-amz-target"
+            ),
+            Err(KinesisError::UnrecognizedClient)
+        );
+        assert_eq!(
+            with_authorization(
+                "AKID/20150830/us-east-1/kinesis/aws4_request",
+                "host;x-amz-date"
+            ),
+            Err(KinesisError::InvalidSignature(
+                "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.".into()
+            ))
         );
     }
 }

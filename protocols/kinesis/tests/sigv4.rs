@@ -7,7 +7,7 @@ use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use strait_kinesis::KinesisError;
-use strait_kinesis::sigv4::{AccessKey, SignedRequest, verify};
+use strait_kinesis::sigv4::{AccessKey, Scope, SignedRequest, verify};
 
 const BODY: &[u8] = br#"{"StreamName":"orders"}"#;
 
@@ -18,15 +18,37 @@ fn keys() -> Vec<AccessKey> {
     }]
 }
 
+/// The node's scope: its region, and Kinesis's signing name.
+const SCOPE: Scope<'static> = Scope {
+    region: "us-east-1",
+    service: "kinesis",
+};
+
 /// Headers of a DescribeStream request signed at `at` with `secret`.
 fn signed(at: SystemTime, secret: &str) -> Vec<(String, String)> {
+    signed_as(at, secret, "us-east-1", "kinesis", &[])
+}
+
+/// Headers of a DescribeStream request signed for `region` and `service`, leaving `unsigned` headers out of the
+/// signature (sent all the same).
+fn signed_as(
+    at: SystemTime,
+    secret: &str,
+    region: &str,
+    service: &str,
+    unsigned: &[&'static str],
+) -> Vec<(String, String)> {
     let identity = Credentials::new("AKIDSTRAIT", secret, None, None, "test").into();
+    let mut settings = SigningSettings::default();
+    if let Some(excluded) = settings.excluded_headers.as_mut() {
+        excluded.extend(unsigned.iter().map(|h| std::borrow::Cow::Borrowed(*h)));
+    }
     let params = v4::SigningParams::builder()
         .identity(&identity)
-        .region("us-east-1")
-        .name("kinesis")
+        .region(region)
+        .name(service)
         .time(at)
-        .settings(SigningSettings::default())
+        .settings(settings)
         .build()
         .expect("params")
         .into();
@@ -81,7 +103,7 @@ fn check(headers: &[(String, String)], body: &[u8], now: SystemTime) -> Result<(
         body,
     };
     let ms = now.duration_since(UNIX_EPOCH).expect("time").as_millis() as i64;
-    verify(&req, &keys(), ms)
+    verify(&req, &keys(), SCOPE, ms)
 }
 
 #[test]
@@ -143,5 +165,72 @@ fn refuses_tampered_requests() {
     assert_eq!(
         check(&unsigned, BODY, now),
         Err(KinesisError::MissingAuthenticationToken)
+    );
+}
+
+#[test]
+fn refuses_signatures_for_another_region_or_service() {
+    let now = SystemTime::now();
+    let secret = "c2VjcmV0LXNlY3JldC1zZWNyZXQ";
+    let eu = signed_as(now, secret, "eu-west-1", "kinesis", &[]);
+    assert_eq!(
+        check(&eu, BODY, now),
+        Err(KinesisError::InvalidSignature(
+            "Credential should be scoped to a valid region, not 'eu-west-1'. ".into()
+        ))
+    );
+    let s3 = signed_as(now, secret, "us-east-1", "s3", &[]);
+    assert_eq!(
+        check(&s3, BODY, now),
+        Err(KinesisError::InvalidSignature(
+            "Credential should be scoped to correct service: 'kinesis'. ".into()
+        ))
+    );
+    // The same valid DynamoDB signature is refused by Kinesis and accepted where it was meant to go.
+    let dynamodb = signed_as(now, secret, "us-east-1", "dynamodb", &[]);
+    assert!(check(&dynamodb, BODY, now).is_err());
+    let h: Vec<(&str, &str)> = dynamodb
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let req = SignedRequest {
+        method: "POST",
+        path: "/",
+        query: "",
+        headers: &h,
+        body: BODY,
+    };
+    let ms = now.duration_since(UNIX_EPOCH).expect("time").as_millis() as i64;
+    let dynamodb_scope = Scope {
+        region: "us-east-1",
+        service: "dynamodb",
+    };
+    assert_eq!(verify(&req, &keys(), dynamodb_scope, ms), Ok(()));
+}
+
+#[test]
+fn refuses_an_unsigned_target_or_host() {
+    let now = SystemTime::now();
+    let secret = "c2VjcmV0LXNlY3JldC1zZWNyZXQ";
+    // Validly signed, but X-Amz-Target is outside the signature: it could be rewritten to any operation.
+    let h = signed_as(now, secret, "us-east-1", "kinesis", &["x-amz-target"]);
+    let authorization = &h
+        .iter()
+        .find(|(k, _)| k == "authorization")
+        .expect("auth")
+        .1;
+    assert!(!authorization.contains("x-amz-target"), "{authorization}");
+    assert_eq!(
+        check(&h, BODY, now),
+        Err(KinesisError::InvalidSignature(
+            "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.".into()
+        ))
+    );
+    let h = signed_as(now, secret, "us-east-1", "kinesis", &["host"]);
+    assert_eq!(
+        check(&h, BODY, now),
+        Err(KinesisError::InvalidSignature(
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into()
+        ))
     );
 }

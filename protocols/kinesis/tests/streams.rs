@@ -354,3 +354,119 @@ async fn state_survives_a_restart() {
     assert_eq!(h2.drain(&it).await.0, vec![b"durable".to_vec()]);
     h2.engine.shutdown().await.expect("shutdown");
 }
+
+/// Topics created through Kafka are streams to every data-plane call but not to the account's shard limit: only
+/// Kinesis streams count (and DescribeLimits reports the same count), until a Kinesis reshard adopts a topic.
+#[tokio::test]
+async fn kafka_topics_do_not_count_against_the_shard_limit() {
+    let h = open_with(
+        strait_kinesis::KinesisConfig {
+            shard_limit: 10,
+            ..config()
+        },
+        tempfile::tempdir().expect("tempdir"),
+        strait_kinesis::ManualClock::new(1_795_622_869_000),
+    )
+    .await;
+    for (name, partitions) in [("kafka-a", 20), ("kafka-b", 3), ("kafka-c", 2)] {
+        h.engine
+            .create_topic(name, partitions, Default::default())
+            .await
+            .expect("topic");
+    }
+    let l = h.ok("DescribeLimits", json!({})).await;
+    assert_eq!(l["OpenShardCount"], 0);
+    h.ok("CreateStream", json!({"StreamName": "s", "ShardCount": 5}))
+        .await;
+    h.settle();
+    let l = h.ok("DescribeLimits", json!({})).await;
+    assert_eq!(l["OpenShardCount"], 5);
+    let m = h
+        .err(
+            "CreateStream",
+            json!({"StreamName": "t", "ShardCount": 6}),
+            "LimitExceededException",
+        )
+        .await;
+    assert!(
+        m.contains("Current shard count for the account: 5. Limit: 10."),
+        "{m}"
+    );
+    // Resharding a Kafka topic makes it a Kinesis stream: its 3 shards plus the new one are counted.
+    h.ok(
+        "UpdateShardCount",
+        json!({"StreamName": "kafka-b", "TargetShardCount": 4, "ScalingType": "UNIFORM_SCALING"}),
+    )
+    .await;
+    h.settle();
+    let l = h.ok("DescribeLimits", json!({})).await;
+    assert_eq!(l["OpenShardCount"], 9);
+    let m = h
+        .err(
+            "SplitShard",
+            json!({"StreamName": "kafka-c", "ShardToSplit": "shardId-000000000000",
+                   "NewStartingHashKey": "1000"}),
+            "LimitExceededException",
+        )
+        .await;
+    assert!(
+        m.contains("Current shard count for the account: 9. Limit: 10. Number of additional shards that would \
+                    have resulted from this request: 3."),
+        "{m}"
+    );
+}
+
+/// ListStreams pages as AWS does: at most 100 names whatever Limit asks for, HasMoreStreams and NextToken until
+/// every name (Kinesis streams and Kafka topics) has been returned exactly once, in order.
+#[tokio::test]
+async fn list_streams_pages_every_name_once() {
+    let h = open().await;
+    let mut expected = Vec::new();
+    for i in 0..230 {
+        let name = format!("topic-{i:04}");
+        h.engine
+            .create_topic(&name, 1, Default::default())
+            .await
+            .expect("topic");
+        expected.push(name);
+    }
+    for name in ["stream-a", "stream-b", "zz-last"] {
+        h.stream(name, 1).await;
+        expected.push(name.to_string());
+    }
+    expected.sort();
+    let first = h.ok("ListStreams", json!({"Limit": 1000})).await;
+    assert_eq!(first["StreamNames"].as_array().expect("names").len(), 100);
+    assert_eq!(
+        first["StreamSummaries"].as_array().expect("sums").len(),
+        100
+    );
+    assert_eq!(first["HasMoreStreams"], true);
+    let mut seen: Vec<String> = Vec::new();
+    let mut body = json!({"Limit": 100});
+    loop {
+        let page = h.ok("ListStreams", body).await;
+        let names = page["StreamNames"].as_array().expect("names");
+        seen.extend(names.iter().map(|n| n.as_str().expect("name").to_string()));
+        match page["NextToken"].as_str() {
+            Some(t) => {
+                assert_eq!(page["HasMoreStreams"], true);
+                body = json!({"NextToken": t});
+            }
+            None => {
+                assert_eq!(page["HasMoreStreams"], false);
+                break;
+            }
+        }
+    }
+    assert_eq!(seen, expected);
+    // ExclusiveStartStreamName need not exist (a stream deleted between pages).
+    let after = h
+        .ok(
+            "ListStreams",
+            json!({"ExclusiveStartStreamName": "topic-0228x", "Limit": 5}),
+        )
+        .await;
+    assert_eq!(after["StreamNames"], json!(["topic-0229", "zz-last"]));
+    assert_eq!(after["HasMoreStreams"], false);
+}

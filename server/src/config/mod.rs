@@ -167,7 +167,7 @@ pub struct AwsConfig {
     pub listen: SocketAddr,
     /// See [`AwsAuth`]. Default `none`.
     pub auth: AwsAuth,
-    /// Region in ARNs. Default `us-east-1`.
+    /// Region in ARNs, and (with `auth = "sigv4"`) the region signatures must be scoped to. Default `us-east-1`.
     pub region: String,
     /// Account id in ARNs and messages (12 digits). Default `000000000000`.
     pub account_id: String,
@@ -225,7 +225,8 @@ pub struct KinesisSettings {
     /// Enforce AWS's per-shard limits (writes 1 MiB/s and 1,000 records/s; reads 5 GetRecords/s and 2 MiB/s)
     /// with ProvisionedThroughputExceededException, to test retry logic. Default false.
     pub enforce_limits: bool,
-    /// Open shards allowed per account (DescribeLimits ShardLimit). Default 500.
+    /// Open shards allowed per account (DescribeLimits ShardLimit). Only Kinesis streams count: topics created
+    /// through Kafka do not, until a Kinesis reshard or other control-plane change adopts them. Default 500.
     pub shard_limit: u32,
     /// ON_DEMAND streams allowed per account. Default 50.
     pub on_demand_stream_limit: u32,

@@ -184,14 +184,16 @@ impl Kinesis {
         }
     }
 
-    /// Open shards across all streams (DescribeLimits, the account shard limit).
+    /// Open shards of the account's Kinesis streams (DescribeLimits' OpenShardCount, the account shard limit).
+    /// Topics created through Kafka and never adopted by a Kinesis control-plane call do not count: the limit
+    /// models the Kinesis account, and a node's Kafka topics must not make CreateStream fail (see
+    /// docs/compatibility.md).
     pub(crate) fn open_shards_in_account(&self) -> u32 {
-        let store = &self.inner.store;
-        store
-            .names(&self.inner.engine)
+        self.inner
+            .store
+            .kinesis_records()
             .iter()
-            .filter_map(|n| store.get(&self.inner.engine, n))
-            .map(|h| h.record().shards.open_count())
+            .map(|r| r.shards.open_count())
             .sum()
     }
 }

@@ -87,13 +87,13 @@ pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisErr
 }
 
 impl Kinesis {
+    /// Topics created through Kafka are always PROVISIONED views, so only Kinesis streams can be ON_DEMAND.
     fn on_demand_streams(&self) -> u32 {
-        let store = &self.inner.store;
-        store
-            .names(&self.inner.engine)
+        self.inner
+            .store
+            .kinesis_records()
             .iter()
-            .filter_map(|n| store.get(&self.inner.engine, n))
-            .filter(|h| h.record().mode == StreamMode::OnDemand)
+            .filter(|r| r.mode == StreamMode::OnDemand)
             .count() as u32
     }
 }

@@ -5,15 +5,11 @@ use crate::service::Kinesis;
 use crate::store::StreamMode;
 use crate::value::Value;
 
+/// Counts what the limits count: the Kinesis streams, not topics created through Kafka (see
+/// [`Kinesis::open_shards_in_account`]), so OpenShardCount + a new stream's shards > ShardLimit is exactly when
+/// CreateStream refuses.
 pub(crate) async fn handle(k: &Kinesis, _req: &Value) -> Result<Value, KinesisError> {
-    let store = &k.inner.store;
-    let engine = &k.inner.engine;
-    let records: Vec<_> = store
-        .names(engine)
-        .iter()
-        .filter_map(|n| store.get(engine, n))
-        .map(|h| h.record())
-        .collect();
+    let records = k.inner.store.kinesis_records();
     let open: u32 = records.iter().map(|r| r.shards.open_count()).sum();
     let on_demand = records
         .iter()

@@ -14,7 +14,10 @@ const TOKEN_KIND: &str = "ListStreams";
 
 pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisError> {
     let now = k.now_ms();
-    // AWS returns at most 100 streams per call whatever Limit asks for.
+    // AWS returns at most 100 streams per call whatever Limit asks for (1..=10000 is valid): its model says "If you
+    // specify a value greater than 100, at most 100 results are returned", and clients page with HasMoreStreams
+    // and NextToken. Returning more here would let code that ignores paging pass against Strait and miss streams
+    // on AWS.
     let limit = page_size(req, "Limit", DEFAULT_LIMIT).min(DEFAULT_LIMIT);
     let after = match req.str("NextToken") {
         Some(t) => {
@@ -23,25 +26,23 @@ pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisErr
         }
         None => req.string("ExclusiveStartStreamName"),
     };
-    let names: Vec<String> = k
-        .inner
-        .store
-        .names(&k.inner.engine)
-        .into_iter()
-        .filter(|n| after.as_deref().is_none_or(|a| n.as_str() > a))
-        .collect();
+    let names = k.inner.store.names(&k.inner.engine);
+    // Names are sorted: the page starts right after `after`, found by binary search, and only the page's streams
+    // are looked up (a Kafka topic's view is built per lookup), so a call costs the page, not the whole account.
+    let first = after
+        .as_deref()
+        .map_or(0, |a| names.partition_point(|n| n.as_str() <= a));
+    let resolve = |name: &str| match k.lookup(name) {
+        Ok((_, r)) => Some(r),
+        Err(_) => k.inner.store.tombstone(name, now, k.delay_ms()),
+    };
     let mut summaries = Vec::new();
     let mut page = Vec::new();
-    for name in &names {
-        if page.len() == limit {
-            break;
-        }
-        let record = match k.lookup(name) {
-            Ok((_, r)) => r,
-            Err(_) => match k.inner.store.tombstone(name, now, k.delay_ms()) {
-                Some(r) => r,
-                None => continue,
-            },
+    let mut rest = names[first..].iter();
+    for name in rest.by_ref() {
+        // A name may have gone (deleted, or its DELETING tombstone expired) since the list was taken.
+        let Some(record) = resolve(name) else {
+            continue;
         };
         page.push(Value::Str(name.clone()));
         summaries.push(
@@ -55,8 +56,11 @@ pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisErr
                     Value::Timestamp(record.created_ms),
                 ),
         );
+        if page.len() == limit {
+            break;
+        }
     }
-    let has_more = names.len() > page.len();
+    let has_more = rest.any(|n| resolve(n).is_some());
     let next = match (has_more, page.last()) {
         (true, Some(Value::Str(last))) => Some(sign_next_token(
             k.inner.store.secret(),

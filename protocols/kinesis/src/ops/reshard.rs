@@ -144,10 +144,21 @@ impl Kinesis {
         Ok(())
     }
 
-    /// LimitExceededException when adding `extra` open shards would pass the account's shard limit.
-    pub(crate) fn check_account_shards(&self, extra: u32) -> Result<(), KinesisError> {
+    /// LimitExceededException when adding `extra` open shards to the stream of `h` would pass the account's shard
+    /// limit. A Kafka topic not counted so far becomes a Kinesis stream by this change, so its open shards are
+    /// added too.
+    pub(crate) fn check_account_shards(
+        &self,
+        h: &crate::store::StreamHandle,
+        extra: u32,
+    ) -> Result<(), KinesisError> {
         let cfg = &self.inner.cfg;
         let open = self.open_shards_in_account();
+        let extra = if h.is_kinesis_stream() {
+            extra
+        } else {
+            extra.saturating_add(h.record().shards.open_count())
+        };
         if u64::from(open) + u64::from(extra) > u64::from(cfg.shard_limit) {
             return Err(KinesisError::LimitExceeded(format!(
                 "This request would exceed the shard limit for the account {} in {}. Current shard count for \

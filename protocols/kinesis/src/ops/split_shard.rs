@@ -20,7 +20,7 @@ pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisErr
         .shards
         .plan_split(shard, key, k.now_ms())
         .map_err(|e| k.shard_error(&r.name, &e))?;
-    k.check_account_shards(1)?;
+    k.check_account_shards(&h, 1)?;
     k.execute_plan(&h, plan).await?;
     Ok(Value::map())
 }

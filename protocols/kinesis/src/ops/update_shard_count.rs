@@ -39,7 +39,7 @@ pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisErr
         .plan_update_shard_count(target, k.inner.cfg.shard_limit, now)
         .map_err(|e| k.shard_error(&r.name, &e))?;
     if target > current {
-        k.check_account_shards(target - current)?;
+        k.check_account_shards(&h, target - current)?;
     }
     if !plan.is_empty() {
         k.execute_plan(&h, plan).await?;

@@ -7,7 +7,7 @@
 
 mod record;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
 
 use strait_engine::{Engine, MetaOp, MetaStore};
@@ -49,6 +49,12 @@ impl StreamHandle {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Whether the stream has a Kinesis record: created through Kinesis, or a Kafka topic adopted by a Kinesis
+    /// control-plane change. Only these count against the account's shard and on-demand limits.
+    pub(crate) fn is_kinesis_stream(&self) -> bool {
+        self.persisted
     }
 
     fn publish(&self, r: StreamRecord) {
@@ -143,20 +149,23 @@ impl Store {
         synthesize(engine, name).map(|r| StreamHandle::new(r, false))
     }
 
-    /// Every stream name, Kinesis streams and Kafka topics alike, sorted.
+    /// Every stream name, Kinesis streams and Kafka topics alike, sorted. A set, not a search of a list per
+    /// topic: with thousands of Kafka topics that quadratic search was most of a ListStreams call.
     pub(crate) fn names(&self, engine: &Engine) -> Vec<String> {
-        let mut names: Vec<String> = self
+        let mut names: BTreeSet<String> = self
             .streams
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .keys()
             .cloned()
             .collect();
-        for t in engine.list_topics() {
-            if visible_topic(&t.name) && !names.contains(&t.name) {
-                names.push(t.name);
-            }
-        }
+        names.extend(
+            engine
+                .list_topics()
+                .into_iter()
+                .map(|t| t.name)
+                .filter(|n| visible_topic(n)),
+        );
         names.extend(
             self.tombstones
                 .read()
@@ -164,9 +173,18 @@ impl Store {
                 .keys()
                 .cloned(),
         );
-        names.sort();
-        names.dedup();
-        names
+        names.into_iter().collect()
+    }
+
+    /// The records of the Kinesis streams ([`StreamHandle::is_kinesis_stream`]), without synthesizing a view of
+    /// every Kafka topic: what the account limits count.
+    pub(crate) fn kinesis_records(&self) -> Vec<Arc<StreamRecord>> {
+        self.streams
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(|h| h.record())
+            .collect()
     }
 
     /// A deleted stream still shown as DELETING at `now_ms`, if any.
