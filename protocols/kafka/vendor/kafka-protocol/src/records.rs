@@ -514,7 +514,11 @@ impl RecordBatchDecoder {
         version: i8,
         records: &mut Vec<Record>,
     ) -> Result<()> {
-        records.reserve(batch_decode_info.record_count as usize);
+        // A record takes at least one byte (its size varint): a count the decompressed bytes cannot hold is
+        // refused before anything is reserved, and the reservation is capped (Strait patch, see PATCHES.md).
+        let record_count = batch_decode_info.record_count as usize;
+        types::check_remaining(buf, "Record batch record count", record_count)?;
+        records.reserve(types::prealloc_capacity::<Record>(record_count));
         for _ in 0..batch_decode_info.record_count {
             records.push(Record::decode_new(buf, batch_decode_info, version)?);
         }
@@ -893,7 +897,10 @@ impl Record {
         }
         let num_headers = num_headers as usize;
 
-        let mut headers = IndexMap::with_capacity(num_headers);
+        // A header takes at least two bytes (key and value lengths) (Strait patch, see PATCHES.md).
+        types::check_remaining(buf, "Record header count", num_headers)?;
+        let mut headers =
+            IndexMap::with_capacity(types::prealloc_capacity::<(StrBytes, Option<Bytes>)>(num_headers));
         for _ in 0..num_headers {
             // Key len
             let key_len: i32 = types::VarInt.decode(buf)?;

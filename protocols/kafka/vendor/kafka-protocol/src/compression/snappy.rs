@@ -81,6 +81,7 @@ impl<B: ByteBuf> Decompressor<B> for Snappy {
         {
             let compressed = compressed.copy_to_bytes(compressed.remaining());
             let actual_len = decompress_len(&compressed).context("failed to read snappy header")?;
+            check_claimed_len(actual_len, compressed.len())?;
             let mut tmp = BytesMut::zeroed(actual_len);
             Decoder::new()
                 .decompress(&compressed, &mut tmp)
@@ -104,6 +105,7 @@ impl<B: ByteBuf> Decompressor<B> for Snappy {
 
             let uncompressed_block_length = decompress_len(&compressed_block)
                 .context("failed to get snappy uncompressed length")?;
+            check_claimed_len(uncompressed_block_length, compressed_block.len())?;
             let uncompressed_block_start = uncompressed.len();
             uncompressed.resize(
                 uncompressed_block_start.saturating_add(uncompressed_block_length),
@@ -120,6 +122,20 @@ impl<B: ByteBuf> Decompressor<B> for Snappy {
 
         f(&mut uncompressed.into())
     }
+}
+
+/// Refuses an uncompressed length, read from a snappy header, that `compressed_len` bytes cannot produce, before
+/// a buffer of that length is zeroed. Snappy's densest element is a 3-byte copy of 64 bytes, so output is at most
+/// ~21.4 times the input; 32 times (plus slack for tiny inputs) is a safe ceiling. Without it a few bytes claiming
+/// 4 GiB abort the process under an address-space limit (Strait patch, see PATCHES.md).
+fn check_claimed_len(claimed: usize, compressed_len: usize) -> Result<()> {
+    let ceiling = compressed_len.saturating_mul(32).saturating_add(64);
+    if claimed > ceiling {
+        anyhow::bail!(
+            "snappy header claims {claimed} uncompressed bytes from {compressed_len} compressed bytes"
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

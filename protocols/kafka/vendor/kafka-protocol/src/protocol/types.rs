@@ -10,6 +10,30 @@ use anyhow::{bail, Result};
 use std::convert::TryFrom;
 use std::string::String as StdString;
 
+/// Refuses a length or element count read off the wire that the rest of the buffer cannot hold.
+///
+/// Every element of an array, and every byte of a string or byte field, takes at least one byte of the buffer,
+/// so a count above `remaining` is always invalid (Apache Kafka refuses the same way: "Tried to allocate a
+/// collection of size N, but there are only M bytes remaining"). Checking before allocating keeps a tiny frame
+/// from asking the allocator for gigabytes (Strait patch, see PATCHES.md).
+pub(crate) fn check_remaining<B: ByteBuf>(buf: &B, what: &str, count: usize) -> Result<()> {
+    if count > buf.remaining() {
+        bail!(
+            "{what} claims {count} elements or bytes, but only {} bytes remain",
+            buf.remaining()
+        );
+    }
+    Ok(())
+}
+
+/// Initial capacity for a vector of `count` decoded `T`s, `count` having passed [`check_remaining`]: at most
+/// 64 KiB up front. An element's in-memory size can be hundreds of times its smallest wire size, so even a count
+/// the buffer could hold is not trusted for a reservation; the vector grows as elements actually decode.
+pub(crate) fn prealloc_capacity<T>(count: usize) -> usize {
+    const PREALLOC_BYTES: usize = 64 * 1024;
+    count.min(PREALLOC_BYTES / std::mem::size_of::<T>().max(1))
+}
+
 macro_rules! define_copy_impl {
     ($e:ident, $t:ty) => (
         impl Encoder<$t> for $e {
@@ -359,6 +383,7 @@ impl Decoder<Option<StdString>> for String {
         match Int16.decode(buf)? {
             -1 => Ok(None),
             n if n >= 0 => {
+                check_remaining(buf, "String", n as usize)?;
                 let mut strbuf = vec![0; n as usize];
                 buf.try_copy_to_slice(&mut strbuf)?;
                 Ok(Some(std::string::String::from_utf8(strbuf)?))
@@ -511,6 +536,7 @@ impl Decoder<Option<StdString>> for CompactString {
         match UnsignedVarInt.decode(buf)? {
             0 => Ok(None),
             n => {
+                check_remaining(buf, "CompactString", (n - 1) as usize)?;
                 let mut strbuf = vec![0; (n - 1) as usize];
                 buf.try_copy_to_slice(&mut strbuf)?;
                 Ok(Some(std::string::String::from_utf8(strbuf)?))
@@ -655,6 +681,7 @@ impl Decoder<Option<Vec<u8>>> for Bytes {
         match Int32.decode(buf)? {
             -1 => Ok(None),
             n if n >= 0 => {
+                check_remaining(buf, "Bytes", n as usize)?;
                 let mut data = vec![0; n as usize];
                 buf.try_copy_to_slice(&mut data)?;
                 Ok(Some(data))
@@ -804,6 +831,7 @@ impl Decoder<Option<Vec<u8>>> for CompactBytes {
         match UnsignedVarInt.decode(buf)? {
             0 => Ok(None),
             n => {
+                check_remaining(buf, "CompactBytes", (n - 1) as usize)?;
                 let mut data = vec![0; (n - 1) as usize];
                 buf.try_copy_to_slice(&mut data)?;
                 Ok(Some(data))
@@ -985,7 +1013,8 @@ impl<T, E: Decoder<T>> Decoder<Option<Vec<T>>> for Array<E> {
         match Int32.decode(buf)? {
             -1 => Ok(None),
             n if n >= 0 => {
-                let mut result = Vec::with_capacity(n as usize);
+                check_remaining(buf, "Array", n as usize)?;
+                let mut result = Vec::with_capacity(prealloc_capacity::<T>(n as usize));
                 for _ in 0..n {
                     result.push(self.0.decode(buf)?);
                 }
@@ -1093,7 +1122,8 @@ impl<T, E: Decoder<T>> Decoder<Option<Vec<T>>> for CompactArray<E> {
         match UnsignedVarInt.decode(buf)? {
             0 => Ok(None),
             n => {
-                let mut result = Vec::with_capacity((n - 1) as usize);
+                check_remaining(buf, "CompactArray", (n - 1) as usize)?;
+                let mut result = Vec::with_capacity(prealloc_capacity::<T>((n - 1) as usize));
                 for _ in 1..n {
                     result.push(self.0.decode(buf)?);
                 }
