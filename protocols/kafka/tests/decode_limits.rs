@@ -75,7 +75,7 @@ fn one_record_batch(compression: Compression) -> BytesMut {
     let mut buf = BytesMut::new();
     RecordBatchEncoder::encode(
         &mut buf,
-        [&rec].into_iter(),
+        [&rec],
         &RecordEncodeOptions {
             version: 2,
             compression,

@@ -43,13 +43,7 @@ fn closed(engine: &Engine, t: &TopicInfo, map: &ShardMap) -> Vec<u32> {
         .map(|s| s.index)
         .collect();
     if let Ok(parts) = engine.partitions(&t.name) {
-        out.extend(
-            parts
-                .iter()
-                .filter(|p| p.is_sealed())
-                .map(|p| p.index())
-                .filter(|i| !map.shards().get(*i as usize).is_some_and(|s| !s.is_open())),
-        );
+        out.extend(parts.iter().filter(|p| p.is_sealed()).map(|p| p.index()));
     }
     out.sort_unstable();
     out.dedup();
