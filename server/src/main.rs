@@ -1,11 +1,9 @@
 //! The `strait` binary: parses the command line, loads configuration, runs a node. See the library for the rest.
 
-// jemalloc, because Kafka request decoding (kafka-protocol 0.18) preallocates arrays from counts read off the
-// wire: a tiny frame can ask for hundreds of GiB. glibc malloc refuses such a request and Rust then aborts the
-// whole process; jemalloc maps with MAP_NORESERVE when the kernel overcommits (vm.overcommit_memory 0 or 1, the
-// defaults), so the reservation costs only address space and the decoder fails cleanly when the frame runs out
-// of bytes. Under strict accounting (mode 2) this protection does not hold. Upstream fix pending:
-// kafka-protocol-rs PRs 152/161/200. It also suits a long-running server's allocation pattern.
+// jemalloc: it suits a long-running server's allocation pattern. It was first chosen because kafka-protocol 0.18
+// preallocated arrays from counts read off the wire and jemalloc reserves lazily; that is no longer relied on:
+// the vendored, patched decoders never reserve more than the frame can hold (protocols/kafka/vendor/
+// kafka-protocol/PATCHES.md), tested under RLIMIT_AS (protocols/kafka/tests/fuzz_frames.rs).
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

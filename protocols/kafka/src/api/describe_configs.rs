@@ -1,5 +1,6 @@
 //! DescribeConfigs (v1–4): every config of a topic with its value and source (and synonyms, type and
-//! documentation when asked) plus the read-only `strait.kinesis.hash.key.ranges`, and the broker's read-only
+//! documentation when asked) plus the read-only `strait.kinesis.hash.key.ranges` and `strait.closed.partitions`,
+//! and the broker's read-only
 //! settings under their Kafka names.
 
 use kafka_protocol::error::ResponseError;
@@ -11,6 +12,7 @@ use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use super::Ctx;
+use super::closed_partitions;
 use super::config_catalog::{RESOURCE_BROKER, RESOURCE_GROUP, RESOURCE_TOPIC};
 use super::config_resources::{self, Described};
 use super::group_configs;
@@ -57,6 +59,7 @@ fn describe(b: &Broker, r: &DescribeConfigsResource) -> Result<Vec<Described>, A
             let mut described =
                 topic_configs::describe_topic(&engine.config().topic_defaults, &overrides);
             described.extend(hash_key_ranges::describe(engine, &t)?);
+            described.extend(closed_partitions::describe(engine, &t)?);
             Ok(described)
         }
         RESOURCE_BROKER => {

@@ -28,7 +28,23 @@ pub fn describe(engine: &Engine, t: &TopicInfo) -> Result<Option<Described>, Api
     if t.name.starts_with("__") {
         return Ok(None);
     }
-    let map = match engine.meta().get(META_TABLE, &stream_key(&t.name))? {
+    let map = shard_map(engine, t)?;
+    Ok(Some(Described {
+        name: HASH_KEY_RANGES_CONFIG.to_string(),
+        value: hash_key_ranges_config(&map),
+        // A computed value no one set: DEFAULT_CONFIG keeps tools that copy "non-default" configs from trying to
+        // write it back.
+        source: SOURCE_DEFAULT,
+        read_only: true,
+        ty: ConfigType::String,
+        doc: DOC,
+        synonyms: Vec::new(),
+    }))
+}
+
+/// The shard lineage Kinesis shows for topic `t`: its stored record, or one open shard per partition.
+pub(super) fn shard_map(engine: &Engine, t: &TopicInfo) -> Result<ShardMap, ApiError> {
+    Ok(match engine.meta().get(META_TABLE, &stream_key(&t.name))? {
         Some(record) => decode_stream_shards(&record).map_err(|e| {
             ApiError::new(
                 ResponseError::UnknownServerError,
@@ -44,16 +60,5 @@ pub fn describe(engine: &Engine, t: &TopicInfo) -> Result<Option<Described>, Api
                 format!("Topic {} has no hash-key ranges: {e}", t.name),
             )
         })?,
-    };
-    Ok(Some(Described {
-        name: HASH_KEY_RANGES_CONFIG.to_string(),
-        value: hash_key_ranges_config(&map),
-        // A computed value no one set: DEFAULT_CONFIG keeps tools that copy "non-default" configs from trying to
-        // write it back.
-        source: SOURCE_DEFAULT,
-        read_only: true,
-        ty: ConfigType::String,
-        doc: DOC,
-        synonyms: Vec::new(),
-    }))
+    })
 }

@@ -27,6 +27,7 @@ pub mod sasl;
 
 // Admin APIs and the topic-config helpers they share.
 pub mod alter_configs;
+pub mod closed_partitions;
 pub mod config_catalog;
 pub mod config_resources;
 pub mod create_partitions;

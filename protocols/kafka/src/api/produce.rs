@@ -20,6 +20,7 @@ use strait_engine::{AppendInfo, AppendOptions, FsyncPolicy, Partition, TopicInfo
 use tokio::time::Instant;
 
 use super::Ctx;
+use super::closed_partitions;
 use super::resolve;
 use crate::broker::Broker;
 use crate::error::{ApiError, KafkaError};
@@ -200,7 +201,10 @@ async fn append(
     // epoch into its own copy of each batch header and writes the rest from here, uncopied.
     let data = records;
     let Some(pb) = ProducerBatch::from_header(&h) else {
-        let info = p.append(data, opts).await?;
+        let info = p
+            .append(data, opts)
+            .await
+            .map_err(|e| closed_partitions::produce_error(b.engine(), t, e))?;
         metrics::counter!("strait_kafka_produced_bytes_total").increment(h.total_len() as u64);
         return Ok(Appended::new(p, info));
     };
@@ -225,7 +229,10 @@ async fn append(
                 b.txns()
                     .verify_produce(pb.producer_id, pb.epoch, &t.name, pd.index)?;
             }
-            let info = p.append(data, opts).await?;
+            let info = p
+                .append(data, opts)
+                .await
+                .map_err(|e| closed_partitions::produce_error(b.engine(), t, e))?;
             metrics::counter!("strait_kafka_produced_bytes_total").increment(h.total_len() as u64);
             let meta = BatchMeta {
                 first_seq: pb.first_seq,

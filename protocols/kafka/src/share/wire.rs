@@ -128,6 +128,12 @@ impl Reader<'_> {
         }
         Ok(n)
     }
+    /// Initial capacity for `n` elements that passed [`Reader::array`]: a few, not `n`. An element's in-memory
+    /// size is many times its smallest wire size, so `n` near a 100 MiB frame's length would still reserve
+    /// gigabytes; vectors grow as elements actually decode.
+    fn prealloc(n: usize) -> usize {
+        n.min(1024)
+    }
     fn skip_tags(&mut self) -> Result<()> {
         let n = self.varint("tagged fields")?;
         for _ in 0..n {
@@ -142,20 +148,20 @@ impl Reader<'_> {
 
 fn read_topics(r: &mut Reader<'_>) -> Result<Vec<TopicReq>> {
     let nt = r.array("topics")?;
-    let mut topics = Vec::with_capacity(nt);
+    let mut topics = Vec::with_capacity(Reader::prealloc(nt));
     for _ in 0..nt {
         let topic_id = r.uuid("topic id")?;
         let np = r.array("partitions")?;
-        let mut partitions = Vec::with_capacity(np);
+        let mut partitions = Vec::with_capacity(Reader::prealloc(np));
         for _ in 0..np {
             let partition = r.i32("partition")?;
             let nb = r.array("acknowledgement batches")?;
-            let mut acks = Vec::with_capacity(nb);
+            let mut acks = Vec::with_capacity(Reader::prealloc(nb));
             for _ in 0..nb {
                 let first_offset = r.i64("first offset")?;
                 let last_offset = r.i64("last offset")?;
                 let nty = r.array("acknowledge types")?;
-                let mut types = Vec::with_capacity(nty);
+                let mut types = Vec::with_capacity(Reader::prealloc(nty));
                 for _ in 0..nty {
                     types.push(r.i8("acknowledge type")?);
                 }
@@ -201,7 +207,7 @@ pub fn decode_share_fetch(body: &[u8], version: i16) -> Result<ShareRequest> {
     for _ in 0..nf {
         let id = r.uuid("forgotten topic id")?;
         let np = r.array("forgotten partitions")?;
-        let mut ps = Vec::with_capacity(np);
+        let mut ps = Vec::with_capacity(Reader::prealloc(np));
         for _ in 0..np {
             ps.push(r.i32("forgotten partition")?);
         }
@@ -451,7 +457,7 @@ pub mod response {
 
     fn endpoints(r: &mut Reader<'_>) -> Result<Vec<Endpoint>> {
         let n = r.array("node endpoints")?;
-        let mut out = Vec::with_capacity(n);
+        let mut out = Vec::with_capacity(Reader::prealloc(n));
         for _ in 0..n {
             let node_id = r.i32("node id")?;
             let host = r.nullable_string("host")?.unwrap_or_default();
@@ -481,7 +487,7 @@ pub mod response {
         for _ in 0..nt {
             let topic_id = r.uuid("topic id")?;
             let np = r.array("partitions")?;
-            let mut partitions = Vec::with_capacity(np);
+            let mut partitions = Vec::with_capacity(Reader::prealloc(np));
             for _ in 0..np {
                 let partition = r.i32("partition")?;
                 let error_code = i16::from_be_bytes(read2(&mut r)?);
@@ -501,7 +507,7 @@ pub mod response {
                     }
                 };
                 let na = r.array("acquired records")?;
-                let mut acquired = Vec::with_capacity(na);
+                let mut acquired = Vec::with_capacity(Reader::prealloc(na));
                 for _ in 0..na {
                     let first_offset = r.i64("first")?;
                     let last_offset = r.i64("last")?;
@@ -552,7 +558,7 @@ pub mod response {
         for _ in 0..nt {
             let topic_id = r.uuid("topic id")?;
             let np = r.array("partitions")?;
-            let mut partitions = Vec::with_capacity(np);
+            let mut partitions = Vec::with_capacity(Reader::prealloc(np));
             for _ in 0..np {
                 let partition = r.i32("partition")?;
                 let ack_error_code = i16::from_be_bytes(read2(&mut r)?);
