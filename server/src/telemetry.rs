@@ -137,4 +137,8 @@ fn describe() {
         "strait_inflight_budget_waits_total",
         "Times a request waited for node.max_inflight_request_bytes."
     );
+    describe_counter!(
+        "strait_kafka_produce_closed_partition_total",
+        "Kafka produces refused with POLICY_VIOLATION because a Kinesis reshard closed the partition, by topic."
+    );
 }

@@ -304,7 +304,9 @@ pub(crate) async fn dispatch(
             ResponseKind::TxnOffsetCommit(txn_offset_commit::handle(&mut ctx, r).await)
         }
         other => {
-            tracing::warn!(
+            // Anyone can send this, so it is not a warning here: the listener logs the closed connection, rate
+            // limited (server/src/ratelimit.rs).
+            tracing::debug!(
                 ?api,
                 "request decoded for an API without a handler: {other:?}"
             );
