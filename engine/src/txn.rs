@@ -234,10 +234,7 @@ impl TxnIndex {
         let bytes = serde_json::to_vec(self)
             .map_err(std::io::Error::other)
             .at(&tmp)?;
-        std::fs::write(&tmp, &bytes).at(&tmp)?;
-        std::fs::File::open(&tmp)
-            .and_then(|f| f.sync_all())
-            .at(&tmp)?;
+        crate::util::write_private(&tmp, &bytes)?;
         std::fs::rename(&tmp, &path).at(&path)?;
         Ok(())
     }
