@@ -13,6 +13,7 @@
 //! - [`admin`]: `/healthz` and `/metrics`.
 //! - [`http`]: the hyper accept loop with graceful shutdown that `aws` and `admin` share.
 //! - [`health`], [`telemetry`], [`signal`]: readiness state, logs and metrics, termination signals.
+//! - [`fdlimit`]: raises the open-file limit at start and warns when it is too low for the data on disk.
 //!
 //! Every listener takes an already-bound `TcpListener` and a shutdown future, so tests bind port 0 and run
 //! listeners in-process.
@@ -22,6 +23,7 @@ pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod efo;
+pub mod fdlimit;
 pub mod health;
 pub mod http;
 pub mod kafka;
