@@ -1069,7 +1069,10 @@ impl Partition {
             // Lets a clean restart skip scanning the active segment (trusted only while its end matches).
             // Rewriting (and fsyncing) an identical file for every partition made a clean stop slow.
             match txn_index {
-                Some(ti) if TxnIndex::load(&active.path).as_ref() != Some(&ti) => {
+                Some(ti)
+                    if !(active.is_empty() && ti.is_trivial())
+                        && TxnIndex::load(&active.path).as_ref() != Some(&ti) =>
+                {
                     ti.persist(&active.path)
                 }
                 _ => Ok(()),

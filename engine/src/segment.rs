@@ -138,6 +138,18 @@ impl Segment {
             SegmentIndex::default(),
             mtime,
         );
+        if file_len == 0 {
+            // Nothing to index or scan (a partition never written to has no index files).
+            return Ok((
+                Arc::new(seg),
+                ScanOutcome {
+                    valid_len: 0,
+                    file_len: 0,
+                    reason: None,
+                    scanned: false,
+                },
+            ));
+        }
         if trust_index && let Some(idx) = seg.load_index(file_len) {
             if let Some(outcome) = seg.walk_tail(idx, file_len)? {
                 return Ok((Arc::new(seg), outcome));
@@ -367,7 +379,8 @@ impl Segment {
     /// Writes both index files and fsyncs them (called once a segment is sealed, and on clean shutdown).
     pub(crate) fn persist_index(&self) -> Result<()> {
         let size = self.size();
-        if self.index_persisted_at.load(Ordering::Acquire) == size {
+        // An empty log needs no index files: opening it finds nothing to scan either way.
+        if size == 0 || self.index_persisted_at.load(Ordering::Acquire) == size {
             return Ok(());
         }
         // Locate before taking the write lock: `locate` reads the index itself.
