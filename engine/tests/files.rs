@@ -157,3 +157,48 @@ async fn everything_the_engine_creates_is_owner_only() {
     // meta.redb, .lock, .clean-shutdown, and the logs with their indexes.
     assert!(seen > 10, "only {seen} files");
 }
+
+/// Modification times of every file under the partition directories.
+fn log_mtimes(dir: &Path) -> Vec<(std::path::PathBuf, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    for part in std::fs::read_dir(dir.join("logs")).expect("logs") {
+        for f in std::fs::read_dir(part.expect("entry").path()).expect("partition") {
+            let path = f.expect("entry").path();
+            let m = std::fs::metadata(&path)
+                .expect("meta")
+                .modified()
+                .expect("mtime");
+            out.push((path, m));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn shutdown_writes_nothing_for_unchanged_partitions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let e = Engine::open(config(dir.path())).await.expect("open");
+    e.create_topic("quiet", 40, overrides(&[]))
+        .await
+        .expect("create");
+    let p = e.partition("quiet", 3).expect("partition");
+    append(&p, "w", 5, 1000).await;
+    e.shutdown().await.expect("shutdown");
+    drop((p, e));
+    // The written partition got its index files; the 39 empty ones need none.
+    assert_eq!(segment_files(dir.path(), "quiet", 3, "index").len(), 1);
+    assert!(segment_files(dir.path(), "quiet", 4, "index").is_empty());
+    let before = log_mtimes(dir.path());
+
+    // A start and a clean stop that change nothing rewrite (and fsync) nothing.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let e = Engine::open(config(dir.path())).await.expect("reopen");
+    assert_eq!(
+        read_all(&e.partition("quiet", 3).expect("p")).await.len(),
+        5
+    );
+    e.shutdown().await.expect("shutdown");
+    drop(e);
+    assert_eq!(log_mtimes(dir.path()), before);
+}
