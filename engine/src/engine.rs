@@ -556,7 +556,6 @@ impl Engine {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 /// Closes partitions (final flush, index files) up to [`SHUTDOWN_PARALLELISM`] at a time; returns the first
 /// error. In series, thousands of partitions each waiting for their own fsyncs made a clean stop take most of a
 /// minute; partitions that did not change since they were opened skip their fsyncs and index writes altogether.
