@@ -27,8 +27,8 @@ def test_data_files_are_owner_only(make_node):
     k.create_stream(StreamName="modes-stream", ShardCount=1)
     k.get_waiter("stream_exists").wait(StreamName="modes-stream", WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
     k.put_record(StreamName="modes-stream", Data=b"secret", PartitionKey="pk")
-    # A clean stop writes the index files and the clean-shutdown marker too; a restart serves from them.
-    node.restart()
+    # Checked while stopped: a clean stop also writes the index files and the clean-shutdown marker.
+    node.stop()
 
     exposed, seen = [], 0
     for path in _walk(node.data_dir):
@@ -37,5 +37,7 @@ def test_data_files_are_owner_only(make_node):
         if mode & 0o077:
             exposed.append(f"{oct(mode)} {os.path.relpath(path, node.data_dir)}")
     assert seen > 5, f"only {seen} entries under the data dir"
+    assert os.path.exists(os.path.join(node.data_dir, ".clean-shutdown"))
     assert not exposed, "readable by group or others:\n" + "\n".join(exposed)
+    node.start()
     assert_serves(node)
