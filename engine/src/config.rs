@@ -39,8 +39,28 @@ pub struct EngineConfig {
     pub index_interval_bytes: u32,
     /// redb page cache for the metadata store. Default 64 MiB (redb's own default is 1 GiB).
     pub metadata_cache_bytes: usize,
+    /// Most segment files held open at once, across all partitions; the least recently used are closed and
+    /// reopened on the next read. 0 (the default) means half the process's open-file limit (RLIMIT_NOFILE, as
+    /// raised at start), between 64 and 65,536; the rest is left for connections and the metadata store. Files
+    /// with writes not yet fsynced stay open until synced, so the budget is soft under heavy writing.
+    pub max_open_files: usize,
     /// Defaults for topics that do not override a setting.
     pub topic_defaults: TopicConfig,
+}
+
+/// Bounds of the automatic segment-file budget (`max_open_files = 0`).
+const AUTO_MIN_OPEN_FILES: usize = 64;
+const AUTO_MAX_OPEN_FILES: usize = 65_536;
+
+impl EngineConfig {
+    /// The segment-file budget: `max_open_files`, or half of the given open-file soft limit when it is 0.
+    pub fn open_files_budget(&self, nofile_soft_limit: Option<u64>) -> usize {
+        if self.max_open_files > 0 {
+            return self.max_open_files;
+        }
+        let limit = nofile_soft_limit.map_or(1024, |l| usize::try_from(l).unwrap_or(usize::MAX));
+        (limit / 2).clamp(AUTO_MIN_OPEN_FILES, AUTO_MAX_OPEN_FILES)
+    }
 }
 
 impl Default for EngineConfig {
@@ -52,6 +72,7 @@ impl Default for EngineConfig {
             retention_check_interval_ms: 30_000,
             index_interval_bytes: 4096,
             metadata_cache_bytes: 64 << 20,
+            max_open_files: 0,
             topic_defaults: TopicConfig::default(),
         }
     }

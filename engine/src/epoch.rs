@@ -2,7 +2,6 @@
 //! `leader-epoch-checkpoint` format. It answers OffsetForLeaderEpoch and lets a replica find where its log
 //! diverges from the leader's: the same question openraft asks with (term, index) log ids.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{IoContext, Result};
@@ -47,9 +46,7 @@ impl EpochCache {
         for (e, o) in &self.entries {
             text.push_str(&format!("{e} {o}\n"));
         }
-        let mut f = std::fs::File::create(&tmp).at(&tmp)?;
-        f.write_all(text.as_bytes()).at(&tmp)?;
-        f.sync_all().at(&tmp)?;
+        crate::util::write_private(&tmp, text.as_bytes())?;
         std::fs::rename(&tmp, &path).at(&path)?;
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! Module map:
 //! - [`batch`]: the stored record format (Kafka v2 record batches), validation and a builder.
 //! - `segment` / `index`: one log file and its sparse offset and time indexes; crash recovery of a file.
+//! - `fdcache`: the bounded cache of open segment files (`engine.max_open_files`).
 //! - [`partition`]: segments of one partition, appends, reads, retention, truncation; `flush` runs its group commit.
 //! - `epoch`: the leader-epoch cache (epoch → first offset), for OffsetForLeaderEpoch and Raft log matching.
 //! - [`meta`]: the redb metadata store behind one batching writer thread.
@@ -15,6 +16,7 @@ pub mod config;
 pub mod engine;
 mod epoch;
 pub mod error;
+mod fdcache;
 mod flush;
 mod index;
 pub mod meta;

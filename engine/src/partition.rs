@@ -18,10 +18,11 @@ use crate::batch::{self, BatchHeader, HEADER_LEN};
 use crate::config::{FsyncPolicy, TimestampType, TopicConfig};
 use crate::epoch::EpochCache;
 use crate::error::{EngineError, IoContext, Result};
+use crate::fdcache::FdCache;
 use crate::meta::{MetaOp, MetaStore};
 use crate::segment::{BatchParts, Segment};
 use crate::txn::{AbortedTxn, OpenSet, TxnIndex, TxnState};
-use crate::util::{lock, now_ms, read, sync_dir, write};
+use crate::util::{create_dir_private, lock, now_ms, read, sync_dir, write};
 
 pub(crate) const PARTITIONS_TABLE: &str = "partitions";
 /// Sealed partitions, keyed like [`PARTITIONS_TABLE`]. A separate record (not a field of [`PartitionState`]) so
@@ -129,6 +130,8 @@ pub struct Partition {
     flusher: Mutex<Option<tokio::task::JoinHandle<()>>>,
     meta: MetaStore,
     meta_key: Vec<u8>,
+    /// The engine's bounded cache of open segment files.
+    files: Arc<FdCache>,
     /// Serialises `seal` calls; holds the end offset once the seal is durable in the metadata store.
     seal_done: tokio::sync::Mutex<Option<i64>>,
     /// Open and aborted transactions (see [`crate::txn`]). Updated under the writer lock (lock order: writer,
@@ -149,6 +152,7 @@ pub(crate) struct OpenArgs<'a> {
     pub(crate) meta: MetaStore,
     /// The persisted seal, if the partition was sealed before.
     pub(crate) sealed: Option<SealRecord>,
+    pub(crate) files: Arc<FdCache>,
 }
 
 pub(crate) fn meta_key(topic: &str, index: u32) -> Vec<u8> {
@@ -216,7 +220,7 @@ fn recover_txn_state(segs: &[Arc<Segment>]) -> Result<TxnState> {
 impl Partition {
     /// Opens (recovering if needed) or creates the partition in `args.dir`, and starts its flusher.
     pub(crate) fn open(args: OpenArgs<'_>) -> Result<Arc<Partition>> {
-        std::fs::create_dir_all(&args.dir).at(&args.dir)?;
+        create_dir_private(&args.dir)?;
         let found = list_segments(&args.dir)?;
         let mut segments: Vec<Arc<Segment>> = Vec::with_capacity(found.len().max(1));
         let mut scanned: Vec<Arc<Segment>> = Vec::new();
@@ -234,7 +238,13 @@ impl Partition {
             }
             let next_base = found.get(i + 1).map(|e| e.0);
             let trusted = args.clean || next_base.is_some_and(|nb| nb <= args.state.recovery_point);
-            let (seg, outcome) = Segment::open(path.clone(), *base, trusted, args.index_interval)?;
+            let (seg, outcome) = Segment::open(
+                &args.files,
+                path.clone(),
+                *base,
+                trusted,
+                args.index_interval,
+            )?;
             if outcome.scanned {
                 scanned.push(seg.clone());
             }
@@ -248,7 +258,7 @@ impl Partition {
         // Drop empty trailing segments except the last, so that an empty roll does not leave gaps behind.
         if segments.is_empty() {
             let base = args.state.log_start_offset.max(0);
-            segments.push(Segment::create(&args.dir, base, now_ms())?);
+            segments.push(Segment::create(&args.files, &args.dir, base, now_ms())?);
             sync_dir(&args.dir)?;
         }
         let active = segments.last().cloned().ok_or(EngineError::ShuttingDown)?;
@@ -256,7 +266,11 @@ impl Partition {
         // segment, and a segment sealed just before the crash, before its flush): make them durable before anyone
         // can read them or new acknowledged writes land after them. Rebuilt indexes of sealed segments are written
         // so the next start need not scan again.
-        active.sync()?;
+        // After a clean shutdown everything was fsynced: skipping the fsync keeps a start with thousands of
+        // partitions from opening and syncing every active file.
+        if !args.clean {
+            active.sync()?;
+        }
         for s in &scanned {
             if !Arc::ptr_eq(s, &active) {
                 s.sync()?;
@@ -329,6 +343,7 @@ impl Partition {
             flusher: Mutex::new(None),
             meta: args.meta,
             meta_key: meta_key(args.topic, args.index),
+            files: args.files,
             seal_done: tokio::sync::Mutex::new(sealed),
             txn: Mutex::new(txn),
         });
@@ -542,7 +557,7 @@ impl Partition {
 
     fn roll(&self, w: &mut Writer) -> Result<Arc<Segment>> {
         let old = self.active();
-        let new = Segment::create(&self.dir, w.next_offset, now_ms())?;
+        let new = Segment::create(&self.files, &self.dir, w.next_offset, now_ms())?;
         sync_dir(&self.dir)?;
         {
             let mut t = lock(&self.txn);
@@ -1052,9 +1067,15 @@ impl Partition {
         tokio::task::spawn_blocking(move || {
             active.persist_index()?;
             // Lets a clean restart skip scanning the active segment (trusted only while its end matches).
+            // Rewriting (and fsyncing) an identical file for every partition made a clean stop slow.
             match txn_index {
-                Some(ti) => ti.persist(&active.path),
-                None => Ok(()),
+                Some(ti)
+                    if !(active.is_empty() && ti.is_trivial())
+                        && TxnIndex::load(&active.path).as_ref() != Some(&ti) =>
+                {
+                    ti.persist(&active.path)
+                }
+                _ => Ok(()),
             }
         })
         .await

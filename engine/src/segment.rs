@@ -5,7 +5,7 @@
 //! never take the append lock.
 // #[PerformanceCriticalPath]
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, IoSlice, Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -14,6 +14,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::batch::{self, BatchHeader, HEADER_LEN};
 use crate::error::{IoContext, Result};
+use crate::fdcache::{self, FdCache, FileSlot};
 use crate::index::{self, SegmentIndex};
 
 pub(crate) fn log_file_name(base_offset: i64) -> String {
@@ -34,7 +35,11 @@ pub(crate) struct ScanOutcome {
 pub(crate) struct Segment {
     pub(crate) base_offset: i64,
     pub(crate) path: PathBuf,
-    file: File,
+    /// The log file, opened on demand through the engine's bounded file cache (see [`crate::fdcache`]).
+    file: Arc<FileSlot>,
+    /// Size of the log when the index files were last written and synced (`u64::MAX`: not since open), so a
+    /// clean shutdown skips partitions that did not change.
+    index_persisted_at: AtomicU64,
     /// Bytes written (writer side).
     size: AtomicU64,
     /// Bytes readers may see: durable bytes under `fsync = always`, written bytes otherwise.
@@ -60,19 +65,19 @@ fn write_lock(l: &RwLock<SegmentIndex>) -> std::sync::RwLockWriteGuard<'_, Segme
 
 impl Segment {
     /// Creates a new empty segment file.
-    pub(crate) fn create(dir: &Path, base_offset: i64, now_ms: i64) -> Result<Arc<Segment>> {
+    pub(crate) fn create(
+        files: &Arc<FdCache>,
+        dir: &Path,
+        base_offset: i64,
+        now_ms: i64,
+    ) -> Result<Arc<Segment>> {
         let path = dir.join(log_file_name(base_offset));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .at(&path)?;
+        let file = fdcache::open_rw(&path, true).at(&path)?;
+        let slot = files.slot(path.clone(), Some(file));
         Ok(Arc::new(Segment::from_parts(
             base_offset,
             path,
-            file,
+            slot,
             0,
             base_offset,
             SegmentIndex::default(),
@@ -83,7 +88,7 @@ impl Segment {
     fn from_parts(
         base: i64,
         path: PathBuf,
-        file: File,
+        file: Arc<FileSlot>,
         size: u64,
         next: i64,
         index: SegmentIndex,
@@ -93,6 +98,7 @@ impl Segment {
             base_offset: base,
             path,
             file,
+            index_persisted_at: AtomicU64::new(u64::MAX),
             size: AtomicU64::new(size),
             visible: AtomicU64::new(size),
             next_offset: AtomicI64::new(next),
@@ -107,32 +113,43 @@ impl Segment {
     /// last entry is walked; otherwise (or if the index is missing or stale) the whole file is CRC-scanned and
     /// cut back to its valid prefix. Returns the segment and what the scan found.
     pub(crate) fn open(
+        files: &Arc<FdCache>,
         path: PathBuf,
         base_offset: i64,
         trust_index: bool,
         interval: u32,
     ) -> Result<(Arc<Segment>, ScanOutcome)> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&path)
-            .at(&path)?;
-        let meta = file.metadata().at(&path)?;
+        // The size and mtime come from the path: opening a partition with an index to trust need not hold a
+        // descriptor at all until the segment is read.
+        let meta = std::fs::metadata(&path).at(&path)?;
         let file_len = meta.len();
         let mtime = meta
             .modified()
             .ok()
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_millis() as i64);
+        let slot = files.slot(path.clone(), None);
         let seg = Segment::from_parts(
             base_offset,
             path.clone(),
-            file,
+            slot,
             0,
             base_offset,
             SegmentIndex::default(),
             mtime,
         );
+        if file_len == 0 {
+            // Nothing to index or scan (a partition never written to has no index files).
+            return Ok((
+                Arc::new(seg),
+                ScanOutcome {
+                    valid_len: 0,
+                    file_len: 0,
+                    reason: None,
+                    scanned: false,
+                },
+            ));
+        }
         if trust_index && let Some(idx) = seg.load_index(file_len) {
             if let Some(outcome) = seg.walk_tail(idx, file_len)? {
                 return Ok((Arc::new(seg), outcome));
@@ -164,9 +181,9 @@ impl Segment {
             .last()
             .map_or(-1, |t| self.base_offset + t.1 as i64);
         let mut hdr = [0u8; HEADER_LEN];
+        let file = self.handle()?;
         while pos < file_len {
-            if pos + HEADER_LEN as u64 > file_len || self.file.read_exact_at(&mut hdr, pos).is_err()
-            {
+            if pos + HEADER_LEN as u64 > file_len || file.read_exact_at(&mut hdr, pos).is_err() {
                 return Ok(None);
             }
             let h = match BatchHeader::parse(&hdr) {
@@ -182,6 +199,8 @@ impl Segment {
         }
         self.set_state(file_len, next, max_ts, max_ts_off);
         *write_lock(&self.index) = idx;
+        // The index files on disk are the ones just loaded: nothing to write back until the log changes.
+        self.index_persisted_at.store(file_len, Ordering::Release);
         Ok(Some(ScanOutcome {
             valid_len: file_len,
             file_len,
@@ -193,7 +212,8 @@ impl Segment {
     /// CRC-checks every batch from the start, rebuilding the index, and truncates the file after the last valid
     /// batch (a torn or corrupt tail).
     fn full_scan(&self, file_len: u64, interval: u32) -> Result<ScanOutcome> {
-        let mut reader = std::io::BufReader::with_capacity(1 << 20, &self.file);
+        let file = self.handle()?;
+        let mut reader = std::io::BufReader::with_capacity(1 << 20, &*file);
         reader.seek(SeekFrom::Start(0)).at(&self.path)?;
         let mut idx = SegmentIndex::default();
         let (mut pos, mut next, mut max_ts, mut max_ts_off) =
@@ -257,8 +277,8 @@ impl Segment {
             pos += total as u64;
         }
         if pos < file_len {
-            self.file.set_len(pos).at(&self.path)?;
-            self.file.sync_all().at(&self.path)?;
+            file.set_len(pos).at(&self.path)?;
+            file.sync_all().at(&self.path)?;
         }
         self.set_state(pos, next, max_ts, max_ts_off);
         *write_lock(&self.index) = idx;
@@ -309,7 +329,9 @@ impl Segment {
             slices.push(IoSlice::new(b.head));
             slices.push(IoSlice::new(b.rest));
         }
-        write_all_vectored_at(&self.file, &mut slices, start).at(&self.path)?;
+        // Marked before the write: the cache must not close the handle before the fsync that covers it.
+        self.file.mark_dirty();
+        write_all_vectored_at(&*self.handle()?, &mut slices, start).at(&self.path)?;
         let mut idx = write_lock(&self.index);
         let mut max_ts = self.max_ts.load(Ordering::Acquire);
         let mut pos = start;
@@ -341,11 +363,26 @@ impl Segment {
     }
 
     pub(crate) fn sync(&self) -> Result<()> {
-        self.file.sync_data().at(&self.path)
+        let was_dirty = self.file.take_dirty();
+        let res = self.handle().and_then(|f| f.sync_data().at(&self.path));
+        if res.is_err() {
+            self.file.restore_dirty(was_dirty);
+        }
+        res
+    }
+
+    /// The open log file (reopened if the file cache closed it).
+    fn handle(&self) -> Result<Arc<File>> {
+        self.file.get().at(&self.path)
     }
 
     /// Writes both index files and fsyncs them (called once a segment is sealed, and on clean shutdown).
     pub(crate) fn persist_index(&self) -> Result<()> {
+        let size = self.size();
+        // An empty log needs no index files: opening it finds nothing to scan either way.
+        if size == 0 || self.index_persisted_at.load(Ordering::Acquire) == size {
+            return Ok(());
+        }
         // Locate before taking the write lock: `locate` reads the index itself.
         let (ts, off) = self.max_timestamp();
         let max_pos = if off >= 0 {
@@ -364,25 +401,25 @@ impl Segment {
             (index::offset_index_path(&self.path), o),
             (index::time_index_path(&self.path), t),
         ] {
-            std::fs::write(&path, &bytes).at(&path)?;
-            File::open(&path).and_then(|f| f.sync_all()).at(&path)?;
+            crate::util::write_private(&path, &bytes)?;
         }
+        self.index_persisted_at.store(size, Ordering::Release);
         Ok(())
     }
 
-    fn read_header_at(&self, pos: u64) -> Result<BatchHeader> {
+    fn read_header_at(&self, file: &File, pos: u64) -> Result<BatchHeader> {
         let mut hdr = [0u8; HEADER_LEN];
-        self.file.read_exact_at(&mut hdr, pos).at(&self.path)?;
+        file.read_exact_at(&mut hdr, pos).at(&self.path)?;
         BatchHeader::parse(&hdr).map_err(Into::into)
     }
 
     /// File position of the batch containing `offset`, walking forward from the index; `None` if the batch is not
     /// below `limit` bytes.
-    fn locate(&self, offset: i64, limit: u64) -> Result<Option<(u64, BatchHeader)>> {
+    fn locate(&self, file: &File, offset: i64, limit: u64) -> Result<Option<(u64, BatchHeader)>> {
         let rel = (offset - self.base_offset).max(0) as u32;
         let mut pos = read_lock(&self.index).position_for(rel) as u64;
         while pos + HEADER_LEN as u64 <= limit {
-            let h = self.read_header_at(pos)?;
+            let h = self.read_header_at(file, pos)?;
             if h.last_offset() >= offset {
                 return Ok(Some((pos, h)));
             }
@@ -392,7 +429,8 @@ impl Segment {
     }
 
     fn position_of_batch(&self, base: i64) -> Result<Option<u64>> {
-        Ok(self.locate(base, self.size())?.map(|(p, _)| p))
+        let file = self.handle()?;
+        Ok(self.locate(&file, base, self.size())?.map(|(p, _)| p))
     }
 
     /// Reads whole batches starting with the one containing `offset`, up to `max_bytes` (but always at least one
@@ -404,14 +442,15 @@ impl Segment {
         limit: u64,
         end_offset: i64,
     ) -> Result<Option<Vec<u8>>> {
-        let Some((pos, first)) = self.locate(offset, limit)? else {
+        let file = self.handle()?;
+        let Some((pos, first)) = self.locate(&file, offset, limit)? else {
             return Ok(None);
         };
         if first.base_offset >= end_offset || pos + first.total_len() as u64 > limit {
             return Ok(None);
         }
         let want = (max_bytes.max(first.total_len()) as u64).min(limit - pos) as usize;
-        let mut buf = read_exact_at(&self.file, want, pos).at(&self.path)?;
+        let mut buf = read_exact_at(&file, want, pos).at(&self.path)?;
         // Cut at the last whole batch that ends inside the buffer and starts below `end_offset`.
         let mut cut = 0usize;
         while cut + batch::LOG_OVERHEAD <= buf.len() {
@@ -435,13 +474,14 @@ impl Segment {
         end_offset: i64,
     ) -> Result<Option<(BatchHeader, Vec<u8>)>> {
         let mut pos = read_lock(&self.index).position_for_time(ts) as u64;
+        let file = self.handle()?;
         while pos + HEADER_LEN as u64 <= limit {
-            let h = self.read_header_at(pos)?;
+            let h = self.read_header_at(&file, pos)?;
             if h.base_offset >= end_offset {
                 return Ok(None);
             }
             if h.max_timestamp >= ts {
-                let buf = read_exact_at(&self.file, h.total_len(), pos).at(&self.path)?;
+                let buf = read_exact_at(&file, h.total_len(), pos).at(&self.path)?;
                 return Ok(Some((h, buf)));
             }
             pos += h.total_len() as u64;
@@ -451,19 +491,21 @@ impl Segment {
 
     /// Reads the batch whose base offset is `base`.
     pub(crate) fn read_batch(&self, base: i64, limit: u64) -> Result<Option<Vec<u8>>> {
-        let Some((pos, h)) = self.locate(base, limit)? else {
+        let file = self.handle()?;
+        let Some((pos, h)) = self.locate(&file, base, limit)? else {
             return Ok(None);
         };
-        let buf = read_exact_at(&self.file, h.total_len(), pos).at(&self.path)?;
+        let buf = read_exact_at(&file, h.total_len(), pos).at(&self.path)?;
         Ok(Some(buf))
     }
 
     /// Cuts the segment so its last batch is the one ending at `last_offset` (which must end a batch).
     pub(crate) fn truncate_after(&self, last_offset: i64) -> Result<()> {
+        let file = self.handle()?;
         let new_size = if last_offset < self.base_offset {
             0
         } else {
-            let Some((pos, h)) = self.locate(last_offset, self.size())? else {
+            let Some((pos, h)) = self.locate(&file, last_offset, self.size())? else {
                 return Err(crate::error::EngineError::NotBatchBoundary(last_offset));
             };
             if h.last_offset() != last_offset {
@@ -471,9 +513,10 @@ impl Segment {
             }
             pos + h.total_len() as u64
         };
-        self.file.set_len(new_size).at(&self.path)?;
-        self.file.sync_all().at(&self.path)?;
+        file.set_len(new_size).at(&self.path)?;
+        file.sync_all().at(&self.path)?;
         write_lock(&self.index).truncate_to(new_size);
+        self.index_persisted_at.store(u64::MAX, Ordering::Release);
         self.size.store(new_size, Ordering::Release);
         self.visible.fetch_min(new_size, Ordering::AcqRel);
         self.next_offset
@@ -481,7 +524,7 @@ impl Segment {
         // Recompute the max timestamp over what is left; rare (Raft truncation), so a walk is fine.
         let (mut pos, mut max_ts, mut max_off) = (0u64, -1i64, -1i64);
         while pos < new_size {
-            let h = self.read_header_at(pos)?;
+            let h = self.read_header_at(&file, pos)?;
             if h.max_timestamp > max_ts {
                 max_ts = h.max_timestamp;
                 max_off = h.base_offset;
@@ -493,8 +536,10 @@ impl Segment {
         Ok(())
     }
 
-    /// Removes the segment's files (readers holding it keep reading the unlinked file).
+    /// Removes the segment's files (readers holding it keep reading the unlinked file: its handle is pinned
+    /// open first, so the file cache cannot close it under them).
     pub(crate) fn delete_files(&self) -> Result<()> {
+        self.file.pin_for_delete();
         for p in [
             self.path.clone(),
             index::offset_index_path(&self.path),
@@ -513,8 +558,9 @@ impl Segment {
     /// Walks all batch headers, calling `f` for each (used to rebuild the epoch cache).
     pub(crate) fn for_each_header(&self, mut f: impl FnMut(&BatchHeader)) -> Result<()> {
         let (mut pos, end) = (0u64, self.size());
+        let file = self.handle()?;
         while pos < end {
-            let h = self.read_header_at(pos)?;
+            let h = self.read_header_at(&file, pos)?;
             f(&h);
             pos += h.total_len() as u64;
         }
@@ -528,11 +574,12 @@ impl Segment {
         mut f: impl FnMut(crate::txn::TxnEvent),
     ) -> Result<()> {
         let mut pos = 0u64;
+        let file = self.handle()?;
         while pos < limit {
-            let h = self.read_header_at(pos)?;
+            let h = self.read_header_at(&file, pos)?;
             let ev = crate::txn::event(&h, || {
                 let mut buf = vec![0u8; h.total_len()];
-                self.file.read_exact_at(&mut buf, pos).ok().map(|_| buf)
+                file.read_exact_at(&mut buf, pos).ok().map(|_| buf)
             });
             if let Some(e) = ev {
                 f(e);
@@ -598,8 +645,118 @@ fn write_all_vectored_at(
 #[cfg(test)]
 mod tests {
     use std::io::Write;
+    use std::sync::Arc;
 
-    use super::read_exact_at;
+    use super::{BatchParts, HEADER_LEN, Segment, read_exact_at};
+    use crate::batch::{self, BatchBuilder, RecordInput};
+    use crate::fdcache::FdCache;
+
+    /// A segment holding one batch of `n` records.
+    fn segment_with_records(files: &Arc<FdCache>, dir: &std::path::Path, n: usize) -> Arc<Segment> {
+        let seg = Segment::create(files, dir, 0, 0).expect("create");
+        let mut b = BatchBuilder::new();
+        for i in 0..n {
+            let v = format!("v{i}");
+            b.push(RecordInput {
+                key: None,
+                value: Some(v.as_bytes()),
+                headers: &[],
+                timestamp_ms: 1000,
+            });
+        }
+        let bytes = b.finish();
+        let h = batch::validate_for_append(&bytes).expect("valid");
+        let parts = [BatchParts {
+            header: &h,
+            head: &bytes[..HEADER_LEN],
+            rest: &bytes[HEADER_LEN..],
+        }];
+        seg.append(&parts, 4096).expect("append");
+        seg.sync().expect("sync");
+        seg
+    }
+
+    #[test]
+    fn reads_reopen_an_evicted_file_and_survive_deletion() {
+        let cache = FdCache::new(1);
+        let (d1, d2) = (
+            tempfile::tempdir().expect("dir"),
+            tempfile::tempdir().expect("dir"),
+        );
+        let a = segment_with_records(&cache, d1.path(), 3);
+        let want = a
+            .read(0, 1 << 20, a.size(), i64::MAX)
+            .expect("read")
+            .expect("batch");
+        // Opening a second segment under a budget of one closes the first; reading it opens it again.
+        let b = segment_with_records(&cache, d2.path(), 2);
+        assert!(!a.file.is_open(), "evicted");
+        assert_eq!(
+            a.read(0, 1 << 20, a.size(), i64::MAX)
+                .expect("reopen")
+                .as_ref(),
+            Some(&want)
+        );
+        assert!(
+            b.read(0, 1 << 20, b.size(), i64::MAX)
+                .expect("read b")
+                .is_some()
+        );
+        assert!(!a.file.is_open(), "evicted again");
+        // Retention deletes the evicted segment while a reader still holds it: the read still succeeds.
+        a.delete_files().expect("delete");
+        assert!(!a.path.exists());
+        for _ in 0..3 {
+            assert!(
+                b.read(0, 1 << 20, b.size(), i64::MAX)
+                    .expect("read b")
+                    .is_some()
+            );
+        }
+        assert_eq!(
+            a.read(0, 1 << 20, a.size(), i64::MAX)
+                .expect("after delete")
+                .as_ref(),
+            Some(&want)
+        );
+    }
+
+    #[test]
+    fn a_file_with_unsynced_writes_is_not_closed() {
+        let cache = FdCache::new(1);
+        let (d1, d2) = (
+            tempfile::tempdir().expect("dir"),
+            tempfile::tempdir().expect("dir"),
+        );
+        let a = segment_with_records(&cache, d1.path(), 1);
+        a.file.mark_dirty();
+        let b = segment_with_records(&cache, d2.path(), 1);
+        assert!(
+            a.file.is_open() && b.file.is_open(),
+            "the dirty file stays open past the budget"
+        );
+        a.sync().expect("sync");
+        b.read(0, 1 << 20, b.size(), i64::MAX).expect("read");
+        let _c = segment_with_records(&cache, tempfile::tempdir().expect("dir").path(), 1);
+        assert!(!a.file.is_open(), "closed once synced");
+    }
+
+    #[test]
+    fn segment_and_index_files_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let cache = FdCache::new(4);
+        let d = tempfile::tempdir().expect("dir");
+        let a = segment_with_records(&cache, d.path(), 2);
+        a.persist_index().expect("index");
+        for f in [
+            a.path.clone(),
+            crate::index::offset_index_path(&a.path),
+            crate::index::time_index_path(&a.path),
+        ] {
+            let mode = std::fs::metadata(&f).expect("meta").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", f.display());
+        }
+    }
 
     #[test]
     fn read_exact_at_reads_the_range_and_refuses_past_the_end() {

@@ -222,6 +222,11 @@ pub(crate) fn index_path(log: &Path) -> PathBuf {
 
 impl TxnIndex {
     /// Reads the file next to `log`; `None` if missing or unreadable (the segment is then scanned).
+    /// No transaction open or aborted anywhere near the segment: what scanning an empty segment finds anyway.
+    pub(crate) fn is_trivial(&self) -> bool {
+        self.open_at_start.is_empty() && self.open_at_end.is_empty() && self.aborted.is_empty()
+    }
+
     pub(crate) fn load(log: &Path) -> Option<TxnIndex> {
         let bytes = std::fs::read(index_path(log)).ok()?;
         serde_json::from_slice(&bytes).ok()
@@ -234,10 +239,7 @@ impl TxnIndex {
         let bytes = serde_json::to_vec(self)
             .map_err(std::io::Error::other)
             .at(&tmp)?;
-        std::fs::write(&tmp, &bytes).at(&tmp)?;
-        std::fs::File::open(&tmp)
-            .and_then(|f| f.sync_all())
-            .at(&tmp)?;
+        crate::util::write_private(&tmp, &bytes)?;
         std::fs::rename(&tmp, &path).at(&path)?;
         Ok(())
     }

@@ -23,6 +23,35 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// Mode of directories the engine creates: owner only (see [`crate::fdcache::FILE_MODE`] for files).
+pub(crate) const DIR_MODE: u32 = 0o700;
+
+/// `create_dir_all`, creating missing directories owner-only. Existing directories keep their mode: the engine
+/// does not chmod an operator's directories (it warns about a group- or world-readable data dir instead).
+pub(crate) fn create_dir_private(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(DIR_MODE)
+        .create(dir)
+        .at(dir)
+}
+
+/// Writes `bytes` to `path` (created owner-only, or truncated) and fsyncs it.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(crate::fdcache::FILE_MODE)
+        .open(path)
+        .at(path)?;
+    f.write_all(bytes).at(path)?;
+    f.sync_all().at(path)
+}
+
 /// Fsyncs a directory so that file creations, renames and deletions in it survive a crash.
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     std::fs::File::open(dir).and_then(|f| f.sync_all()).at(dir)

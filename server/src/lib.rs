@@ -15,6 +15,7 @@
 //! - [`limits`]: connection caps, the in-flight request byte budget, accept-error backoff; [`auth_throttle`]:
 //!   slowing failed logins; [`ratelimit`]: rate-limited logging of what outsiders can trigger at will.
 //! - [`health`], [`telemetry`], [`signal`]: readiness state, logs and metrics, termination signals.
+//! - [`fdlimit`]: raises the open-file limit at start and warns when it is too low for the data on disk.
 //!
 //! Every listener takes an already-bound `TcpListener` and a shutdown future, so tests bind port 0 and run
 //! listeners in-process.
@@ -25,6 +26,7 @@ pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod efo;
+pub mod fdlimit;
 pub mod health;
 pub mod http;
 pub mod kafka;

@@ -49,6 +49,9 @@ fn main() -> ExitCode {
         return fail(&e.to_string());
     }
     strait::ratelimit::init(cfg.log.max_repeated_per_minute);
+    // Before the engine sizes its segment-file budget from the limit.
+    let nofile = strait::fdlimit::raise_nofile();
+    strait::fdlimit::check(&cfg.engine, nofile);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
