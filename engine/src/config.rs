@@ -39,6 +39,11 @@ pub struct EngineConfig {
     pub index_interval_bytes: u32,
     /// redb page cache for the metadata store. Default 64 MiB (redb's own default is 1 GiB).
     pub metadata_cache_bytes: usize,
+    /// Most bytes one compressed batch may inflate to. Appends of larger batches are refused (INVALID_RECORD),
+    /// and readers that decompress (Kinesis GetRecords, Kafka offsets-for-times) skip stored ones. Apache Kafka has
+    /// no such cap; this one stops decompression bombs (a 36 KB zstd batch can inflate to 1 GiB). Default 64 MiB:
+    /// a full 1 MiB batch may compress 60:1.
+    pub max_inflated_batch_bytes: u64,
     /// Defaults for topics that do not override a setting.
     pub topic_defaults: TopicConfig,
 }
@@ -52,6 +57,7 @@ impl Default for EngineConfig {
             retention_check_interval_ms: 30_000,
             index_interval_bytes: 4096,
             metadata_cache_bytes: 64 << 20,
+            max_inflated_batch_bytes: 64 << 20,
             topic_defaults: TopicConfig::default(),
         }
     }
