@@ -239,3 +239,66 @@ fn decode(raw: &[u8], max_inflated: u64) -> Result<Vec<KinesisRecord>, BatchErro
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use strait_engine::batch::{BatchBuilder, RecordInput};
+    use strait_engine::{AppendOptions, Engine, EngineConfig};
+
+    use super::*;
+
+    fn batch(tag: &str, n: usize) -> bytes::BytesMut {
+        let mut b = BatchBuilder::new();
+        for i in 0..n {
+            let v = format!("{tag}-{i}");
+            b.push(RecordInput {
+                key: Some(b"pk"),
+                value: Some(v.as_bytes()),
+                headers: &[],
+                timestamp_ms: 1000,
+            });
+        }
+        b.finish()
+    }
+
+    /// A batch damaged on disk (here: a flipped byte in its records, so its CRC no longer matches) is skipped:
+    /// the read returns the batches around it and moves past it, instead of failing on every call.
+    #[tokio::test]
+    async fn a_damaged_stored_batch_is_skipped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = Engine::open(EngineConfig {
+            data_dir: dir.path().to_path_buf(),
+            ..EngineConfig::default()
+        })
+        .await
+        .expect("engine");
+        engine
+            .create_topic("s", 1, BTreeMap::new())
+            .await
+            .expect("topic");
+        let p = engine.partition("s", 0).expect("partition");
+        let mut sizes = Vec::new();
+        for tag in ["a", "b", "c"] {
+            let b = batch(tag, 2);
+            sizes.push(b.len());
+            p.append(b, AppendOptions::default()).await.expect("append");
+        }
+        let seg = dir.path().join("logs/s-0").join(format!("{:020}.log", 0));
+        let mut bytes = std::fs::read(&seg).expect("segment");
+        let in_b = sizes[0] + sizes[1] - 3; // inside batch "b"'s last record value
+        bytes[in_b] ^= 0xff;
+        std::fs::write(&seg, &bytes).expect("damage the segment");
+
+        let read = read_shard(&p, 0, 0, 0, None, 100).await.expect("read");
+        let data: Vec<&[u8]> = read.records.iter().map(|r| &r.data[..]).collect();
+        assert_eq!(data, [&b"a-0"[..], b"a-1", b"c-0", b"c-1"]);
+        assert_eq!(read.next_offset, 6);
+        // Starting inside the damaged batch moves on too.
+        let read = read_shard(&p, 0, 0, 2, None, 100).await.expect("read");
+        assert_eq!(read.records.len(), 2);
+        assert_eq!(read.records[0].offset, 4);
+        engine.shutdown().await.expect("shutdown");
+    }
+}
