@@ -563,7 +563,7 @@ fn put_bytes(b: &mut BytesMut, v: Option<&[u8]>) {
     }
 }
 
-/// One record decoded from an uncompressed batch.
+/// One record decoded from a batch (see [`decode_records`] and [`Inflated::records`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordView<'a> {
     pub offset: i64,
