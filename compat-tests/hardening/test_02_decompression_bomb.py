@@ -51,3 +51,17 @@ def test_zstd_bomb_is_refused_with_bounded_memory(make_node):
     data = [r["Data"] for r in k.get_records(ShardIterator=it, Limit=100)["Records"]]
     assert data == [b"first", b"z0", b"z1"]
     assert_serves(node)
+
+
+def test_the_cap_is_a_node_setting(make_node):
+    """engine.max_inflated_batch_bytes, here 1 MiB: a batch inflating to 2 MiB is refused, one of 512 KiB is not."""
+    node = make_node(env={"STRAIT_ENGINE__MAX_INFLATED_BATCH_BYTES": str(1 << 20)})
+    topic = "capped"
+    assert create_topic(node, topic) == 1
+    z = zstandard.ZstdCompressor()
+    code, _, msg = produce_v8(node, topic, batch(z.compress(record(0, bytes(2 << 20))), 1, compression=4))
+    assert code == INVALID_RECORD and "more than 1048576 bytes" in msg, (code, msg)
+    code, base, msg = produce_v8(node, topic, batch(z.compress(record(0, bytes(512 << 10))), 1, compression=4))
+    assert (code, base) == (0, 1), msg
+    assert log_end(node, topic) == 2
+    assert_serves(node)

@@ -72,7 +72,9 @@ pub enum BatchError {
     Codec { codec: &'static str, reason: String },
     #[error("unknown compression codec {0}")]
     UnknownCodec(u8),
-    #[error("record batch inflates to more than {max} bytes (the node's max_inflated_batch_bytes)")]
+    #[error(
+        "record batch inflates to more than {max} bytes (the node setting engine.max_inflated_batch_bytes)"
+    )]
     InflatedTooLarge { max: u64 },
     #[error("a {0} batch must be inflated before its records are decoded")]
     Compressed(&'static str),
