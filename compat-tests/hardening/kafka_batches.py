@@ -61,7 +61,7 @@ def batch(records, count, last_offset_delta=None, compression=0, base_timestamp=
 
 def produce_v8(node, topic, batch_bytes, partition=0, timeout=30.0):
     """Sends one Produce v8 request (acks=all) carrying `batch_bytes` for one partition; returns
-    `(error_code, base_offset, error_message)`."""
+    `(error_code, base_offset, error_message, record_errors)`, record_errors as `[(batch_index, message)]`."""
     name = topic.encode()
     body = struct.pack(">hhi", -1, -1, 10_000)  # transactional_id null, acks=all, timeout_ms
     body += struct.pack(">i", 1) + struct.pack(">h", len(name)) + name
@@ -81,14 +81,16 @@ def produce_v8(node, topic, batch_bytes, partition=0, timeout=30.0):
     pos += 4 + 2 + 8 + 8 + 8
     (n_record_errors,) = struct.unpack_from(">i", resp, pos)
     pos += 4
+    record_errors = []
     for _ in range(max(n_record_errors, 0)):
-        pos += 4
-        (msg_len,) = struct.unpack_from(">h", resp, pos)
-        pos += 2 + max(msg_len, 0)
+        (batch_index, msg_len) = struct.unpack_from(">ih", resp, pos)
+        pos += 6
+        record_errors.append((batch_index, resp[pos:pos + max(msg_len, 0)].decode()))
+        pos += max(msg_len, 0)
     (msg_len,) = struct.unpack_from(">h", resp, pos)
     pos += 2
     message = None if msg_len < 0 else resp[pos:pos + msg_len].decode()
-    return code, base_offset, message
+    return code, base_offset, message, record_errors
 
 
 CORRUPT_MESSAGE = 2

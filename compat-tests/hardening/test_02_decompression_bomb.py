@@ -29,14 +29,14 @@ def test_zstd_bomb_is_refused_with_bounded_memory(make_node):
 
     # A well-formed zstd batch is accepted (and checks the test's encoder).
     packed = zstandard.ZstdCompressor().compress(record(0, b"z0") + record(1, b"z1"))
-    code, base, msg = produce_v8(node, topic, batch(packed, 2, compression=4))
+    code, base, msg, _ = produce_v8(node, topic, batch(packed, 2, compression=4))
     assert (code, base) == (0, 1), msg
     assert log_end(node, topic) == 3
 
     bomb = zstd_bomb()
     assert len(bomb) < 64 << 10, len(bomb)
     for _ in range(3):
-        code, base, msg = produce_v8(node, topic, batch(bomb, 1, compression=4))
+        code, base, msg, _ = produce_v8(node, topic, batch(bomb, 1, compression=4))
         assert code == INVALID_RECORD, (code, msg)
         assert base == -1 and "inflates to more than 67108864 bytes" in msg, msg
         assert log_end(node, topic) == 3
@@ -59,9 +59,9 @@ def test_the_cap_is_a_node_setting(make_node):
     topic = "capped"
     assert create_topic(node, topic) == 1
     z = zstandard.ZstdCompressor()
-    code, _, msg = produce_v8(node, topic, batch(z.compress(record(0, bytes(2 << 20))), 1, compression=4))
+    code, _, msg, _ = produce_v8(node, topic, batch(z.compress(record(0, bytes(2 << 20))), 1, compression=4))
     assert code == INVALID_RECORD and "more than 1048576 bytes" in msg, (code, msg)
-    code, base, msg = produce_v8(node, topic, batch(z.compress(record(0, bytes(512 << 10))), 1, compression=4))
+    code, base, msg, _ = produce_v8(node, topic, batch(z.compress(record(0, bytes(512 << 10))), 1, compression=4))
     assert (code, base) == (0, 1), msg
     assert log_end(node, topic) == 2
     assert_serves(node)

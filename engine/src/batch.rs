@@ -83,6 +83,16 @@ pub enum BatchError {
 }
 
 impl BatchError {
+    /// The index (in its batch) of the record a refusal is about, for Kafka's per-record errors.
+    pub fn record_index(&self) -> Option<i32> {
+        match self {
+            BatchError::BadRecord { index, .. } | BatchError::OffsetDelta { index, .. } => {
+                Some(*index)
+            }
+            _ => None,
+        }
+    }
+
     /// True when the batch's bytes are intact but its records break the format's rules (Kafka's
     /// `InvalidRecordException`, INVALID_RECORD, which clients do not retry); false when the bytes are damaged
     /// (CRC, truncation, an undecodable compressed stream: CORRUPT_MESSAGE).

@@ -129,6 +129,7 @@ fn garbage_records_under_a_valid_crc_are_refused() {
     let b = raw_batch(0, 2, 1, &[0xff; 40]);
     let e = refusal(&b);
     assert!(matches!(e, BatchError::BadRecord { index: 0, .. }), "{e}");
+    assert_eq!(e.record_index(), Some(0));
     assert!(e.is_invalid_record());
 }
 
@@ -157,6 +158,7 @@ fn offset_deltas_must_run_from_zero_in_order() {
     body.extend(record(5, None, Some(b"b"), 0));
     let b = raw_batch(0, 2, 1, &body);
     assert_eq!(refusal(&b), BatchError::OffsetDelta { index: 1, found: 5 });
+    assert_eq!(refusal(&b).record_index(), Some(1));
     let b = raw_batch(0, 1, 0, &record(1, None, Some(b"a"), 0));
     assert_eq!(refusal(&b), BatchError::OffsetDelta { index: 0, found: 1 });
 }
