@@ -1,5 +1,6 @@
 //! Produce (v3–13): one record batch per partition, stored as received (compressed batches stay compressed; the
-//! engine checks the CRC and assigns offsets), with idempotent-producer checks and acks 0 / 1 / -1. A
+//! engine checks the CRC, walks every record as Kafka's LogValidator does, and assigns offsets), with
+//! idempotent-producer checks and acks 0 / 1 / -1. A
 //! transactional batch is accepted only for a partition its producer added to its ongoing transaction.
 //!
 //! acks=-1 waits until the batch is durable (with `fsync = always`; under `fsync = interval` durability is the
@@ -279,7 +280,7 @@ async fn append(
 }
 
 /// What Kafka checks before the log sees a batch (`ProduceRequest.validateRecords` and `LogValidator`); the CRC
-/// is left to the engine, which reads every byte anyway.
+/// and the records are left to the engine (`batch::validate_for_append`), which reads every byte anyway.
 fn check_batch(records: &[u8], version: i16) -> Result<BatchHeader, ApiError> {
     let invalid = |m: String| ApiError::new(ResponseError::InvalidRecord, m);
     if records.is_empty() {
