@@ -2,7 +2,10 @@
 //!
 //! Both front ends store records in this one format, so a batch produced by a Kafka client is kept byte-for-byte
 //! (compressed batches stay compressed) and a Kinesis `PutRecords` call is turned into a batch by [`BatchBuilder`].
-//! The engine only ever reads the fixed 61-byte header; it never decodes records on the append or read path.
+//! On the read path the engine reads only the fixed 61-byte header. On append it walks every record once, as
+//! Kafka's `LogValidator` does ([`validate_for_append`]): a batch whose records do not match its header would
+//! otherwise be acknowledged and then stall or crash every reader of the partition. Compressed batches are
+//! walked through a streaming decompressor with a cap on the inflated size (see [`codec`]).
 //!
 //! ```text
 //! offset  size  field
@@ -22,7 +25,14 @@
 //!     61     …  records
 //! ```
 
+use std::borrow::Cow;
+
 use bytes::{BufMut, BytesMut};
+
+mod codec;
+mod walk;
+
+use walk::{SliceSource, StreamSource};
 
 /// Bytes before `batchLength`'s payload: baseOffset + batchLength.
 pub const LOG_OVERHEAD: usize = 12;
@@ -48,6 +58,90 @@ pub enum BatchError {
     BadRecordCount { count: i32, last_offset_delta: i32 },
     #[error("empty record set")]
     Empty,
+    #[error("record {index} of the batch is malformed: {error}")]
+    BadRecord { index: i32, error: RecordError },
+    #[error("record batch claims {claimed} records but holds {found}")]
+    TooFewRecords { claimed: i32, found: i32 },
+    #[error("record batch has bytes after its {count} records")]
+    TrailingBytes { count: i32 },
+    #[error(
+        "record {index} has offset delta {found}; a batch's offset deltas must run 0, 1, ... in order"
+    )]
+    OffsetDelta { index: i32, found: i32 },
+    #[error("cannot decompress the {codec} records of the batch: {reason}")]
+    Codec { codec: &'static str, reason: String },
+    #[error("unknown compression codec {0}")]
+    UnknownCodec(u8),
+    #[error(
+        "record batch inflates to more than {max} bytes (the node setting engine.max_inflated_batch_bytes)"
+    )]
+    InflatedTooLarge { max: u64 },
+    #[error("a {0} batch must be inflated before its records are decoded")]
+    Compressed(&'static str),
+    #[error("invalid control batch: {0}")]
+    BadControl(&'static str),
+}
+
+impl BatchError {
+    /// The index (in its batch) of the record a refusal is about, for Kafka's per-record errors.
+    pub fn record_index(&self) -> Option<i32> {
+        match self {
+            BatchError::BadRecord { index, .. } | BatchError::OffsetDelta { index, .. } => {
+                Some(*index)
+            }
+            _ => None,
+        }
+    }
+
+    /// True when the batch's bytes are intact but its records break the format's rules (Kafka's
+    /// `InvalidRecordException`, INVALID_RECORD, which clients do not retry); false when the bytes are damaged
+    /// (CRC, truncation, an undecodable compressed stream: CORRUPT_MESSAGE).
+    pub fn is_invalid_record(&self) -> bool {
+        match self {
+            BatchError::Truncated { .. }
+            | BatchError::BadMagic(_)
+            | BatchError::BadLength(_)
+            | BatchError::CrcMismatch { .. }
+            | BatchError::Codec { .. }
+            | BatchError::UnknownCodec(_)
+            | BatchError::Compressed(_) => false,
+            BatchError::BadRecordCount { .. }
+            | BatchError::Empty
+            | BatchError::BadRecord { .. }
+            | BatchError::TooFewRecords { .. }
+            | BatchError::TrailingBytes { .. }
+            | BatchError::OffsetDelta { .. }
+            | BatchError::InflatedTooLarge { .. }
+            | BatchError::BadControl(_) => true,
+        }
+    }
+}
+
+/// What is wrong inside one record (see [`BatchError::BadRecord`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    #[error("it is cut short")]
+    Truncated,
+    #[error("a varint is longer than Kafka allows")]
+    VarintTooLong,
+    #[error("invalid record length {0}")]
+    BadLength(i64),
+    #[error("its {0} has negative length {1}")]
+    NegativeLength(&'static str, i32),
+    #[error("its {0} of {1} bytes runs past the end of the record")]
+    PastRecordEnd(&'static str, i32),
+    #[error("invalid header count {0}")]
+    HeaderCount(i32),
+    #[error("timestamp delta {0} overflows the batch's base timestamp")]
+    TimestampOverflow(i64),
+    #[error("its length says {declared} bytes but its fields take {read}")]
+    LengthMismatch { declared: i32, read: u64 },
+}
+
+impl RecordError {
+    fn at(self, index: i32) -> BatchError {
+        BatchError::BadRecord { index, error: self }
+    }
 }
 
 /// The parsed fixed header of one batch.
@@ -175,9 +269,13 @@ pub fn validate(b: &[u8]) -> Result<BatchHeader, BatchError> {
     Ok(h)
 }
 
-/// Validates a batch as a producer sent it: offsets inside the batch must be dense (`recordCount ==
-/// lastOffsetDelta + 1`) because the broker assigns `recordCount` consecutive offsets to it.
-pub fn validate_for_append(b: &[u8]) -> Result<BatchHeader, BatchError> {
+/// Validates a batch before it is appended, as Kafka's `LogValidator` does for batches from clients: the header
+/// and CRC ([`validate`]), dense offsets (`recordCount == lastOffsetDelta + 1`, because the log assigns
+/// `recordCount` consecutive offsets), and then every record, walked through the codec for compressed batches
+/// (inflating at most `max_inflated` bytes, never holding them): varint framing, lengths inside their record,
+/// exactly `recordCount` records with offset deltas `0..n-1`, nothing after the last. Control batches (transaction
+/// markers) must hold one uncompressed record with a 4-byte key (version 0, type).
+pub fn validate_for_append(b: &[u8], max_inflated: u64) -> Result<BatchHeader, BatchError> {
     let h = validate(b)?;
     if h.record_count <= 0 || h.last_offset_delta != h.record_count - 1 {
         return Err(BatchError::BadRecordCount {
@@ -185,7 +283,50 @@ pub fn validate_for_append(b: &[u8]) -> Result<BatchHeader, BatchError> {
             last_offset_delta: h.last_offset_delta,
         });
     }
+    let records = &b[HEADER_LEN..h.total_len()];
+    if h.is_control() {
+        return validate_control(&h, records).map(|()| h);
+    }
+    match h.compression() {
+        0 => {
+            let mut src = SliceSource { b: records, pos: 0 };
+            walk::walk(&h, &mut src, true, |_| {})?;
+        }
+        c => {
+            let mut src = StreamSource {
+                capped: codec::Capped::new(c, records, max_inflated)?,
+                codec: c,
+                consumed: 0,
+            };
+            walk::walk(&h, &mut src, true, |_| {})?;
+        }
+    }
     Ok(h)
+}
+
+fn validate_control(h: &BatchHeader, records: &[u8]) -> Result<(), BatchError> {
+    if h.compression() != 0 {
+        return Err(BatchError::BadControl(
+            "control batches are never compressed",
+        ));
+    }
+    if h.record_count != 1 {
+        return Err(BatchError::BadControl(
+            "a control batch holds exactly one record",
+        ));
+    }
+    let mut key_ok = false;
+    walk::walk(h, &mut SliceSource { b: records, pos: 0 }, true, |r| {
+        key_ok = r
+            .key
+            .is_some_and(|k: &[u8]| k.len() == 4 && k[..2] == [0, 0]);
+    })?;
+    if !key_ok {
+        return Err(BatchError::BadControl(
+            "a control record's key is version 0 and a type (4 bytes)",
+        ));
+    }
+    Ok(())
 }
 
 /// Overwrites `baseOffset` (outside the CRC, so no re-checksum is needed).
@@ -434,7 +575,7 @@ fn put_bytes(b: &mut BytesMut, v: Option<&[u8]>) {
     }
 }
 
-/// One record decoded from an uncompressed batch.
+/// One record decoded from a batch (see [`decode_records`] and [`Inflated::records`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordView<'a> {
     pub offset: i64,
@@ -444,76 +585,67 @@ pub struct RecordView<'a> {
     pub headers: Vec<(&'a [u8], Option<&'a [u8]>)>,
 }
 
-fn get_varlong(b: &[u8], pos: &mut usize) -> Result<i64, BatchError> {
-    let mut z: u64 = 0;
-    for shift in (0..70).step_by(7) {
-        let byte = *b.get(*pos).ok_or(BatchError::Truncated {
-            needed: *pos + 1,
-            have: b.len(),
-        })?;
-        *pos += 1;
-        z |= ((byte & 0x7f) as u64) << shift;
-        if byte & 0x80 == 0 {
-            return Ok(((z >> 1) as i64) ^ -((z & 1) as i64));
-        }
-    }
-    Err(BatchError::BadLength(-1))
+/// One stored batch with its records ready to decode: borrowed when uncompressed, inflated into memory (at most
+/// the cap given to [`inflate`]) when compressed.
+#[derive(Debug, Clone)]
+pub struct Inflated<'a> {
+    pub header: BatchHeader,
+    body: Cow<'a, [u8]>,
 }
 
-fn get_bytes<'a>(b: &'a [u8], pos: &mut usize) -> Result<Option<&'a [u8]>, BatchError> {
-    let len = get_varlong(b, pos)?;
-    if len < 0 {
-        return Ok(None);
+impl Inflated<'_> {
+    /// The batch's records, walked as on append but tolerating offset gaps (which Kafka allows in stored
+    /// batches).
+    pub fn records(&self) -> Result<Vec<RecordView<'_>>, BatchError> {
+        decode_body(&self.header, &self.body)
     }
-    let end = *pos + len as usize;
-    let v = b.get(*pos..end).ok_or(BatchError::Truncated {
-        needed: end,
-        have: b.len(),
-    })?;
-    *pos = end;
-    Ok(Some(v))
+    /// Size of the records after decompression.
+    pub fn inflated_len(&self) -> usize {
+        self.body.len()
+    }
 }
 
-/// Decodes the records of one uncompressed batch (`compression() == 0`). Compressed batches need the codec of
-/// the front end that reads them; the engine never decompresses.
-pub fn decode_records(b: &[u8]) -> Result<(BatchHeader, Vec<RecordView<'_>>), BatchError> {
-    let h = validate(b)?;
-    let body = &b[HEADER_LEN..h.total_len()];
-    let mut pos = 0;
-    let mut out = Vec::with_capacity(h.record_count.max(0) as usize);
-    for _ in 0..h.record_count {
-        let len = get_varlong(body, &mut pos)?;
-        let end = pos + len.max(0) as usize;
-        let rec = body.get(..end).ok_or(BatchError::Truncated {
-            needed: end,
-            have: body.len(),
-        })?;
-        pos += 1; // attributes
-        let ts_delta = get_varlong(rec, &mut pos)?;
-        let off_delta = get_varlong(rec, &mut pos)?;
-        let key = get_bytes(rec, &mut pos)?;
-        let value = get_bytes(rec, &mut pos)?;
-        let n_headers = get_varlong(rec, &mut pos)?;
-        let mut headers = Vec::with_capacity(n_headers.clamp(0, 64) as usize);
-        for _ in 0..n_headers {
-            let k = get_bytes(rec, &mut pos)?.unwrap_or_default();
-            headers.push((k, get_bytes(rec, &mut pos)?));
-        }
-        pos = end;
+/// Validates the batch at the start of `b` (header, CRC) and decompresses its records, refusing to inflate
+/// more than `max_inflated` bytes: the bounded way for a reader to get at a compressed batch.
+pub fn inflate(b: &[u8], max_inflated: u64) -> Result<Inflated<'_>, BatchError> {
+    let header = validate(b)?;
+    let records = &b[HEADER_LEN..header.total_len()];
+    let body = match header.compression() {
+        0 => Cow::Borrowed(records),
+        c => Cow::Owned(codec::inflate_all(c, records, max_inflated)?),
+    };
+    Ok(Inflated { header, body })
+}
+
+fn decode_body<'a>(h: &BatchHeader, body: &'a [u8]) -> Result<Vec<RecordView<'a>>, BatchError> {
+    // Bounded by the bytes present, not by the count the header claims.
+    let mut out = Vec::with_capacity((h.record_count.max(0) as usize).min(body.len() / 6));
+    let mut src = SliceSource { b: body, pos: 0 };
+    walk::walk(h, &mut src, false, |r| {
         let timestamp_ms = if h.is_log_append_time() {
             h.max_timestamp
         } else {
-            h.base_timestamp + ts_delta
+            h.base_timestamp.saturating_add(r.timestamp_delta)
         };
         out.push(RecordView {
-            offset: h.base_offset + off_delta,
+            offset: h.base_offset + i64::from(r.offset_delta),
             timestamp_ms,
-            key,
-            value,
-            headers,
+            key: r.key,
+            value: r.value,
+            headers: r.headers,
         });
+    })?;
+    Ok(out)
+}
+
+/// Decodes the records of one uncompressed batch (`compression() == 0`); a compressed one needs [`inflate`].
+pub fn decode_records(b: &[u8]) -> Result<(BatchHeader, Vec<RecordView<'_>>), BatchError> {
+    let h = validate(b)?;
+    if h.compression() != 0 {
+        return Err(BatchError::Compressed(codec::codec_name(h.compression())));
     }
-    Ok((h, out))
+    let records = decode_body(&h, &b[HEADER_LEN..h.total_len()])?;
+    Ok((h, records))
 }
 
 #[cfg(test)]
@@ -593,7 +725,7 @@ mod tests {
     #[test]
     fn built_batch_validates() {
         let b = sample(3);
-        let h = validate_for_append(&b).expect("valid");
+        let h = validate_for_append(&b, 1 << 20).expect("valid");
         assert_eq!(h.record_count, 3);
         assert_eq!(h.last_offset_delta, 2);
         assert_eq!(h.max_timestamp, 1002);
@@ -670,3 +802,6 @@ mod tests {
         assert_eq!(hs, vec![1, 4]);
     }
 }
+
+#[cfg(test)]
+mod validate_tests;

@@ -44,6 +44,11 @@ pub struct EngineConfig {
     /// raised at start), between 64 and 65,536; the rest is left for connections and the metadata store. Files
     /// with writes not yet fsynced stay open until synced, so the budget is soft under heavy writing.
     pub max_open_files: usize,
+    /// Most bytes one compressed batch may inflate to. Appends of larger batches are refused (INVALID_RECORD),
+    /// and readers that decompress (Kinesis GetRecords, Kafka offsets-for-times) skip stored ones. Apache Kafka has
+    /// no such cap; this one stops decompression bombs (a 36 KB zstd batch can inflate to 1 GiB). Default 64 MiB:
+    /// a full 1 MiB batch may compress 60:1.
+    pub max_inflated_batch_bytes: u64,
     /// Defaults for topics that do not override a setting.
     pub topic_defaults: TopicConfig,
 }
@@ -73,6 +78,7 @@ impl Default for EngineConfig {
             index_interval_bytes: 4096,
             metadata_cache_bytes: 64 << 20,
             max_open_files: 0,
+            max_inflated_batch_bytes: 64 << 20,
             topic_defaults: TopicConfig::default(),
         }
     }

@@ -614,6 +614,7 @@ fn open_partition(
         policy: cfg.fsync,
         flush_interval: Duration::from_millis(cfg.flush_interval_ms.max(1)),
         index_interval: cfg.index_interval_bytes.max(1),
+        max_inflated: cfg.max_inflated_batch_bytes,
         config,
         meta: meta.clone(),
         sealed,

@@ -118,6 +118,7 @@ pub struct Partition {
     dir: PathBuf,
     policy: FsyncPolicy,
     index_interval: u32,
+    max_inflated: u64,
     config: RwLock<TopicConfig>,
     segments: RwLock<Arc<Vec<Arc<Segment>>>>,
     writer: Mutex<Writer>,
@@ -148,6 +149,7 @@ pub(crate) struct OpenArgs<'a> {
     pub(crate) policy: FsyncPolicy,
     pub(crate) flush_interval: Duration,
     pub(crate) index_interval: u32,
+    pub(crate) max_inflated: u64,
     pub(crate) config: TopicConfig,
     pub(crate) meta: MetaStore,
     /// The persisted seal, if the partition was sealed before.
@@ -325,6 +327,7 @@ impl Partition {
             dir: args.dir,
             policy: args.policy,
             index_interval: args.index_interval,
+            max_inflated: args.max_inflated,
             config: RwLock::new(args.config),
             segments: RwLock::new(Arc::new(segments)),
             writer: Mutex::new(Writer {
@@ -366,6 +369,10 @@ impl Partition {
     }
     pub fn config(&self) -> TopicConfig {
         *read(&self.config)
+    }
+    /// The node's cap on a compressed batch's inflated size, for readers that decompress (`batch::inflate`).
+    pub fn max_inflated_batch_bytes(&self) -> u64 {
+        self.max_inflated
     }
     pub(crate) fn set_config(&self, c: TopicConfig) {
         *write(&self.config) = c;
@@ -440,7 +447,7 @@ impl Partition {
         let mut pos = 0;
         // CRC checks run before taking the append lock, so concurrent producers validate in parallel.
         while pos < records.len() {
-            let h = batch::validate_for_append(&records[pos..])?;
+            let h = batch::validate_for_append(&records[pos..], self.max_inflated)?;
             let len = h.total_len();
             if len > cfg.max_message_bytes as usize {
                 return Err(EngineError::MessageTooLarge {

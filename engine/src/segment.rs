@@ -665,7 +665,7 @@ mod tests {
             });
         }
         let bytes = b.finish();
-        let h = batch::validate_for_append(&bytes).expect("valid");
+        let h = batch::validate_for_append(&bytes, 64 << 20).expect("valid");
         let parts = [BatchParts {
             header: &h,
             head: &bytes[..HEADER_LEN],

@@ -47,6 +47,9 @@ pub fn engine_error_code(e: &EngineError) -> ResponseError {
         EngineError::InvalidConfig { .. } | EngineError::UnknownConfig(_) => {
             ResponseError::InvalidConfig
         }
+        // Records that break the format's rules are Kafka's InvalidRecordException (not retried by clients);
+        // damaged bytes (CRC, truncation, an undecodable compressed stream) are CORRUPT_MESSAGE.
+        EngineError::InvalidBatch(b) if b.is_invalid_record() => ResponseError::InvalidRecord,
         EngineError::InvalidBatch(_) => ResponseError::CorruptMessage,
         EngineError::MessageTooLarge { .. } => ResponseError::MessageTooLarge,
         EngineError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,

@@ -2,13 +2,17 @@
 //! producers, possibly compressed) decoded into records with their sequence numbers. Shared by GetRecords and
 //! SubscribeToShard.
 //!
+//! Compressed batches are inflated with the node's cap (`batch::inflate`), never without a bound. A stored batch
+//! that cannot be decoded (damaged on disk, or appended before records were validated on append) is skipped:
+//! logged, counted in `strait_damaged_batches_total{reader="kinesis"}`, and read past, so a consumer keeps moving
+//! instead of getting InternalFailure on every call; its records are lost to Kinesis readers.
+//!
 //! Kinesis readers see what a READ_COMMITTED Kafka consumer sees: reads stop at the partition's last stable
 //! offset (records of a transaction still open wait there, they are not skipped), and records of aborted
 //! transactions and transaction markers (control batches) are dropped.
 
 use bytes::Bytes;
-use kafka_protocol::records::RecordBatchDecoder;
-use strait_engine::batch::{self, BatchHeader, BatchIter};
+use strait_engine::batch::{self, BatchError, BatchHeader, BatchIter};
 use strait_engine::{EngineError, Partition};
 use strait_shard_map::{SequenceNumber, encode_kafka_key};
 
@@ -132,7 +136,15 @@ pub async fn read_shard(
                 pos = header.last_offset() + 1;
                 continue;
             }
-            for r in decode(&header, raw)? {
+            let decoded = match decode(raw, partition.max_inflated_batch_bytes()) {
+                Ok(d) => d,
+                Err(e) => {
+                    damaged(partition, &header, &e);
+                    pos = header.last_offset() + 1;
+                    continue;
+                }
+            };
+            for r in decoded {
                 if r.offset < pos {
                     continue;
                 }
@@ -182,10 +194,17 @@ pub async fn offset_at_timestamp(
     else {
         return Ok(None);
     };
-    let first = decode(&h, &raw)?
-        .into_iter()
-        .find(|r| r.arrival_ms >= ts)
-        .map_or(h.last_offset() + 1, |r| r.offset);
+    let first = match decode(&raw, partition.max_inflated_batch_bytes()) {
+        Ok(records) => records
+            .into_iter()
+            .find(|r| r.arrival_ms >= ts)
+            .map_or(h.last_offset() + 1, |r| r.offset),
+        // The batch's header is sound (the engine indexed it): start there, and the read skips the batch.
+        Err(e) => {
+            damaged(partition, &h, &e);
+            h.base_offset
+        }
+    };
     Ok(Some(first))
 }
 
@@ -195,37 +214,91 @@ fn corrupt(pos: i64, e: impl std::fmt::Display) -> KinesisError {
     ))
 }
 
-/// The records of one stored batch, compressed or not.
-fn decode(h: &BatchHeader, raw: &[u8]) -> Result<Vec<KinesisRecord>, KinesisError> {
+/// Logs and counts a stored batch that cannot be decoded; the caller reads past it.
+fn damaged(partition: &Partition, h: &BatchHeader, e: &BatchError) {
+    metrics::counter!("strait_damaged_batches_total", "reader" => "kinesis").increment(1);
+    tracing::warn!(topic = partition.topic(), partition = partition.index(), base_offset = h.base_offset,
+        last_offset = h.last_offset(), error = %e, "skipping a stored batch that cannot be decoded");
+}
+
+/// The records of one stored batch, compressed or not (inflating at most `max_inflated` bytes).
+fn decode(raw: &[u8], max_inflated: u64) -> Result<Vec<KinesisRecord>, BatchError> {
     // The reversible rule of docs/cross-protocol.md: ordinary keys as they are, null and other keys escaped.
     let pk = |k: Option<&[u8]>| encode_kafka_key(k).into_owned();
-    if h.compression() == 0 {
-        let (_, recs) = batch::decode_records(raw).map_err(|e| corrupt(h.base_offset, e))?;
-        return Ok(recs
-            .into_iter()
-            .map(|r| KinesisRecord {
-                sequence_number: String::new(),
-                offset: r.offset,
-                arrival_ms: r.timestamp_ms,
-                partition_key: pk(r.key),
-                data: Bytes::copy_from_slice(r.value.unwrap_or_default()),
-            })
-            .collect());
-    }
-    let mut buf = Bytes::copy_from_slice(raw);
-    let set = RecordBatchDecoder::decode(&mut buf).map_err(|e| corrupt(h.base_offset, e))?;
-    // kafka-protocol's decoder returns the producer's per-record timestamps even in a LogAppendTime batch, where
-    // Kafka (and so the arrival time) is the batch's max timestamp, stamped by the broker.
-    let log_append = h.is_log_append_time().then_some(h.max_timestamp);
-    Ok(set
-        .records
+    // LogAppendTime batches carry the broker's timestamp as every record's (the decoder applies it).
+    let inflated = batch::inflate(raw, max_inflated)?;
+    Ok(inflated
+        .records()?
         .into_iter()
         .map(|r| KinesisRecord {
             sequence_number: String::new(),
             offset: r.offset,
-            arrival_ms: log_append.unwrap_or(r.timestamp),
-            partition_key: pk(r.key.as_deref()),
-            data: r.value.unwrap_or_default(),
+            arrival_ms: r.timestamp_ms,
+            partition_key: pk(r.key),
+            data: Bytes::copy_from_slice(r.value.unwrap_or_default()),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use strait_engine::batch::{BatchBuilder, RecordInput};
+    use strait_engine::{AppendOptions, Engine, EngineConfig};
+
+    use super::*;
+
+    fn batch(tag: &str, n: usize) -> bytes::BytesMut {
+        let mut b = BatchBuilder::new();
+        for i in 0..n {
+            let v = format!("{tag}-{i}");
+            b.push(RecordInput {
+                key: Some(b"pk"),
+                value: Some(v.as_bytes()),
+                headers: &[],
+                timestamp_ms: 1000,
+            });
+        }
+        b.finish()
+    }
+
+    /// A batch damaged on disk (here: a flipped byte in its records, so its CRC no longer matches) is skipped:
+    /// the read returns the batches around it and moves past it, instead of failing on every call.
+    #[tokio::test]
+    async fn a_damaged_stored_batch_is_skipped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = Engine::open(EngineConfig {
+            data_dir: dir.path().to_path_buf(),
+            ..EngineConfig::default()
+        })
+        .await
+        .expect("engine");
+        engine
+            .create_topic("s", 1, BTreeMap::new())
+            .await
+            .expect("topic");
+        let p = engine.partition("s", 0).expect("partition");
+        let mut sizes = Vec::new();
+        for tag in ["a", "b", "c"] {
+            let b = batch(tag, 2);
+            sizes.push(b.len());
+            p.append(b, AppendOptions::default()).await.expect("append");
+        }
+        let seg = dir.path().join("logs/s-0").join(format!("{:020}.log", 0));
+        let mut bytes = std::fs::read(&seg).expect("segment");
+        let in_b = sizes[0] + sizes[1] - 3; // inside batch "b"'s last record value
+        bytes[in_b] ^= 0xff;
+        std::fs::write(&seg, &bytes).expect("damage the segment");
+
+        let read = read_shard(&p, 0, 0, 0, None, 100).await.expect("read");
+        let data: Vec<&[u8]> = read.records.iter().map(|r| &r.data[..]).collect();
+        assert_eq!(data, [&b"a-0"[..], b"a-1", b"c-0", b"c-1"]);
+        assert_eq!(read.next_offset, 6);
+        // Starting inside the damaged batch moves on too.
+        let read = read_shard(&p, 0, 0, 2, None, 100).await.expect("read");
+        assert_eq!(read.records.len(), 2);
+        assert_eq!(read.records[0].offset, 4);
+        engine.shutdown().await.expect("shutdown");
+    }
 }

@@ -4,9 +4,14 @@
 //!   earliest open transaction, else the high watermark).
 //! - EARLIEST (-2) and EARLIEST_LOCAL (-4): the log start (all data is local).
 //! - MAX_TIMESTAMP (-3): the first record carrying the largest timestamp, found inside the batch the engine
-//!   indexes for it (compressed batches are decompressed for this).
+//!   indexes for it (compressed batches are decompressed for this, with the node's cap on the inflated size).
 //! - LATEST_TIERED (-5): nothing is tiered, so "no offset" (-1), as Kafka answers without remote storage.
 //! - A timestamp: the first record at or after the log start whose timestamp is >= it, or -1 if none.
+//!
+//! A stored batch whose records cannot be decoded (damaged, or a decompression bomb appended before records were
+//! validated on append) is answered from its header: its first offset and max timestamp, so a consumer seeking
+//! by time lands on it and is not kept retrying; it is logged and counted in
+//! `strait_damaged_batches_total{reader="kafka_list_offsets"}`.
 //!
 //! Leader epochs in answers come from the batch holding the offset. A partition listed twice in one request is
 //! answered with INVALID_REQUEST for each mention, as Kafka does.
@@ -20,8 +25,7 @@ use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
-use kafka_protocol::records::RecordBatchDecoder;
-use strait_engine::batch::{self, BatchHeader, BatchIter};
+use strait_engine::batch::{self, BatchError, BatchHeader, BatchIter};
 use strait_engine::{EngineError, Partition, TopicInfo};
 
 use super::resolve;
@@ -168,6 +172,7 @@ async fn epoch_at(p: &Partition, offset: i64) -> Result<i32, ApiError> {
 
 async fn max_timestamp(p: &Partition) -> Result<Found, ApiError> {
     let log_start = p.log_start();
+    let cap = p.max_inflated_batch_bytes();
     let best = match p.max_timestamp_batch().await? {
         Some((h, bytes)) => Some((h.max_timestamp, h, bytes)),
         // The engine indexes one batch per segment and skips it once DeleteRecords has cut past it; then the
@@ -177,9 +182,16 @@ async fn max_timestamp(p: &Partition) -> Result<Found, ApiError> {
             let mut best: Option<(i64, BatchHeader, Bytes)> = None;
             scan(p, log_start, |h, bytes| {
                 let max = if h.base_offset < log_start && !h.is_log_append_time() {
-                    let times = record_times(h, bytes)?;
-                    let visible = times.iter().filter(|(o, _)| *o >= log_start);
-                    visible.map(|(_, t)| *t).max().unwrap_or(-1)
+                    match record_times(bytes, cap) {
+                        Ok(times) => {
+                            let visible = times.iter().filter(|(o, _)| *o >= log_start);
+                            visible.map(|(_, t)| *t).max().unwrap_or(-1)
+                        }
+                        Err(e) => {
+                            damaged(p, h, &e);
+                            h.max_timestamp
+                        }
+                    }
                 } else {
                     h.max_timestamp
                 };
@@ -196,7 +208,7 @@ async fn max_timestamp(p: &Partition) -> Result<Found, ApiError> {
     let Some((max, h, bytes)) = best else {
         return Ok(NOT_FOUND);
     };
-    let found = first_at_or_after(&h, &bytes, max, log_start)?;
+    let found = first_at_or_after(p, &h, &bytes, max, log_start);
     Ok(found.unwrap_or(Found {
         timestamp: max,
         offset: h.base_offset.max(log_start),
@@ -209,13 +221,16 @@ async fn by_timestamp(p: &Partition, ts: i64) -> Result<Found, ApiError> {
     let Some((h, bytes)) = p.find_by_timestamp(ts).await? else {
         return Ok(NOT_FOUND);
     };
-    if let Some(f) = first_at_or_after(&h, &bytes, ts, log_start)? {
+    if let Some(f) = first_at_or_after(p, &h, &bytes, ts, log_start) {
         return Ok(f);
     }
     // The engine's candidate lies (partly) below the log start, after DeleteRecords cut into a segment: go on
     // batch by batch from there. Rare, and bounded by the log end.
     let from = (h.last_offset() + 1).max(log_start);
-    let found = scan(p, from, |h, bytes| first_at_or_after(h, bytes, ts, from)).await?;
+    let found = scan(p, from, |h, bytes| {
+        Ok(first_at_or_after(p, h, bytes, ts, from))
+    })
+    .await?;
     Ok(found.unwrap_or(NOT_FOUND))
 }
 
@@ -248,15 +263,17 @@ async fn scan<T>(
     }
 }
 
-/// The first record of the batch with offset >= `min_offset` and timestamp >= `ts`.
+/// The first record of the batch with offset >= `min_offset` and timestamp >= `ts`. A batch whose records
+/// cannot be decoded answers with its own first offset (see the module docs).
 fn first_at_or_after(
+    p: &Partition,
     h: &BatchHeader,
     bytes: &[u8],
     ts: i64,
     min_offset: i64,
-) -> Result<Option<Found>, ApiError> {
+) -> Option<Found> {
     if h.last_offset() < min_offset || h.max_timestamp < ts {
-        return Ok(None);
+        return None;
     }
     let at = |timestamp, offset| Found {
         timestamp,
@@ -265,34 +282,34 @@ fn first_at_or_after(
     };
     // Every record of a LogAppendTime batch carries the batch's timestamp.
     if h.is_log_append_time() {
-        return Ok(Some(at(h.max_timestamp, h.base_offset.max(min_offset))));
+        return Some(at(h.max_timestamp, h.base_offset.max(min_offset)));
     }
-    Ok(record_times(h, bytes)?
-        .into_iter()
-        .find(|&(o, t)| o >= min_offset && t >= ts)
-        .map(|(o, t)| at(t, o)))
+    match record_times(bytes, p.max_inflated_batch_bytes()) {
+        Ok(times) => times
+            .into_iter()
+            .find(|&(o, t)| o >= min_offset && t >= ts)
+            .map(|(o, t)| at(t, o)),
+        Err(e) => {
+            damaged(p, h, &e);
+            Some(at(h.max_timestamp, h.base_offset.max(min_offset)))
+        }
+    }
 }
 
-/// `(offset, timestamp)` of every record in one stored batch.
-fn record_times(h: &BatchHeader, bytes: &[u8]) -> Result<Vec<(i64, i64)>, ApiError> {
-    let corrupt = |e: String| {
-        ApiError::new(
-            ResponseError::KafkaStorageError,
-            format!(
-                "stored batch at offset {} cannot be read: {e}",
-                h.base_offset
-            ),
-        )
-    };
-    if h.compression() == 0 {
-        let (_, records) = batch::decode_records(bytes).map_err(|e| corrupt(e.to_string()))?;
-        return Ok(records.iter().map(|r| (r.offset, r.timestamp_ms)).collect());
-    }
-    let mut buf = Bytes::copy_from_slice(bytes);
-    let set = RecordBatchDecoder::decode(&mut buf).map_err(|e| corrupt(e.to_string()))?;
-    Ok(set
-        .records
+/// Logs and counts a stored batch whose records cannot be decoded.
+fn damaged(p: &Partition, h: &BatchHeader, e: &BatchError) {
+    metrics::counter!("strait_damaged_batches_total", "reader" => "kafka_list_offsets")
+        .increment(1);
+    tracing::warn!(topic = p.topic(), partition = p.index(), base_offset = h.base_offset,
+        last_offset = h.last_offset(), error = %e, "a stored batch cannot be decoded; answering from its header");
+}
+
+/// `(offset, timestamp)` of every record in one stored batch, inflating at most `max_inflated` bytes.
+fn record_times(bytes: &[u8], max_inflated: u64) -> Result<Vec<(i64, i64)>, BatchError> {
+    let inflated = batch::inflate(bytes, max_inflated)?;
+    Ok(inflated
+        .records()?
         .iter()
-        .map(|r| (r.offset, r.timestamp))
+        .map(|r| (r.offset, r.timestamp_ms))
         .collect())
 }

@@ -1,5 +1,6 @@
 //! Produce (v3–13): one record batch per partition, stored as received (compressed batches stay compressed; the
-//! engine checks the CRC and assigns offsets), with idempotent-producer checks and acks 0 / 1 / -1. A
+//! engine checks the CRC, walks every record as Kafka's LogValidator does, and assigns offsets), with
+//! idempotent-producer checks and acks 0 / 1 / -1. A
 //! transactional batch is accepted only for a partition its producer added to its ongoing transaction.
 //!
 //! acks=-1 waits until the batch is durable (with `fsync = always`; under `fsync = interval` durability is the
@@ -12,11 +13,13 @@ use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_request::PartitionProduceData;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 use strait_engine::batch::BatchHeader;
-use strait_engine::{AppendInfo, AppendOptions, FsyncPolicy, Partition, TopicInfo};
+use strait_engine::{AppendInfo, AppendOptions, EngineError, FsyncPolicy, Partition, TopicInfo};
 use tokio::time::Instant;
 
 use super::Ctx;
@@ -94,7 +97,7 @@ pub async fn accept(ctx: &mut Ctx<'_>, req: ProduceRequest) -> Result<Accepted, 
             let index = pd.index;
             let res = match &topic {
                 Ok(t) => append(b, t, pd, version).await,
-                Err(e) => Err(e.clone()),
+                Err(e) => Err(Refusal::from(e.clone())),
             };
             parts.push(match res {
                 Ok(a) => {
@@ -108,8 +111,8 @@ pub async fn accept(ctx: &mut Ctx<'_>, req: ProduceRequest) -> Result<Accepted, 
                         .with_log_start_offset(a.log_start)
                 }
                 Err(e) => {
-                    let r = error_response(index, &e);
-                    failures.push(e);
+                    let r = error_response(index, &e.error, e.record);
+                    failures.push(e.error);
                     r
                 }
             });
@@ -168,19 +171,54 @@ impl PendingProduce {
                 ),
             };
             let slot = &mut topics[t].partition_responses[p];
-            *slot = error_response(slot.index, &err);
+            *slot = error_response(slot.index, &err, None);
         }
         ProduceResponse::default().with_responses(topics)
     }
 }
 
-fn error_response(index: i32, e: &ApiError) -> PartitionProduceResponse {
+/// A refused partition: the error and, when the refusal is about one record, that record's index in the batch
+/// (Produce v8+ `record_errors`, which clients report with the record).
+struct Refusal {
+    error: ApiError,
+    record: Option<i32>,
+}
+
+impl From<ApiError> for Refusal {
+    fn from(error: ApiError) -> Self {
+        Refusal {
+            error,
+            record: None,
+        }
+    }
+}
+
+impl From<EngineError> for Refusal {
+    fn from(e: EngineError) -> Self {
+        let record = match &e {
+            EngineError::InvalidBatch(b) => b.record_index(),
+            _ => None,
+        };
+        Refusal {
+            error: ApiError::from(e),
+            record,
+        }
+    }
+}
+
+fn error_response(index: i32, e: &ApiError, record: Option<i32>) -> PartitionProduceResponse {
+    let record_errors = record.map(|i| {
+        BatchIndexAndErrorMessage::default()
+            .with_batch_index(i)
+            .with_batch_index_error_message(Some(StrBytes::from_string(e.message.clone())))
+    });
     PartitionProduceResponse::default()
         .with_index(index)
         .with_error_code(e.code.code())
         .with_base_offset(-1)
         .with_log_append_time_ms(-1)
         .with_log_start_offset(-1)
+        .with_record_errors(record_errors.into_iter().collect())
         .with_error_message(Some(StrBytes::from_string(e.message.clone())))
 }
 
@@ -189,7 +227,7 @@ async fn append(
     t: &TopicInfo,
     pd: PartitionProduceData,
     version: i16,
-) -> Result<Appended, ApiError> {
+) -> Result<Appended, Refusal> {
     let p = resolve::partition(b, t, pd.index)?;
     let records = pd.records.unwrap_or_default();
     let h = check_batch(&records, version)?;
@@ -210,7 +248,7 @@ async fn append(
     };
     let mut st = b.producers().lock(b.engine(), &p).await?;
     match st.check(&pb) {
-        Verdict::Reject(code, message) => Err(ApiError::new(code, message)),
+        Verdict::Reject(code, message) => Err(ApiError::new(code, message).into()),
         Verdict::Duplicate(m) => {
             metrics::counter!("strait_kafka_produce_duplicates_total").increment(1);
             Ok(Appended {
@@ -249,7 +287,7 @@ async fn append(
 }
 
 /// What Kafka checks before the log sees a batch (`ProduceRequest.validateRecords` and `LogValidator`); the CRC
-/// is left to the engine, which reads every byte anyway.
+/// and the records are left to the engine (`batch::validate_for_append`), which reads every byte anyway.
 fn check_batch(records: &[u8], version: i16) -> Result<BatchHeader, ApiError> {
     let invalid = |m: String| ApiError::new(ResponseError::InvalidRecord, m);
     if records.is_empty() {
