@@ -210,7 +210,10 @@ impl Handler<BoxedBody> for Aws {
             Err(e) => return self.refuse("unknown", &e, format),
         };
         let op = route.operation.name();
-        if let Err(e) = self.authenticate(&parts, &body, KINESIS_SIGNING_NAME, peer).await {
+        if let Err(e) = self
+            .authenticate(&parts, &body, KINESIS_SIGNING_NAME, peer)
+            .await
+        {
             return self.refuse(op, &e, format);
         }
         if route.operation == Operation::SubscribeToShard {
@@ -307,7 +310,10 @@ impl Aws {
         body: &[u8],
         peer: Option<std::net::IpAddr>,
     ) -> Response<BoxedBody> {
-        let r = match self.authenticate(parts, body, DYNAMODB_SIGNING_NAME, peer).await {
+        let r = match self
+            .authenticate(parts, body, DYNAMODB_SIGNING_NAME, peer)
+            .await
+        {
             Ok(()) => self.inner.dynamodb.handle(Some(target), body).await,
             Err(e) => strait_dynamodb::Response::error(&dynamodb_auth_error(e, self.dev_mode())),
         };
@@ -342,7 +348,10 @@ impl Aws {
     ) -> Response<BoxedBody> {
         let id = uuid::Uuid::new_v4();
         let request_id = id.to_string();
-        let r = match self.authenticate(parts, body, CLOUDWATCH_SIGNING_NAME, peer).await {
+        let r = match self
+            .authenticate(parts, body, CLOUDWATCH_SIGNING_NAME, peer)
+            .await
+        {
             Ok(()) => {
                 let encoding = parts
                     .headers
