@@ -206,6 +206,17 @@ impl From<EngineError> for Refusal {
     }
 }
 
+/// An append's refusal: a partition closed by a reshard says why (closed_partitions); any other engine error keeps
+/// the index of the record it is about.
+fn refusal(b: &Broker, t: &TopicInfo, e: EngineError) -> Refusal {
+    match e {
+        EngineError::PartitionSealed { .. } => {
+            closed_partitions::produce_error(b.engine(), t, e).into()
+        }
+        e => Refusal::from(e),
+    }
+}
+
 fn error_response(index: i32, e: &ApiError, record: Option<i32>) -> PartitionProduceResponse {
     let record_errors = record.map(|i| {
         BatchIndexAndErrorMessage::default()
@@ -239,10 +250,7 @@ async fn append(
     // epoch into its own copy of each batch header and writes the rest from here, uncopied.
     let data = records;
     let Some(pb) = ProducerBatch::from_header(&h) else {
-        let info = p
-            .append(data, opts)
-            .await
-            .map_err(|e| closed_partitions::produce_error(b.engine(), t, e))?;
+        let info = p.append(data, opts).await.map_err(|e| refusal(b, t, e))?;
         metrics::counter!("strait_kafka_produced_bytes_total").increment(h.total_len() as u64);
         return Ok(Appended::new(p, info));
     };
@@ -267,10 +275,7 @@ async fn append(
                 b.txns()
                     .verify_produce(pb.producer_id, pb.epoch, &t.name, pd.index)?;
             }
-            let info = p
-                .append(data, opts)
-                .await
-                .map_err(|e| closed_partitions::produce_error(b.engine(), t, e))?;
+            let info = p.append(data, opts).await.map_err(|e| refusal(b, t, e))?;
             metrics::counter!("strait_kafka_produced_bytes_total").increment(h.total_len() as u64);
             let meta = BatchMeta {
                 first_seq: pb.first_seq,
