@@ -510,10 +510,9 @@ impl Partition {
             })
             .collect();
         if let Err(e) = active.append(&parts, self.index_interval) {
-            // A failed write leaves the file in an unknown state; refuse further writes until restart recovers it.
-            let reason: Arc<str> = e.to_string().into();
-            w.failed = Some(reason.clone());
-            self.durable.send_modify(|d| d.failed = Some(reason));
+            // A failed write may leave part of a batch past the accounted size; refuse writes until the flusher's
+            // recovery has cut it off and the disk takes writes again.
+            self.fence(&mut w, &e);
             return Err(e);
         }
         w.next_offset = off;
@@ -624,6 +623,110 @@ impl Partition {
         lock(&self.writer).sealed
     }
 
+    /// Refuses writes after a failed write or fsync (until [`try_recover`](Self::try_recover) succeeds), fails
+    /// every durability waiter, and reports the transition once: an ERROR log, `strait_storage_errors_total` and
+    /// `strait_partition_offline`. Wakes the flusher, which runs the recovery.
+    fn fence(&self, w: &mut Writer, e: &EngineError) {
+        if w.failed.is_none() {
+            tracing::error!(topic = %self.topic, partition = self.index, error = %e,
+                "storage write failed; partition is offline for writes until the disk takes writes again");
+            metrics::counter!("strait_storage_errors_total", "component" => "partition").increment(1);
+            self.offline_gauge().set(1.0);
+        }
+        let reason: Arc<str> = e.to_string().into();
+        w.failed = Some(reason.clone());
+        self.durable.send_modify(|d| d.failed = Some(reason));
+        self.flush_wanted.notify_one();
+    }
+
+    fn offline_gauge(&self) -> metrics::Gauge {
+        metrics::gauge!("strait_partition_offline", "topic" => self.topic.clone(),
+            "partition" => self.index.to_string())
+    }
+
+    /// Why the partition refuses writes after a storage failure, or `None` when it takes writes.
+    pub fn failure(&self) -> Option<String> {
+        lock(&self.writer).failed.as_ref().map(|f| f.to_string())
+    }
+
+    pub(crate) fn is_failed(&self) -> bool {
+        lock(&self.writer).failed.is_some()
+    }
+
+    /// One attempt to bring a fenced partition back; the flusher retries it with backoff. Returns `Ok(true)` once
+    /// the partition takes writes again.
+    ///
+    /// Nothing is appended while fenced, so the files hold exactly what was written before the failure. A probe
+    /// file first shows that the disk takes a largest batch again. Then whatever a failed write left past the
+    /// accounted size is cut off (no partial batch can surface), and every batch not yet durable is read back and
+    /// CRC-checked: after a failed fsync the page cache may have dropped it, and a batch that does not read back
+    /// whole is cut together with everything after it (none of it was acknowledged under `fsync = always`).
+    /// Finally one flush makes the rest durable, which also publishes it.
+    pub(crate) async fn try_recover(self: &Arc<Self>) -> Result<bool> {
+        let (segs, from) = {
+            let w = lock(&self.writer);
+            if w.failed.is_none() {
+                return Ok(true);
+            }
+            let mut segs = w.unsynced.clone();
+            segs.push(self.active());
+            (segs, self.durable.borrow().offset)
+        };
+        let probe = (self.config().max_message_bytes as usize).clamp(64 * 1024, 8 << 20);
+        let dir = self.dir.clone();
+        let checked = tokio::task::spawn_blocking(move || -> Result<Option<i64>> {
+            crate::meta::probe_write(&dir, probe).at(&dir)?;
+            if let Some(active) = segs.last() {
+                active.cut_to_size()?;
+            }
+            for s in &segs {
+                let mut off = from.max(s.base_offset);
+                while off < s.next_offset() {
+                    let Some(bytes) = s.read(off, 1 << 20, s.size(), i64::MAX)? else {
+                        break;
+                    };
+                    for item in batch::BatchIter::new(&bytes) {
+                        let bad = match item {
+                            Ok((h, range)) => match batch::validate(&bytes[range]) {
+                                Ok(_) => {
+                                    off = h.last_offset() + 1;
+                                    continue;
+                                }
+                                Err(e) => (h.base_offset, e),
+                            },
+                            Err(e) => (off, e),
+                        };
+                        tracing::error!(segment = %s.path.display(), offset = bad.0, error = %bad.1,
+                            "a batch written before the storage failure does not read back; cutting the log there");
+                        return Ok(Some(bad.0));
+                    }
+                }
+            }
+            Ok(None)
+        })
+        .await
+        .unwrap_or(Err(EngineError::ShuttingDown));
+        let bad = match checked {
+            Ok(bad) => bad,
+            Err(e) => {
+                tracing::debug!(topic = %self.topic, partition = self.index, error = %e, "partition still offline");
+                return Ok(false);
+            }
+        };
+        {
+            let mut w = lock(&self.writer);
+            if let Some(first_bad) = bad {
+                self.truncate_locked(&mut w, first_bad - 1)?;
+            }
+            w.failed = None;
+            self.durable.send_modify(|d| d.failed = None);
+        }
+        self.flush_once().await?;
+        self.offline_gauge().set(0.0);
+        tracing::warn!(topic = %self.topic, partition = self.index, "storage recovered; partition takes writes again");
+        Ok(true)
+    }
+
     fn failed(&self, reason: &Arc<str>) -> EngineError {
         EngineError::PartitionFailed {
             topic: self.topic.clone(),
@@ -694,10 +797,12 @@ impl Partition {
         metrics::histogram!("strait_log_fsync_seconds").record(started.elapsed().as_secs_f64());
         metrics::counter!("strait_log_fsyncs_total").increment(1);
         if let Err(e) = res {
-            tracing::error!(topic = %self.topic, partition = self.index, error = %e, "fsync failed; partition stops accepting writes");
-            let reason: Arc<str> = e.to_string().into();
-            lock(&self.writer).failed = Some(reason.clone());
-            self.durable.send_modify(|d| d.failed = Some(reason));
+            let mut w = lock(&self.writer);
+            // Still not durable: recovery must sync them again (they go first, in segment order).
+            let later = std::mem::take(&mut w.unsynced);
+            w.unsynced = sealed;
+            w.unsynced.extend(later);
+            self.fence(&mut w, &e);
             return Err(e);
         }
         for s in &sealed {
@@ -982,6 +1087,10 @@ impl Partition {
     /// suffix a Raft follower drops when its log diverges from the leader's.
     pub async fn truncate_after(&self, last_kept: i64) -> Result<()> {
         let mut w = lock(&self.writer);
+        self.truncate_locked(&mut w, last_kept)
+    }
+
+    fn truncate_locked(&self, w: &mut Writer, last_kept: i64) -> Result<()> {
         let new_end = last_kept + 1;
         if new_end >= w.next_offset {
             return Ok(());
@@ -1044,6 +1153,11 @@ impl Partition {
             let _ = h.await;
         }
         let res = self.flush_once().await;
+        // A fenced partition's tail is unverified: no index files, and an error so shutdown does not mark the data
+        // directory clean (the next start then checks the tails).
+        if let Some(f) = lock(&self.writer).failed.clone() {
+            return Err(self.failed(&f));
+        }
         let active = self.active();
         let txn_index = {
             let t = lock(&self.txn);
