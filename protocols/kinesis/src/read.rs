@@ -67,9 +67,12 @@ pub fn engine_error(e: EngineError) -> KinesisError {
         // A put that raced a reshard reached the sealed partition of the closed parent shard. SDKs retry
         // InternalFailure, and the retry routes to a child shard with the new map.
         e @ EngineError::PartitionSealed { .. } => KinesisError::Internal(e.to_string()),
-        e @ (EngineError::Io { .. }
-        | EngineError::Meta(_)
-        | EngineError::CorruptMetadata { .. }
+        // Storage failures are transient (the node recovers once the disk takes writes again); SDKs retry
+        // InternalFailure (500), and the message says why.
+        e @ (EngineError::Io { .. } | EngineError::Meta(_) | EngineError::PartitionFailed { .. }) => {
+            KinesisError::Internal(format!("The node's storage is unavailable: {e}"))
+        }
+        e @ (EngineError::CorruptMetadata { .. }
         | EngineError::MetaClosed
         | EngineError::InvalidPartitions { .. }
         | EngineError::InvalidConfig { .. }
@@ -77,7 +80,6 @@ pub fn engine_error(e: EngineError) -> KinesisError {
         | EngineError::InvalidBatch(_)
         | EngineError::OffsetOutOfRange { .. }
         | EngineError::NotBatchBoundary(_)
-        | EngineError::PartitionFailed { .. }
         | EngineError::DataDirLocked(_)) => KinesisError::Internal(e.to_string()),
     }
 }

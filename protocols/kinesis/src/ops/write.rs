@@ -161,9 +161,12 @@ pub(crate) async fn write(
             }
             Err(e) => {
                 tracing::warn!(stream = %r.name, shard, error = %e, "Kinesis append failed");
+                // The reason (a full disk, say) goes to the client: AWS's bare "Internal service failure." would
+                // leave the operator guessing why every retry fails.
+                let message = e.to_string();
                 for &i in &idx {
                     outcomes[i] = Some(Outcome::Failed {
-                        message: "Internal service failure.".into(),
+                        message: message.clone(),
                     });
                 }
             }
