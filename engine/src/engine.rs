@@ -287,6 +287,20 @@ impl Engine {
         partitions: u32,
         overrides: BTreeMap<String, String>,
     ) -> Result<TopicInfo> {
+        self.create_topic_with(name, partitions, overrides, Vec::new())
+            .await
+    }
+
+    /// [`create_topic`](Self::create_topic) that also commits `extra` metadata changes in the same transaction as
+    /// the topic record: a front end's own record of the topic (a Kinesis stream) exists exactly when the topic
+    /// does.
+    pub async fn create_topic_with(
+        &self,
+        name: &str,
+        partitions: u32,
+        overrides: BTreeMap<String, String>,
+        extra: Vec<MetaOp>,
+    ) -> Result<TopicInfo> {
         self.check_open()?;
         validate_topic_name(name)?;
         if partitions == 0 {
@@ -310,7 +324,7 @@ impl Engine {
         // Files first, metadata last: a creation that fails leaves nothing behind, now or after a restart (a
         // crash in between leaves only directories, which the next open removes as orphans).
         let parts = self.open_partitions(&record, 0..partitions, config).await?;
-        if let Err(e) = self.persist_topic(&record).await {
+        if let Err(e) = self.persist_topic(&record, extra).await {
             self.discard_partitions(&parts).await;
             return Err(e);
         }
@@ -325,16 +339,15 @@ impl Engine {
         Ok(info)
     }
 
-    async fn persist_topic(&self, record: &TopicRecord) -> Result<()> {
+    async fn persist_topic(&self, record: &TopicRecord, extra: Vec<MetaOp>) -> Result<()> {
         let value = encode("topic", record)?;
-        self.inner
-            .meta
-            .commit(vec![MetaOp::Put {
-                table: TOPICS_TABLE.into(),
-                key: record.name.as_bytes().to_vec(),
-                value,
-            }])
-            .await
+        let mut ops = vec![MetaOp::Put {
+            table: TOPICS_TABLE.into(),
+            key: record.name.as_bytes().to_vec(),
+            value,
+        }];
+        ops.extend(extra);
+        self.inner.meta.commit(ops).await
     }
 
     /// Creates partitions `range` of a topic whose metadata is not committed yet. On failure every directory of
@@ -468,7 +481,7 @@ impl Engine {
         let added = self
             .open_partitions(&record, current..total, topic.config)
             .await?;
-        if let Err(e) = self.persist_topic(&record).await {
+        if let Err(e) = self.persist_topic(&record, Vec::new()).await {
             self.discard_partitions(&added).await;
             return Err(e);
         }
@@ -499,7 +512,7 @@ impl Engine {
             .ok_or_else(|| EngineError::UnknownTopic(name.to_string()))?;
         let mut record = topic.record.clone();
         record.overrides = overrides;
-        self.persist_topic(&record).await?;
+        self.persist_topic(&record, Vec::new()).await?;
         for p in &topic.partitions {
             p.set_config(config);
         }
