@@ -138,11 +138,8 @@ impl MetaStore {
     /// Opens (or creates) the database and starts its writer thread.
     pub fn open(path: &Path, cache_bytes: usize) -> Result<MetaStore> {
         let p = path.to_path_buf();
-        let opener: Opener = Box::new(move || {
-            Database::builder()
-                .set_cache_size(cache_bytes)
-                .create(&p)
-        });
+        let opener: Opener =
+            Box::new(move || Database::builder().set_cache_size(cache_bytes).create(&p));
         Self::open_with(path, opener)
     }
 
@@ -446,9 +443,10 @@ fn writer_loop(shared: &Shared, rx: &mpsc::Receiver<Msg>) {
 /// The error each job of a failed commit gets (redb errors are not `Clone`); I/O errors keep their kind.
 fn job_error(e: &redb::Error) -> EngineError {
     match e {
-        redb::Error::Io(io) => {
-            EngineError::Meta(redb::Error::Io(std::io::Error::new(io.kind(), io.to_string())))
-        }
+        redb::Error::Io(io) => EngineError::Meta(redb::Error::Io(std::io::Error::new(
+            io.kind(),
+            io.to_string(),
+        ))),
         redb::Error::PreviousIo => unavailable("an earlier I/O error"),
         other => EngineError::Meta(redb::Error::Corrupted(format!(
             "metadata commit failed: {other}"
@@ -538,7 +536,9 @@ mod tests {
 
     impl FullDisk {
         fn check(&self, end: u64) -> std::io::Result<()> {
-            if self.full.load(std::sync::atomic::Ordering::Acquire) && end > redb::StorageBackend::len(&self.inner)? {
+            if self.full.load(std::sync::atomic::Ordering::Acquire)
+                && end > redb::StorageBackend::len(&self.inner)?
+            {
                 Err(std::io::Error::from_raw_os_error(28))
             } else {
                 Ok(())
@@ -619,7 +619,10 @@ mod tests {
             .await
             .expect_err("disk is full");
         assert!(err.to_string().contains("os error 28"), "{err}");
-        assert!(m.fault().is_some(), "a failed commit marks the store faulty");
+        assert!(
+            m.fault().is_some(),
+            "a failed commit marks the store faulty"
+        );
         // Refused while faulty (with the reason), or failing again after a re-open while the disk is full.
         let err = m
             .put("t", b"lost", vec![7u8; 8 << 20])
@@ -646,7 +649,9 @@ mod tests {
             assert!(Instant::now() < deadline, "the store did not recover");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        m.put("t", b"after", b"3".to_vec()).await.expect("put after recovery");
+        m.put("t", b"after", b"3".to_vec())
+            .await
+            .expect("put after recovery");
         assert_eq!(m.get("t", b"before").expect("get"), Some(b"1".to_vec()));
         assert_eq!(m.get("t", b"lost").expect("get"), None);
         assert_eq!(m.get("t", b"after").expect("get"), Some(b"3".to_vec()));

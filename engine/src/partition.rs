@@ -630,7 +630,8 @@ impl Partition {
         if w.failed.is_none() {
             tracing::error!(topic = %self.topic, partition = self.index, error = %e,
                 "storage write failed; partition is offline for writes until the disk takes writes again");
-            metrics::counter!("strait_storage_errors_total", "component" => "partition").increment(1);
+            metrics::counter!("strait_storage_errors_total", "component" => "partition")
+                .increment(1);
             self.offline_gauge().set(1.0);
         }
         let reason: Arc<str> = e.to_string().into();

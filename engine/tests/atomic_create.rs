@@ -40,7 +40,10 @@ async fn a_failed_create_leaves_no_topic_before_or_after_a_restart() {
 
     std::fs::remove_file(&blocker).expect("remove blocker");
     let e = Engine::open(config(dir.path())).await.expect("reopen");
-    assert!(e.topic("ghost").is_none(), "the failed topic appeared after a restart");
+    assert!(
+        e.topic("ghost").is_none(),
+        "the failed topic appeared after a restart"
+    );
     // The name is free: the same creation now succeeds.
     e.create_topic("ghost", 8, overrides(&[]))
         .await
@@ -54,7 +57,9 @@ async fn a_failed_create_leaves_no_topic_before_or_after_a_restart() {
 async fn a_failed_partition_addition_keeps_the_old_count_before_and_after_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
     let e = Engine::open(config(dir.path())).await.expect("open");
-    e.create_topic("t", 2, overrides(&[])).await.expect("create");
+    e.create_topic("t", 2, overrides(&[]))
+        .await
+        .expect("create");
     append(&e.partition("t", 1).expect("p"), "kept", 2, 1000).await;
     let blocker = block_partition(dir.path(), "t", 3);
     e.create_partitions("t", 4)

@@ -55,7 +55,9 @@ fn degraded_body(h: &StorageHealth) -> Option<String> {
     if h.is_healthy() {
         return None;
     }
-    let mut body = String::from("degraded: storage failure; reads are served, affected writes fail until the disk takes writes again\n");
+    let mut body = String::from(
+        "degraded: storage failure; reads are served, affected writes fail until the disk takes writes again\n",
+    );
     if let Some(f) = &h.metadata_fault {
         body.push_str(&format!("metadata store unavailable: {f}\n"));
     }
@@ -103,7 +105,12 @@ impl<S: StatsSource> Handler for Admin<S> {
         let state = &self.0;
         match (req.method(), req.uri().path()) {
             (&Method::GET, "/healthz") => match state.health.phase() {
-                Phase::Ready => match state.stats.storage_health().as_ref().and_then(degraded_body) {
+                Phase::Ready => match state
+                    .stats
+                    .storage_health()
+                    .as_ref()
+                    .and_then(degraded_body)
+                {
                     None => text(StatusCode::OK, "ok\n"),
                     Some(body) => text(StatusCode::SERVICE_UNAVAILABLE, body),
                 },
@@ -115,7 +122,8 @@ impl<S: StatsSource> Handler for Admin<S> {
                     crate::telemetry::record_engine_stats(&stats);
                 }
                 if let Some(h) = state.stats.storage_health() {
-                    metrics::gauge!("strait_partitions_offline").set(h.offline_partitions.len() as f64);
+                    metrics::gauge!("strait_partitions_offline")
+                        .set(h.offline_partitions.len() as f64);
                 }
                 let mut resp = Response::new(Full::new(Bytes::from(state.prometheus.render())));
                 resp.headers_mut().insert(
@@ -143,4 +151,37 @@ fn text(status: StatusCode, body: impl Into<Bytes>) -> HttpResponse {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use strait_engine::OfflinePartition;
+
+    use super::*;
+
+    #[test]
+    fn healthy_storage_has_no_degraded_body() {
+        assert_eq!(degraded_body(&StorageHealth::default()), None);
+    }
+
+    #[test]
+    fn degraded_body_names_the_fault_and_caps_the_partition_list() {
+        let h = StorageHealth {
+            offline_partitions: (0..25)
+                .map(|p| OfflinePartition {
+                    topic: "t".into(),
+                    partition: p,
+                    reason: "No space left on device (os error 28)".into(),
+                })
+                .collect(),
+            metadata_fault: Some("I/O error: No space left on device".into()),
+        };
+        let body = degraded_body(&h).expect("degraded");
+        assert!(body.starts_with("degraded:"), "{body}");
+        assert!(body.contains("metadata store unavailable: I/O error: No space left on device"));
+        assert!(body.contains("partition t-0 offline: No space left on device (os error 28)"));
+        assert!(body.contains("partition t-19 offline"));
+        assert!(!body.contains("partition t-20 offline"));
+        assert!(body.contains("... and 5 more offline partitions"));
+    }
 }

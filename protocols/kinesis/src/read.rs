@@ -69,7 +69,9 @@ pub fn engine_error(e: EngineError) -> KinesisError {
         e @ EngineError::PartitionSealed { .. } => KinesisError::Internal(e.to_string()),
         // Storage failures are transient (the node recovers once the disk takes writes again); SDKs retry
         // InternalFailure (500), and the message says why.
-        e @ (EngineError::Io { .. } | EngineError::Meta(_) | EngineError::PartitionFailed { .. }) => {
+        e @ (EngineError::Io { .. }
+        | EngineError::Meta(_)
+        | EngineError::PartitionFailed { .. }) => {
             KinesisError::Internal(format!("The node's storage is unavailable: {e}"))
         }
         e @ (EngineError::CorruptMetadata { .. }
