@@ -157,7 +157,7 @@ impl MetaStore {
         let ws = shared.clone();
         std::thread::Builder::new()
             .name("strait-meta-writer".into())
-            .spawn(move || writer_loop(&ws, &rx))
+            .spawn(move || writer_loop(ws, &rx))
             .map_err(|source| EngineError::Io {
                 path: path.to_path_buf(),
                 source,
@@ -351,7 +351,7 @@ fn try_recover(shared: &Shared) -> std::result::Result<(), String> {
     Ok(())
 }
 
-fn writer_loop(shared: &Shared, rx: &mpsc::Receiver<Msg>) {
+fn writer_loop(shared: Arc<Shared>, rx: &mpsc::Receiver<Msg>) {
     let mut closing = None;
     let mut retry = Retry::new();
     while closing.is_none() {
@@ -384,7 +384,7 @@ fn writer_loop(shared: &Shared, rx: &mpsc::Receiver<Msg>) {
             }
         }
         if lock(&shared.fault).is_some() && Instant::now() >= retry.next {
-            match try_recover(shared) {
+            match try_recover(&shared) {
                 Ok(()) => {
                     if let Some(was) = lock(&shared.fault).take() {
                         tracing::warn!(path = %shared.path.display(), after = %was,
@@ -426,7 +426,7 @@ fn writer_loop(shared: &Shared, rx: &mpsc::Receiver<Msg>) {
             Err(e) => {
                 tracing::error!(error = %e, jobs = jobs.len(), "metadata commit failed");
                 if is_io(e) {
-                    mark_faulty(shared, &e.to_string());
+                    mark_faulty(&shared, &e.to_string());
                     retry = Retry::new();
                 }
                 for j in jobs {
@@ -435,6 +435,9 @@ fn writer_loop(shared: &Shared, rx: &mpsc::Receiver<Msg>) {
             }
         }
     }
+    // Release this thread's handle before confirming, so a caller that closes and drops its own handles can
+    // reopen the file at once.
+    drop(shared);
     if let Some(done) = closing {
         let _ = done.send(());
     }
