@@ -80,3 +80,28 @@ def test_failed_creations_leave_no_ghosts(make_node):
         if node is not None:
             node.stop()
         subprocess.run(["umount", "-l", data], check=False)
+
+
+def test_create_at_the_file_limit_leaves_no_ghost(make_node):
+    """The issue's reproduction: under a small open-file limit a 300-partition topic cannot be created (each
+    partition keeps its active segment open); after a restart with normal limits it must not appear."""
+    first = make_node(wrapper=["prlimit", "--nofile=256:256", "--"])
+    admin = AdminClient({"bootstrap.servers": first.bootstrap})
+    err = None
+    try:
+        admin.create_topics([NewTopic("ghost", PARTITIONS)], operation_timeout=30)["ghost"].result(timeout=60)
+    except KafkaException as e:
+        err = e.args[0]
+    assert err is not None, "creating 300 partitions under 256 open files succeeded"
+    assert err.code() == KafkaError.KAFKA_STORAGE_ERROR, err
+    assert "Too many open files" in err.str(), err
+    assert "ghost" not in topics(admin)
+    assert first.alive(), first.log()
+    first.stop()
+
+    node = make_node(data_dir=first.data_dir)
+    admin = AdminClient({"bootstrap.servers": node.bootstrap})
+    assert "ghost" not in topics(admin), "the failed topic appeared after a restart"
+    left = [d for d in os.listdir(os.path.join(node.data_dir, "logs")) if d.startswith("ghost")]
+    assert not left, left
+    assert_serves(node)
