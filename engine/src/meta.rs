@@ -31,6 +31,11 @@ pub(crate) const RETRY_MAX: Duration = Duration::from_secs(2);
 /// Bytes the metadata recovery probe writes: a commit rewrites a few pages, so this much free space is a sound
 /// sign that the next commit fits.
 const META_PROBE_BYTES: usize = 256 * 1024;
+/// Bytes a fenced partition's recovery probe writes: a largest batch at the default `max.message.bytes`.
+const PARTITION_PROBE_BYTES: usize = 1 << 20;
+/// How long one partition probe's outcome stands for every other fenced partition: after a full disk, thousands
+/// of partitions retry together, and one probe answers for all of them.
+const PROBE_REUSE: Duration = Duration::from_millis(250);
 /// Table the recovery probe commits to (one tiny key).
 const HEALTH_TABLE: &str = "_health";
 
@@ -78,6 +83,8 @@ struct Shared {
     fault: Mutex<Option<String>>,
     /// The current instance saw an I/O error and must be replaced.
     poisoned: std::sync::atomic::AtomicBool,
+    /// When the last partition probe ran and how it ended (see [`MetaStore::probe_space`]).
+    probe: Mutex<Option<(Instant, std::result::Result<(), String>)>>,
 }
 
 /// Handle to the metadata database; cheap to clone.
@@ -152,6 +159,7 @@ impl MetaStore {
             db: RwLock::new(Some(Arc::new(db))),
             fault: Mutex::new(None),
             poisoned: std::sync::atomic::AtomicBool::new(false),
+            probe: Mutex::new(None),
         });
         let (tx, rx) = mpsc::channel::<Msg>();
         let ws = shared.clone();
@@ -168,6 +176,22 @@ impl MetaStore {
     /// `None` when the store takes writes; otherwise why it does not (it recovers by itself once it can).
     pub fn fault(&self) -> Option<String> {
         lock(&self.shared.fault).clone()
+    }
+
+    /// Proves that the data directory takes a largest batch again (for fenced partitions' recovery). Concurrent
+    /// and back-to-back callers share one probe, so many fenced partitions do not multiply the writes. Blocking.
+    pub(crate) fn probe_space(&self) -> std::result::Result<(), String> {
+        let mut last = lock(&self.shared.probe);
+        if let Some((at, res)) = &*last
+            && at.elapsed() < PROBE_REUSE
+        {
+            return res.clone();
+        }
+        let dir = self.shared.path.parent().unwrap_or(Path::new("."));
+        let res =
+            probe_write(dir, PARTITION_PROBE_BYTES).map_err(|e| format!("probe write failed: {e}"));
+        *last = Some((Instant::now(), res.clone()));
+        res
     }
 
     /// Applies `ops` atomically; returns once they are durable. Concurrent calls share one transaction.

@@ -658,10 +658,11 @@ impl Partition {
     /// the partition takes writes again.
     ///
     /// Nothing is appended while fenced, so the files hold exactly what was written before the failure. A probe
-    /// file first shows that the disk takes a largest batch again. Then whatever a failed write left past the
-    /// accounted size is cut off (no partial batch can surface), and every batch not yet durable is read back and
-    /// CRC-checked: after a failed fsync the page cache may have dropped it, and a batch that does not read back
-    /// whole is cut together with everything after it (none of it was acknowledged under `fsync = always`).
+    /// file first shows that the disk takes a largest batch again (one probe answers for every fenced partition,
+    /// see `MetaStore::probe_space`). Then whatever a failed write left past the accounted size is cut off (no
+    /// partial batch can surface), and every batch not yet durable is read back and CRC-checked: after a failed
+    /// fsync the page cache may have dropped it, and a batch that does not read back whole is cut together with
+    /// everything after it (under `fsync = always` no producer waiting for durability was acknowledged for it).
     /// Finally one flush makes the rest durable, which also publishes it.
     pub(crate) async fn try_recover(self: &Arc<Self>) -> Result<bool> {
         let (segs, from) = {
@@ -673,10 +674,13 @@ impl Partition {
             segs.push(self.active());
             (segs, self.durable.borrow().offset)
         };
-        let probe = (self.config().max_message_bytes as usize).clamp(64 * 1024, 8 << 20);
+        let meta = self.meta.clone();
         let dir = self.dir.clone();
         let checked = tokio::task::spawn_blocking(move || -> Result<Option<i64>> {
-            crate::meta::probe_write(&dir, probe).at(&dir)?;
+            meta.probe_space().map_err(|e| EngineError::Io {
+                path: dir,
+                source: std::io::Error::other(e),
+            })?;
             if let Some(active) = segs.last() {
                 active.cut_to_size()?;
             }
