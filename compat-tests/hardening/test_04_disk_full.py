@@ -1,9 +1,11 @@
 """Defect 4: a full disk must not wedge the node. While the disk is full, producers get KAFKA_STORAGE_ERROR and
-Kinesis a retriable InternalFailure saying why, /healthz is 503 "degraded" and /metrics shows the partition
-offline; once space is freed the node takes writes again within seconds, without a restart, and every
+Kinesis a retriable InternalFailure saying why, DynamoDB (the metadata store) a retriable InternalServerError,
+/healthz is 503 "degraded" and /metrics shows the partition offline and the metadata store unhealthy; once space is freed the node takes writes again within seconds, without a restart, and every
 acknowledged record is still there."""
 import errno
 import os
+import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -102,6 +104,12 @@ def test_disk_full_recovers_without_restart(make_node):
         k.create_stream(StreamName="ks", ShardCount=1)
         k.get_waiter("stream_exists").wait(StreamName="ks", WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
         k.put_record(StreamName="ks", Data=b"before", PartitionKey="pk")
+        ddb = node.client("dynamodb")
+        ddb.create_table(TableName="leases", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                         BillingMode="PAY_PER_REQUEST")
+        ddb.get_waiter("table_exists").wait(TableName="leases", WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
+        ddb.put_item(TableName="leases", Item={"k": {"S": "before"}})
         acked, errors = produce(node, topic, [b"warmup"])
         assert acked == [b"warmup"] and not errors
         filler2 = os.path.join(data, "filler-2")
@@ -120,12 +128,27 @@ def test_disk_full_recovers_without_restart(make_node):
         # Everything left, to the last page: no small write may slip through.
         fill(os.path.join(data, "filler-3"), leave=0)
 
+        # The metadata store (DynamoDB items live there) hits the full disk too: large items make it grow.
+        for n in range(40):
+            try:
+                ddb.put_item(TableName="leases", Item={"k": {"S": f"big-{n}"}, "v": {"S": "x" * 350_000}})
+            except botocore.exceptions.ClientError as e:
+                err = e.response["Error"]
+                assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 500, e.response
+                assert err["Code"] == "InternalServerError", err
+                assert "storage is unavailable" in err["Message"], err
+                break
+        else:
+            raise AssertionError("the metadata store never hit the full disk")
+
         status, body = healthz(node)
         assert status == 503 and body.startswith("degraded"), (status, body)
+        assert "metadata store unavailable" in body, body
         assert f"partition {topic}-0 offline" in body, body
         metrics = node.metrics()
         assert offline_metric(metrics, topic) == "1", [m for m in metrics.splitlines() if "offline" in m]
         assert "strait_storage_errors_total" in metrics
+        assert "strait_metadata_store_healthy 0" in metrics
 
         # Kinesis: a retriable InternalFailure (500) that says why.
         for _ in range(2):  # the first put hits the disk, the second the fenced partition
@@ -145,7 +168,11 @@ def test_disk_full_recovers_without_restart(make_node):
         while healthz(node)[0] != 200:
             assert time.time() < deadline, f"still degraded after space was freed: {healthz(node)}\n{node.log()}"
             time.sleep(0.2)
-        assert offline_metric(node.metrics(), topic) == "0"
+        metrics = node.metrics()
+        assert offline_metric(metrics, topic) == "0"
+        assert "strait_metadata_store_healthy 1" in metrics
+        ddb.put_item(TableName="leases", Item={"k": {"S": "after"}})
+        assert ddb.get_item(TableName="leases", Key={"k": {"S": "before"}})["Item"]["k"]["S"] == "before"
         ok, errs = produce(node, topic, [b"after-%d" % j for j in range(5)])
         assert not errs and len(ok) == 5, errs
         acked += ok
@@ -160,7 +187,14 @@ def test_disk_full_recovers_without_restart(make_node):
         data_read = [r["Data"] for r in k.get_records(ShardIterator=it, Limit=100)["Records"]]
         assert data_read[0] == b"before" and data_read[-1] == b"after", [d[:10] for d in data_read]
         assert_serves(node)
+        with open(node.log_path, encoding="utf-8", errors="replace") as f:
+            lines = re.sub(r"\x1b\[[0-9;]*m", "", f.read()).splitlines()
+        # Each failure and recovery is logged once, not once per refused request.
+        assert sum("partition is offline for writes" in l and f"topic={topic}" in l for l in lines) == 1
+        assert sum("metadata store failed" in l for l in lines) == 1
+        assert not [l for l in lines if "request failed internally" in l], "refused requests logged at WARN"
     finally:
         if node is not None:
             node.stop()
         subprocess.run(["umount", "-l", data], check=False)
+        shutil.rmtree(tmp, ignore_errors=True)

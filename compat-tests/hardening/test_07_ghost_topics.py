@@ -3,6 +3,7 @@ creating many partitions fails part-way (ENOSPC) through Kafka CreateTopics, Kaf
 CreateStream; each answers its protocol's error, and neither then nor after a restart with room to spare does the
 topic (or the extra partitions) exist."""
 import os
+import shutil
 import subprocess
 import tempfile
 
@@ -80,6 +81,7 @@ def test_failed_creations_leave_no_ghosts(make_node):
         if node is not None:
             node.stop()
         subprocess.run(["umount", "-l", data], check=False)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_create_at_the_file_limit_leaves_no_ghost(make_node):

@@ -180,13 +180,17 @@ impl DynamoError {
     }
 }
 
+/// How a storage failure's message starts. The engine logs the metadata store's failure and recovery once, so
+/// requests refused meanwhile are not logged again at WARN (see `DynamoDb::handle`).
+pub(crate) const STORAGE_UNAVAILABLE: &str = "The node's storage is unavailable";
+
 impl From<strait_engine::EngineError> for DynamoError {
     fn from(e: strait_engine::EngineError) -> DynamoError {
         use strait_engine::EngineError as E;
         match e {
             // Transient: the node recovers once the disk takes writes again; SDKs retry a 500.
             E::Io { .. } | E::Meta(_) | E::PartitionFailed { .. } => {
-                DynamoError::Internal(format!("The node's storage is unavailable: {e}"))
+                DynamoError::Internal(format!("{STORAGE_UNAVAILABLE}: {e}"))
             }
             e => DynamoError::Internal(e.to_string()),
         }

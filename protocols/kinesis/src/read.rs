@@ -72,7 +72,7 @@ pub fn engine_error(e: EngineError) -> KinesisError {
         e @ (EngineError::Io { .. }
         | EngineError::Meta(_)
         | EngineError::PartitionFailed { .. }) => {
-            KinesisError::Internal(format!("The node's storage is unavailable: {e}"))
+            KinesisError::Internal(format!("{STORAGE_UNAVAILABLE}: {e}"))
         }
         e @ (EngineError::CorruptMetadata { .. }
         | EngineError::MetaClosed
@@ -85,6 +85,10 @@ pub fn engine_error(e: EngineError) -> KinesisError {
         | EngineError::DataDirLocked(_)) => KinesisError::Internal(e.to_string()),
     }
 }
+
+/// How a storage failure's message starts. The engine logs each partition's and the metadata store's failure
+/// and recovery once, so requests refused meanwhile are not logged again at WARN (see `Kinesis::handle`).
+pub(crate) const STORAGE_UNAVAILABLE: &str = "The node's storage is unavailable";
 
 /// Reads up to `limit` records (and about [`MAX_READ_BYTES`] of data) from `from`, never past `end` (a sealed
 /// shard's end offset). A position below the log start (data aged out by retention) reads from the log start,
