@@ -122,10 +122,10 @@ fn unavailable(reason: &str) -> EngineError {
     ))))
 }
 
-/// Writes `bytes` to a scratch file next to `path`, fsyncs and removes it: proof that the file system takes
-/// writes again. The `.tmp` name is swept by recovery if a crash leaves it behind.
-pub(crate) fn probe_write(dir: &Path, bytes: usize) -> std::io::Result<()> {
-    let probe = dir.join(".space-probe.tmp");
+/// Writes `bytes` to the scratch file `dir/name`, fsyncs and removes it: proof that the file system takes writes
+/// again. A file left by a crash mid-probe is overwritten and removed by the next probe.
+fn probe_write(dir: &Path, name: &str, bytes: usize) -> std::io::Result<()> {
+    let probe = dir.join(name);
     let res = (|| {
         let mut f = std::fs::File::create(&probe)?;
         let chunk = vec![0u8; bytes.min(64 * 1024)];
@@ -188,8 +188,8 @@ impl MetaStore {
             return res.clone();
         }
         let dir = self.shared.path.parent().unwrap_or(Path::new("."));
-        let res =
-            probe_write(dir, PARTITION_PROBE_BYTES).map_err(|e| format!("probe write failed: {e}"));
+        let res = probe_write(dir, ".partition-probe.tmp", PARTITION_PROBE_BYTES)
+            .map_err(|e| format!("probe write failed: {e}"));
         *last = Some((Instant::now(), res.clone()));
         res
     }
@@ -352,7 +352,8 @@ fn try_recover(shared: &Shared) -> std::result::Result<(), String> {
         reopen(shared)?;
     }
     let dir = shared.path.parent().unwrap_or(Path::new("."));
-    probe_write(dir, META_PROBE_BYTES).map_err(|e| format!("probe write failed: {e}"))?;
+    probe_write(dir, ".meta-probe.tmp", META_PROBE_BYTES)
+        .map_err(|e| format!("probe write failed: {e}"))?;
     let db = read(&shared.db)
         .clone()
         .ok_or_else(|| "not open".to_string())?;
