@@ -49,6 +49,28 @@ pub struct TopicInfo {
     pub created_ms: i64,
 }
 
+/// A partition that refuses writes after a storage failure (it recovers by itself once the disk takes writes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfflinePartition {
+    pub topic: String,
+    pub partition: u32,
+    pub reason: String,
+}
+
+/// What is wrong with the node's storage right now; the default (nothing) is healthy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StorageHealth {
+    pub offline_partitions: Vec<OfflinePartition>,
+    /// Why the metadata store refuses writes, if it does.
+    pub metadata_fault: Option<String>,
+}
+
+impl StorageHealth {
+    pub fn is_healthy(&self) -> bool {
+        self.offline_partitions.is_empty() && self.metadata_fault.is_none()
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EngineStats {
     pub topics: usize,
@@ -299,6 +321,20 @@ impl Engine {
         partitions: u32,
         overrides: BTreeMap<String, String>,
     ) -> Result<TopicInfo> {
+        self.create_topic_with(name, partitions, overrides, Vec::new())
+            .await
+    }
+
+    /// [`create_topic`](Self::create_topic) that also commits `extra` metadata changes in the same transaction as
+    /// the topic record: a front end's own record of the topic (a Kinesis stream) exists exactly when the topic
+    /// does.
+    pub async fn create_topic_with(
+        &self,
+        name: &str,
+        partitions: u32,
+        overrides: BTreeMap<String, String>,
+        extra: Vec<MetaOp>,
+    ) -> Result<TopicInfo> {
         self.check_open()?;
         validate_topic_name(name)?;
         if partitions == 0 {
@@ -319,8 +355,13 @@ impl Engine {
             overrides,
             created_ms: now_ms(),
         };
-        self.persist_topic(&record).await?;
-        let parts = self.open_partitions(&record, 0..partitions, config)?;
+        // Files first, metadata last: a creation that fails leaves nothing behind, now or after a restart (a
+        // crash in between leaves only directories, which the next open removes as orphans).
+        let parts = self.open_partitions(&record, 0..partitions, config).await?;
+        if let Err(e) = self.persist_topic(&record, extra).await {
+            self.discard_partitions(&parts).await;
+            return Err(e);
+        }
         let topic = Arc::new(Topic {
             record,
             config,
@@ -332,32 +373,37 @@ impl Engine {
         Ok(info)
     }
 
-    async fn persist_topic(&self, record: &TopicRecord) -> Result<()> {
+    async fn persist_topic(&self, record: &TopicRecord, extra: Vec<MetaOp>) -> Result<()> {
         let value = encode("topic", record)?;
-        self.inner
-            .meta
-            .commit(vec![MetaOp::Put {
-                table: TOPICS_TABLE.into(),
-                key: record.name.as_bytes().to_vec(),
-                value,
-            }])
-            .await
+        let mut ops = vec![MetaOp::Put {
+            table: TOPICS_TABLE.into(),
+            key: record.name.as_bytes().to_vec(),
+            value,
+        }];
+        ops.extend(extra);
+        self.inner.meta.commit(ops).await
     }
 
-    fn open_partitions(
+    /// Creates partitions `range` of a topic whose metadata is not committed yet. On failure every directory of
+    /// the range is removed again, so nothing of the attempt remains.
+    async fn open_partitions(
         &self,
         record: &TopicRecord,
         range: std::ops::Range<u32>,
         config: TopicConfig,
     ) -> Result<Vec<Arc<Partition>>> {
         let mut parts = Vec::with_capacity(range.len());
-        for p in range {
+        let mut result = Ok(());
+        for p in range.clone() {
             let dir = partition_dir(&self.inner.cfg.data_dir, &record.name, p);
             // A directory left by an interrupted deletion of a same-named topic must not be adopted.
-            if dir.exists() {
-                std::fs::remove_dir_all(&dir).at(&dir)?;
+            if dir.exists()
+                && let Err(e) = std::fs::remove_dir_all(&dir).at(&dir)
+            {
+                result = Err(e);
+                break;
             }
-            parts.push(open_partition(
+            match open_partition(
                 &self.inner.cfg,
                 &self.inner.meta,
                 &self.inner.files,
@@ -365,10 +411,41 @@ impl Engine {
                 p,
                 config,
                 true,
-            )?);
+            ) {
+                Ok(part) => parts.push(part),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
         }
-        sync_dir(&logs_dir(&self.inner.cfg.data_dir))?;
+        let result = result.and_then(|()| sync_dir(&logs_dir(&self.inner.cfg.data_dir)));
+        if let Err(e) = result {
+            tracing::warn!(topic = %record.name, error = %e, "creating partitions failed; removing what was created");
+            self.discard_partitions(&parts).await;
+            for p in range {
+                let dir = partition_dir(&self.inner.cfg.data_dir, &record.name, p);
+                if dir.is_dir()
+                    && let Err(e) = std::fs::remove_dir_all(&dir)
+                {
+                    // Harmless: the next open removes directories that no topic owns.
+                    tracing::warn!(dir = %dir.display(), error = %e, "could not remove a partition directory");
+                }
+            }
+            return Err(e);
+        }
         Ok(parts)
+    }
+
+    /// Stops and removes partitions whose topic change was not committed (no reader has seen them).
+    async fn discard_partitions(&self, parts: &[Arc<Partition>]) {
+        for p in parts {
+            p.halt().await;
+            if let Err(e) = std::fs::remove_dir_all(p.dir()) {
+                tracing::warn!(dir = %p.dir().display(), error = %e,
+                    "could not remove an uncommitted partition directory (the next start removes it)");
+            }
+        }
     }
 
     /// Deletes a topic: metadata first (so a crash cannot resurrect it), then its partitions' files.
@@ -435,9 +512,16 @@ impl Engine {
         }
         let mut record = topic.record.clone();
         record.partitions = total;
-        self.persist_topic(&record).await?;
+        // As in create_topic: new partitions' files first, the grown record last, undone on failure.
+        let added = self
+            .open_partitions(&record, current..total, topic.config)
+            .await?;
+        if let Err(e) = self.persist_topic(&record, Vec::new()).await {
+            self.discard_partitions(&added).await;
+            return Err(e);
+        }
         let mut parts = topic.partitions.clone();
-        parts.extend(self.open_partitions(&record, current..total, topic.config)?);
+        parts.extend(added);
         let new = Arc::new(Topic {
             record,
             config: topic.config,
@@ -463,7 +547,7 @@ impl Engine {
             .ok_or_else(|| EngineError::UnknownTopic(name.to_string()))?;
         let mut record = topic.record.clone();
         record.overrides = overrides;
-        self.persist_topic(&record).await?;
+        self.persist_topic(&record, Vec::new()).await?;
         for p in &topic.partitions {
             p.set_config(config);
         }
@@ -475,6 +559,27 @@ impl Engine {
         let info = Self::info(&new);
         write(&self.inner.topics).insert(name.to_string(), new);
         Ok(info)
+    }
+
+    /// Partitions that refuse writes after a storage failure, and the metadata store's fault, if any.
+    pub fn storage_health(&self) -> StorageHealth {
+        let parts: Vec<Arc<Partition>> = read(&self.inner.topics)
+            .values()
+            .flat_map(|t| t.partitions.clone())
+            .collect();
+        StorageHealth {
+            offline_partitions: parts
+                .iter()
+                .filter_map(|p| {
+                    p.failure().map(|reason| OfflinePartition {
+                        topic: p.topic().to_string(),
+                        partition: p.index(),
+                        reason,
+                    })
+                })
+                .collect(),
+            metadata_fault: self.inner.meta.fault(),
+        }
     }
 
     pub fn stats(&self) -> EngineStats {

@@ -26,7 +26,9 @@ mod txn;
 mod util;
 
 pub use config::{CleanupPolicy, EngineConfig, FsyncPolicy, TimestampType, TopicConfig};
-pub use engine::{Engine, EngineStats, TopicInfo, validate_topic_name};
+pub use engine::{
+    Engine, EngineStats, OfflinePartition, StorageHealth, TopicInfo, validate_topic_name,
+};
 pub use error::{EngineError, Result};
 pub use meta::{MetaOp, MetaStore};
 pub use partition::{AppendInfo, AppendOptions, LogOffsets, Partition, ReadResult};

@@ -532,10 +532,9 @@ impl Partition {
             })
             .collect();
         if let Err(e) = active.append(&parts, self.index_interval) {
-            // A failed write leaves the file in an unknown state; refuse further writes until restart recovers it.
-            let reason: Arc<str> = e.to_string().into();
-            w.failed = Some(reason.clone());
-            self.durable.send_modify(|d| d.failed = Some(reason));
+            // A failed write may leave part of a batch past the accounted size; refuse writes until the flusher's
+            // recovery has cut it off and the disk takes writes again.
+            self.fence(&mut w, &e);
             return Err(e);
         }
         w.next_offset = off;
@@ -646,6 +645,115 @@ impl Partition {
         lock(&self.writer).sealed
     }
 
+    /// Refuses writes after a failed write or fsync (until [`try_recover`](Self::try_recover) succeeds), fails
+    /// every durability waiter, and reports the transition once: an ERROR log, `strait_storage_errors_total` and
+    /// `strait_partition_offline`. Wakes the flusher, which runs the recovery.
+    fn fence(&self, w: &mut Writer, e: &EngineError) {
+        if w.failed.is_none() {
+            tracing::error!(topic = %self.topic, partition = self.index, error = %e,
+                "storage write failed; partition is offline for writes until the disk takes writes again");
+            metrics::counter!("strait_storage_errors_total", "component" => "partition")
+                .increment(1);
+            self.offline_gauge().set(1.0);
+        }
+        let reason: Arc<str> = e.to_string().into();
+        w.failed = Some(reason.clone());
+        self.durable.send_modify(|d| d.failed = Some(reason));
+        self.flush_wanted.notify_one();
+    }
+
+    fn offline_gauge(&self) -> metrics::Gauge {
+        metrics::gauge!("strait_partition_offline", "topic" => self.topic.clone(),
+            "partition" => self.index.to_string())
+    }
+
+    /// Why the partition refuses writes after a storage failure, or `None` when it takes writes.
+    pub fn failure(&self) -> Option<String> {
+        lock(&self.writer).failed.as_ref().map(|f| f.to_string())
+    }
+
+    pub(crate) fn is_failed(&self) -> bool {
+        lock(&self.writer).failed.is_some()
+    }
+
+    /// One attempt to bring a fenced partition back; the flusher retries it with backoff. Returns `Ok(true)` once
+    /// the partition takes writes again.
+    ///
+    /// Nothing is appended while fenced, so the files hold exactly what was written before the failure. A probe
+    /// file first shows that the disk takes a largest batch again (one probe answers for every fenced partition,
+    /// see `MetaStore::probe_space`). Then whatever a failed write left past the accounted size is cut off (no
+    /// partial batch can surface), and every batch not yet durable is read back and CRC-checked: after a failed
+    /// fsync the page cache may have dropped it, and a batch that does not read back whole is cut together with
+    /// everything after it (under `fsync = always` no producer waiting for durability was acknowledged for it).
+    /// Finally one flush makes the rest durable, which also publishes it.
+    pub(crate) async fn try_recover(self: &Arc<Self>) -> Result<bool> {
+        let (segs, from) = {
+            let w = lock(&self.writer);
+            if w.failed.is_none() {
+                return Ok(true);
+            }
+            let mut segs = w.unsynced.clone();
+            segs.push(self.active());
+            (segs, self.durable.borrow().offset)
+        };
+        let meta = self.meta.clone();
+        let dir = self.dir.clone();
+        let checked = tokio::task::spawn_blocking(move || -> Result<Option<i64>> {
+            meta.probe_space().map_err(|e| EngineError::Io {
+                path: dir,
+                source: std::io::Error::other(e),
+            })?;
+            if let Some(active) = segs.last() {
+                active.cut_to_size()?;
+            }
+            for s in &segs {
+                let mut off = from.max(s.base_offset);
+                while off < s.next_offset() {
+                    let Some(bytes) = s.read(off, 1 << 20, s.size(), i64::MAX)? else {
+                        break;
+                    };
+                    for item in batch::BatchIter::new(&bytes) {
+                        let bad = match item {
+                            Ok((h, range)) => match batch::validate(&bytes[range]) {
+                                Ok(_) => {
+                                    off = h.last_offset() + 1;
+                                    continue;
+                                }
+                                Err(e) => (h.base_offset, e),
+                            },
+                            Err(e) => (off, e),
+                        };
+                        tracing::error!(segment = %s.path.display(), offset = bad.0, error = %bad.1,
+                            "a batch written before the storage failure does not read back; cutting the log there");
+                        return Ok(Some(bad.0));
+                    }
+                }
+            }
+            Ok(None)
+        })
+        .await
+        .unwrap_or(Err(EngineError::ShuttingDown));
+        let bad = match checked {
+            Ok(bad) => bad,
+            Err(e) => {
+                tracing::debug!(topic = %self.topic, partition = self.index, error = %e, "partition still offline");
+                return Ok(false);
+            }
+        };
+        {
+            let mut w = lock(&self.writer);
+            if let Some(first_bad) = bad {
+                self.truncate_locked(&mut w, first_bad - 1)?;
+            }
+            w.failed = None;
+            self.durable.send_modify(|d| d.failed = None);
+        }
+        self.flush_once().await?;
+        self.offline_gauge().set(0.0);
+        tracing::warn!(topic = %self.topic, partition = self.index, "storage recovered; partition takes writes again");
+        Ok(true)
+    }
+
     fn failed(&self, reason: &Arc<str>) -> EngineError {
         EngineError::PartitionFailed {
             topic: self.topic.clone(),
@@ -716,10 +824,12 @@ impl Partition {
         metrics::histogram!("strait_log_fsync_seconds").record(started.elapsed().as_secs_f64());
         metrics::counter!("strait_log_fsyncs_total").increment(1);
         if let Err(e) = res {
-            tracing::error!(topic = %self.topic, partition = self.index, error = %e, "fsync failed; partition stops accepting writes");
-            let reason: Arc<str> = e.to_string().into();
-            lock(&self.writer).failed = Some(reason.clone());
-            self.durable.send_modify(|d| d.failed = Some(reason));
+            let mut w = lock(&self.writer);
+            // Still not durable: recovery must sync them again (they go first, in segment order).
+            let later = std::mem::take(&mut w.unsynced);
+            w.unsynced = sealed;
+            w.unsynced.extend(later);
+            self.fence(&mut w, &e);
             return Err(e);
         }
         for s in &sealed {
@@ -1004,6 +1114,10 @@ impl Partition {
     /// suffix a Raft follower drops when its log diverges from the leader's.
     pub async fn truncate_after(&self, last_kept: i64) -> Result<()> {
         let mut w = lock(&self.writer);
+        self.truncate_locked(&mut w, last_kept)
+    }
+
+    fn truncate_locked(&self, w: &mut Writer, last_kept: i64) -> Result<()> {
         let new_end = last_kept + 1;
         if new_end >= w.next_offset {
             return Ok(());
@@ -1066,6 +1180,11 @@ impl Partition {
             let _ = h.await;
         }
         let res = self.flush_once().await;
+        // A fenced partition's tail is unverified: no index files, and an error so shutdown does not mark the data
+        // directory clean (the next start then checks the tails).
+        if let Some(f) = lock(&self.writer).failed.clone() {
+            return Err(self.failed(&f));
+        }
         let active = self.active();
         let txn_index = {
             let t = lock(&self.txn);
@@ -1131,5 +1250,165 @@ impl Stamped {
         v.extend_from_slice(&self.head);
         v.extend_from_slice(self.rest(records));
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::time::Instant;
+
+    use super::*;
+    use crate::batch::{BatchBuilder, RecordInput};
+    use crate::{Engine, EngineConfig};
+
+    fn batch(tag: &str) -> Bytes {
+        let mut b = BatchBuilder::new();
+        b.push(RecordInput {
+            key: None,
+            value: Some(tag.as_bytes()),
+            headers: &[],
+            timestamp_ms: 1000,
+        });
+        b.finish().freeze()
+    }
+
+    /// Every record value below the high watermark.
+    async fn values(p: &Partition) -> Vec<String> {
+        let r = p.read(p.log_start(), 1 << 20).await.expect("read");
+        let mut out = Vec::new();
+        for item in batch::BatchIter::new(&r.records) {
+            let (_, range) = item.expect("valid batch");
+            let (_, recs) = batch::decode_records(&r.records[range]).expect("decode");
+            out.extend(
+                recs.iter()
+                    .map(|r| String::from_utf8_lossy(r.value.unwrap_or_default()).into_owned()),
+            );
+        }
+        out
+    }
+
+    /// Fences the partition the way a failed write does, after leaving `garbage` past the accounted size.
+    fn fail_write(p: &Partition, garbage: &[u8]) {
+        let path = p.active().path.clone();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .expect("open segment");
+        f.write_all(garbage).expect("write garbage");
+        let e = EngineError::Io {
+            path,
+            source: std::io::Error::from_raw_os_error(28),
+        };
+        p.fence(&mut lock(&p.writer), &e);
+    }
+
+    async fn wait_online(p: &Partition) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while p.failure().is_some() {
+            assert!(Instant::now() < deadline, "partition stayed offline");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn engine(dir: &Path, fsync: FsyncPolicy) -> (Engine, Arc<Partition>) {
+        let e = Engine::open(EngineConfig {
+            data_dir: dir.to_path_buf(),
+            fsync,
+            // Nothing becomes durable on its own under `interval` in these tests.
+            flush_interval_ms: 3_600_000,
+            ..EngineConfig::default()
+        })
+        .await
+        .expect("open");
+        e.create_topic("t", 1, Default::default())
+            .await
+            .expect("create");
+        let p = e.partition("t", 0).expect("partition");
+        (e, p)
+    }
+
+    #[tokio::test]
+    async fn a_fenced_partition_cuts_the_partial_write_and_resumes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (e, p) = engine(dir.path(), FsyncPolicy::Always).await;
+        for i in 0..3 {
+            p.append(batch(&format!("a{i}")), AppendOptions::default())
+                .await
+                .expect("append");
+        }
+        fail_write(&p, &[0xAB; 100]);
+        let err = p
+            .append(batch("refused"), AppendOptions::default())
+            .await
+            .expect_err("fenced");
+        assert!(
+            matches!(err, EngineError::PartitionFailed { .. }),
+            "{err:?}"
+        );
+        let health = e.storage_health();
+        assert_eq!(health.offline_partitions.len(), 1, "{health:?}");
+        assert!(health.offline_partitions[0].reason.contains("os error 28"));
+
+        wait_online(&p).await;
+        assert!(e.storage_health().is_healthy());
+        p.append(batch("after"), AppendOptions::default())
+            .await
+            .expect("append after recovery");
+        assert_eq!(values(&p).await, ["a0", "a1", "a2", "after"]);
+        // The garbage is gone from the file, so no reader or restart can see it.
+        let active = p.active();
+        assert_eq!(
+            std::fs::metadata(&active.path).expect("stat").len(),
+            active.size()
+        );
+        e.shutdown().await.expect("shutdown");
+        drop((e, p));
+        let (e, p) = engine_reopen(dir.path()).await;
+        assert_eq!(values(&p).await, ["a0", "a1", "a2", "after"]);
+        e.shutdown().await.expect("shutdown");
+    }
+
+    async fn engine_reopen(dir: &Path) -> (Engine, Arc<Partition>) {
+        let e = Engine::open(EngineConfig {
+            data_dir: dir.to_path_buf(),
+            ..EngineConfig::default()
+        })
+        .await
+        .expect("reopen");
+        let p = e.partition("t", 0).expect("partition");
+        (e, p)
+    }
+
+    #[tokio::test]
+    async fn a_tail_that_does_not_read_back_is_cut_before_resuming() {
+        use std::os::unix::fs::FileExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Under `interval` with an hour's interval nothing here becomes durable: the whole tail is re-checked.
+        let (e, p) = engine(dir.path(), FsyncPolicy::Interval).await;
+        p.append(batch("kept"), AppendOptions::default())
+            .await
+            .expect("append");
+        let second = p
+            .append(batch("damaged"), AppendOptions::default())
+            .await
+            .expect("append");
+        // What a failed fsync can leave: the page cache no longer holds what was written.
+        let active = p.active();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&active.path)
+            .expect("open")
+            .write_all_at(&[0xFF; 4], active.size() - 6)
+            .expect("damage");
+        fail_write(&p, &[]);
+        wait_online(&p).await;
+        assert_eq!(values(&p).await, ["kept"]);
+        assert_eq!(p.offsets().log_end, second.base_offset);
+        p.append(batch("after"), AppendOptions::default())
+            .await
+            .expect("append after recovery");
+        assert_eq!(values(&p).await, ["kept", "after"]);
+        e.shutdown().await.expect("shutdown");
     }
 }

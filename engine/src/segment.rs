@@ -536,6 +536,11 @@ impl Segment {
         Ok(())
     }
 
+    /// Cuts the file back to the bytes the segment accounts for: drops whatever a failed write left past them.
+    pub(crate) fn cut_to_size(&self) -> Result<()> {
+        self.handle()?.set_len(self.size()).at(&self.path)
+    }
+
     /// Removes the segment's files (readers holding it keep reading the unlinked file: its handle is pinned
     /// open first, so the file cache cannot close it under them).
     pub(crate) fn delete_files(&self) -> Result<()> {

@@ -2,6 +2,13 @@
 //!
 //! It starts before the engine opens and stops after the engine has shut down, so orchestrators see `503` for
 //! the whole time the node cannot serve, instead of connection errors.
+//!
+//! `/healthz` answers `200 ok` only when the node serves everything. After a storage failure (a full disk) it
+//! answers `503` with a body starting `degraded:` that names each partition refusing writes and the metadata
+//! store's fault: reads still work, writes to those partitions fail with retriable errors, and the node recovers
+//! by itself once the disk takes writes again, so use it for readiness (take the node out of rotation), not
+//! for a liveness check that restarts the process. `/metrics` exports the same as `strait_partition_offline`,
+//! `strait_partitions_offline`, `strait_metadata_store_healthy` and `strait_storage_errors_total`.
 
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
@@ -13,7 +20,7 @@ use hyper::body::Incoming;
 use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use metrics_exporter_prometheus::PrometheusHandle;
-use strait_engine::{Engine, EngineStats};
+use strait_engine::{Engine, EngineStats, StorageHealth};
 use tokio::net::TcpListener;
 
 use crate::health::{Health, Phase};
@@ -22,6 +29,11 @@ use crate::http::{self, Handler, HttpLimits, HttpResponse};
 /// Where `/metrics` gets engine totals from; `None` while the engine is not open yet.
 pub trait StatsSource: Send + Sync + 'static {
     fn engine_stats(&self) -> Option<EngineStats>;
+
+    /// Storage faults for `/healthz`; `None` while the engine is not open (or for sources without storage).
+    fn storage_health(&self) -> Option<StorageHealth> {
+        None
+    }
 }
 
 /// The node fills this cell once the engine has opened.
@@ -29,6 +41,37 @@ impl StatsSource for OnceLock<Engine> {
     fn engine_stats(&self) -> Option<EngineStats> {
         self.get().map(Engine::stats)
     }
+
+    fn storage_health(&self) -> Option<StorageHealth> {
+        self.get().map(Engine::storage_health)
+    }
+}
+
+/// Partitions listed by name in a degraded `/healthz` body; the rest are counted.
+const HEALTH_LIST_MAX: usize = 20;
+
+/// The `503` body for storage faults, or `None` when storage is healthy.
+fn degraded_body(h: &StorageHealth) -> Option<String> {
+    if h.is_healthy() {
+        return None;
+    }
+    let mut body = String::from(
+        "degraded: storage failure; reads are served, affected writes fail until the disk takes writes again\n",
+    );
+    if let Some(f) = &h.metadata_fault {
+        body.push_str(&format!("metadata store unavailable: {f}\n"));
+    }
+    for p in h.offline_partitions.iter().take(HEALTH_LIST_MAX) {
+        body.push_str(&format!(
+            "partition {}-{} offline: {}\n",
+            p.topic, p.partition, p.reason
+        ));
+    }
+    let more = h.offline_partitions.len().saturating_sub(HEALTH_LIST_MAX);
+    if more > 0 {
+        body.push_str(&format!("... and {more} more offline partitions\n"));
+    }
+    Some(body)
 }
 
 /// Everything the admin endpoints read.
@@ -71,13 +114,25 @@ impl<S: StatsSource> Handler for Admin<S> {
         let state = &self.0;
         match (req.method(), req.uri().path()) {
             (&Method::GET, "/healthz") => match state.health.phase() {
-                Phase::Ready => text(StatusCode::OK, "ok\n"),
+                Phase::Ready => match state
+                    .stats
+                    .storage_health()
+                    .as_ref()
+                    .and_then(degraded_body)
+                {
+                    None => text(StatusCode::OK, "ok\n"),
+                    Some(body) => text(StatusCode::SERVICE_UNAVAILABLE, body),
+                },
                 Phase::Starting => text(StatusCode::SERVICE_UNAVAILABLE, "starting\n"),
                 Phase::ShuttingDown => text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
             },
             (&Method::GET, "/metrics") => {
                 if let Some(stats) = state.stats.engine_stats() {
                     crate::telemetry::record_engine_stats(&stats);
+                }
+                if let Some(h) = state.stats.storage_health() {
+                    metrics::gauge!("strait_partitions_offline")
+                        .set(h.offline_partitions.len() as f64);
                 }
                 let mut resp = Response::new(Full::new(Bytes::from(state.prometheus.render())));
                 resp.headers_mut().insert(
@@ -97,12 +152,45 @@ impl<S: StatsSource> Handler for Admin<S> {
     }
 }
 
-fn text(status: StatusCode, body: &'static str) -> HttpResponse {
-    let mut resp = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+fn text(status: StatusCode, body: impl Into<Bytes>) -> HttpResponse {
+    let mut resp = Response::new(Full::new(body.into()));
     *resp.status_mut() = status;
     resp.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use strait_engine::OfflinePartition;
+
+    use super::*;
+
+    #[test]
+    fn healthy_storage_has_no_degraded_body() {
+        assert_eq!(degraded_body(&StorageHealth::default()), None);
+    }
+
+    #[test]
+    fn degraded_body_names_the_fault_and_caps_the_partition_list() {
+        let h = StorageHealth {
+            offline_partitions: (0..25)
+                .map(|p| OfflinePartition {
+                    topic: "t".into(),
+                    partition: p,
+                    reason: "No space left on device (os error 28)".into(),
+                })
+                .collect(),
+            metadata_fault: Some("I/O error: No space left on device".into()),
+        };
+        let body = degraded_body(&h).expect("degraded");
+        assert!(body.starts_with("degraded:"), "{body}");
+        assert!(body.contains("metadata store unavailable: I/O error: No space left on device"));
+        assert!(body.contains("partition t-0 offline: No space left on device (os error 28)"));
+        assert!(body.contains("partition t-19 offline"));
+        assert!(!body.contains("partition t-20 offline"));
+        assert!(body.contains("... and 5 more offline partitions"));
+    }
 }

@@ -136,9 +136,9 @@ impl DynamoError {
             | DynamoError::TableNotFound(m)
             | DynamoError::IdempotentParameterMismatch(m)
             | DynamoError::Auth { message: m, .. } => json!({ "__type": ty, "message": m }),
-            DynamoError::Internal(_) => {
-                json!({ "__type": ty, "message": "Internal server error" })
-            }
+            // The reason (e.g. a full disk) rather than a bare "Internal server error", so a KCL operator sees why
+            // lease updates keep failing.
+            DynamoError::Internal(m) => json!({ "__type": ty, "message": m }),
             DynamoError::ConditionalCheckFailed { item } => {
                 let mut b = json!({ "__type": ty, "message": "The conditional request failed" });
                 if let Some(item) = item {
@@ -180,9 +180,20 @@ impl DynamoError {
     }
 }
 
+/// How a storage failure's message starts. The engine logs the metadata store's failure and recovery once, so
+/// requests refused meanwhile are not logged again at WARN (see `DynamoDb::handle`).
+pub(crate) const STORAGE_UNAVAILABLE: &str = "The node's storage is unavailable";
+
 impl From<strait_engine::EngineError> for DynamoError {
     fn from(e: strait_engine::EngineError) -> DynamoError {
-        DynamoError::Internal(e.to_string())
+        use strait_engine::EngineError as E;
+        match e {
+            // Transient: the node recovers once the disk takes writes again; SDKs retry a 500.
+            E::Io { .. } | E::Meta(_) | E::PartitionFailed { .. } => {
+                DynamoError::Internal(format!("{STORAGE_UNAVAILABLE}: {e}"))
+            }
+            e => DynamoError::Internal(e.to_string()),
+        }
     }
 }
 

@@ -220,8 +220,16 @@ impl DynamoDb {
         match self.call(op, body).await {
             Ok(v) => Response::new(200, v.to_string().into_bytes(), None),
             Err(e) => {
-                if let DynamoError::Internal(m) = &e {
-                    tracing::warn!(operation = op, error = %m, "DynamoDB request failed internally");
+                match &e {
+                    DynamoError::Internal(m)
+                        if m.starts_with(crate::error::STORAGE_UNAVAILABLE) =>
+                    {
+                        tracing::debug!(operation = op, error = %m, "DynamoDB request refused");
+                    }
+                    DynamoError::Internal(m) => {
+                        tracing::warn!(operation = op, error = %m, "DynamoDB request failed internally");
+                    }
+                    _ => {}
                 }
                 Response::new(
                     e.status(),

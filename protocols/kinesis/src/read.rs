@@ -71,9 +71,14 @@ pub fn engine_error(e: EngineError) -> KinesisError {
         // A put that raced a reshard reached the sealed partition of the closed parent shard. SDKs retry
         // InternalFailure, and the retry routes to a child shard with the new map.
         e @ EngineError::PartitionSealed { .. } => KinesisError::Internal(e.to_string()),
+        // Storage failures are transient (the node recovers once the disk takes writes again); SDKs retry
+        // InternalFailure (500), and the message says why.
         e @ (EngineError::Io { .. }
         | EngineError::Meta(_)
-        | EngineError::CorruptMetadata { .. }
+        | EngineError::PartitionFailed { .. }) => {
+            KinesisError::Internal(format!("{STORAGE_UNAVAILABLE}: {e}"))
+        }
+        e @ (EngineError::CorruptMetadata { .. }
         | EngineError::MetaClosed
         | EngineError::InvalidPartitions { .. }
         | EngineError::InvalidConfig { .. }
@@ -81,10 +86,13 @@ pub fn engine_error(e: EngineError) -> KinesisError {
         | EngineError::InvalidBatch(_)
         | EngineError::OffsetOutOfRange { .. }
         | EngineError::NotBatchBoundary(_)
-        | EngineError::PartitionFailed { .. }
         | EngineError::DataDirLocked(_)) => KinesisError::Internal(e.to_string()),
     }
 }
+
+/// How a storage failure's message starts. The engine logs each partition's and the metadata store's failure
+/// and recovery once, so requests refused meanwhile are not logged again at WARN (see `Kinesis::handle`).
+pub(crate) const STORAGE_UNAVAILABLE: &str = "The node's storage is unavailable";
 
 /// Reads up to `limit` records (and about [`MAX_READ_BYTES`] of data) from `from`, never past `end` (a sealed
 /// shard's end offset). A position below the log start (data aged out by retention) reads from the log start,

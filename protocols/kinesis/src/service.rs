@@ -184,8 +184,16 @@ impl Kinesis {
         match self.call(op, format, body).await {
             Ok(v) => Response::ok(format, &v),
             Err(e) => {
-                if let KinesisError::Internal(m) = &e {
-                    tracing::warn!(operation = op.name(), error = %m, "Kinesis request failed internally");
+                match &e {
+                    KinesisError::Internal(m)
+                        if m.starts_with(crate::read::STORAGE_UNAVAILABLE) =>
+                    {
+                        tracing::debug!(operation = op.name(), error = %m, "Kinesis request refused");
+                    }
+                    KinesisError::Internal(m) => {
+                        tracing::warn!(operation = op.name(), error = %m, "Kinesis request failed internally");
+                    }
+                    _ => {}
                 }
                 Response::error(&e, format)
             }

@@ -77,12 +77,14 @@ pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisErr
         ),
         ("max.message.bytes".to_string(), MAX_BATCH_BYTES.to_string()),
     ]);
+    // The stream record commits with the topic record, so a failed creation leaves neither behind.
+    let op = k.inner.store.record_op(&record)?;
     k.inner
         .engine
-        .create_topic(&name, count, overrides)
+        .create_topic_with(&name, count, overrides, vec![op])
         .await
         .map_err(crate::read::engine_error)?;
-    k.inner.store.insert(record).await?;
+    k.inner.store.publish(record);
     Ok(Value::map())
 }
 

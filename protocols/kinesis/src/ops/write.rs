@@ -160,10 +160,12 @@ pub(crate) async fn write(
                 }
             }
             Err(e) => {
-                tracing::warn!(stream = %r.name, shard, error = %e, "Kinesis append failed");
+                // The reason (a full disk, say) goes to the client: AWS's bare "Internal service failure." would
+                // leave the operator guessing why every retry fails.
+                let message = e.to_string();
                 for &i in &idx {
                     outcomes[i] = Some(Outcome::Failed {
-                        message: "Internal service failure.".into(),
+                        message: message.clone(),
                     });
                 }
             }
@@ -184,5 +186,13 @@ async fn append(p: &Partition, batch: bytes::BytesMut) -> Result<i64, KinesisErr
     p.append(batch, AppendOptions::default())
         .await
         .map(|info| info.base_offset)
-        .map_err(engine_error)
+        .map_err(|e| {
+            // An offline partition refuses every put until it recovers; the engine logged that transition once.
+            if matches!(e, strait_engine::EngineError::PartitionFailed { .. }) {
+                tracing::debug!(topic = p.topic(), partition = p.index(), error = %e, "Kinesis append refused");
+            } else {
+                tracing::warn!(topic = p.topic(), partition = p.index(), error = %e, "Kinesis append failed");
+            }
+            engine_error(e)
+        })
 }

@@ -205,12 +205,18 @@ impl Store {
         }
     }
 
-    /// Persists a new stream and makes it visible.
-    pub(crate) async fn insert(
-        &self,
-        record: StreamRecord,
-    ) -> Result<Arc<StreamHandle>, KinesisError> {
-        self.persist(&record).await?;
+    /// The metadata change that persists `r`, for a caller that commits it together with other changes (a new
+    /// stream's record goes in the same transaction as its topic); [`publish`](Self::publish) follows the commit.
+    pub(crate) fn record_op(&self, r: &StreamRecord) -> Result<MetaOp, KinesisError> {
+        Ok(MetaOp::Put {
+            table: TABLE.into(),
+            key: stream_key(&r.name),
+            value: serde_json::to_vec(r).map_err(internal)?,
+        })
+    }
+
+    /// Makes a persisted record visible (after its [`record_op`](Self::record_op) is committed).
+    pub(crate) fn publish(&self, record: StreamRecord) -> Arc<StreamHandle> {
         let name = record.name.clone();
         let h = StreamHandle::new(record, true);
         self.streams
@@ -221,7 +227,7 @@ impl Store {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&name);
-        Ok(h)
+        h
     }
 
     /// Changes a stream's record under its admin lock: `f` edits a copy, which is persisted then published.
