@@ -102,16 +102,18 @@ def _recv_exact(s, n):
     return buf
 
 
-def assert_serves(node, records=20):
-    """The node is up and serves a normal Kafka producer/consumer and a normal Kinesis writer/reader."""
+def assert_serves(node, records=20, kafka_auth=None, aws_key="AKIDHARDENING", aws_secret="s3cr3t"):
+    """The node is up and serves a normal Kafka producer/consumer and a normal Kinesis writer/reader. `kafka_auth`
+    adds SASL settings to the Kafka clients; the Kinesis client signs with `aws_key`/`aws_secret`."""
+    kafka_auth = kafka_auth or {}
     assert node.alive(), f"strait died:\n{node.log()}"
     topic = "after-" + uuid.uuid4().hex[:8]
-    p = Producer({"bootstrap.servers": node.bootstrap, "acks": "all", "message.timeout.ms": 20000})
+    p = Producer({**kafka_auth, "bootstrap.servers": node.bootstrap, "acks": "all", "message.timeout.ms": 20000})
     errors = []
     for i in range(records):
         p.produce(topic, key=b"k%d" % i, value=b"v%d" % i, on_delivery=lambda e, m: e and errors.append(e))
     assert p.flush(30) == 0 and not errors, f"produce after the attack failed: {errors}\n{node.log()}"
-    c = Consumer({"bootstrap.servers": node.bootstrap, "group.id": "g-" + topic, "auto.offset.reset": "earliest",
+    c = Consumer({**kafka_auth, "bootstrap.servers": node.bootstrap, "group.id": "g-" + topic, "auto.offset.reset": "earliest",
                   "enable.auto.commit": False})
     c.subscribe([topic])
     got, deadline = [], time.time() + 30
@@ -122,7 +124,7 @@ def assert_serves(node, records=20):
     c.close()
     assert got == [b"v%d" % i for i in range(records)], f"consumed {len(got)} of {records}\n{node.log()}"
 
-    k = node.client("kinesis")
+    k = node.client("kinesis", key=aws_key, secret=aws_secret)
     stream = "after-" + uuid.uuid4().hex[:8]
     k.create_stream(StreamName=stream, ShardCount=1)
     k.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
@@ -138,31 +140,4 @@ def assert_serves(node, records=20):
 def assert_serves_authenticated(node, kafka_auth, aws_key, aws_secret, records=20):
     """`assert_serves` for a node that requires authentication: the Kafka clients add `kafka_auth` (SASL settings),
     the Kinesis client signs with the given keys (any keys, when the node's aws.auth is "none")."""
-    assert node.alive(), f"strait died:\n{node.log()}"
-    topic = "after-" + uuid.uuid4().hex[:8]
-    p = Producer({**kafka_auth, "bootstrap.servers": node.bootstrap, "acks": "all", "message.timeout.ms": 20000})
-    errors = []
-    for i in range(records):
-        p.produce(topic, value=b"v%d" % i, on_delivery=lambda e, m: e and errors.append(e))
-    assert p.flush(30) == 0 and not errors, f"produce failed: {errors}\n{node.log()}"
-    c = Consumer({**kafka_auth, "bootstrap.servers": node.bootstrap, "group.id": "g-" + topic,
-                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    c.subscribe([topic])
-    got, deadline = [], time.time() + 30
-    while len(got) < records and time.time() < deadline:
-        m = c.poll(1.0)
-        if m is not None and m.error() is None:
-            got.append(m.value())
-    c.close()
-    assert got == [b"v%d" % i for i in range(records)], f"consumed {len(got)} of {records}\n{node.log()}"
-    k = node.client("kinesis", key=aws_key, secret=aws_secret)
-    stream = "after-" + uuid.uuid4().hex[:8]
-    k.create_stream(StreamName=stream, ShardCount=1)
-    k.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
-    for i in range(records):
-        k.put_record(StreamName=stream, Data=b"d%d" % i, PartitionKey="pk")
-    shard = k.list_shards(StreamName=stream)["Shards"][0]["ShardId"]
-    it = k.get_shard_iterator(StreamName=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-    data = [r["Data"] for r in k.get_records(ShardIterator=it, Limit=1000)["Records"]]
-    assert data == [b"d%d" % i for i in range(records)], f"GetRecords returned {len(data)} of {records}"
-    assert node.alive(), f"strait died:\n{node.log()}"
+    assert_serves(node, records, kafka_auth=kafka_auth, aws_key=aws_key, aws_secret=aws_secret)

@@ -431,48 +431,11 @@ fn auth_message(e: &KinesisError, dev_mode: bool) -> String {
 
 /// `MissingAuthenticationTokenException` as the Kinesis crate renders it, with [`DEV_MISSING_TOKEN_MESSAGE`].
 fn dev_missing_token(format: WireFormat) -> strait_kinesis::error::ErrorResponse {
-    let err = KinesisError::MissingAuthenticationToken;
-    let error_type = err.error_type();
-    let body = match format {
-        WireFormat::Json => serde_json::json!({
-            "__type": error_type,
-            "message": DEV_MISSING_TOKEN_MESSAGE,
-        })
-        .to_string()
-        .into_bytes(),
-        WireFormat::Cbor => {
-            let mut out = vec![0xa2]; // a definite-length map of two entries
-            for s in ["__type", error_type, "message", DEV_MISSING_TOKEN_MESSAGE] {
-                cbor_text(&mut out, s);
-            }
-            out
-        }
-    };
-    strait_kinesis::error::ErrorResponse {
-        status: err.status(),
-        content_type: Some(format.content_type()),
-        error_type: Some(error_type),
-        body,
-    }
-}
-
-/// Appends a CBOR text string (major type 3) with the shortest length encoding.
-fn cbor_text(out: &mut Vec<u8>, s: &str) {
-    let len = s.len();
-    if let Ok(n) = u8::try_from(len) {
-        if n < 24 {
-            out.push(0x60 | n);
-        } else {
-            out.extend_from_slice(&[0x78, n]);
-        }
-    } else if let Ok(n) = u16::try_from(len) {
-        out.push(0x79);
-        out.extend_from_slice(&n.to_be_bytes());
-    } else {
-        out.push(0x7a);
-        out.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes());
-    }
-    out.extend_from_slice(s.as_bytes());
+    strait_kinesis::error::with_message(
+        &KinesisError::MissingAuthenticationToken,
+        DEV_MISSING_TOKEN_MESSAGE,
+        format,
+    )
 }
 
 /// The DynamoDB rendering of a signature check failure (Coral's exceptions, in JSON 1.0).

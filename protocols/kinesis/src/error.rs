@@ -199,6 +199,12 @@ fn modelled(
     modelled_with(status, error_type, "message", message, format)
 }
 
+/// `err`'s modelled answer (status, `__type`) with another `message`, in the request's format: for front doors
+/// that say more than the crate's own text (the server's dev-mode hint for a missing token).
+pub fn with_message(err: &KinesisError, message: &str, format: WireFormat) -> ErrorResponse {
+    modelled_with(err.status(), err.error_type(), "message", message, format)
+}
+
 fn modelled_with(
     status: u16,
     error_type: &'static str,
