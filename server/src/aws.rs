@@ -462,7 +462,8 @@ fn dynamodb_auth_error(e: KinesisError, dev_mode: bool) -> DynamoError {
         | KinesisError::ExpiredIterator(_)
         | KinesisError::ExpiredNextToken(_)
         | KinesisError::ProvisionedThroughputExceeded(_)
-        | KinesisError::Internal(_) => return DynamoError::Internal(message),
+        | KinesisError::Internal(_)
+        | KinesisError::StorageUnavailable(_) => return DynamoError::Internal(message),
     };
     DynamoError::Auth { failure, message }
 }
@@ -493,7 +494,8 @@ fn cloudwatch_auth_error(e: KinesisError, dev_mode: bool) -> CloudWatchError {
         | KinesisError::ExpiredIterator(_)
         | KinesisError::ExpiredNextToken(_)
         | KinesisError::ProvisionedThroughputExceeded(_)
-        | KinesisError::Internal(_) => return CloudWatchError::Internal(message),
+        | KinesisError::Internal(_)
+        | KinesisError::StorageUnavailable(_) => return CloudWatchError::Internal(message),
     };
     CloudWatchError::Auth { failure, message }
 }

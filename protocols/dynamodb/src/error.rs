@@ -44,6 +44,10 @@ pub enum DynamoError {
     /// The metadata store failed; the request may be retried.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The node's storage failed (disk full, I/O error) and is recovering: answered as `InternalServerError`
+    /// (500), which SDKs retry, with the reason. The engine logs the outage once, so requests are not logged again.
+    #[error("The node's storage is unavailable: {0}")]
+    StorageUnavailable(String),
 }
 
 /// Coral's authentication exceptions, all `400` on DynamoDB's JSON 1.0 protocol.
@@ -103,13 +107,15 @@ impl DynamoError {
                     "com.amazon.coral.service#UnrecognizedClientException"
                 }
             },
-            DynamoError::Internal(_) => "com.amazonaws.dynamodb.v20120810#InternalServerError",
+            DynamoError::Internal(_) | DynamoError::StorageUnavailable(_) => {
+                "com.amazonaws.dynamodb.v20120810#InternalServerError"
+            }
         }
     }
 
     pub fn status(&self) -> u16 {
         match self {
-            DynamoError::Internal(_) => 500,
+            DynamoError::Internal(_) | DynamoError::StorageUnavailable(_) => 500,
             DynamoError::UnknownOperation
             | DynamoError::Serialization(_)
             | DynamoError::Validation(_)
@@ -139,6 +145,9 @@ impl DynamoError {
             // The reason (e.g. a full disk) rather than a bare "Internal server error", so a KCL operator sees why
             // lease updates keep failing.
             DynamoError::Internal(m) => json!({ "__type": ty, "message": m }),
+            DynamoError::StorageUnavailable(_) => {
+                json!({ "__type": ty, "message": self.to_string() })
+            }
             DynamoError::ConditionalCheckFailed { item } => {
                 let mut b = json!({ "__type": ty, "message": "The conditional request failed" });
                 if let Some(item) = item {
@@ -180,17 +189,13 @@ impl DynamoError {
     }
 }
 
-/// How a storage failure's message starts. The engine logs the metadata store's failure and recovery once, so
-/// requests refused meanwhile are not logged again at WARN (see `DynamoDb::handle`).
-pub(crate) const STORAGE_UNAVAILABLE: &str = "The node's storage is unavailable";
-
 impl From<strait_engine::EngineError> for DynamoError {
     fn from(e: strait_engine::EngineError) -> DynamoError {
         use strait_engine::EngineError as E;
         match e {
             // Transient: the node recovers once the disk takes writes again; SDKs retry a 500.
             E::Io { .. } | E::Meta(_) | E::PartitionFailed { .. } => {
-                DynamoError::Internal(format!("{STORAGE_UNAVAILABLE}: {e}"))
+                DynamoError::StorageUnavailable(e.to_string())
             }
             e => DynamoError::Internal(e.to_string()),
         }

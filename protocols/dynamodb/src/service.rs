@@ -221,9 +221,7 @@ impl DynamoDb {
             Ok(v) => Response::new(200, v.to_string().into_bytes(), None),
             Err(e) => {
                 match &e {
-                    DynamoError::Internal(m)
-                        if m.starts_with(crate::error::STORAGE_UNAVAILABLE) =>
-                    {
+                    DynamoError::StorageUnavailable(m) => {
                         tracing::debug!(operation = op, error = %m, "DynamoDB request refused");
                     }
                     DynamoError::Internal(m) => {

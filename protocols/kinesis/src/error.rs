@@ -69,9 +69,13 @@ pub enum KinesisError {
     /// The access key id is not one of the configured keys.
     #[error("The security token included in the request is invalid.")]
     UnrecognizedClient,
-    /// Strait failed (storage error, corrupt metadata). AWS answers `InternalFailure` with status 500.
+    /// Strait failed (corrupt metadata, a bug). AWS answers `InternalFailure` with status 500.
     #[error("{0}")]
     Internal(String),
+    /// The node's storage failed (disk full, I/O error) and is recovering: answered as `InternalFailure` (500),
+    /// which SDKs retry, with the reason. The engine logs the outage once, so requests are not logged again.
+    #[error("The node's storage is unavailable: {0}")]
+    StorageUnavailable(String),
 }
 
 /// A rendered error: everything the HTTP layer needs besides the request id.
@@ -110,7 +114,7 @@ impl KinesisError {
             KinesisError::IncompleteSignature(_) => "IncompleteSignatureException",
             KinesisError::InvalidSignature(_) => "InvalidSignatureException",
             KinesisError::UnrecognizedClient => "UnrecognizedClientException",
-            KinesisError::Internal(_) => "InternalFailure",
+            KinesisError::Internal(_) | KinesisError::StorageUnavailable(_) => "InternalFailure",
         }
     }
 
@@ -121,7 +125,7 @@ impl KinesisError {
             KinesisError::UnsupportedContentType => 404,
             KinesisError::DeprecatedJsonProtocol => 404,
             KinesisError::RequestTooLarge => 413,
-            KinesisError::Internal(_) => 500,
+            KinesisError::Internal(_) | KinesisError::StorageUnavailable(_) => 500,
             KinesisError::UnknownOperation { .. }
             | KinesisError::NotImplemented(_)
             | KinesisError::MissingAuthenticationToken
@@ -184,7 +188,10 @@ impl KinesisError {
             | KinesisError::IncompleteSignature(_)
             | KinesisError::InvalidSignature(_)
             | KinesisError::UnrecognizedClient
-            | KinesisError::Internal(_) => modelled(status, error_type, &self.to_string(), format),
+            | KinesisError::Internal(_)
+            | KinesisError::StorageUnavailable(_) => {
+                modelled(status, error_type, &self.to_string(), format)
+            }
         }
     }
 }

@@ -75,9 +75,7 @@ pub fn engine_error(e: EngineError) -> KinesisError {
         // InternalFailure (500), and the message says why.
         e @ (EngineError::Io { .. }
         | EngineError::Meta(_)
-        | EngineError::PartitionFailed { .. }) => {
-            KinesisError::Internal(format!("{STORAGE_UNAVAILABLE}: {e}"))
-        }
+        | EngineError::PartitionFailed { .. }) => KinesisError::StorageUnavailable(e.to_string()),
         e @ (EngineError::CorruptMetadata { .. }
         | EngineError::MetaClosed
         | EngineError::InvalidPartitions { .. }
@@ -89,10 +87,6 @@ pub fn engine_error(e: EngineError) -> KinesisError {
         | EngineError::DataDirLocked(_)) => KinesisError::Internal(e.to_string()),
     }
 }
-
-/// How a storage failure's message starts. The engine logs each partition's and the metadata store's failure
-/// and recovery once, so requests refused meanwhile are not logged again at WARN (see `Kinesis::handle`).
-pub(crate) const STORAGE_UNAVAILABLE: &str = "The node's storage is unavailable";
 
 /// Reads up to `limit` records (and about [`MAX_READ_BYTES`] of data) from `from`, never past `end` (a sealed
 /// shard's end offset). A position below the log start (data aged out by retention) reads from the log start,

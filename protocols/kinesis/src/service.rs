@@ -185,9 +185,7 @@ impl Kinesis {
             Ok(v) => Response::ok(format, &v),
             Err(e) => {
                 match &e {
-                    KinesisError::Internal(m)
-                        if m.starts_with(crate::read::STORAGE_UNAVAILABLE) =>
-                    {
+                    KinesisError::StorageUnavailable(m) => {
                         tracing::debug!(operation = op.name(), error = %m, "Kinesis request refused");
                     }
                     KinesisError::Internal(m) => {

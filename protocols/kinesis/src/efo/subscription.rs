@@ -171,7 +171,8 @@ impl Subscription {
             | KinesisError::IncompleteSignature(_)
             | KinesisError::InvalidSignature(_)
             | KinesisError::UnrecognizedClient
-            | KinesisError::Internal(_) => "InternalFailureException",
+            | KinesisError::Internal(_)
+            | KinesisError::StorageUnavailable(_) => "InternalFailureException",
         };
         let payload = codec::encode(self.format, &Value::map().with("message", e.to_string()));
         frame::exception(kind, self.payload_content_type(), &payload)

@@ -21,7 +21,7 @@ pub(crate) async fn handle(k: &Kinesis, req: &mut Value) -> Result<Value, Kinesi
         Some(Outcome::Throttled { message }) => {
             Err(KinesisError::ProvisionedThroughputExceeded(message))
         }
-        Some(Outcome::Failed { message }) => Err(KinesisError::Internal(message)),
+        Some(Outcome::Failed { error }) => Err(error),
         None => Err(KinesisError::Internal("Internal service failure.".into())),
     }
 }

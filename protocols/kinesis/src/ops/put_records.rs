@@ -34,11 +34,11 @@ pub(crate) async fn handle(k: &Kinesis, req: &mut Value) -> Result<Value, Kinesi
                     .with("ErrorCode", "ProvisionedThroughputExceededException")
                     .with("ErrorMessage", message)
             }
-            Outcome::Failed { message } => {
+            Outcome::Failed { error } => {
                 failed += 1;
                 Value::map()
                     .with("ErrorCode", "InternalFailure")
-                    .with("ErrorMessage", message)
+                    .with("ErrorMessage", error.to_string())
             }
         })
         .collect();

@@ -29,9 +29,17 @@ pub(crate) struct Entry {
 
 /// What happened to one record.
 pub(crate) enum Outcome {
-    Written { shard: u32, sequence_number: String },
-    Throttled { message: String },
-    Failed { message: String },
+    Written {
+        shard: u32,
+        sequence_number: String,
+    },
+    Throttled {
+        message: String,
+    },
+    /// The record was not written; `error` says why (its text is the per-record ErrorMessage of PutRecords).
+    Failed {
+        error: KinesisError,
+    },
 }
 
 /// The hash key of an entry, or AWS's InvalidArgumentException for an out-of-range ExplicitHashKey.
@@ -162,11 +170,8 @@ pub(crate) async fn write(
             Err(e) => {
                 // The reason (a full disk, say) goes to the client: AWS's bare "Internal service failure." would
                 // leave the operator guessing why every retry fails.
-                let message = e.to_string();
                 for &i in &idx {
-                    outcomes[i] = Some(Outcome::Failed {
-                        message: message.clone(),
-                    });
+                    outcomes[i] = Some(Outcome::Failed { error: e.clone() });
                 }
             }
         }
@@ -175,7 +180,7 @@ pub(crate) async fn write(
         .into_iter()
         .map(|o| {
             o.unwrap_or(Outcome::Failed {
-                message: "Internal service failure.".into(),
+                error: KinesisError::Internal("Internal service failure.".into()),
             })
         })
         .collect();
