@@ -11,11 +11,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{EngineConfig, TopicConfig};
 use crate::error::{EngineError, IoContext, Result};
+use crate::events::{TopicEvent, TopicHook};
 use crate::fdcache::{FILE_MODE, FdCache};
 use crate::meta::{MetaOp, MetaStore};
 use crate::partition::{
     self, OpenArgs, PARTITIONS_TABLE, Partition, PartitionState, SEALS_TABLE, SealRecord,
 };
+pub use crate::topic::TopicInfo;
 use crate::util::{create_dir_private, lock, now_ms, read, sync_dir, write, write_private};
 
 const TOPICS_TABLE: &str = "topics";
@@ -34,19 +36,6 @@ struct TopicRecord {
     partitions: u32,
     overrides: BTreeMap<String, String>,
     created_ms: i64,
-}
-
-/// What callers see of a topic.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicInfo {
-    pub name: String,
-    pub id: uuid::Uuid,
-    pub partitions: u32,
-    /// Effective config (defaults plus overrides).
-    pub config: TopicConfig,
-    /// Only the keys set on this topic, by Kafka name.
-    pub overrides: BTreeMap<String, String>,
-    pub created_ms: i64,
 }
 
 /// A partition that refuses writes after a storage failure (it recovers by itself once the disk takes writes).
@@ -93,6 +82,8 @@ struct Inner {
     closed: AtomicBool,
     retention: Mutex<Option<tokio::task::JoinHandle<()>>>,
     files: Arc<FdCache>,
+    /// Front ends following topic lifecycle (see [`crate::events`]).
+    topic_hooks: RwLock<Vec<TopicHook>>,
     _lock: std::fs::File,
 }
 
@@ -233,6 +224,7 @@ impl Engine {
                 meta,
                 topics: RwLock::new(topics),
                 admin: tokio::sync::Mutex::new(()),
+                topic_hooks: RwLock::new(Vec::new()),
                 closed: AtomicBool::new(false),
                 retention: Mutex::new(None),
                 files,
@@ -370,6 +362,7 @@ impl Engine {
         let info = Self::info(&topic);
         write(&self.inner.topics).insert(name.to_string(), topic);
         tracing::info!(topic = name, partitions, "created topic");
+        self.emit(TopicEvent::Created(info.clone()));
         Ok(info)
     }
 
@@ -476,6 +469,10 @@ impl Engine {
             ])
             .await?;
         write(&self.inner.topics).remove(name);
+        self.emit(TopicEvent::Deleted {
+            name: name.to_string(),
+            id: topic.record.id,
+        });
         for p in &topic.partitions {
             if let Err(e) = p.close().await {
                 tracing::warn!(topic = name, error = %e, "flush before delete failed (data is being deleted anyway)");
@@ -529,6 +526,7 @@ impl Engine {
         });
         let info = Self::info(&new);
         write(&self.inner.topics).insert(name.to_string(), new);
+        self.emit(TopicEvent::Grown(info.clone()));
         Ok(info)
     }
 
@@ -558,7 +556,21 @@ impl Engine {
         });
         let info = Self::info(&new);
         write(&self.inner.topics).insert(name.to_string(), new);
+        self.emit(TopicEvent::Reconfigured(info.clone()));
         Ok(info)
+    }
+
+    /// Registers a hook called after every topic creation, growth, reconfiguration and deletion (see
+    /// [`crate::events`]).
+    pub fn on_topic_event(&self, hook: TopicHook) {
+        write(&self.inner.topic_hooks).push(hook);
+    }
+
+    fn emit(&self, event: TopicEvent) {
+        let hooks = read(&self.inner.topic_hooks).clone();
+        for hook in hooks {
+            hook(&event);
+        }
     }
 
     /// Partitions that refuse writes after a storage failure, and the metadata store's fault, if any.

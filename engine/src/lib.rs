@@ -8,7 +8,7 @@
 //! - [`partition`]: segments of one partition, appends, reads, retention, truncation; `flush` runs its group commit.
 //! - `epoch`: the leader-epoch cache (epoch → first offset), for OffsetForLeaderEpoch and Raft log matching.
 //! - [`meta`]: the redb metadata store behind one batching writer thread.
-//! - [`engine`]: topics and their lifecycle.
+//! - [`engine`]: topics and their lifecycle; [`events`]: the hooks front ends follow it with.
 //! - [`config`]: engine and topic configuration with documented defaults.
 
 pub mod batch;
@@ -16,12 +16,14 @@ pub mod config;
 pub mod engine;
 mod epoch;
 pub mod error;
+pub mod events;
 mod fdcache;
 mod flush;
 mod index;
 pub mod meta;
 pub mod partition;
 mod segment;
+mod topic;
 mod txn;
 mod util;
 
@@ -30,6 +32,7 @@ pub use engine::{
     Engine, EngineStats, OfflinePartition, StorageHealth, TopicInfo, validate_topic_name,
 };
 pub use error::{EngineError, Result};
-pub use meta::{MetaOp, MetaStore};
+pub use events::{TopicEvent, TopicHook};
+pub use meta::{MetaOp, MetaStore, MetaWatcher, Tables};
 pub use partition::{AppendInfo, AppendOptions, LogOffsets, Partition, ReadResult};
 pub use txn::AbortedTxn;

@@ -19,3 +19,4 @@ pub mod txn;
 
 pub use broker::{Broker, BrokerConfig, Session};
 pub use error::KafkaError;
+pub use group::offsets_api::{CommittedOffset, GroupOffsets};

@@ -26,6 +26,7 @@ pub mod join;
 pub mod leave;
 pub mod member;
 pub mod offsets;
+pub mod offsets_api;
 pub mod protocol;
 pub mod rebalance;
 pub mod state;

@@ -52,6 +52,10 @@ pub fn key(group: &str, topic: &str, partition: i32) -> Vec<u8> {
 }
 
 /// Splits the part of a key after the group prefix into topic and partition.
+pub(super) fn split_group_key(rest: &[u8]) -> Option<(String, i32)> {
+    split_key(rest)
+}
+
 fn split_key(rest: &[u8]) -> Option<(String, i32)> {
     let nul = rest.iter().position(|b| *b == 0)?;
     let topic = std::str::from_utf8(&rest[..nul]).ok()?.to_string();

@@ -24,6 +24,10 @@ use tokio::sync::oneshot;
 use crate::error::{EngineError, Result};
 use crate::util::{lock, read, write};
 
+mod watch;
+use watch::Watch;
+pub use watch::{MetaWatcher, Tables};
+
 /// First wait before retrying a failed store (and a fenced partition); doubles up to [`RETRY_MAX`].
 pub(crate) const RETRY_MIN: Duration = Duration::from_millis(100);
 /// Longest wait between recovery attempts: bounds how long a node stays degraded after space is freed.
@@ -58,6 +62,17 @@ pub enum MetaOp {
     },
 }
 
+impl MetaOp {
+    /// The table this op changes.
+    pub fn table(&self) -> &str {
+        match self {
+            MetaOp::Put { table, .. }
+            | MetaOp::Delete { table, .. }
+            | MetaOp::DeletePrefix { table, .. } => table,
+        }
+    }
+}
+
 struct Job {
     ops: Vec<MetaOp>,
     done: oneshot::Sender<Result<()>>,
@@ -85,6 +100,9 @@ struct Shared {
     poisoned: std::sync::atomic::AtomicBool,
     /// When the last partition probe ran and how it ended (see [`MetaStore::probe_space`]).
     probe: Mutex<Option<(Instant, std::result::Result<(), String>)>>,
+    /// Caches following committed changes (see [`watch`]). The writer holds the read lock while it notifies, so a
+    /// watcher being registered (and fed the current contents) never misses or reorders a commit.
+    watches: RwLock<Vec<Watch>>,
 }
 
 /// Handle to the metadata database; cheap to clone.
@@ -160,6 +178,7 @@ impl MetaStore {
             fault: Mutex::new(None),
             poisoned: std::sync::atomic::AtomicBool::new(false),
             probe: Mutex::new(None),
+            watches: RwLock::new(Vec::new()),
         });
         let (tx, rx) = mpsc::channel::<Msg>();
         let ws = shared.clone();
@@ -227,6 +246,45 @@ impl MetaStore {
             value,
         }])
         .await
+    }
+
+    /// Registers `watcher` for `tables`: it is fed their current contents (one batch of `Put`s per non-empty
+    /// table) and from then on every committed batch touching them, before the committer's `commit` returns.
+    pub fn watch(&self, tables: Tables, watcher: Arc<dyn MetaWatcher>) -> Result<()> {
+        let mut watches = write(&self.shared.watches);
+        let names = match &tables {
+            Tables::Named(names) => names.clone(),
+            Tables::All => self.table_names()?,
+        };
+        for name in names {
+            let rows = self.scan_prefix(&name, &[])?;
+            if rows.is_empty() {
+                continue;
+            }
+            let ops: Vec<MetaOp> = rows
+                .into_iter()
+                .map(|(key, value)| MetaOp::Put {
+                    table: name.clone(),
+                    key,
+                    value,
+                })
+                .collect();
+            watcher.apply(&ops);
+        }
+        watches.push(Watch { tables, watcher });
+        Ok(())
+    }
+
+    /// Names of every table in the store (the recovery probe's excepted).
+    fn table_names(&self) -> Result<Vec<String>> {
+        use redb::TableHandle;
+        let db = self.db()?;
+        let rtx = db.begin_read().map_err(|e| self.read_error(e))?;
+        let tables = rtx.list_tables().map_err(|e| self.read_error(e))?;
+        Ok(tables
+            .map(|t| t.name().to_string())
+            .filter(|n| n != HEALTH_TABLE)
+            .collect())
     }
 
     /// The live database for a read, or the reason there is none.
@@ -444,7 +502,11 @@ fn writer_loop(shared: Arc<Shared>, rx: &mpsc::Receiver<Msg>) {
         metrics::counter!("strait_meta_commits_total").increment(1);
         match &result {
             Ok(()) => {
+                let watches = read(&shared.watches);
                 for j in jobs {
+                    for w in watches.iter() {
+                        w.notify(&j.ops);
+                    }
                     let _ = j.done.send(Ok(()));
                 }
             }
