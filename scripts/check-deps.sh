@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Enforces the workspace's dependency direction: server -> protocols/* -> engine (+ shard-map).
 # The engine and the shard map must never (even transitively, even as dev-dependencies) reach a protocol crate or
-# the server, and protocol crates must never reach the server or each other.
+# the server, and protocol crates must never reach the server or each other. The metric catalogue (strait-metrics)
+# depends on nothing, so any crate may use it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail=0
@@ -17,6 +18,7 @@ forbid() { # crate, regex of forbidden crates
 }
 forbid strait-engine 'strait|strait-kafka|strait-kinesis|strait-dynamodb|strait-cloudwatch|strait-shard-map'
 forbid strait-shard-map 'strait|strait-kafka|strait-kinesis|strait-dynamodb|strait-cloudwatch|strait-engine'
+forbid strait-metrics 'strait|strait-(engine|access|shard-map|kafka|kinesis|dynamodb|cloudwatch|aws|kcl-bridge)'
 forbid strait-kafka 'strait|strait-kinesis|strait-dynamodb|strait-cloudwatch'
 forbid strait-kinesis 'strait|strait-kafka|strait-dynamodb|strait-cloudwatch'
 forbid strait-dynamodb 'strait|strait-kafka|strait-kinesis|strait-cloudwatch|strait-shard-map'

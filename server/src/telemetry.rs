@@ -78,67 +78,26 @@ pub fn record_engine_stats(stats: &EngineStats) {
     metrics::gauge!("strait_engine_log_bytes").set(stats.log_bytes as f64);
 }
 
+/// Registers every metric's `# HELP` text and unit from the one catalogue (`strait-metrics`), so a scrape
+/// documents each series the node emits.
 fn describe() {
-    use metrics::{Unit, describe_counter, describe_gauge};
-    describe_gauge!(
-        "strait_build_info",
-        "Always 1; the version label identifies the build."
-    );
-    describe_gauge!(
-        "strait_node_ready",
-        "1 while the node serves requests, 0 while starting or stopping."
-    );
-    describe_gauge!(
-        "strait_engine_topics",
-        "Topics (Kafka) / streams (Kinesis) in the engine."
-    );
-    describe_gauge!(
-        "strait_engine_partitions",
-        "Partitions (shards) across all topics."
-    );
-    describe_gauge!(
-        "strait_engine_log_bytes",
-        Unit::Bytes,
-        "Bytes of log segments on disk."
-    );
-    describe_counter!(
-        "strait_kafka_connections_total",
-        "Kafka connections accepted."
-    );
-    describe_gauge!(
-        "strait_kafka_connections_active",
-        "Kafka connections currently open."
-    );
-    describe_counter!(
-        "strait_kafka_requests_total",
-        "Kafka request frames received."
-    );
-    describe_counter!(
-        "strait_kafka_frames_rejected_total",
-        "Kafka frames over kafka.max_request_bytes."
-    );
-    describe_counter!(
-        "strait_aws_requests_total",
-        "AWS-API requests by operation and error type."
-    );
-    describe_counter!(
-        "strait_auth_failures_total",
-        "Failed authentications by protocol (kafka: SASL/PLAIN, aws: SigV4 against configured keys)."
-    );
-    describe_counter!(
-        "strait_connections_refused_total",
-        "Connections closed right after accept because the listener was at its max_connections."
-    );
-    describe_counter!(
-        "strait_accept_errors_total",
-        "Failed accepts (e.g. out of file descriptors), retried after a backoff."
-    );
-    describe_counter!(
-        "strait_inflight_budget_waits_total",
-        "Times a request waited for node.max_inflight_request_bytes."
-    );
-    describe_counter!(
-        "strait_kafka_produce_closed_partition_total",
-        "Kafka produces refused with POLICY_VIOLATION because a Kinesis reshard closed the partition, by topic."
-    );
+    use strait_metrics::{CATALOGUE, Kind, Unit};
+    for m in CATALOGUE {
+        let unit = match m.unit {
+            Unit::Count => None,
+            Unit::Bytes => Some(metrics::Unit::Bytes),
+            Unit::Seconds => Some(metrics::Unit::Seconds),
+        };
+        match (m.kind, unit) {
+            (Kind::Counter, Some(u)) => metrics::describe_counter!(m.name, u, m.help),
+            (Kind::Counter, None) => metrics::describe_counter!(m.name, m.help),
+            (Kind::Gauge, Some(u)) => metrics::describe_gauge!(m.name, u, m.help),
+            (Kind::Gauge, None) => metrics::describe_gauge!(m.name, m.help),
+            // The Prometheus exporter renders both histograms and summaries from the histogram facade.
+            (Kind::Histogram | Kind::Summary, Some(u)) => {
+                metrics::describe_histogram!(m.name, u, m.help)
+            }
+            (Kind::Histogram | Kind::Summary, None) => metrics::describe_histogram!(m.name, m.help),
+        }
+    }
 }
