@@ -3,6 +3,7 @@
 # attack against a real `strait dev` process, then a normal producer and consumer on both protocols to show the
 # node still serves. Each test starts its own node on free loopback ports and stops it by PID. Some tests need
 # root (a small tmpfs for disk-full) and util-linux's `prlimit`: missing either is a failure, never a skip.
+# Usage: run.sh [pytest args...]   e.g. run.sh -k disk_full   (the venv is reused while requirements.txt is unchanged)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -18,7 +19,7 @@ if [ -z "${STRAIT_BIN:-}" ]; then
 fi
 [ -x "$STRAIT_BIN" ] || { echo "FAIL: STRAIT_BIN=$STRAIT_BIN is not an executable"; exit 1; }
 
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+. "$here/../sh-support/env.sh"
+strait_venv "$venv" "$here/requirements.txt"
 cd "$here"
 PYTHONDONTWRITEBYTECODE=1 "$venv/bin/python" -m pytest -q -p no:cacheprovider -o console_output_style=classic "$@"

@@ -8,6 +8,10 @@
 # Installs what it needs outside the clone (Go module cache, apt for kcat). A missing toolchain is a failure, never a
 # skip. Env: STRAIT_BIN (else cargo builds it), CARGO_TARGET_DIR, KGO_TEST_RECORDS (default 10000), KGO_LOG_LEVEL
 # (info|debug|none), KGO_ALLOW_FILE (another test list, e.g. to try an excluded test), KEEP_WORK=1.
+# Usage: run.sh [-run REGEX]   with -run (as `go test -run`), only the allow-listed kgo tests whose names match
+# REGEX run, and the kcat checks only if REGEX matches the word "kcat": e.g. `run.sh -run TestPing`,
+# `run.sh -run kcat`. The compiled kgo test binary is kept in ~/.cache/strait/kafka-go per franz-go and Go version,
+# so a re-run does not recompile it.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -18,6 +22,14 @@ FRANZ_GO_MODULE=github.com/twmb/franz-go
 FRANZ_GO_VERSION=v1.22.3
 KGO_TEST_RECORDS="${KGO_TEST_RECORDS:-10000}"
 allow_file="${KGO_ALLOW_FILE:-$here/kgo-tests.allow}"
+filter=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -run) [ $# -ge 2 ] || { echo "usage: run.sh [-run REGEX]" >&2; exit 2; }; filter="$2"; shift 2 ;;
+    -run=*) filter="${1#-run=}"; shift ;;
+    *) echo "usage: run.sh [-run REGEX]   (unknown argument '$1')" >&2; exit 2 ;;
+  esac
+done
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 for tool in go curl python3; do
@@ -83,13 +95,27 @@ while read -r name; do
   [ -n "$name" ] || continue
   grep -q "^func $name(t \*testing.T)" "$kgo_dir"/*_test.go \
     || fail "$allow_file names $name, which franz-go $FRANZ_GO_VERSION does not have"
-  allowed+=("$name")
+  if [ -z "$filter" ] || grep -Eq -- "$filter" <<<"$name"; then allowed+=("$name"); fi
 done <"$allow_file"
-[ "${#allowed[@]}" -gt 0 ] || fail "$allow_file lists no test"
+run_kcat=1
+if [ -n "$filter" ]; then
+  grep -Eq -- "$filter" <<<"kcat" || run_kcat=""
+  [ "${#allowed[@]}" -gt 0 ] || [ -n "$run_kcat" ] || fail "-run '$filter' matches no allow-listed kgo test and not kcat"
+else
+  [ "${#allowed[@]}" -gt 0 ] || fail "$allow_file lists no test"
+fi
 run_re="^($(IFS='|'; echo "${allowed[*]}"))\$"
 
-echo "kafka-go: compiling franz-go $FRANZ_GO_VERSION pkg/kgo tests"
-(cd "$kgo_dir" && go test -c -o "$work/kgo.test" .) || fail "could not compile the franz-go kgo tests"
+kgo_cache="$HOME/.cache/strait/kafka-go"
+kgo_test="$kgo_cache/kgo-$FRANZ_GO_VERSION-$(go env GOVERSION).test"
+if [ -x "$kgo_test" ]; then
+  echo "kafka-go: reusing the compiled franz-go $FRANZ_GO_VERSION pkg/kgo tests ($kgo_test)"
+else
+  echo "kafka-go: compiling franz-go $FRANZ_GO_VERSION pkg/kgo tests"
+  mkdir -p "$kgo_cache"
+  (cd "$kgo_dir" && go test -c -o "$kgo_test.tmp" .) || fail "could not compile the franz-go kgo tests"
+  mv "$kgo_test.tmp" "$kgo_test"
+fi
 
 # ---- strait dev on free loopback ports ------------------------------------------------------------------------
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -109,11 +135,12 @@ done
 echo "kafka-go: strait $strait_pid serving Kafka on $kafka_addr"
 
 # ---- 1. franz-go kgo integration tests --------------------------------------------------------------------------
+if [ "${#allowed[@]}" -gt 0 ]; then
 echo "kafka-go: running ${#allowed[@]} franz-go kgo tests (KGO_TEST_RECORDS=$KGO_TEST_RECORDS)"
 kgo_log="$work/kgo-test.log"
 kgo_status=0
 (cd "$kgo_dir" && KGO_SEEDS="$kafka_addr" KGO_TEST_RF=1 KGO_TEST_RECORDS="$KGO_TEST_RECORDS" \
-  "$work/kgo.test" -test.count=1 -test.v -test.timeout=4m -test.run "$run_re") >"$kgo_log" 2>&1 || kgo_status=$?
+  "$kgo_test" -test.count=1 -test.v -test.timeout=4m -test.run "$run_re") >"$kgo_log" 2>&1 || kgo_status=$?
 kgo_failed=()
 for name in "${allowed[@]}"; do
   if grep -q "^--- PASS: $name " "$kgo_log"; then
@@ -130,6 +157,13 @@ if [ "$kgo_status" -ne 0 ] || [ "${#kgo_failed[@]}" -gt 0 ]; then
   fail "franz-go kgo tests: ${#kgo_failed[@]} of ${#allowed[@]} did not pass (exit $kgo_status): ${kgo_failed[*]}"
 fi
 echo "kafka-go: franz-go kgo: ${#allowed[@]} passed"
+fi
+
+if [ -z "$run_kcat" ]; then
+  echo "kafka-go: kcat checks left out by -run '$filter'"
+  echo "kafka-go: all passed"
+  exit 0
+fi
 
 # ---- 2. kcat (librdkafka 2.0.2) ---------------------------------------------------------------------------------
 kcat_run() { timeout 60 kcat -b "$kafka_addr" "$@"; }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # kafkajs smoke suite: produce, consume in a group, commit, admin, against a real `strait dev` started by the test
-# on free loopback ports. Installs kafkajs from npm into node_modules (ignored by git). A missing Node is a failure.
+# on free loopback ports. Installs kafkajs from npm into node_modules (ignored by git; reused while package-lock.json
+# is unchanged). A missing Node is a failure.
+# Usage: run.sh [node --test args...]   e.g. run.sh --test-name-pattern=gzip
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -12,6 +14,7 @@ if [ -z "${STRAIT_BIN:-}" ]; then
   cargo build --locked -p strait --manifest-path "$root/Cargo.toml"
   export STRAIT_BIN="$CARGO_TARGET_DIR/debug/strait"
 fi
+. "$here/../sh-support/env.sh"
+strait_node_modules "$here"
 cd "$here"
-npm ci --no-audit --no-fund --loglevel=error
-node --test --test-reporter=spec
+node --test --test-reporter=spec "$@"

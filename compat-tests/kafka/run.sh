@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Kafka compatibility suite: real clients (confluent-kafka/librdkafka, kafka-python) against a real `strait dev`
 # process that the suite starts on free loopback ports and stops by PID. Installs its own Python venv outside
-# the clone. A missing toolchain is a failure, never a skip.
+# the clone (reused while requirements.txt is unchanged). A missing toolchain is a failure, never a skip.
+# Usage: run.sh [pytest args...]   e.g. run.sh -k transactions   (arguments go to pytest as they are)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -15,9 +16,7 @@ if [ -z "${STRAIT_BIN:-}" ]; then
   export STRAIT_BIN="$CARGO_TARGET_DIR/debug/strait"
 fi
 
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+. "$here/../sh-support/env.sh"
+strait_venv "$venv" "$here/requirements.txt"
 cd "$here"
 "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@"

@@ -5,15 +5,23 @@
 #   js      AWS SDK for JavaScript v3 (node --test): put/get, SubscribeToShard over HTTP/2
 #   java    AWS SDK for Java v2 (Maven, JUnit 5): CBOR put/get, SubscribeToShard over Netty HTTP/2
 # (The AWS SDK for Rust test is a workspace crate, compat-tests/kinesis-rust, run by `cargo test`.)
-# Usage: run.sh [python] [js] [java]   (default: all three). Each installs its client from its registry, outside
-# the clone. A missing toolchain is a failure, never a skip; every suite runs even when an earlier one failed.
+# Usage: run.sh [python] [js] [java] [-- runner args...]   (default: all three). Arguments after `--` go to each
+# chosen suite's runner as they are: pytest (python), node --test (js), mvn test (java), e.g.
+#   run.sh python -- -k split_shard        run.sh js -- --test-name-pattern=HTTP/2        run.sh java -- -Dtest=CborTest
+# Each installs its client from its registry, outside the clone, and reuses it while its requirements.txt /
+# package-lock.json is unchanged (Maven keeps its local repository). A missing toolchain is a failure, never a
+# skip; every suite runs even when an earlier one failed.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/strait/target}"
 venv="${STRAIT_KINESIS_VENV:-$HOME/.cache/strait/venv-kinesis}"
-suites=("$@")
+suites=()
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do suites+=("$1"); shift; done
+[ $# -eq 0 ] || shift
+runner_args=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=(python js java)
+. "$here/../sh-support/env.sh"
 
 # scripts/test.sh passes the binary it just built; run alone, the suite builds it.
 if [ -z "${STRAIT_BIN:-}" ]; then
@@ -25,15 +33,15 @@ fi
 run_python() {
   command -v python3 >/dev/null || { echo "FAIL: python3 is required for the Kinesis boto3 suite"; return 1; }
   # (set -e does not apply inside a function called from `||`: each step checks its own status.)
-  [ -x "$venv/bin/python" ] || python3 -m venv "$venv" || return 1
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt" || return 1
-  (cd "$here/python" && PYTHONDONTWRITEBYTECODE=1 "$venv/bin/python" -m pytest -q -p no:cacheprovider -o console_output_style=classic)
+  strait_venv "$venv" "$here/requirements.txt" || return 1
+  (cd "$here/python" && PYTHONDONTWRITEBYTECODE=1 "$venv/bin/python" -m pytest -q -p no:cacheprovider -o console_output_style=classic "${runner_args[@]}")
 }
 
 run_js() {
   command -v node >/dev/null || { echo "FAIL: node (20+) is required for the Kinesis JS v3 suite"; return 1; }
   command -v npm >/dev/null || { echo "FAIL: npm is required for the Kinesis JS v3 suite"; return 1; }
-  (cd "$here/js" && npm ci --no-audit --no-fund --loglevel=error && node --test --test-reporter=spec)
+  strait_node_modules "$here/js" || return 1
+  (cd "$here/js" && node --test --test-reporter=spec "${runner_args[@]}")
 }
 
 run_java() {
@@ -44,7 +52,7 @@ run_java() {
   cd "$here/java" || return 1
   rm -rf target/surefire-reports
   local status=0
-  mvn "${args[@]}" test || status=$?
+  mvn "${args[@]}" test "${runner_args[@]}" || status=$?
   # mvn -q hides Surefire's totals: print them from its reports as one closing line.
   local tests=0 failed=0 skipped=0 report line
   for report in target/surefire-reports/TEST-*.xml; do

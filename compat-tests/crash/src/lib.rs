@@ -1,8 +1,10 @@
 //! Crash test harness: a writer that is killed with SIGKILL mid-stream, and the checks that prove every
 //! acknowledged record survived recovery.
 //!
-//! Until the Kafka front end exists, the `crash-writer` binary drives the engine directly (`write` appends and
-//! prints one `ack` line per durable append; `verify` recovers the data directory and dumps what is on disk).
+//! The `crash-writer` binary drives the engine directly, below the front ends, so a failure points at the storage
+//! engine alone (`write` appends and prints one `ack` line per durable append; `verify` recovers the data directory
+//! and dumps what is on disk). The same property through a real Kafka client is
+//! `compat-tests/kafka/test_crash_kill9.py`.
 //! `tests/kill9.rs` runs rounds of write, kill -9, optional on-disk damage and verify.
 //!
 //! Module map:

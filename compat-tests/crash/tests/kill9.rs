@@ -4,7 +4,7 @@
 //! Environment: `STRAIT_CRASH_ROUNDS` (default 20), `STRAIT_CRASH_SEED` (default: from the clock; printed, so a
 //! failing run can be replayed).
 
-mod support;
+mod common;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 use strait_crash_test::check::{Dump, check};
 use strait_crash_test::damage::{self, Damage};
 use strait_crash_test::report::{BatchRef, Line, complete_lines};
-use support::say;
+use common::say;
 
 /// How long one `verify` may take before the test calls it a hang.
 const VERIFY_LIMIT: Duration = Duration::from_secs(120);
@@ -52,7 +52,7 @@ fn no_acknowledged_record_is_lost_across_kill9() {
     let mut damaged_rounds = 0;
     for round in 0..rounds {
         let run_for = Duration::from_millis(rng.random_range(150..=1200));
-        let run = support::write_then_kill(dir.path(), round, seed, run_for);
+        let run = common::write_then_kill(dir.path(), round, seed, run_for);
         let new_acks = parse_acks(&run.stdout, round);
         let round_records: u64 = new_acks.iter().map(|a| u64::from(a.count)).sum();
         acks.extend(new_acks.iter().copied());
@@ -67,7 +67,7 @@ fn no_acknowledged_record_is_lost_across_kill9() {
                 changes.join("; ")
             ));
         }
-        let v = support::verify(dir.path(), VERIFY_LIMIT);
+        let v = common::verify(dir.path(), VERIFY_LIMIT);
         let dump = Dump::parse(&v.stdout).unwrap_or_else(|e| panic!("round {round}: {e}"));
         let (fig, errors) = check(&acks, &dump);
         say(&format!(

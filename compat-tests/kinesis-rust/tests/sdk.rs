@@ -3,7 +3,7 @@
 //!
 //! Expectations come from the Kinesis API reference, not from Strait: that is how deviations show up.
 
-mod support;
+mod common;
 
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::client::Waiters;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardIteratorType, StreamStatus};
-use support::Strait;
+use common::Strait;
 
 /// Creates a provisioned stream and waits with the SDK's own `StreamExists` waiter (DescribeStream until ACTIVE).
 async fn create_active_stream(client: &Client, name: &str, shards: i32) {
