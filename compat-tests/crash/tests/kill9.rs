@@ -9,12 +9,12 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use common::say;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use strait_crash_test::check::{Dump, check};
 use strait_crash_test::damage::{self, Damage};
 use strait_crash_test::report::{BatchRef, Line, complete_lines};
-use common::say;
 
 /// How long one `verify` may take before the test calls it a hang.
 const VERIFY_LIMIT: Duration = Duration::from_secs(120);
