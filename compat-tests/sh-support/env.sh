@@ -17,7 +17,10 @@ strait_env_hash() { # extra, files...
 # exportable, so a string; word-split on purpose).
 strait_venv() { # venv, requirements files...
   local venv="$1"; shift
-  [ -x "$venv/bin/python" ] || python3 -m venv "$venv" || return 1
+  # A venv whose creation was interrupted has a python but no pip: create it again.
+  if [ ! -x "$venv/bin/python" ] || [ ! -x "$venv/bin/pip" ]; then
+    python3 -m venv --clear "$venv" || return 1
+  fi
   local stamp="$venv/.strait-requirements.sha256" want
   want="$(strait_env_hash "$("$venv/bin/python" --version 2>&1)" "$@")" || return 1
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
