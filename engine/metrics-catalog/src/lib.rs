@@ -127,7 +127,7 @@ mod tests {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/metrics.md");
         let want = markdown();
         if std::env::var_os("STRAIT_BLESS").is_some() {
-            std::fs::write(path, &want).unwrap();
+            std::fs::write(path, &want).expect("writing docs/metrics.md");
         }
         let have = std::fs::read_to_string(path).unwrap_or_default();
         assert!(
