@@ -136,27 +136,27 @@ echo "kafka-go: strait $strait_pid serving Kafka on $kafka_addr"
 
 # ---- 1. franz-go kgo integration tests --------------------------------------------------------------------------
 if [ "${#allowed[@]}" -gt 0 ]; then
-echo "kafka-go: running ${#allowed[@]} franz-go kgo tests (KGO_TEST_RECORDS=$KGO_TEST_RECORDS)"
-kgo_log="$work/kgo-test.log"
-kgo_status=0
-(cd "$kgo_dir" && KGO_SEEDS="$kafka_addr" KGO_TEST_RF=1 KGO_TEST_RECORDS="$KGO_TEST_RECORDS" \
-  "$kgo_test" -test.count=1 -test.v -test.timeout=4m -test.run "$run_re") >"$kgo_log" 2>&1 || kgo_status=$?
-kgo_failed=()
-for name in "${allowed[@]}"; do
-  if grep -q "^--- PASS: $name " "$kgo_log"; then
-    echo "  PASS $name"
-  else
-    verdict="$(grep -o -m1 "^--- [A-Z]*: $name " "$kgo_log" | cut -d' ' -f2 | tr -d :)"
-    echo "  ${verdict:-NO RESULT} $name"
-    kgo_failed+=("$name")
+  echo "kafka-go: running ${#allowed[@]} franz-go kgo tests (KGO_TEST_RECORDS=$KGO_TEST_RECORDS)"
+  kgo_log="$work/kgo-test.log"
+  kgo_status=0
+  (cd "$kgo_dir" && KGO_SEEDS="$kafka_addr" KGO_TEST_RF=1 KGO_TEST_RECORDS="$KGO_TEST_RECORDS" \
+    "$kgo_test" -test.count=1 -test.v -test.timeout=4m -test.run "$run_re") >"$kgo_log" 2>&1 || kgo_status=$?
+  kgo_failed=()
+  for name in "${allowed[@]}"; do
+    if grep -q "^--- PASS: $name " "$kgo_log"; then
+      echo "  PASS $name"
+    else
+      verdict="$(grep -o -m1 "^--- [A-Z]*: $name " "$kgo_log" | cut -d' ' -f2 | tr -d :)"
+      echo "  ${verdict:-NO RESULT} $name"
+      kgo_failed+=("$name")
+    fi
+  done
+  if [ "$kgo_status" -ne 0 ] || [ "${#kgo_failed[@]}" -gt 0 ]; then
+    echo "---- franz-go test output (last 200 lines; full output in $kgo_log) ----" >&2
+    tail -n 200 "$kgo_log" >&2
+    fail "franz-go kgo tests: ${#kgo_failed[@]} of ${#allowed[@]} did not pass (exit $kgo_status): ${kgo_failed[*]}"
   fi
-done
-if [ "$kgo_status" -ne 0 ] || [ "${#kgo_failed[@]}" -gt 0 ]; then
-  echo "---- franz-go test output (last 200 lines; full output in $kgo_log) ----" >&2
-  tail -n 200 "$kgo_log" >&2
-  fail "franz-go kgo tests: ${#kgo_failed[@]} of ${#allowed[@]} did not pass (exit $kgo_status): ${kgo_failed[*]}"
-fi
-echo "kafka-go: franz-go kgo: ${#allowed[@]} passed"
+  echo "kafka-go: franz-go kgo: ${#allowed[@]} passed"
 fi
 
 if [ -z "$run_kcat" ]; then
