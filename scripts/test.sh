@@ -55,16 +55,14 @@ step "cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 if [ -n "$quick" ]; then
-  step "cargo test --lib (unit tests)"
-  cargo test --workspace --locked --lib
-  # Integration-test files that use proptest, found rather than listed so new ones join the quick tier.
+  # Integration-test files that use proptest, found rather than listed so new ones join the quick tier. One cargo
+  # invocation over the workspace, so features resolve as for clippy and nothing is built twice.
+  prop_tests=()
   while read -r file; do
-    dir="${file%%/tests/*}"
-    crate="$(sed -n '/^\[package\]/,/^\[/s/^name *= *"\(.*\)"/\1/p' "$dir/Cargo.toml" | head -n1)"
-    name="$(basename "$file" .rs)"
-    step "cargo test -p $crate --test $name (property tests)"
-    cargo test --locked -p "$crate" --test "$name"
+    prop_tests+=(--test "$(basename "$file" .rs)")
   done < <(grep -rl --include='*.rs' proptest -- */tests */*/tests 2>/dev/null | grep -v '/tests/.*/' | sort)
+  step "cargo test --lib (unit tests) and the property tests: ${prop_tests[*]}"
+  cargo test --workspace --locked --lib "${prop_tests[@]}"
   finish "quick "
   exit 0
 fi
