@@ -38,6 +38,12 @@ impl RequestContext {
         RequestContext::new(Principal::anonymous(), None, "", authorizer)
     }
 
+    /// An anonymous request under [`strait_access::AllowAll`]: in-process callers and tests that exercise an
+    /// operation rather than its authorization.
+    pub fn allow_all() -> RequestContext {
+        RequestContext::anonymous(strait_access::allow_all())
+    }
+
     /// Asks the authorizer whether this request may perform `operation` on `resource`; `api` names the AWS action
     /// (`kinesis:PutRecord`) for logs and audits.
     pub fn authorize(
