@@ -16,11 +16,13 @@ forbid() { # crate, regex of forbidden crates
     echo "ok: $1 does not depend on $2"
   fi
 }
-forbid strait-engine 'strait|strait-kafka|strait-kinesis|strait-dynamodb|strait-cloudwatch|strait-shard-map'
+forbid strait-engine 'strait|strait-aws|strait-kafka|strait-kinesis|strait-dynamodb|strait-cloudwatch|strait-shard-map'
 forbid strait-shard-map 'strait|strait-kafka|strait-kinesis|strait-dynamodb|strait-cloudwatch|strait-engine'
 forbid strait-metrics 'strait|strait-(engine|access|shard-map|kafka|kinesis|dynamodb|cloudwatch|aws|kcl-bridge)'
 forbid strait-kafka 'strait|strait-kinesis|strait-dynamodb|strait-cloudwatch'
 forbid strait-kinesis 'strait|strait-kafka|strait-dynamodb|strait-cloudwatch'
 forbid strait-dynamodb 'strait|strait-kafka|strait-kinesis|strait-cloudwatch|strait-shard-map'
 forbid strait-cloudwatch 'strait|strait-kafka|strait-kinesis|strait-dynamodb|strait-engine|strait-shard-map'
+# The shared AWS crate sits below the three AWS services: no engine, no protocol crate, no server.
+forbid strait-aws 'strait|strait-engine|strait-shard-map|strait-kafka|strait-kinesis|strait-dynamodb|strait-cloudwatch'
 exit $fail

@@ -2,7 +2,9 @@
 //! (SigV4, or only checked for a well-formed signature in `auth = "none"`), and answered by the Kinesis service.
 //!
 //! The order of checks follows AWS: an oversize body is refused first (413), then the envelope (method, content
-//! type, target), then authentication, then the body itself (decoding and validation, inside the service).
+//! type, target), then authentication, then the body itself (decoding, authorization and validation, inside the
+//! service). Authentication yields the request's principal; each service takes it in a [`RequestContext`] with
+//! the node's authorizer and asks it once per operation.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,11 +14,13 @@ use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::header::{CONNECTION, CONTENT_ENCODING, CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode};
-use strait_cloudwatch::{CloudWatch, CloudWatchConfig, CloudWatchError};
-use strait_dynamodb::{AuthFailure, DynamoDb, DynamoError};
+use strait_access::{Principal, SharedAuthorizer};
+use strait_aws::sigv4::{self, AccessKey, SignedRequest};
+use strait_aws::{ErrorEnvelope, RequestContext, Service, SigV4Error};
+use strait_cloudwatch::{CloudWatch, CloudWatchConfig};
+use strait_dynamodb::DynamoDb;
 use strait_kinesis::efo::{EfoConfig, FanOut};
 use strait_kinesis::error::MAX_REQUEST_BYTES;
-use strait_kinesis::sigv4::{self, AccessKey, SignedRequest};
 use strait_kinesis::{Clock, Kinesis, KinesisError, Operation, RequestHead, WireFormat, route};
 use tokio::net::TcpListener;
 use tracing::debug;
@@ -84,6 +88,7 @@ pub async fn serve(
             body_read_timeout: guards.limits.body_read_timeout,
             budget: guards.budget,
             throttle: guards.throttle,
+            authorizer: guards.authorizer,
         }),
     };
     http::serve("aws", listener, handler, guards.limits, grace, shutdown).await;
@@ -95,6 +100,8 @@ pub struct Guards {
     pub limits: HttpLimits,
     pub budget: MemoryBudget,
     pub throttle: Arc<AuthThrottle>,
+    /// The node's authorizer, which every AWS operation asks (the Kafka listener asks the same one).
+    pub authorizer: SharedAuthorizer,
 }
 
 impl Default for Guards {
@@ -108,6 +115,7 @@ impl Default for Guards {
                 Duration::from_millis(cfg.security.auth_failure_delay_ms),
                 Duration::from_millis(cfg.security.auth_failure_max_delay_ms),
             )),
+            authorizer: cfg.security.authorizer.build(),
         }
     }
 }
@@ -130,6 +138,7 @@ struct AwsInner {
     /// In-flight request bytes, shared with the other listeners.
     budget: MemoryBudget,
     throttle: Arc<AuthThrottle>,
+    authorizer: SharedAuthorizer,
 }
 
 /// The AWS-API handler; cheap to clone.
@@ -141,7 +150,8 @@ pub struct Aws {
 impl Handler<BoxedBody> for Aws {
     async fn call(&self, req: Request<Incoming>) -> Response<BoxedBody> {
         let (parts, body) = req.into_parts();
-        let peer = parts.extensions.get::<Peer>().map(|p| p.0.ip());
+        let peer_addr = parts.extensions.get::<Peer>().map(|p| p.0);
+        let peer = peer_addr.map(|p| p.ip());
         let header = |name: &HeaderName| {
             parts
                 .headers
@@ -196,28 +206,48 @@ impl Handler<BoxedBody> for Aws {
         };
         // CloudWatch's paths, targets and form bodies are never Kinesis's or DynamoDB's, so it is asked first.
         if let Some(r) = cloudwatch {
-            return self.cloudwatch(&parts, &r, &body, peer).await;
+            return self.cloudwatch(&parts, &r, &body, peer_addr).await;
         }
         // KCL's lease, coordinator-state and worker-metrics tables: DynamoDB requests share the port and are told
         // apart by their target; they are authenticated like Kinesis requests but answered in DynamoDB's JSON 1.0.
         if let Some(target) = head.target
             && strait_dynamodb::is_dynamodb_target(target)
         {
-            return self.dynamodb(&parts, target, &body, peer).await;
+            return self.dynamodb(&parts, target, &body, peer_addr).await;
         }
         let route = match routed {
             Ok(r) => r,
             Err(e) => return self.refuse("unknown", &e, format),
         };
         let op = route.operation.name();
-        if let Err(e) = self
-            .authenticate(&parts, &body, KINESIS_SIGNING_NAME, peer)
+        let id = uuid::Uuid::new_v4();
+        let ctx = match self
+            .authenticate(&parts, &body, Service::Kinesis, peer_addr, id.to_string())
             .await
         {
-            return self.refuse(op, &e, format);
-        }
+            Ok(ctx) => ctx,
+            Err(env) => {
+                let r = strait_kinesis::error::from_envelope(&env, format);
+                count(op, r.error_type);
+                return respond(
+                    id,
+                    r.status,
+                    r.content_type,
+                    r.error_type,
+                    Bytes::from(r.body),
+                );
+            }
+        };
         if route.operation == Operation::SubscribeToShard {
-            // An event stream (crate::efo); errors found before it starts are ordinary error responses.
+            // An event stream (crate::efo), authorized here as the service cannot run it; errors found before it
+            // starts are ordinary error responses.
+            let checked =
+                self.inner
+                    .kinesis
+                    .authorize_request(&ctx, route.operation, route.format, &body);
+            if let Err(e) = checked {
+                return self.refuse(op, &e, route.format);
+            }
             return match crate::efo::subscribe(&self.inner.fanout, route.format, &body).await {
                 Ok(resp) => {
                     count(op, None);
@@ -229,46 +259,62 @@ impl Handler<BoxedBody> for Aws {
         let r = self
             .inner
             .kinesis
-            .handle(route.operation, route.format, &body)
+            .handle(&ctx, route.operation, route.format, &body)
             .await;
         count(op, r.error_type);
-        respond(r.status, r.content_type, r.error_type, Bytes::from(r.body))
+        respond(
+            id,
+            r.status,
+            r.content_type,
+            r.error_type,
+            Bytes::from(r.body),
+        )
     }
 }
 
-/// The signing names (credential-scope services) of the three APIs on this port, from their AWS models: a
-/// signature is only valid for the service it names.
-const KINESIS_SIGNING_NAME: &str = "kinesis";
-const DYNAMODB_SIGNING_NAME: &str = "dynamodb";
-const CLOUDWATCH_SIGNING_NAME: &str = "monitoring";
-
 impl Aws {
-    /// Checks the request's signature (see [`Aws::check_signature`]). A failed check against configured keys is
-    /// counted and answered only after the throttle's delay for the client's address (crate::auth_throttle); with
-    /// `auth = "none"` there is no secret to guess, so nothing is delayed.
+    /// Authenticates the request (see [`Aws::check_signature`]) and returns its context, or the failure as
+    /// `service` tells it (the one mapping, [`SigV4Error::to_envelope`]). A failed check against configured keys
+    /// is counted and answered only after the throttle's delay for the client's address (crate::auth_throttle);
+    /// with `auth = "none"` there is no secret to guess, so nothing is delayed.
     async fn authenticate(
         &self,
         parts: &hyper::http::request::Parts,
         body: &[u8],
-        service: &str,
-        peer: Option<std::net::IpAddr>,
-    ) -> Result<(), KinesisError> {
-        let checked = self.check_signature(parts, body, service);
-        if let (Err(e), Auth::Verify(_)) = (&checked, &self.inner.auth) {
-            let ip = peer.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-            self.inner.throttle.failed("aws", ip, e.error_type()).await;
+        service: Service,
+        peer: Option<std::net::SocketAddr>,
+        request_id: String,
+    ) -> Result<RequestContext, ErrorEnvelope> {
+        match self.check_signature(parts, body, service) {
+            Ok(principal) => Ok(RequestContext::new(
+                principal,
+                peer,
+                request_id,
+                self.inner.authorizer.clone(),
+            )),
+            Err(e) => {
+                if let Auth::Verify(_) = &self.inner.auth {
+                    let ip = peer
+                        .map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |p| {
+                            p.ip()
+                        });
+                    self.inner.throttle.failed("aws", ip, e.error_type()).await;
+                }
+                debug!(service = ?service, error = %e, "AWS request not authenticated");
+                Err(e.to_envelope(service, self.dev_mode()))
+            }
         }
-        checked
     }
 
-    /// Checks the request's signature: in `sigv4` mode for the node's region (`aws.region`) and `service`; in
-    /// `none` mode only its form (any region and service, as emulators accept).
+    /// Checks the request's signature: in `sigv4` mode for the node's region (`aws.region`) and `service`, yielding
+    /// the signer; in `none` mode only its form (any region and service, as emulators accept), yielding the
+    /// anonymous principal.
     fn check_signature(
         &self,
         parts: &hyper::http::request::Parts,
         body: &[u8],
-        service: &str,
-    ) -> Result<(), KinesisError> {
+        service: Service,
+    ) -> Result<Principal, SigV4Error> {
         let mut headers: Vec<(&str, &str)> = parts
             .headers
             .iter()
@@ -291,11 +337,11 @@ impl Aws {
             body,
         };
         match &self.inner.auth {
-            Auth::WellFormed => sigv4::parse(&req).map(|_| ()),
+            Auth::WellFormed => sigv4::parse(&req).map(|_| Principal::anonymous()),
             Auth::Verify(keys) => {
                 let scope = sigv4::Scope {
                     region: &self.inner.kinesis.config().region,
-                    service,
+                    service: service.signing_name(),
                 };
                 sigv4::verify(&req, keys, scope, self.inner.clock.now_ms())
             }
@@ -308,14 +354,15 @@ impl Aws {
         parts: &hyper::http::request::Parts,
         target: &str,
         body: &[u8],
-        peer: Option<std::net::IpAddr>,
+        peer: Option<std::net::SocketAddr>,
     ) -> Response<BoxedBody> {
+        // DynamoDB's responses carry their own request id.
         let r = match self
-            .authenticate(parts, body, DYNAMODB_SIGNING_NAME, peer)
+            .authenticate(parts, body, Service::DynamoDb, peer, String::new())
             .await
         {
-            Ok(()) => self.inner.dynamodb.handle(Some(target), body).await,
-            Err(e) => strait_dynamodb::Response::error(&dynamodb_auth_error(e, self.dev_mode())),
+            Ok(ctx) => self.inner.dynamodb.handle(&ctx, Some(target), body).await,
+            Err(env) => strait_dynamodb::Response::from_envelope(&env),
         };
         let op = target
             .strip_prefix(strait_dynamodb::TARGET_PREFIX)
@@ -344,31 +391,27 @@ impl Aws {
         parts: &hyper::http::request::Parts,
         route: &strait_cloudwatch::Route,
         body: &[u8],
-        peer: Option<std::net::IpAddr>,
+        peer: Option<std::net::SocketAddr>,
     ) -> Response<BoxedBody> {
         let id = uuid::Uuid::new_v4();
         let request_id = id.to_string();
         let r = match self
-            .authenticate(parts, body, CLOUDWATCH_SIGNING_NAME, peer)
+            .authenticate(parts, body, Service::CloudWatch, peer, request_id.clone())
             .await
         {
-            Ok(()) => {
+            Ok(ctx) => {
                 let encoding = parts
                     .headers
                     .get(&CONTENT_ENCODING)
                     .and_then(|v| v.to_str().ok());
-                self.inner.cloudwatch.handle(
-                    route,
-                    encoding,
-                    body,
-                    self.inner.clock.now_ms(),
-                    &request_id,
-                )
+                self.inner
+                    .cloudwatch
+                    .handle(&ctx, route, encoding, body, self.inner.clock.now_ms())
             }
-            Err(e) => strait_cloudwatch::Response::error(
+            Err(env) => strait_cloudwatch::Response::from_envelope(
                 route.protocol,
                 "unknown",
-                &cloudwatch_auth_error(e, self.dev_mode()),
+                &env,
                 &request_id,
             ),
         };
@@ -395,14 +438,15 @@ impl Aws {
         format: WireFormat,
     ) -> Response<BoxedBody> {
         debug!(operation, error = %err, "AWS request refused");
-        let r = match err {
-            KinesisError::MissingAuthenticationToken if self.dev_mode() => {
-                dev_missing_token(format)
-            }
-            _ => err.to_response(format),
-        };
+        let r = err.to_response(format);
         count(operation, r.error_type);
-        respond(r.status, r.content_type, r.error_type, Bytes::from(r.body))
+        respond(
+            uuid::Uuid::new_v4(),
+            r.status,
+            r.content_type,
+            r.error_type,
+            Bytes::from(r.body),
+        )
     }
 }
 
@@ -413,92 +457,8 @@ impl Aws {
     }
 }
 
-/// What a request without an `Authorization` header is told when any keys would do: AWS's own text says nothing
-/// about that, and newcomers stop at "Unable to locate credentials" or this error.
-pub const DEV_MISSING_TOKEN_MESSAGE: &str = "Missing Authentication Token. Strait's dev mode (aws.auth = \"none\") \
-     accepts any access key: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to any value, and AWS_REGION \
-     (e.g. us-east-1)";
-
-/// The message of a signature check failure, with the dev-mode hint for a missing token.
-fn auth_message(e: &KinesisError, dev_mode: bool) -> String {
-    match e {
-        KinesisError::MissingAuthenticationToken if dev_mode => {
-            DEV_MISSING_TOKEN_MESSAGE.to_string()
-        }
-        _ => e.to_string(),
-    }
-}
-
-/// `MissingAuthenticationTokenException` as the Kinesis crate renders it, with [`DEV_MISSING_TOKEN_MESSAGE`].
-fn dev_missing_token(format: WireFormat) -> strait_kinesis::error::ErrorResponse {
-    strait_kinesis::error::with_message(
-        &KinesisError::MissingAuthenticationToken,
-        DEV_MISSING_TOKEN_MESSAGE,
-        format,
-    )
-}
-
-/// The DynamoDB rendering of a signature check failure (Coral's exceptions, in JSON 1.0).
-fn dynamodb_auth_error(e: KinesisError, dev_mode: bool) -> DynamoError {
-    let message = auth_message(&e, dev_mode);
-    let failure = match e {
-        KinesisError::MissingAuthenticationToken => AuthFailure::MissingAuthenticationToken,
-        KinesisError::IncompleteSignature(_) => AuthFailure::IncompleteSignature,
-        KinesisError::InvalidSignature(_) => AuthFailure::InvalidSignature,
-        KinesisError::UnrecognizedClient => AuthFailure::UnrecognizedClient,
-        // The signature checks raise only the four above; anything else is a Strait bug.
-        KinesisError::AccessDenied
-        | KinesisError::UnknownOperation { .. }
-        | KinesisError::NotImplemented(_)
-        | KinesisError::UnsupportedContentType
-        | KinesisError::DeprecatedJsonProtocol
-        | KinesisError::RequestTooLarge
-        | KinesisError::Serialization(_)
-        | KinesisError::Validation(_)
-        | KinesisError::ResourceNotFound(_)
-        | KinesisError::ResourceInUse(_)
-        | KinesisError::InvalidArgument(_)
-        | KinesisError::LimitExceeded(_)
-        | KinesisError::ExpiredIterator(_)
-        | KinesisError::ExpiredNextToken(_)
-        | KinesisError::ProvisionedThroughputExceeded(_)
-        | KinesisError::Internal(_)
-        | KinesisError::StorageUnavailable(_) => return DynamoError::Internal(message),
-    };
-    DynamoError::Auth { failure, message }
-}
-
-/// The CloudWatch rendering of a signature check failure (awsQuery codes, in the request's protocol).
-fn cloudwatch_auth_error(e: KinesisError, dev_mode: bool) -> CloudWatchError {
-    let message = auth_message(&e, dev_mode);
-    let failure = match e {
-        KinesisError::MissingAuthenticationToken => {
-            strait_cloudwatch::AuthFailure::MissingAuthenticationToken
-        }
-        KinesisError::IncompleteSignature(_) => strait_cloudwatch::AuthFailure::IncompleteSignature,
-        KinesisError::InvalidSignature(_) => strait_cloudwatch::AuthFailure::InvalidSignature,
-        KinesisError::UnrecognizedClient => strait_cloudwatch::AuthFailure::UnrecognizedClient,
-        // The signature checks raise only the four above; anything else is a Strait bug.
-        KinesisError::AccessDenied
-        | KinesisError::UnknownOperation { .. }
-        | KinesisError::NotImplemented(_)
-        | KinesisError::UnsupportedContentType
-        | KinesisError::DeprecatedJsonProtocol
-        | KinesisError::RequestTooLarge
-        | KinesisError::Serialization(_)
-        | KinesisError::Validation(_)
-        | KinesisError::ResourceNotFound(_)
-        | KinesisError::ResourceInUse(_)
-        | KinesisError::InvalidArgument(_)
-        | KinesisError::LimitExceeded(_)
-        | KinesisError::ExpiredIterator(_)
-        | KinesisError::ExpiredNextToken(_)
-        | KinesisError::ProvisionedThroughputExceeded(_)
-        | KinesisError::Internal(_)
-        | KinesisError::StorageUnavailable(_) => return CloudWatchError::Internal(message),
-    };
-    CloudWatchError::Auth { failure, message }
-}
+/// What a request without an `Authorization` header is told when any keys would do (see `strait-aws`).
+pub use strait_aws::sigv4::DEV_MISSING_TOKEN_MESSAGE;
 
 fn count(operation: &'static str, error: Option<&'static str>) {
     metrics::counter!(
@@ -509,7 +469,9 @@ fn count(operation: &'static str, error: Option<&'static str>) {
     .increment(1);
 }
 
+/// A Kinesis-style answer under request id `id`.
 fn respond(
+    id: uuid::Uuid,
     status: u16,
     content_type: Option<&'static str>,
     error_type: Option<&'static str>,
@@ -518,7 +480,6 @@ fn respond(
     let mut resp = Response::new(full(body));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = resp.headers_mut();
-    let id = uuid::Uuid::new_v4();
     // AWS request ids are UUIDs; SDKs surface them in error messages for support cases.
     if let Ok(v) = HeaderValue::try_from(id.to_string()) {
         headers.insert(X_AMZN_REQUEST_ID.clone(), v);

@@ -165,6 +165,8 @@ pub async fn run<H: KafkaHandler>(
         Duration::from_millis(cfg.security.auth_failure_delay_ms),
         Duration::from_millis(cfg.security.auth_failure_max_delay_ms),
     ));
+    // One authorizer for every front end: Kafka APIs and AWS operations ask the same one.
+    let authorizer = cfg.security.authorizer.build();
     let kafka = tokio::spawn(kafka::serve(
         listeners.kafka,
         make_kafka_handler(&engine, kafka_addr),
@@ -189,6 +191,7 @@ pub async fn run<H: KafkaHandler>(
             limits: HttpLimits::new(&cfg.http, cfg.aws.max_connections),
             budget,
             throttle,
+            authorizer,
         },
         grace,
         stopped(front_stopped),

@@ -2,14 +2,9 @@
 
 use thiserror::Error;
 
-/// Which signature check failed; the server's shared SigV4 check maps its failures onto these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthFailure {
-    MissingAuthenticationToken,
-    IncompleteSignature,
-    InvalidSignature,
-    UnrecognizedClient,
-}
+/// The kinds of signature failure (`strait-aws`'s).
+pub use strait_aws::AuthFailure;
+use strait_aws::ErrorEnvelope;
 
 /// Everything a CloudWatch request can fail with, each carrying CloudWatch's own message.
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -29,11 +24,13 @@ pub enum CloudWatchError {
     /// awsQuery without an `Action` parameter.
     #[error("{0}")]
     MissingAction(String),
-    #[error("{message}")]
-    Auth {
-        failure: AuthFailure,
-        message: String,
-    },
+    /// A failed signature check, as `strait-aws` maps it onto CloudWatch's codes and statuses
+    /// ([`strait_aws::SigV4Error::to_envelope`]).
+    #[error("{}", .0.message)]
+    Auth(ErrorEnvelope),
+    /// The authorizer refused the operation.
+    #[error("{0}")]
+    AccessDenied(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -49,12 +46,8 @@ impl CloudWatchError {
             CloudWatchError::Serialization(_) => "SerializationException",
             CloudWatchError::UnknownOperation(_) => "InvalidAction",
             CloudWatchError::MissingAction(_) => "MissingAction",
-            CloudWatchError::Auth { failure, .. } => match failure {
-                AuthFailure::MissingAuthenticationToken => "MissingAuthenticationToken",
-                AuthFailure::IncompleteSignature => "IncompleteSignature",
-                AuthFailure::InvalidSignature => "SignatureDoesNotMatch",
-                AuthFailure::UnrecognizedClient => "InvalidClientTokenId",
-            },
+            CloudWatchError::Auth(env) => env.code,
+            CloudWatchError::AccessDenied(_) => "AccessDenied",
             CloudWatchError::Internal(_) => "InternalServiceError",
         }
     }
@@ -70,12 +63,8 @@ impl CloudWatchError {
             CloudWatchError::Serialization(_) => "SerializationException",
             CloudWatchError::UnknownOperation(_) => "UnknownOperationException",
             CloudWatchError::MissingAction(_) => "MissingAction",
-            CloudWatchError::Auth { failure, .. } => match failure {
-                AuthFailure::MissingAuthenticationToken => "MissingAuthenticationTokenException",
-                AuthFailure::IncompleteSignature => "IncompleteSignatureException",
-                AuthFailure::InvalidSignature => "InvalidSignatureException",
-                AuthFailure::UnrecognizedClient => "UnrecognizedClientException",
-            },
+            CloudWatchError::Auth(env) => env.type_name,
+            CloudWatchError::AccessDenied(_) => "AccessDeniedException",
             CloudWatchError::Internal(_) => "InternalServiceFault",
         }
     }
@@ -88,12 +77,8 @@ impl CloudWatchError {
             | CloudWatchError::Serialization(_)
             | CloudWatchError::UnknownOperation(_)
             | CloudWatchError::MissingAction(_) => 400,
-            CloudWatchError::Auth { failure, .. } => match failure {
-                AuthFailure::IncompleteSignature => 400,
-                AuthFailure::MissingAuthenticationToken
-                | AuthFailure::InvalidSignature
-                | AuthFailure::UnrecognizedClient => 403,
-            },
+            CloudWatchError::Auth(env) => env.status,
+            CloudWatchError::AccessDenied(_) => 403,
             CloudWatchError::Internal(_) => 500,
         }
     }

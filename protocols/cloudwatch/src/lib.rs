@@ -13,13 +13,16 @@
 mod error;
 mod export;
 pub mod put_metric_data;
-mod time;
 mod value;
 
 use std::io::Read;
 
 pub use error::{AuthFailure, CloudWatchError};
 pub use export::sanitize;
+use strait_access::{Decision, Operation as Acl, Resource};
+use strait_aws::ErrorEnvelope;
+pub use strait_aws::RequestContext;
+use strait_aws::envelope::{cbor_text, xml_escape};
 
 use crate::export::Exporter;
 use crate::value::Value;
@@ -35,6 +38,38 @@ const MAX_INFLATED_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The operations implemented.
 pub const OPERATIONS: [&str; 1] = ["PutMetricData"];
+
+/// A CloudWatch operation Strait serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    PutMetricData,
+}
+
+impl Operation {
+    pub const ALL: &'static [Operation] = &[Operation::PutMetricData];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::PutMetricData => "PutMetricData",
+        }
+    }
+
+    /// The IAM action, e.g. `"cloudwatch:PutMetricData"`.
+    pub fn iam_action(self) -> &'static str {
+        match self {
+            Operation::PutMetricData => "cloudwatch:PutMetricData",
+        }
+    }
+
+    /// What the operation must be allowed to do, in Kafka's ACL terms: metrics are the node's, so every
+    /// CloudWatch operation is judged on the cluster. Publishing is a write (there is no CLUSTER WRITE grant in
+    /// Kafka's own APIs, so an ACL for it names exactly this).
+    pub fn required(self) -> (Acl, Resource<'static>) {
+        match self {
+            Operation::PutMetricData => (Acl::Write, Resource::Cluster),
+        }
+    }
+}
 
 /// The wire protocol of a request, which is also the protocol of its answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,24 +166,26 @@ impl CloudWatch {
         }
     }
 
-    /// Answers one authenticated request. `now_ms` bounds timestamps; `request_id` goes into awsQuery bodies.
+    /// Answers one authenticated request, asking `ctx`'s authorizer once the operation is known. `now_ms` bounds
+    /// timestamps; `ctx.request_id` goes into awsQuery bodies.
     pub fn handle(
         &self,
+        ctx: &RequestContext,
         route: &Route,
         content_encoding: Option<&str>,
         body: &[u8],
         now_ms: i64,
-        request_id: &str,
     ) -> Response {
-        let (op, result) = self.dispatch(route, content_encoding, body, now_ms);
+        let (op, result) = self.dispatch(ctx, route, content_encoding, body, now_ms);
         match result {
-            Ok(()) => Response::ok(route.protocol, op, request_id),
-            Err(e) => Response::error(route.protocol, op, &e, request_id),
+            Ok(()) => Response::ok(route.protocol, op, &ctx.request_id),
+            Err(e) => Response::error(route.protocol, op, &e, &ctx.request_id),
         }
     }
 
     fn dispatch(
         &self,
+        ctx: &RequestContext,
         route: &Route,
         content_encoding: Option<&str>,
         body: &[u8],
@@ -191,7 +228,13 @@ impl CloudWatch {
             );
         };
         match action.as_str() {
-            "PutMetricData" => ("PutMetricData", self.put_metric_data(&input, now_ms)),
+            "PutMetricData" => {
+                let op = Operation::PutMetricData;
+                if let Err(e) = authorize(ctx, op) {
+                    return (op.name(), Err(e));
+                }
+                (op.name(), self.put_metric_data(&input, now_ms))
+            }
             other => (
                 "unknown",
                 Err(CloudWatchError::UnknownOperation(format!(
@@ -235,29 +278,19 @@ fn gunzip(body: &[u8]) -> Result<Vec<u8>, CloudWatchError> {
     Ok(out)
 }
 
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
-}
-
-/// A CBOR text string head + bytes.
-fn cbor_text(out: &mut Vec<u8>, s: &str) {
-    let n = s.len() as u64;
-    if n < 24 {
-        out.push(0x60 | n as u8);
-    } else if let Ok(n) = u8::try_from(n) {
-        out.extend_from_slice(&[0x78, n]);
-    } else if let Ok(n) = u16::try_from(n) {
-        out.push(0x79);
-        out.extend_from_slice(&n.to_be_bytes());
-    } else {
-        out.push(0x7a);
-        out.extend_from_slice(&(n as u32).to_be_bytes());
+/// The one authorization question of `op`, answered as AWS does when denied.
+fn authorize(ctx: &RequestContext, op: Operation) -> Result<(), CloudWatchError> {
+    let (acl, resource) = op.required();
+    match ctx.authorize(acl, resource, op.iam_action()) {
+        Decision::Allow => Ok(()),
+        // CloudWatch metrics have no ARN: AWS names the action alone.
+        Decision::Deny => Err(CloudWatchError::AccessDenied(format!(
+            "User: {} is not authorized to perform: {} because no identity-based policy allows the {} action",
+            ctx.principal_arn("000000000000"),
+            op.iam_action(),
+            op.iam_action()
+        ))),
     }
-    out.extend_from_slice(s.as_bytes());
 }
 
 impl Response {
@@ -294,6 +327,18 @@ impl Response {
         }
     }
 
+    /// An envelope decided outside the crate (a failed signature check, through
+    /// [`strait_aws::SigV4Error::to_envelope`]) in `protocol`'s shape.
+    pub fn from_envelope(
+        protocol: Protocol,
+        operation: &'static str,
+        env: &ErrorEnvelope,
+        request_id: &str,
+    ) -> Response {
+        let e = CloudWatchError::Auth(env.clone());
+        Response::error(protocol, operation, &e, request_id)
+    }
+
     /// The error answer in `protocol`'s shape.
     pub fn error(
         protocol: Protocol,
@@ -308,15 +353,7 @@ impl Response {
         let (headers, body) = match protocol {
             Protocol::Query => (
                 vec![("content-type", "text/xml".to_string())],
-                format!(
-                    "<ErrorResponse xmlns=\"{XMLNS}\"><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message>\
-                     </Error><RequestId>{}</RequestId></ErrorResponse>",
-                    e.fault(),
-                    e.code(),
-                    xml_escape(&message),
-                    xml_escape(request_id)
-                )
-                .into_bytes(),
+                strait_aws::envelope::query_error(XMLNS, e.fault(), e.code(), &message, request_id),
             ),
             Protocol::Json => (
                 vec![

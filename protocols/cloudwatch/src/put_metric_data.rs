@@ -4,8 +4,8 @@
 //! with awsQuery member paths, as CloudWatch reports them whatever protocol the request came in.
 
 use crate::error::CloudWatchError;
-use crate::time::parse_iso8601;
 use crate::value::Value;
+use strait_aws::time::parse_iso8601;
 
 /// CloudWatch's limits (PutMetricData API reference and the service model).
 pub const MAX_NAMESPACE: usize = 255;

@@ -20,11 +20,11 @@ fn handle(protocol: Protocol, gzip: bool, body: Vec<u8>) -> Response {
                 operation: (protocol != Protocol::Query).then(|| "PutMetricData".to_string()),
             };
             cw.handle(
+                &strait_cloudwatch::RequestContext::allow_all(),
                 &route,
                 gzip.then_some("gzip"),
                 &body,
                 1_795_626_000_000,
-                "fuzz",
             )
         })
         .expect("thread")

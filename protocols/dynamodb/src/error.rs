@@ -3,8 +3,7 @@
 //! namespaces, modelled exceptions from `com.amazonaws.dynamodb.v20120810`; SDKs match on the part after `#`.
 
 use serde_json::{Value as Json, json};
-
-use crate::value::Item;
+use strait_aws::ErrorEnvelope;
 
 const DDB: &str = "com.amazonaws.dynamodb.v20120810#";
 
@@ -28,7 +27,7 @@ pub enum DynamoError {
     TableNotFound(String),
     /// A condition failed; `item` is the current item when `ReturnValuesOnConditionCheckFailure=ALL_OLD`.
     #[error("The conditional request failed")]
-    ConditionalCheckFailed { item: Option<Item> },
+    ConditionalCheckFailed { item: Option<Json> },
     /// A transaction was cancelled; one reason per action, in request order.
     #[error("Transaction cancelled")]
     TransactionCanceled { reasons: Vec<CancellationReason> },
@@ -36,12 +35,15 @@ pub enum DynamoError {
     #[error("{0}")]
     IdempotentParameterMismatch(String),
     /// SigV4 authentication failed (the server verifies signatures and reports the outcome through this).
-    #[error("{message}")]
-    Auth {
-        failure: AuthFailure,
-        message: String,
-    },
+    /// A failed signature check, as `strait-aws` maps it onto DynamoDB's names ([`SigV4Error::to_envelope`]).
+    ///
+    /// [`SigV4Error::to_envelope`]: strait_aws::SigV4Error::to_envelope
+    #[error("{}", .0.message)]
+    Auth(ErrorEnvelope),
     /// The metadata store failed; the request may be retried.
+    /// The authorizer refused the operation; AWS's message ("User: … is not authorized to perform: …").
+    #[error("{0}")]
+    AccessDenied(String),
     #[error("internal error: {0}")]
     Internal(String),
     /// The node's storage failed (disk full, I/O error) and is recovering: answered as `InternalServerError`
@@ -50,14 +52,8 @@ pub enum DynamoError {
     StorageUnavailable(String),
 }
 
-/// Coral's authentication exceptions, all `400` on DynamoDB's JSON 1.0 protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthFailure {
-    MissingAuthenticationToken,
-    IncompleteSignature,
-    InvalidSignature,
-    UnrecognizedClient,
-}
+/// Coral's authentication exceptions, all `400` on DynamoDB's JSON 1.0 protocol (the kinds are `strait-aws`'s).
+pub use strait_aws::AuthFailure;
 
 /// Why one action of a transaction did not happen.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,7 +61,8 @@ pub struct CancellationReason {
     /// `None`, `ConditionalCheckFailed` or `ValidationError`.
     pub code: &'static str,
     pub message: Option<String>,
-    pub item: Option<Item>,
+    /// The item as it stood, rendered (`ReturnValuesOnConditionCheckFailure = ALL_OLD`).
+    pub item: Option<Json>,
 }
 
 impl DynamoError {
@@ -93,20 +90,8 @@ impl DynamoError {
             DynamoError::TransactionCanceled { .. } => {
                 "com.amazonaws.dynamodb.v20120810#TransactionCanceledException"
             }
-            DynamoError::Auth { failure, .. } => match failure {
-                AuthFailure::MissingAuthenticationToken => {
-                    "com.amazon.coral.service#MissingAuthenticationTokenException"
-                }
-                AuthFailure::IncompleteSignature => {
-                    "com.amazon.coral.service#IncompleteSignatureException"
-                }
-                AuthFailure::InvalidSignature => {
-                    "com.amazon.coral.service#InvalidSignatureException"
-                }
-                AuthFailure::UnrecognizedClient => {
-                    "com.amazon.coral.service#UnrecognizedClientException"
-                }
-            },
+            DynamoError::Auth(env) => env.type_name,
+            DynamoError::AccessDenied(_) => "com.amazon.coral.service#AccessDeniedException",
             DynamoError::Internal(_) | DynamoError::StorageUnavailable(_) => {
                 "com.amazonaws.dynamodb.v20120810#InternalServerError"
             }
@@ -116,6 +101,7 @@ impl DynamoError {
     pub fn status(&self) -> u16 {
         match self {
             DynamoError::Internal(_) | DynamoError::StorageUnavailable(_) => 500,
+            DynamoError::Auth(env) => env.status,
             DynamoError::UnknownOperation
             | DynamoError::Serialization(_)
             | DynamoError::Validation(_)
@@ -123,7 +109,7 @@ impl DynamoError {
             | DynamoError::ResourceInUse(_)
             | DynamoError::TableNotFound(_)
             | DynamoError::IdempotentParameterMismatch(_)
-            | DynamoError::Auth { .. }
+            | DynamoError::AccessDenied(_)
             | DynamoError::ConditionalCheckFailed { .. }
             | DynamoError::TransactionCanceled { .. } => 400,
         }
@@ -141,7 +127,10 @@ impl DynamoError {
             | DynamoError::ResourceInUse(m)
             | DynamoError::TableNotFound(m)
             | DynamoError::IdempotentParameterMismatch(m)
-            | DynamoError::Auth { message: m, .. } => json!({ "__type": ty, "message": m }),
+            | DynamoError::AccessDenied(m)
+            | DynamoError::Auth(ErrorEnvelope { message: m, .. }) => {
+                json!({ "__type": ty, "message": m })
+            }
             // The reason (e.g. a full disk) rather than a bare "Internal server error", so a KCL operator sees why
             // lease updates keep failing.
             DynamoError::Internal(m) => json!({ "__type": ty, "message": m }),
@@ -151,7 +140,7 @@ impl DynamoError {
             DynamoError::ConditionalCheckFailed { item } => {
                 let mut b = json!({ "__type": ty, "message": "The conditional request failed" });
                 if let Some(item) = item {
-                    b["Item"] = crate::value::item_to_json(item);
+                    b["Item"] = item.clone();
                 }
                 b
             }
@@ -169,7 +158,7 @@ impl DynamoError {
                             o["Message"] = json!(m);
                         }
                         if let Some(i) = &r.item {
-                            o["Item"] = crate::value::item_to_json(i);
+                            o["Item"] = i.clone();
                         }
                         o
                     })

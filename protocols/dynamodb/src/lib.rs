@@ -4,7 +4,10 @@
 //! memory and persisted in the engine's metadata store (see `README.md` for the exact subset).
 //!
 //! Module map:
-//! - [`service`]: [`DynamoDb`], the entry point, its configuration and clock.
+//! - [`service`]: the entry point ([`DynamoDb::handle`], which takes a [`RequestContext`] and asks its
+//!   authorizer once per table named, before the operation runs) and [`Response`].
+//! - `db`: [`DynamoDb`]'s state, configuration and commit path; the clock is `strait-aws`'s.
+//! - [`operation`]: the operations and the ACL operation and resource each requires.
 //! - [`value`], [`number`]: `AttributeValue`s and DynamoDB's decimal numbers.
 //! - [`expr`]: condition/filter/key-condition, update and projection expressions: parser, evaluator, updater.
 //! - [`legacy`]: `Expected`, `AttributeUpdates`, `KeyConditions`, `ScanFilter`/`QueryFilter` as expressions.
@@ -13,11 +16,13 @@
 //! - [`error`]: [`DynamoError`] and its JSON 1.0 rendering.
 //! - `ops`: the operations.
 
+mod db;
 pub mod error;
 pub mod expr;
 pub mod hook;
 pub mod legacy;
 pub mod number;
+pub mod operation;
 mod ops;
 mod req;
 pub mod service;
@@ -26,8 +31,10 @@ pub mod value;
 
 pub use error::{AuthFailure, CancellationReason, DynamoError};
 pub use hook::{HookFuture, ItemHook, ItemWrite};
+pub use operation::Operation;
 pub use ops::OPERATIONS;
 pub use service::{
     CONTENT_TYPE, Clock, DynamoConfig, DynamoDb, ManualClock, Response, SystemClock, TARGET_PREFIX,
     is_dynamodb_target,
 };
+pub use strait_aws::RequestContext;

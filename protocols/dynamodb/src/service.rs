@@ -3,18 +3,15 @@
 //! change is committed to the engine's metadata store (one commit per request, so a transaction is atomic on
 //! disk too) before it becomes visible.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use serde_json::Value as Json;
-use strait_engine::{Engine, MetaOp};
-use tokio::sync::Mutex;
+use strait_access::{Decision, Resource};
+use strait_aws::{ErrorEnvelope, RequestContext};
 
+pub use crate::db::{Clock, DynamoConfig, DynamoDb, ManualClock, SystemClock};
 use crate::error::DynamoError;
-use crate::hook::{ItemHook, ItemWrite};
+use crate::hook::ItemHook;
+use crate::operation::{Operation, required, tables_named};
 use crate::ops;
-use crate::store::{self, META_TABLE, State};
 
 /// `X-Amz-Target` prefix of DynamoDB requests.
 pub const TARGET_PREFIX: &str = "DynamoDB_20120810.";
@@ -25,61 +22,6 @@ pub const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 /// Whether an `X-Amz-Target` value addresses DynamoDB (the server routes on this).
 pub fn is_dynamodb_target(target: &str) -> bool {
     target.starts_with(TARGET_PREFIX)
-}
-
-/// Settings of the DynamoDB front end.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DynamoConfig {
-    pub region: String,
-    pub account_id: String,
-    /// How long tables stay CREATING/UPDATING and new indexes CREATING: short, but observable, as KCL polls
-    /// DescribeTable until ACTIVE.
-    pub status_delay: Duration,
-}
-
-impl Default for DynamoConfig {
-    fn default() -> Self {
-        DynamoConfig {
-            region: "us-east-1".into(),
-            account_id: "000000000000".into(),
-            status_delay: Duration::from_millis(100),
-        }
-    }
-}
-
-/// Wall-clock time in Unix milliseconds, injectable for tests.
-pub trait Clock: Send + Sync + 'static {
-    fn now_ms(&self) -> i64;
-}
-
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> i64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64)
-    }
-}
-
-/// A clock that only moves when told to.
-#[derive(Debug, Clone, Default)]
-pub struct ManualClock(Arc<AtomicI64>);
-
-impl ManualClock {
-    pub fn new(now_ms: i64) -> ManualClock {
-        ManualClock(Arc::new(AtomicI64::new(now_ms)))
-    }
-    pub fn advance(&self, d: Duration) {
-        self.0.fetch_add(d.as_millis() as i64, Ordering::SeqCst);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now_ms(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
-    }
 }
 
 /// A complete response.
@@ -117,13 +59,19 @@ impl Response {
         }
     }
 
-    /// The rendering of `err` (for errors found outside the crate, such as a failed signature check).
+    /// The rendering of `err`.
     pub fn error(err: &DynamoError) -> Response {
         Response::new(
             err.status(),
             err.body().to_string().into_bytes(),
             Some(err.type_name()),
         )
+    }
+
+    /// An envelope decided outside the crate (a failed signature check, through
+    /// [`strait_aws::SigV4Error::to_envelope`]), in JSON 1.0.
+    pub fn from_envelope(env: &ErrorEnvelope) -> Response {
+        Response::error(&DynamoError::Auth(env.clone()))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -134,90 +82,18 @@ impl Response {
     }
 }
 
-pub(crate) struct Inner {
-    pub(crate) engine: Engine,
-    pub(crate) cfg: DynamoConfig,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) state: Mutex<State>,
-    /// TransactWriteItems `ClientRequestToken`s seen in the last 10 minutes: token to (payload, expiry ms).
-    /// Kept in memory only: a restart forgets them, so a retry across a restart is re-evaluated.
-    pub(crate) tokens: std::sync::Mutex<std::collections::HashMap<String, (String, i64)>>,
-    /// Set once by the server after opening (see [`DynamoDb::set_hook`]).
-    pub(crate) hook: std::sync::OnceLock<Arc<dyn ItemHook>>,
-}
-
-/// The DynamoDB front end over one engine; cheap to clone.
-#[derive(Clone)]
-pub struct DynamoDb {
-    pub(crate) inner: Arc<Inner>,
-}
-
 impl DynamoDb {
-    /// Loads the tables from the engine's metadata store.
-    pub fn open(
-        engine: Engine,
-        cfg: DynamoConfig,
-        clock: Arc<dyn Clock>,
-    ) -> Result<DynamoDb, DynamoError> {
-        let state = store::load(&engine)?;
-        Ok(DynamoDb {
-            inner: Arc::new(Inner {
-                engine,
-                cfg,
-                clock,
-                state: Mutex::new(state),
-                tokens: Default::default(),
-                hook: std::sync::OnceLock::new(),
-            }),
-        })
-    }
-
-    /// Installs the item hook; a second call is refused (returns false), so a hook can never be swapped
-    /// underneath a running request.
-    pub fn set_hook(&self, hook: Arc<dyn ItemHook>) -> bool {
-        self.inner.hook.set(hook).is_ok()
-    }
-
-    pub fn config(&self) -> &DynamoConfig {
-        &self.inner.cfg
-    }
-
-    pub(crate) fn now_ms(&self) -> i64 {
-        self.inner.clock.now_ms()
-    }
-
-    pub(crate) fn table_arn(&self, name: &str) -> String {
-        format!(
-            "arn:aws:dynamodb:{}:{}:table/{name}",
-            self.inner.cfg.region, self.inner.cfg.account_id
-        )
-    }
-
-    /// Makes `ops` durable; the caller holds the state lock and applies the change in memory afterwards.
-    pub(crate) async fn commit(&self, mut ops: Vec<MetaOp>) -> Result<(), DynamoError> {
-        if ops.is_empty() {
-            return Ok(());
-        }
-        if let Some(hook) = self.inner.hook.get() {
-            let writes = item_writes(&ops);
-            if !writes.is_empty() {
-                ops.extend(hook.before_commit(&writes).await);
-            }
-        }
-        self.inner
-            .engine
-            .meta()
-            .commit(ops)
-            .await
-            .map_err(DynamoError::from)
-    }
-
     /// Answers one request. `target` is the `X-Amz-Target` header value.
-    pub async fn handle(&self, target: Option<&str>, body: &[u8]) -> Response {
+    pub async fn handle(
+        &self,
+        ctx: &RequestContext,
+        target: Option<&str>,
+        body: &[u8],
+    ) -> Response {
         let op = target
             .and_then(|t| t.strip_prefix(TARGET_PREFIX))
             .unwrap_or("");
-        match self.call(op, body).await {
+        match self.call(ctx, op, body).await {
             Ok(v) => Response::new(200, v.to_string().into_bytes(), None),
             Err(e) => {
                 match &e {
@@ -229,21 +105,21 @@ impl DynamoDb {
                     }
                     _ => {}
                 }
-                Response::new(
-                    e.status(),
-                    e.body().to_string().into_bytes(),
-                    Some(e.type_name()),
-                )
+                Response::error(&e)
             }
         }
     }
 
-    /// Decodes the body and runs operation `op` (the part of the target after the prefix).
-    pub async fn call(&self, op: &str, body: &[u8]) -> Result<Json, DynamoError> {
-        let known = ops::OPERATIONS.contains(&op);
-        if !known {
+    /// Decodes the body, asks the authorizer and runs operation `op` (the part of the target after the prefix).
+    pub async fn call(
+        &self,
+        ctx: &RequestContext,
+        op: &str,
+        body: &[u8],
+    ) -> Result<Json, DynamoError> {
+        let Some(operation) = Operation::from_name(op) else {
             return Err(DynamoError::UnknownOperation);
-        }
+        };
         let body: Json = if body.is_empty() {
             Json::Object(Default::default())
         } else {
@@ -264,34 +140,51 @@ impl DynamoDb {
                 "Start of structure or map found where not expected".into(),
             ));
         }
+        self.authorize(ctx, operation, &body)?;
         let mut out = ops::dispatch(self, op, &body).await?;
         if let Some(hook) = self.inner.hook.get() {
             returned_items(hook.as_ref(), op, &body, &mut out).await;
         }
         Ok(out)
     }
-}
 
-/// The item writes among metadata operations (`i/<table>\0<key>` rows of [`META_TABLE`]).
-fn item_writes(ops: &[MetaOp]) -> Vec<ItemWrite> {
-    let table_of = |key: &[u8]| {
-        let rest = key.strip_prefix(b"i/")?;
-        let nul = rest.iter().position(|b| *b == 0)?;
-        String::from_utf8(rest[..nul].to_vec()).ok()
-    };
-    ops.iter()
-        .filter_map(|op| match op {
-            MetaOp::Put { table, key, value } if table == META_TABLE => Some(ItemWrite {
-                table: table_of(key)?,
-                item: Some(serde_json::from_slice(value).ok()?),
-            }),
-            MetaOp::Delete { table, key } if table == META_TABLE => Some(ItemWrite {
-                table: table_of(key)?,
-                item: None,
-            }),
-            _ => None,
-        })
-        .collect()
+    /// The authorization question(s) of `op` ([`required`]): the account, or each table the request names.
+    fn authorize(
+        &self,
+        ctx: &RequestContext,
+        op: Operation,
+        req: &Json,
+    ) -> Result<(), DynamoError> {
+        let (acl, subject) = required(op);
+        let cfg = &self.inner.cfg;
+        let denied = |resource: String| {
+            Err(DynamoError::AccessDenied(ctx.denied_message(
+                &cfg.account_id,
+                op.iam_action(),
+                &resource,
+            )))
+        };
+        match subject {
+            crate::operation::Subject::Cluster => {
+                match ctx.authorize(acl, Resource::Cluster, op.iam_action()) {
+                    Decision::Allow => Ok(()),
+                    Decision::Deny => denied(format!(
+                        "arn:aws:dynamodb:{}:{}:table/*",
+                        cfg.region, cfg.account_id
+                    )),
+                }
+            }
+            crate::operation::Subject::Tables => {
+                for table in tables_named(req) {
+                    match ctx.authorize(acl, Resource::Table(&table), op.iam_action()) {
+                        Decision::Allow => {}
+                        Decision::Deny => return denied(self.table_arn(&table)),
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Passes every item a read operation returns through the hook.

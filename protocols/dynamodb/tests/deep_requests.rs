@@ -89,7 +89,7 @@ fn deep_members_get_client_errors_on_a_worker_stack() {
                     r#"{"L":["#.repeat(1000),
                     "]}".repeat(1000)
                 );
-                let r = h.db.handle(Some("DynamoDB_20120810.PutItem"), raw.as_bytes()).await;
+                let r = h.db.handle(&strait_dynamodb::RequestContext::allow_all(), Some("DynamoDB_20120810.PutItem"), raw.as_bytes()).await;
                 assert_eq!(r.status, 400);
                 assert!(String::from_utf8_lossy(&r.body).contains("Nesting Levels have exceeded"));
             });

@@ -137,12 +137,22 @@ async fn create_describe_status_and_errors() {
 #[tokio::test]
 async fn unknown_operation_and_bad_json() {
     let h = open().await;
-    let r = h.db.handle(Some("DynamoDB_20120810.Nope"), b"{}").await;
+    let r =
+        h.db.handle(
+            &strait_dynamodb::RequestContext::allow_all(),
+            Some("DynamoDB_20120810.Nope"),
+            b"{}",
+        )
+        .await;
     assert_eq!(r.status, 400);
     assert_eq!(r.error, Some("UnknownOperationException"));
     let r =
-        h.db.handle(Some("DynamoDB_20120810.ListTables"), b"{not json")
-            .await;
+        h.db.handle(
+            &strait_dynamodb::RequestContext::allow_all(),
+            Some("DynamoDB_20120810.ListTables"),
+            b"{not json",
+        )
+        .await;
     assert_eq!(r.error, Some("SerializationException"));
     assert_eq!(
         r.header("x-amz-crc32"),
@@ -347,17 +357,21 @@ async fn continuous_backups_and_tags() {
 
 #[tokio::test]
 async fn auth_errors_render_as_coral_exceptions() {
-    use strait_dynamodb::{AuthFailure, DynamoError, Response};
-    let r = Response::error(&DynamoError::Auth {
-        failure: AuthFailure::UnrecognizedClient,
-        message: "The security token included in the request is invalid.".into(),
-    });
+    use strait_aws::{Service, SigV4Error};
+    use strait_dynamodb::Response;
+    let r = Response::from_envelope(
+        &SigV4Error::UnrecognizedClient.to_envelope(Service::DynamoDb, false),
+    );
     assert_eq!(r.status, 400);
     assert_eq!(r.error, Some("UnrecognizedClientException"));
     let body: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
     assert_eq!(
         body["__type"],
         "com.amazon.coral.service#UnrecognizedClientException"
+    );
+    assert_eq!(
+        body["message"],
+        "The security token included in the request is invalid."
     );
     assert_eq!(
         r.header("x-amz-crc32"),

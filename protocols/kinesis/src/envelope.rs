@@ -6,37 +6,7 @@
 
 use crate::error::KinesisError;
 use crate::operation::{Operation, TARGET_PREFIX};
-
-/// The serialisation a client chose, which the response must mirror.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WireFormat {
-    /// `application/x-amz-json-1.1`: boto3, the JS, Go, .NET and Rust SDKs.
-    Json,
-    /// `application/x-amz-cbor-1.1`: the Java SDKs (and so KCL) by default.
-    Cbor,
-}
-
-impl WireFormat {
-    /// The `Content-Type` value of this format.
-    pub fn content_type(self) -> &'static str {
-        match self {
-            WireFormat::Json => "application/x-amz-json-1.1",
-            WireFormat::Cbor => "application/x-amz-cbor-1.1",
-        }
-    }
-
-    /// The format of a `Content-Type` header value, ignoring parameters and case.
-    pub fn from_content_type(value: &str) -> Option<WireFormat> {
-        let media = value.split(';').next().unwrap_or_default().trim();
-        if media.eq_ignore_ascii_case("application/x-amz-json-1.1") {
-            Some(WireFormat::Json)
-        } else if media.eq_ignore_ascii_case("application/x-amz-cbor-1.1") {
-            Some(WireFormat::Cbor)
-        } else {
-            None
-        }
-    }
-}
+pub use crate::wire::WireFormat;
 
 /// The parts of an HTTP request that decide where it goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,8 +6,11 @@
 //! these shapes, so each variant renders exactly one of them. The shapes were checked by kinesalite's test suite
 //! against AWS itself.
 
-use crate::envelope::WireFormat;
+use strait_aws::envelope::{cbor_error, json_error};
+use strait_aws::{ErrorEnvelope, SigV4Error};
+
 use crate::operation::Operation;
+use crate::wire::WireFormat;
 
 /// Largest request body accepted; larger ones get `413`. AWS accepts records of up to 10 MiB (and 10 MiB of data
 /// per PutRecords call) since `MaxRecordSizeInKiB` exists; in JSON that payload is base64, 4/3 of its size, so the
@@ -21,6 +24,9 @@ pub enum KinesisError {
     /// Not a `POST`, or neither the content type nor the target identify an operation.
     #[error("Unable to determine service/operation name to be authorized")]
     AccessDenied,
+    /// The authorizer refused the operation; the message is AWS's ("User: … is not authorized to perform: …").
+    #[error("{0}")]
+    NotAuthorized(String),
     /// A target with an unknown service or operation, or no target at all.
     #[error("unknown operation {}", .target.as_deref().unwrap_or("(no X-Amz-Target header)"))]
     UnknownOperation { target: Option<String> },
@@ -93,7 +99,7 @@ impl KinesisError {
     /// The AWS exception name (`__type`).
     pub fn error_type(&self) -> &'static str {
         match self {
-            KinesisError::AccessDenied => "AccessDeniedException",
+            KinesisError::AccessDenied | KinesisError::NotAuthorized(_) => "AccessDeniedException",
             KinesisError::UnknownOperation { .. }
             | KinesisError::NotImplemented(_)
             | KinesisError::UnsupportedContentType
@@ -128,6 +134,7 @@ impl KinesisError {
             KinesisError::Internal(_) | KinesisError::StorageUnavailable(_) => 500,
             KinesisError::UnknownOperation { .. }
             | KinesisError::NotImplemented(_)
+            | KinesisError::NotAuthorized(_)
             | KinesisError::MissingAuthenticationToken
             | KinesisError::Serialization(_)
             | KinesisError::Validation(_)
@@ -176,6 +183,7 @@ impl KinesisError {
             }
             KinesisError::UnknownOperation { .. }
             | KinesisError::NotImplemented(_)
+            | KinesisError::NotAuthorized(_)
             | KinesisError::MissingAuthenticationToken
             | KinesisError::Validation(_)
             | KinesisError::ResourceNotFound(_)
@@ -206,10 +214,22 @@ fn modelled(
     modelled_with(status, error_type, "message", message, format)
 }
 
-/// `err`'s modelled answer (status, `__type`) with another `message`, in the request's format: for front doors
-/// that say more than the crate's own text (the server's dev-mode hint for a missing token).
-pub fn with_message(err: &KinesisError, message: &str, format: WireFormat) -> ErrorResponse {
-    modelled_with(err.status(), err.error_type(), "message", message, format)
+/// A SigV4 failure as Kinesis names it (the variants the server and `strait_kinesis::sigv4` report).
+impl From<SigV4Error> for KinesisError {
+    fn from(e: SigV4Error) -> KinesisError {
+        match e {
+            SigV4Error::MissingAuthenticationToken => KinesisError::MissingAuthenticationToken,
+            SigV4Error::IncompleteSignature(m) => KinesisError::IncompleteSignature(m),
+            SigV4Error::InvalidSignature(m) => KinesisError::InvalidSignature(m),
+            SigV4Error::UnrecognizedClient => KinesisError::UnrecognizedClient,
+        }
+    }
+}
+
+/// An envelope decided elsewhere (a SigV4 failure, through [`SigV4Error::to_envelope`]) as a modelled answer in
+/// the request's format.
+pub fn from_envelope(env: &ErrorEnvelope, format: WireFormat) -> ErrorResponse {
+    modelled_with(env.status, env.type_name, "message", &env.message, format)
 }
 
 fn modelled_with(
@@ -220,19 +240,8 @@ fn modelled_with(
     format: WireFormat,
 ) -> ErrorResponse {
     let body = match format {
-        WireFormat::Json => {
-            let mut m = serde_json::Map::new();
-            m.insert("__type".into(), error_type.into());
-            m.insert(message_key.into(), message.into());
-            serde_json::Value::Object(m).to_string().into_bytes()
-        }
-        WireFormat::Cbor => {
-            let mut out = vec![0xa2]; // a definite-length map of two entries
-            for s in ["__type", error_type, message_key, message] {
-                cbor_text(&mut out, s);
-            }
-            out
-        }
+        WireFormat::Json => json_error(error_type, message_key, message),
+        WireFormat::Cbor => cbor_error(error_type, message_key, message),
     };
     ErrorResponse {
         status,
@@ -253,23 +262,6 @@ fn xml(status: u16, error_type: &'static str, message: Option<&str>) -> ErrorRes
         error_type: Some(error_type),
         body: body.into_bytes(),
     }
-}
-
-/// Appends a CBOR text string (major type 3) with the shortest length encoding.
-fn cbor_text(out: &mut Vec<u8>, s: &str) {
-    let len = s.len();
-    if len < 24 {
-        out.push(0x60 | len as u8);
-    } else if let Ok(n) = u8::try_from(len) {
-        out.extend_from_slice(&[0x78, n]);
-    } else if let Ok(n) = u16::try_from(len) {
-        out.push(0x79);
-        out.extend_from_slice(&n.to_be_bytes());
-    } else {
-        out.push(0x7a);
-        out.extend_from_slice(&(len as u32).to_be_bytes());
-    }
-    out.extend_from_slice(s.as_bytes());
 }
 
 #[cfg(test)]
@@ -320,13 +312,5 @@ mod tests {
             (r.status, r.body),
             (404, b"<UnknownOperationException/>\n".to_vec())
         );
-    }
-
-    #[test]
-    fn cbor_lengths_use_the_shortest_form() {
-        let mut out = Vec::new();
-        cbor_text(&mut out, &"x".repeat(300));
-        assert_eq!(&out[..3], &[0x79, 0x01, 0x2c]);
-        assert_eq!(out.len(), 303);
     }
 }

@@ -7,9 +7,12 @@
 //! - [`codec`]: AWS JSON 1.1 and CBOR bodies to and from a format-neutral [`Value`].
 //! - [`model`]: validation against the service model (generated from botocore's), with AWS's
 //!   `SerializationException` / `ValidationException` messages.
-//! - [`sigv4`]: verification of AWS Signature Version 4.
+//! - [`sigv4`]: AWS Signature Version 4 verification (from `strait-aws`) with failures as [`KinesisError`]s.
+//! - [`authz`]: the ACL operation and resource each operation requires; [`Kinesis::handle`] asks the request's
+//!   authorizer ([`RequestContext`]) once, before the operation runs.
+//! - [`wire`]: the two body formats.
 //! - [`error`]: [`KinesisError`] and its rendering into AWS's status codes, `__type` and bodies.
-//! - [`service`]: [`Kinesis`], the entry point, its configuration and injectable clock.
+//! - [`service`]: [`Kinesis`], the entry point, and its configuration; the clock is `strait-aws`'s.
 //! - `store`: stream metadata (status, shard lineage, tags, consumers, ...) persisted in the engine's
 //!   metadata store; `ops`: one module per operation.
 //! - [`read`], [`tokens`], [`consumers`]: reading shards, stateless iterators and pagination tokens, and the
@@ -29,6 +32,7 @@
 //! ```
 
 pub mod arn;
+pub mod authz;
 pub mod codec;
 pub mod consumers;
 pub mod efo;
@@ -47,10 +51,13 @@ mod streams;
 pub mod time;
 pub mod tokens;
 pub mod value;
+pub mod wire;
 
 pub use envelope::{RequestHead, Route, WireFormat, route};
 pub use error::{ErrorResponse, KinesisError};
 pub use operation::{Operation, TARGET_PREFIX};
 pub use ops::common::child_shard_value;
-pub use service::{Clock, Kinesis, KinesisConfig, ManualClock, Response, SystemClock};
+pub use service::{
+    Clock, Kinesis, KinesisConfig, ManualClock, RequestContext, Response, SystemClock,
+};
 pub use value::Value;

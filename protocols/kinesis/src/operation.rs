@@ -24,6 +24,13 @@ macro_rules! operations {
                 }
             }
 
+            /// The IAM action of the operation, e.g. `"kinesis:PutRecords"` (access-denied messages and audits).
+            pub fn iam_action(self) -> &'static str {
+                match self {
+                    $(Operation::$op => concat!("kinesis:", stringify!($op)),)+
+                }
+            }
+
             /// Looks an operation up by its exact wire name; AWS matches names case-sensitively.
             pub fn from_name(name: &str) -> Option<Operation> {
                 match name {

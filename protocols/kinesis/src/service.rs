@@ -6,13 +6,14 @@
 //! with no sockets and no files of its own (state lives in the engine's metadata store).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use strait_access::{Decision, Resource};
+pub use strait_aws::{Clock, ManualClock, RequestContext, SystemClock};
 use strait_engine::Engine;
 
+use crate::authz::{self, Subject};
 use crate::codec;
-use crate::envelope::WireFormat;
 use crate::error::KinesisError;
 use crate::limits::Limits;
 use crate::model;
@@ -20,6 +21,7 @@ use crate::operation::Operation;
 use crate::ops;
 use crate::store::Store;
 use crate::value::Value;
+use crate::wire::WireFormat;
 
 /// Settings of the Kinesis front end (the server maps its `[aws]` config onto this).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,46 +56,6 @@ impl Default for KinesisConfig {
             on_demand_stream_limit: 50,
             iterator_ttl: Duration::from_millis(crate::tokens::ITERATOR_TTL_MS as u64),
         }
-    }
-}
-
-/// Wall-clock time in Unix milliseconds. Injectable so tests can expire iterators and finish status transitions
-/// without sleeping.
-pub trait Clock: Send + Sync + 'static {
-    fn now_ms(&self) -> i64;
-}
-
-/// The system clock.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> i64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64)
-    }
-}
-
-/// A clock that only moves when told to (tests).
-#[derive(Debug, Clone, Default)]
-pub struct ManualClock(Arc<AtomicI64>);
-
-impl ManualClock {
-    pub fn new(now_ms: i64) -> ManualClock {
-        ManualClock(Arc::new(AtomicI64::new(now_ms)))
-    }
-    pub fn advance(&self, d: Duration) {
-        self.0.fetch_add(d.as_millis() as i64, Ordering::SeqCst);
-    }
-    pub fn set(&self, now_ms: i64) {
-        self.0.store(now_ms, Ordering::SeqCst);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now_ms(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
     }
 }
 
@@ -178,10 +140,16 @@ impl Kinesis {
         self.inner.clock.now_ms()
     }
 
-    /// Answers one request: decodes and validates `body`, runs the operation, renders the result or the error in
-    /// the request's format.
-    pub async fn handle(&self, op: Operation, format: WireFormat, body: &[u8]) -> Response {
-        match self.call(op, format, body).await {
+    /// Answers one request: decodes and validates `body`, asks the authorizer, runs the operation, renders the
+    /// result or the error in the request's format.
+    pub async fn handle(
+        &self,
+        ctx: &RequestContext,
+        op: Operation,
+        format: WireFormat,
+        body: &[u8],
+    ) -> Response {
+        match self.call(ctx, op, format, body).await {
             Ok(v) => Response::ok(format, &v),
             Err(e) => {
                 match &e {
@@ -198,15 +166,80 @@ impl Kinesis {
         }
     }
 
-    /// Decodes, validates and runs an operation, returning the response document.
+    /// Decodes the body, asks the authorizer, validates and runs an operation, returning the response document.
+    ///
+    /// Authorization comes after decoding (the stream is named in the body) and before validation, so a caller
+    /// who may not act on a stream learns nothing more about the request than that.
     pub async fn call(
         &self,
+        ctx: &RequestContext,
         op: Operation,
         format: WireFormat,
         body: &[u8],
     ) -> Result<Value, KinesisError> {
         let mut req = codec::decode(format, body).map_err(|e| KinesisError::Serialization(e.0))?;
+        self.authorize(ctx, op, &req)?;
         model::validate(op, format, &mut req)?;
         ops::dispatch(self, op, req).await
+    }
+
+    /// Asks the authorizer about `op` on what `body` names, for callers that run the operation themselves (the
+    /// SubscribeToShard event stream).
+    pub fn authorize_request(
+        &self,
+        ctx: &RequestContext,
+        op: Operation,
+        format: WireFormat,
+        body: &[u8],
+    ) -> Result<(), KinesisError> {
+        let req = codec::decode(format, body).map_err(|e| KinesisError::Serialization(e.0))?;
+        self.authorize(ctx, op, &req)
+    }
+
+    /// The one authorization question of `op` ([`authz::required`]), answered as AWS does when denied.
+    fn authorize(
+        &self,
+        ctx: &RequestContext,
+        op: Operation,
+        req: &Value,
+    ) -> Result<(), KinesisError> {
+        let (acl, subject) = authz::required(op);
+        let name = authz::subject_name(subject, req);
+        let resource = match subject {
+            Subject::Cluster => Resource::Cluster,
+            Subject::Stream => Resource::Topic(&name),
+            Subject::Consumer => Resource::Group(&name),
+        };
+        match ctx.authorize(acl, resource, op.iam_action()) {
+            Decision::Allow => Ok(()),
+            Decision::Deny => {
+                let cfg = &self.inner.cfg;
+                let stream_arn = |s: &str| {
+                    format!(
+                        "arn:aws:kinesis:{}:{}:stream/{s}",
+                        cfg.region, cfg.account_id
+                    )
+                };
+                let arn = match subject {
+                    Subject::Cluster => {
+                        format!("arn:aws:kinesis:{}:{}:*", cfg.region, cfg.account_id)
+                    }
+                    Subject::Stream => stream_arn(&name),
+                    Subject::Consumer => {
+                        req.str("ConsumerARN")
+                            .map(str::to_string)
+                            .unwrap_or_else(|| {
+                                let stream = authz::subject_name(Subject::Stream, req);
+                                format!("{}/consumer/{name}", stream_arn(&stream))
+                            })
+                    }
+                };
+                Err(KinesisError::NotAuthorized(ctx.denied_message(
+                    &cfg.account_id,
+                    op.iam_action(),
+                    &arn,
+                )))
+            }
+        }
     }
 }

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use minicbor::data::{Tag, Type};
 use serde_json::json;
-use strait_kinesis::{Operation, WireFormat};
+use strait_kinesis::{Operation, RequestContext, WireFormat};
 
 /// A CBOR map of text keys to values written by `f`.
 fn cbor_map(n: u64, f: impl FnOnce(&mut minicbor::Encoder<&mut Vec<u8>>)) -> Vec<u8> {
@@ -27,8 +27,13 @@ async fn cbor_put_and_get_use_byte_strings_and_millisecond_timestamps() {
         e.str("Data").expect("k").bytes(&[0, 159, 255]).expect("v");
     });
     let r =
-        h.k.handle(Operation::PutRecord, WireFormat::Cbor, &put)
-            .await;
+        h.k.handle(
+            &RequestContext::allow_all(),
+            Operation::PutRecord,
+            WireFormat::Cbor,
+            &put,
+        )
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.content_type, Some("application/x-amz-cbor-1.1"));
     let it = h
@@ -38,8 +43,13 @@ async fn cbor_put_and_get_use_byte_strings_and_millisecond_timestamps() {
         e.str("ShardIterator").expect("k").str(&it).expect("v");
     });
     let r =
-        h.k.handle(Operation::GetRecords, WireFormat::Cbor, &get)
-            .await;
+        h.k.handle(
+            &RequestContext::allow_all(),
+            Operation::GetRecords,
+            WireFormat::Cbor,
+            &get,
+        )
+        .await;
     assert_eq!(r.status, 200);
     // Walk the response: Records[0].Data must be a byte string and the arrival time tag 1 + integer millis.
     let mut d = minicbor::Decoder::new(&r.body);
@@ -91,8 +101,13 @@ async fn cbor_put_and_get_use_byte_strings_and_millisecond_timestamps() {
             .expect("v");
     });
     let r =
-        h.k.handle(Operation::GetShardIterator, WireFormat::Cbor, &at)
-            .await;
+        h.k.handle(
+            &RequestContext::allow_all(),
+            Operation::GetShardIterator,
+            WireFormat::Cbor,
+            &at,
+        )
+        .await;
     assert_eq!(r.status, 200, "{:?}", String::from_utf8_lossy(&r.body));
 }
 
@@ -103,8 +118,13 @@ async fn errors_render_in_the_request_format() {
         e.str("StreamName").expect("k").str("missing").expect("v");
     });
     let r =
-        h.k.handle(Operation::DescribeStream, WireFormat::Cbor, &body)
-            .await;
+        h.k.handle(
+            &RequestContext::allow_all(),
+            Operation::DescribeStream,
+            WireFormat::Cbor,
+            &body,
+        )
+        .await;
     assert_eq!(r.status, 400);
     assert_eq!(r.error_type, Some("ResourceNotFoundException"));
     let mut d = minicbor::Decoder::new(&r.body);
@@ -126,7 +146,14 @@ async fn malformed_bodies_are_serialization_exceptions() {
         (WireFormat::Json, b"[1,2]"),
         (WireFormat::Cbor, &[0xa1, 0x61]),
     ] {
-        let r = h.k.handle(Operation::ListStreams, format, body).await;
+        let r =
+            h.k.handle(
+                &RequestContext::allow_all(),
+                Operation::ListStreams,
+                format,
+                body,
+            )
+            .await;
         assert_eq!(r.status, 400);
         assert_eq!(r.error_type, Some("SerializationException"), "{body:?}");
     }
@@ -222,7 +249,9 @@ async fn no_operation_panics_on_hostile_bodies() {
     for op in Operation::ALL {
         for body in &hostile {
             for format in [WireFormat::Json, WireFormat::Cbor] {
-                let r = h.k.handle(*op, format, body).await;
+                let r =
+                    h.k.handle(&RequestContext::allow_all(), *op, format, body)
+                        .await;
                 assert!(
                     r.status == 200 || (400..500).contains(&r.status),
                     "{op} {format:?} {body:?}: {} {}",

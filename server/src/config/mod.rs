@@ -312,6 +312,31 @@ pub struct SecurityConfig {
     pub auth_failure_delay_ms: u64,
     /// Cap of that delay. Default 5000.
     pub auth_failure_max_delay_ms: u64,
+    /// The authorizer every Kafka API and AWS operation asks before it runs. Default `allow-all` (there are no
+    /// ACLs yet); `deny-all` refuses everything with each protocol's own authorization error, to check that every
+    /// request path asks.
+    pub authorizer: AuthorizerKind,
+}
+
+/// Which authorizer the node runs (`security.authorizer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthorizerKind {
+    /// Every request is allowed. The default.
+    #[default]
+    AllowAll,
+    /// Every request is refused (TOPIC_AUTHORIZATION_FAILED and friends on Kafka, AccessDeniedException on AWS).
+    DenyAll,
+}
+
+impl AuthorizerKind {
+    /// The authorizer itself, shared by every front end of the node.
+    pub fn build(self) -> strait_access::SharedAuthorizer {
+        match self {
+            AuthorizerKind::AllowAll => strait_access::allow_all(),
+            AuthorizerKind::DenyAll => std::sync::Arc::new(strait_access::DenyAll),
+        }
+    }
 }
 
 impl Default for SecurityConfig {
@@ -321,6 +346,7 @@ impl Default for SecurityConfig {
             allow_unauthenticated_kafka: false,
             auth_failure_delay_ms: 100,
             auth_failure_max_delay_ms: 5_000,
+            authorizer: AuthorizerKind::AllowAll,
         }
     }
 }

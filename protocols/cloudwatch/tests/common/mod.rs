@@ -25,10 +25,17 @@ pub fn run(
     let cw = CloudWatch::new(CloudWatchConfig { max_series });
     let out = metrics::with_local_recorder(&recorder, || {
         reqs.iter()
-            .map(|(p, op, enc, body)| cw.handle(&route(*p, op), *enc, body, NOW_MS, "req-1"))
+            .map(|(p, op, enc, body)| cw.handle(&ctx(), &route(*p, op), *enc, body, NOW_MS))
             .collect()
     });
     (out, handle.render())
+}
+
+/// An anonymous request under allow-all, with request id `req-1`.
+pub fn ctx() -> strait_cloudwatch::RequestContext {
+    let mut c = strait_cloudwatch::RequestContext::allow_all();
+    c.request_id = "req-1".into();
+    c
 }
 
 pub fn one(protocol: Protocol, body: Vec<u8>) -> (Response, String) {

@@ -3,6 +3,7 @@
 //! `QueryFilter`) are translated into the same trees (see [`crate::legacy`]), so one evaluator serves both syntaxes.
 
 pub mod eval;
+mod lex;
 pub mod parse;
 pub mod path;
 pub mod update;

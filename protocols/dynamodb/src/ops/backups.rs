@@ -3,9 +3,9 @@
 
 use serde_json::{Value as Json, json};
 
+use crate::db::DynamoDb;
 use crate::error::DynamoError;
 use crate::req;
-use crate::service::DynamoDb;
 use crate::store;
 
 fn shape(enabled: bool, now_ms: i64) -> Json {

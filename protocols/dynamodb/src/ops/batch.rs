@@ -6,10 +6,10 @@ use std::collections::HashSet;
 use serde_json::{Map, Value as Json, json};
 
 use super::{Outcome, Write, apply, evaluate, parse_write, projection_of, request_key, stage};
+use crate::db::DynamoDb;
 use crate::error::DynamoError;
 use crate::expr::path;
 use crate::req;
-use crate::service::DynamoDb;
 use crate::value::{item_from_json, item_to_json};
 
 fn ser() -> DynamoError {

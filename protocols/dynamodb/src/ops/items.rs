@@ -6,10 +6,10 @@ use super::{
     Outcome, WriteKind, apply, consumed, evaluate, parse_write, projection_of, read_units,
     return_values, stage, write_units,
 };
+use crate::db::DynamoDb;
 use crate::error::DynamoError;
 use crate::expr::path;
 use crate::req;
-use crate::service::DynamoDb;
 use crate::value::{Item, item_size, item_to_json};
 
 pub(crate) async fn get(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> {

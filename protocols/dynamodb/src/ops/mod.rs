@@ -12,12 +12,12 @@ mod transact;
 
 use serde_json::{Value as Json, json};
 
+use crate::db::DynamoDb;
 use crate::error::DynamoError;
 use crate::expr::parse::{self, Placeholders};
 use crate::expr::{self, Cond, Path, Update, eval};
 use crate::legacy;
 use crate::req;
-use crate::service::DynamoDb;
 use crate::store::{KeyPart, PKey, State, Table, TableMeta};
 use crate::value::{AttrValue, Item, MAX_ITEM_BYTES, item_size};
 
@@ -316,7 +316,11 @@ pub(crate) fn evaluate(table: &Table, w: &Write) -> Result<Outcome, DynamoError>
         let empty = Item::new();
         if !eval::eval(c, old.as_ref().unwrap_or(&empty))? {
             return Err(DynamoError::ConditionalCheckFailed {
-                item: if w.all_old_on_fail { old } else { None },
+                item: if w.all_old_on_fail {
+                    old.as_ref().map(crate::value::item_to_json)
+                } else {
+                    None
+                },
             });
         }
     }

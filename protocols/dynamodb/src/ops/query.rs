@@ -4,12 +4,12 @@ use serde_json::Value as Json;
 
 use super::projection_of;
 use super::scan::{Row, filter_of, index, limit, order_attrs, page, rows, start_position};
+use crate::db::DynamoDb;
 use crate::error::DynamoError;
 use crate::expr::parse;
 use crate::expr::{CmpOp, Cond, Operand, PathElem, eval};
 use crate::legacy;
 use crate::req;
-use crate::service::DynamoDb;
 use crate::value::{AttrValue, Item};
 
 /// The parts of a key condition: the partition key equality and at most one sort-key condition.

@@ -3,12 +3,12 @@
 use serde_json::{Value as Json, json};
 
 use super::{consumed, projection_of, read_units};
+use crate::db::DynamoDb;
 use crate::error::DynamoError;
 use crate::expr::parse::{self, Placeholders};
 use crate::expr::{Cond, Path, eval, path};
 use crate::legacy;
 use crate::req;
-use crate::service::DynamoDb;
 use crate::store::{Gsi, KeyPart, Table};
 use crate::value::{Item, item_size, item_to_json};
 

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use serde_json::{Value as Json, json};
 use strait_engine::MetaOp;
 
+use crate::db::DynamoDb;
 use crate::error::DynamoError;
 use crate::req;
-use crate::service::DynamoDb;
 use crate::store::{self, Gsi, META_TABLE, Table, TableMeta};
 use crate::value::item_size;
 

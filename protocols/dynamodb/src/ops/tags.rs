@@ -2,9 +2,9 @@
 
 use serde_json::{Value as Json, json};
 
+use crate::db::DynamoDb;
 use crate::error::DynamoError;
 use crate::req;
-use crate::service::DynamoDb;
 use crate::store;
 
 /// The table name of a table ARN of this account and region.

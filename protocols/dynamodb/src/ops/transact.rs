@@ -4,10 +4,10 @@
 use serde_json::{Value as Json, json};
 
 use super::{Outcome, Write, apply, evaluate, parse_write, projection_of, request_key, stage};
+use crate::db::DynamoDb;
 use crate::error::{CancellationReason, DynamoError};
 use crate::expr::path;
 use crate::req;
-use crate::service::DynamoDb;
 use crate::value::item_to_json;
 
 fn ser() -> DynamoError {

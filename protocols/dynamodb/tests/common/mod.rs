@@ -69,7 +69,11 @@ impl Harness {
         let target = format!("DynamoDB_20120810.{op}");
         let r = self
             .db
-            .handle(Some(&target), body.to_string().as_bytes())
+            .handle(
+                &strait_dynamodb::RequestContext::allow_all(),
+                Some(&target),
+                body.to_string().as_bytes(),
+            )
             .await;
         let crc = r.header("x-amz-crc32").expect("crc header");
         assert_eq!(

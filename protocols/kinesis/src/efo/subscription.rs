@@ -155,6 +155,7 @@ impl Subscription {
             KinesisError::ResourceNotFound(_) => "ResourceNotFoundException",
             KinesisError::ResourceInUse(_) => "ResourceInUseException",
             KinesisError::AccessDenied
+            | KinesisError::NotAuthorized(_)
             | KinesisError::UnknownOperation { .. }
             | KinesisError::NotImplemented(_)
             | KinesisError::UnsupportedContentType

@@ -52,7 +52,12 @@ impl Fixture {
 
     async fn call(&self, op: Operation, v: serde_json::Value) -> Value {
         self.k
-            .call(op, WireFormat::Json, v.to_string().as_bytes())
+            .call(
+                &crate::RequestContext::allow_all(),
+                op,
+                WireFormat::Json,
+                v.to_string().as_bytes(),
+            )
             .await
             .unwrap_or_else(|e| panic!("{op}: {e}"))
     }

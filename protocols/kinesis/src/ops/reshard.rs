@@ -181,7 +181,7 @@ mod tests {
 
     use crate::envelope::WireFormat;
     use crate::operation::Operation;
-    use crate::service::{Clock as _, Kinesis, KinesisConfig, ManualClock};
+    use crate::service::{Clock as _, Kinesis, KinesisConfig, ManualClock, RequestContext};
 
     async fn open(path: &std::path::Path, clock: &ManualClock) -> (Engine, Kinesis) {
         let engine = Engine::open(EngineConfig {
@@ -208,9 +208,14 @@ mod tests {
         let (engine, k) = open(dir.path(), &clock).await;
         let body = br#"{"StreamName":"s","ShardCount":1}"#;
         assert_eq!(
-            k.handle(Operation::CreateStream, WireFormat::Json, body)
-                .await
-                .status,
+            k.handle(
+                &RequestContext::allow_all(),
+                Operation::CreateStream,
+                WireFormat::Json,
+                body
+            )
+            .await
+            .status,
             200
         );
         let (h, r) = k.lookup("s").expect("stream");

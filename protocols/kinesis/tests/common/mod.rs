@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value as Json, json};
 use strait_engine::{Engine, EngineConfig};
-use strait_kinesis::{Kinesis, KinesisConfig, ManualClock, Operation, WireFormat};
+use strait_kinesis::{Kinesis, KinesisConfig, ManualClock, Operation, RequestContext, WireFormat};
 
 pub const DELAY: Duration = Duration::from_millis(500);
 
@@ -85,7 +85,12 @@ impl Harness {
         let op = Operation::from_name(op).expect("known operation");
         let r = self
             .k
-            .handle(op, WireFormat::Json, body.to_string().as_bytes())
+            .handle(
+                &RequestContext::allow_all(),
+                op,
+                WireFormat::Json,
+                body.to_string().as_bytes(),
+            )
             .await;
         let body = if r.body.is_empty() {
             Json::Null
