@@ -9,7 +9,8 @@
 //!   `SerializationException` / `ValidationException` messages.
 //! - [`sigv4`]: verification of AWS Signature Version 4.
 //! - [`error`]: [`KinesisError`] and its rendering into AWS's status codes, `__type` and bodies.
-//! - [`service`]: [`Kinesis`], the entry point, its configuration and injectable clock.
+//! - [`service`]: the entry point ([`Kinesis::handle`]); [`state`]: [`Kinesis`] itself, its configuration and
+//!   shared state; [`clock`]: the injectable clock.
 //! - `store`: stream metadata (status, shard lineage, tags, consumers, ...) persisted in the engine's
 //!   metadata store; `ops`: one module per operation.
 //! - [`read`], [`tokens`], [`consumers`]: reading shards, stateless iterators and pagination tokens, and the
@@ -29,6 +30,8 @@
 //! ```
 
 pub mod arn;
+mod child_shards;
+pub mod clock;
 pub mod codec;
 pub mod consumers;
 pub mod efo;
@@ -42,15 +45,16 @@ pub mod read;
 pub mod service;
 pub mod sigv4;
 mod start;
+pub mod state;
 pub mod store;
 mod streams;
 pub mod time;
 pub mod tokens;
 pub mod value;
 
+pub use child_shards::child_shard_value;
 pub use envelope::{RequestHead, Route, WireFormat, route};
 pub use error::{ErrorResponse, KinesisError};
 pub use operation::{Operation, TARGET_PREFIX};
-pub use ops::common::child_shard_value;
 pub use service::{Clock, Kinesis, KinesisConfig, ManualClock, Response, SystemClock};
 pub use value::Value;
