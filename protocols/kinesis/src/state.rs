@@ -70,7 +70,7 @@ impl Kinesis {
     ) -> Result<Kinesis, KinesisError> {
         let store = Arc::new(Store::open(&engine).await?);
         // Deleting the topic through Kafka deletes the stream (store::lifecycle).
-        crate::store::watch_topic_deletions(&engine, Arc::downgrade(&store));
+        crate::store::watch_topic_events(&engine, Arc::downgrade(&store));
         let limits = Limits::new(cfg.enforce_limits);
         let k = Kinesis {
             inner: Arc::new(Inner {

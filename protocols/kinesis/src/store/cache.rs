@@ -64,6 +64,18 @@ impl StreamCache {
         doomed
     }
 
+    /// Drops a cached stream of `name` whose record names a topic other than `topic_id` (just created).
+    pub(crate) fn forget_other_topics(&self, name: &str, topic_id: &str) {
+        let mut streams = self.streams.write().unwrap_or_else(|e| e.into_inner());
+        if streams.get(name).is_some_and(|h| {
+            h.record()
+                .topic_id
+                .is_some_and(|id| !id.to_string().eq_ignore_ascii_case(topic_id))
+        }) {
+            streams.remove(name);
+        }
+    }
+
     fn put(&self, key: &[u8], value: &[u8]) {
         if key == ACCOUNT_KEY {
             match serde_json::from_slice(value) {

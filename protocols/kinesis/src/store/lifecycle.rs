@@ -83,15 +83,22 @@ impl Store {
     }
 }
 
-/// Registers the engine hook that reconciles streams with deleted topics. It holds the front end weakly: the
+/// Registers the engine hook that reconciles streams with created and deleted topics. It holds the front end weakly: the
 /// engine outlives no one, but a hook must not keep a closed front end alive.
-pub(crate) fn watch_topic_deletions(engine: &Engine, store: std::sync::Weak<Store>) {
+pub(crate) fn watch_topic_events(engine: &Engine, store: std::sync::Weak<Store>) {
     engine.on_topic_event(Arc::new(move |event| {
-        let strait_engine::TopicEvent::Deleted { name, id } = event else {
-            return;
-        };
         let Some(store) = store.upgrade() else {
             return;
+        };
+        let (name, id) = match event {
+            strait_engine::TopicEvent::Deleted { name, id } => (name, id),
+            // A record of an earlier topic of the name that is still cached (left by a crash, or replayed) is not
+            // the new topic's stream.
+            strait_engine::TopicEvent::Created(t) => {
+                store.cache.forget_other_topics(&t.name, &t.id.to_string());
+                return;
+            }
+            strait_engine::TopicEvent::Grown(_) | strait_engine::TopicEvent::Reconfigured(_) => return,
         };
         let id = id.to_string();
         store.on_topic_deleted(name, &id);

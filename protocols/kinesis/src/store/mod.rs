@@ -22,7 +22,7 @@ use strait_engine::{Engine, MetaOp, MetaStore};
 use strait_shard_map::ShardMap;
 
 pub use cache::StreamCache;
-pub(crate) use lifecycle::watch_topic_deletions;
+pub(crate) use lifecycle::watch_topic_events;
 pub use record::{ConsumerRecord, StreamMode, StreamRecord, StreamStatus};
 
 use crate::error::KinesisError;
