@@ -198,7 +198,7 @@ async fn a_second_store_fed_the_committed_changes_builds_the_same_stream_cache()
         .expect("create");
     h.ok(
         "IncreaseStreamRetentionPeriod",
-        json!({"StreamName": "k", "RetentionPeriodHours": 48}),
+        json!({"StreamName": "k", "RetentionPeriodHours": 200}),
     )
     .await;
     h.stream("gone", 1).await;
