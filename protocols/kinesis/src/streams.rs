@@ -1,5 +1,5 @@
 //! Read-only access to streams for the server's cross-protocol glue (KCL checkpoints ↔ consumer-group offsets,
-//! server/src/kcl.rs), which needs stream records and consumers without going through a Kinesis request.
+//! the `strait-kcl-bridge` crate), which needs stream records and consumers without going through a Kinesis request.
 
 use std::sync::Arc;
 
