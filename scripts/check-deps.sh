@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Enforces the workspace's dependency direction: server -> protocols/* -> engine (+ shard-map).
+# Enforces the workspace's dependency direction: server -> kcl-bridge -> protocols/* -> engine (+ shard-map).
 # The engine and the shard map must never (even transitively, even as dev-dependencies) reach a protocol crate or
-# the server, and protocol crates must never reach the server or each other. The metric catalogue (strait-metrics)
-# depends on nothing, so any crate may use it.
+# the server, and protocol crates must never reach the server or each other. Exceptions: strait-aws, the shared AWS
+# plumbing below kinesis, dynamodb and cloudwatch; and the KCL bridge (strait-kcl-bridge), the one crate that sees
+# kafka, kinesis and dynamodb together, which never reaches the server and only the server depends on. The metric
+# catalogue (strait-metrics) and strait-access depend on nothing, so any crate may use them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail=0
@@ -16,13 +18,24 @@ forbid() { # crate, regex of forbidden crates
     echo "ok: $1 does not depend on $2"
   fi
 }
-forbid strait-engine 'strait|strait-aws|strait-kafka|strait-kinesis|strait-dynamodb|strait-cloudwatch|strait-shard-map'
-forbid strait-shard-map 'strait|strait-kafka|strait-kinesis|strait-dynamodb|strait-cloudwatch|strait-engine'
+forbid strait-engine 'strait|strait-aws|strait-kafka|strait-kinesis|strait-dynamodb|strait-cloudwatch|strait-shard-map|strait-kcl-bridge'
+forbid strait-shard-map 'strait|strait-kafka|strait-kinesis|strait-dynamodb|strait-cloudwatch|strait-engine|strait-kcl-bridge'
 forbid strait-metrics 'strait|strait-(engine|access|shard-map|kafka|kinesis|dynamodb|cloudwatch|aws|kcl-bridge)'
-forbid strait-kafka 'strait|strait-kinesis|strait-dynamodb|strait-cloudwatch'
-forbid strait-kinesis 'strait|strait-kafka|strait-dynamodb|strait-cloudwatch'
-forbid strait-dynamodb 'strait|strait-kafka|strait-kinesis|strait-cloudwatch|strait-shard-map'
-forbid strait-cloudwatch 'strait|strait-kafka|strait-kinesis|strait-dynamodb|strait-engine|strait-shard-map'
+forbid strait-access 'strait|strait-(engine|metrics|shard-map|kafka|kinesis|dynamodb|cloudwatch|aws|kcl-bridge)'
+forbid strait-kafka 'strait|strait-kinesis|strait-dynamodb|strait-cloudwatch|strait-aws|strait-kcl-bridge'
+forbid strait-kinesis 'strait|strait-kafka|strait-dynamodb|strait-cloudwatch|strait-kcl-bridge'
+forbid strait-dynamodb 'strait|strait-kafka|strait-kinesis|strait-cloudwatch|strait-shard-map|strait-kcl-bridge'
+forbid strait-cloudwatch 'strait|strait-kafka|strait-kinesis|strait-dynamodb|strait-engine|strait-shard-map|strait-kcl-bridge'
 # The shared AWS crate sits below the three AWS services: no engine, no protocol crate, no server.
-forbid strait-aws 'strait|strait-engine|strait-shard-map|strait-kafka|strait-kinesis|strait-dynamodb|strait-cloudwatch'
+forbid strait-aws 'strait|strait-engine|strait-shard-map|strait-kafka|strait-kinesis|strait-dynamodb|strait-cloudwatch|strait-kcl-bridge'
+forbid strait-kcl-bridge 'strait|strait-cloudwatch'
+# Nothing but the server may depend on the bridge.
+bridge_users=$(cargo tree --locked -i strait-kcl-bridge -e normal,build,dev --depth 1 --prefix none --format '{p}' 2>/dev/null \
+  | awk '{print $1}' | sort -u | grep -vE '^(strait-kcl-bridge|strait)$' || true)
+if [ -n "$bridge_users" ]; then
+  echo "FORBIDDEN: depends on strait-kcl-bridge: $bridge_users"
+  fail=1
+else
+  echo "ok: only strait depends on strait-kcl-bridge"
+fi
 exit $fail

@@ -8,7 +8,6 @@
 //! - [`kafka`]: the Kafka TCP listener: length-prefixed frames, in-order responses, idle timeout. The protocol
 //!   itself plugs in through [`kafka::KafkaHandler`].
 //! - [`aws`]: the AWS-API HTTP listener (HTTP/1.1 and h2c), routing through `strait-kinesis`.
-//! - [`kcl`]: KCL lease checkpoints ↔ Kafka consumer-group offsets, a hook on the DynamoDB front end.
 //! - [`efo`]: SubscribeToShard's response, a streamed `application/vnd.amazon.eventstream` body.
 //! - [`admin`]: `/healthz` and `/metrics`.
 //! - [`http`]: the hyper accept loop with graceful shutdown that `aws` and `admin` share.
@@ -30,7 +29,6 @@ pub mod fdlimit;
 pub mod health;
 pub mod http;
 pub mod kafka;
-pub mod kcl;
 pub mod limits;
 pub mod node;
 pub mod ratelimit;

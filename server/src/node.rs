@@ -152,11 +152,13 @@ pub async fn run<H: KafkaHandler>(
             return Err(NodeError::DynamoDbOpen(e));
         }
     };
-    // KCL lease checkpoints and Kafka consumer-group offsets are one position (see kcl.rs).
-    dynamodb.set_hook(crate::kcl::CheckpointBridge::new(
+    // KCL lease checkpoints and Kafka consumer-group offsets are one position, and a deleted topic's offsets go
+    // with it whichever protocol deleted it (strait-kcl-bridge).
+    dynamodb.set_hook(strait_kcl_bridge::CheckpointBridge::new(
         kinesis.clone(),
         engine.clone(),
     ));
+    strait_kcl_bridge::drop_offsets_of_deleted_topics(&engine);
     let (front_stop, front_stopped) = watch::channel(false);
     let limits = Limits::from(&cfg.kafka);
     // One budget and one login throttle for both protocols: memory and guessing are node-wide resources.

@@ -13,10 +13,11 @@
 //! - [`checkpoint`]: KCL lease checkpoints ↔ Kafka consumer-group committed offsets.
 //! - [`kpl`]: recognising KPL-aggregated records and counting their sub-records.
 //! - [`partition_key`]: the reversible rule between a Kafka record key and the PartitionKey Kinesis readers see.
-//! - [`stored`]: where the Kinesis front end persists a stream's map, read back by the Kafka front end for the
-//!   `strait.kinesis.hash.key.ranges` topic config.
-//! - [`error`]: [`ShardMapError`], with AWS's exception type and message for each case.
+//! - [`schema`]: the one shared contract about persisted Kinesis state: where a stream's record lives and what
+//!   the Kafka front end may read of it (the lineage, for the `strait.kinesis.hash.key.ranges` topic config).
+//! - [`error`]: [`ShardMapError`]; [`aws`]: AWS's exception type and message for each case.
 
+pub mod aws;
 pub mod checkpoint;
 pub mod error;
 pub mod hash;
@@ -24,9 +25,11 @@ pub mod kpl;
 pub mod map;
 pub mod partition_key;
 pub mod plan;
+pub mod schema;
 pub mod sequence;
 pub mod shard_id;
-pub mod stored;
+/// The former name of [`schema`], kept so callers written against it still compile.
+pub use schema as stored;
 
 pub use checkpoint::{GroupOffset, LeaseCheckpoint, group_offset, lease_checkpoint};
 pub use error::ShardMapError;

@@ -4,13 +4,10 @@
 //! retention empties them, and AWS keeps listing them), so the map only grows, and shard indices are dense:
 //! `shards()[i].index == i`.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::error::ShardMapError;
 use crate::hash::{HashRange, even_ranges, hash_key};
-use crate::plan::ReshardPlan;
 use crate::sequence::SequenceNumber;
 use crate::shard_id::shard_id;
 
@@ -169,41 +166,6 @@ impl ShardMap {
             .iter()
             .filter(|s| s.parents().any(|p| p == index))
             .collect()
-    }
-
-    /// Commits an executed plan: closes every shard in `plan.seal` with the end offset its partition was sealed at
-    /// (`end_offsets[shard]`, as returned by the engine's `Partition::seal`) and adds the new shards. All or
-    /// nothing: on error the map is unchanged.
-    pub fn apply(
-        &mut self,
-        plan: &ReshardPlan,
-        end_offsets: &BTreeMap<u32, i64>,
-    ) -> Result<(), ShardMapError> {
-        if plan.base_next_index != self.next_index() {
-            return Err(ShardMapError::StalePlan {
-                planned: plan.base_next_index,
-                actual: self.next_index(),
-            });
-        }
-        let mut shards = self.shards.clone();
-        shards.extend(plan.new_shards.iter().copied());
-        for &s in &plan.seal {
-            let end_offset = *end_offsets
-                .get(&s)
-                .ok_or(ShardMapError::MissingEndOffset { shard: s })?;
-            let shard = shards
-                .get_mut(s as usize)
-                .ok_or(ShardMapError::ShardNotFound { shard: s })?;
-            if shard.closed.is_some() {
-                return Err(ShardMapError::ShardClosed { shard: s });
-            }
-            shard.closed = Some(ClosedInfo {
-                end_offset,
-                closed_ms: plan.now_ms,
-            });
-        }
-        *self = ShardMap::from_shards(shards)?;
-        Ok(())
     }
 }
 

@@ -13,11 +13,13 @@
 //! To survive a crash between steps, persist the plan (it is serde-serializable) before step 1 and redo it on
 //! start: growing to a count already reached and sealing a sealed partition are both no-ops.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::ShardMapError;
 use crate::hash::{HashRange, even_ranges};
-use crate::map::{ShardInfo, ShardMap};
+use crate::map::{ClosedInfo, ShardInfo, ShardMap};
 
 /// What a resharding operation will do. Build with [`ShardMap::plan_split`], [`ShardMap::plan_merge`] or
 /// [`ShardMap::plan_update_shard_count`]; commit with [`ShardMap::apply`].
@@ -142,6 +144,41 @@ impl Planner {
 }
 
 impl ShardMap {
+    /// Commits an executed plan: closes every shard in `plan.seal` with the end offset its partition was sealed at
+    /// (`end_offsets[shard]`, as returned by the engine's `Partition::seal`) and adds the new shards. All or
+    /// nothing: on error the map is unchanged.
+    pub fn apply(
+        &mut self,
+        plan: &ReshardPlan,
+        end_offsets: &BTreeMap<u32, i64>,
+    ) -> Result<(), ShardMapError> {
+        if plan.base_next_index != self.next_index() {
+            return Err(ShardMapError::StalePlan {
+                planned: plan.base_next_index,
+                actual: self.next_index(),
+            });
+        }
+        let mut shards = self.shards().to_vec();
+        shards.extend(plan.new_shards.iter().copied());
+        for &s in &plan.seal {
+            let end_offset = *end_offsets
+                .get(&s)
+                .ok_or(ShardMapError::MissingEndOffset { shard: s })?;
+            let shard = shards
+                .get_mut(s as usize)
+                .ok_or(ShardMapError::ShardNotFound { shard: s })?;
+            if shard.closed.is_some() {
+                return Err(ShardMapError::ShardClosed { shard: s });
+            }
+            shard.closed = Some(ClosedInfo {
+                end_offset,
+                closed_ms: plan.now_ms,
+            });
+        }
+        *self = ShardMap::from_shards(shards)?;
+        Ok(())
+    }
+
     fn open_shard(&self, index: u32) -> Result<&ShardInfo, ShardMapError> {
         let s = self.shard(index)?;
         if !s.is_open() {

@@ -1,6 +1,6 @@
 //! A hook through which the server observes the items this front end writes and returns, without this crate
 //! knowing why. The server uses it to keep KCL lease checkpoints and Kafka consumer-group offsets one thing
-//! (server/src/kcl.rs); the crate itself attaches no meaning to any table.
+//! (the `strait-kcl-bridge` crate); the crate itself attaches no meaning to any table.
 
 use std::future::Future;
 use std::pin::Pin;

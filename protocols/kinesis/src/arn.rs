@@ -1,6 +1,6 @@
 //! ARNs of streams and consumers, and the account/stream wording AWS uses in messages.
 
-use crate::service::KinesisConfig;
+use crate::state::KinesisConfig;
 
 /// `arn:aws:kinesis:<region>:<account>:stream/<name>`.
 pub fn stream_arn(cfg: &KinesisConfig, name: &str) -> String {

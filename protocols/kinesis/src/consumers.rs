@@ -10,7 +10,7 @@ use strait_shard_map::ShardInfo;
 use crate::arn::{self, Resource};
 use crate::error::KinesisError;
 use crate::read::engine_error;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::store::{ConsumerRecord, StreamRecord};
 use crate::value::Value;
 
@@ -49,7 +49,7 @@ impl ShardView {
             .shards
             .children(self.shard.index)
             .into_iter()
-            .map(crate::ops::common::child_shard_value)
+            .map(crate::child_shards::child_shard_value)
             .collect()
     }
 }

@@ -12,7 +12,8 @@
 //!   authorizer ([`RequestContext`]) once, before the operation runs.
 //! - [`wire`]: the two body formats.
 //! - [`error`]: [`KinesisError`] and its rendering into AWS's status codes, `__type` and bodies.
-//! - [`service`]: [`Kinesis`], the entry point, and its configuration; the clock is `strait-aws`'s.
+//! - [`service`]: the entry point ([`Kinesis::handle`]); [`state`]: [`Kinesis`] itself, its configuration and
+//!   shared state; [`clock`]: the injectable clock (`strait-aws`'s).
 //! - `store`: stream metadata (status, shard lineage, tags, consumers, ...) persisted in the engine's
 //!   metadata store; `ops`: one module per operation.
 //! - [`read`], [`tokens`], [`consumers`]: reading shards, stateless iterators and pagination tokens, and the
@@ -33,6 +34,8 @@
 
 pub mod arn;
 pub mod authz;
+mod child_shards;
+pub mod clock;
 pub mod codec;
 pub mod consumers;
 pub mod efo;
@@ -46,6 +49,7 @@ pub mod read;
 pub mod service;
 pub mod sigv4;
 mod start;
+pub mod state;
 pub mod store;
 mod streams;
 pub mod time;
@@ -53,10 +57,10 @@ pub mod tokens;
 pub mod value;
 pub mod wire;
 
+pub use child_shards::child_shard_value;
 pub use envelope::{RequestHead, Route, WireFormat, route};
 pub use error::{ErrorResponse, KinesisError};
 pub use operation::{Operation, TARGET_PREFIX};
-pub use ops::common::child_shard_value;
 pub use service::{
     Clock, Kinesis, KinesisConfig, ManualClock, RequestContext, Response, SystemClock,
 };

@@ -1,9 +1,9 @@
 //! Read-only access to streams for the server's cross-protocol glue (KCL checkpoints ↔ consumer-group offsets,
-//! server/src/kcl.rs), which needs stream records and consumers without going through a Kinesis request.
+//! the `strait-kcl-bridge` crate), which needs stream records and consumers without going through a Kinesis request.
 
 use std::sync::Arc;
 
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::store::StreamRecord;
 
 impl Kinesis {
@@ -20,6 +20,12 @@ impl Kinesis {
     /// The current record of stream `name`, if it exists.
     pub fn stream(&self, name: &str) -> Option<Arc<StreamRecord>> {
         self.lookup(name).ok().map(|(_, r)| r)
+    }
+
+    /// The stream cache's records by name: Kinesis streams and adopted Kafka topics, not synthesized views. Tests
+    /// compare it with a cache rebuilt from the same committed changes ([`crate::store::StreamCache::follow`]).
+    pub fn cached_streams(&self) -> std::collections::BTreeMap<String, StreamRecord> {
+        self.inner.store.cache().snapshot()
     }
 
     /// Whether a live (not deleting) enhanced fan-out consumer named `consumer` is registered on `r`.

@@ -4,14 +4,15 @@
 //!
 //! A stream created or changed through Kinesis has its lineage in the Kinesis front end's record in the metadata
 //! store; this front end may not depend on that one, so it reads the record through the shard map's decoder
-//! (`strait_shard_map::stored`). A topic with no such record is seen by Kinesis as one open shard per partition
-//! with even ranges, and that is what is described.
+//! (`strait_shard_map::schema`). A topic with no such record (or only one left behind by an earlier topic of the same
+//! name) is seen by Kinesis as one open shard per partition with even ranges, and that is what is described.
 
 use kafka_protocol::error::ResponseError;
 use strait_engine::{Engine, TopicInfo};
 use strait_shard_map::ShardMap;
-use strait_shard_map::stored::{
-    HASH_KEY_RANGES_CONFIG, META_TABLE, decode_stream_shards, hash_key_ranges_config, stream_key,
+use strait_shard_map::schema::{
+    HASH_KEY_RANGES_CONFIG, META_TABLE, decode_live_stream_shards, hash_key_ranges_config,
+    stream_key,
 };
 
 use super::config_catalog::{ConfigType, SOURCE_DEFAULT};
@@ -44,8 +45,9 @@ pub fn describe(engine: &Engine, t: &TopicInfo) -> Result<Option<Described>, Api
 
 /// The shard lineage Kinesis shows for topic `t`: its stored record, or one open shard per partition.
 pub(super) fn shard_map(engine: &Engine, t: &TopicInfo) -> Result<ShardMap, ApiError> {
-    Ok(match engine.meta().get(META_TABLE, &stream_key(&t.name))? {
-        Some(record) => decode_stream_shards(&record).map_err(|e| {
+    let record = engine.meta().get(META_TABLE, &stream_key(&t.name))?;
+    let stored = match record {
+        Some(record) => decode_live_stream_shards(&record, &t.id.to_string()).map_err(|e| {
             ApiError::new(
                 ResponseError::UnknownServerError,
                 format!(
@@ -54,6 +56,10 @@ pub(super) fn shard_map(engine: &Engine, t: &TopicInfo) -> Result<ShardMap, ApiE
                 ),
             )
         })?,
+        None => None,
+    };
+    Ok(match stored {
+        Some(map) => map,
         None => ShardMap::new(t.partitions, t.created_ms).map_err(|e| {
             ApiError::new(
                 ResponseError::UnknownServerError,

@@ -68,6 +68,27 @@ impl GroupOffsets {
     }
 }
 
+impl GroupOffsets {
+    /// The changes that remove every group's committed offsets of `topic`: what Kafka does when a topic is deleted,
+    /// so a topic re-created under the name does not resume consumers from stale positions. For front ends that
+    /// delete topics without going through Kafka's DeleteTopics (Kinesis DeleteStream, through the KCL bridge).
+    pub fn topic_delete_ops(&self, topic: &str) -> Result<Vec<MetaOp>, EngineError> {
+        let rows = self.meta.scan_prefix(OFFSETS_TABLE, &[])?;
+        Ok(rows
+            .into_iter()
+            .filter(|(k, _)| {
+                let rest = k.iter().position(|b| *b == 0).map(|nul| &k[nul + 1..]);
+                rest.and_then(split_group_key)
+                    .is_some_and(|(t, _)| t == topic)
+            })
+            .map(|(key, _)| MetaOp::Delete {
+                table: OFFSETS_TABLE.into(),
+                key,
+            })
+            .collect())
+    }
+}
+
 fn key_prefix(group: &str) -> Vec<u8> {
     let mut k = group.as_bytes().to_vec();
     k.push(0);

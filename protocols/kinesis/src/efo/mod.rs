@@ -34,7 +34,7 @@ pub use subscription::Subscription;
 
 use crate::envelope::WireFormat;
 use crate::error::KinesisError;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use lease::Leases;
 
 /// `Content-Type` of a SubscribeToShard response that started streaming.

@@ -15,7 +15,7 @@ use crate::consumers::ShardView;
 use crate::envelope::WireFormat;
 use crate::error::KinesisError;
 use crate::read::{KinesisRecord, read_shard};
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::store::StreamRecord;
 use crate::value::Value;
 

@@ -10,11 +10,12 @@ use aws_smithy_types::event_stream::{HeaderValue, Message};
 use strait_engine::{Engine, EngineConfig};
 
 use super::{EfoConfig, FanOut, Subscription};
+use crate::clock::{Clock, ManualClock, SystemClock};
 use crate::codec;
 use crate::envelope::WireFormat;
 use crate::error::KinesisError;
 use crate::operation::Operation;
-use crate::service::{Clock, Kinesis, KinesisConfig, ManualClock, SystemClock};
+use crate::state::{Kinesis, KinesisConfig};
 use crate::value::Value;
 
 struct Fixture {

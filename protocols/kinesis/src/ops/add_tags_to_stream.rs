@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::KinesisError;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::value::Value;
 
 /// AWS allows 50 tags per stream.

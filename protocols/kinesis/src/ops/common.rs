@@ -7,7 +7,7 @@ use strait_shard_map::{ShardInfo, ShardMapError, parse_shard_id};
 
 use crate::arn::{self, Resource};
 use crate::error::KinesisError;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::store::{StreamHandle, StreamRecord, StreamStatus};
 use crate::value::Value;
 
@@ -221,26 +221,6 @@ pub(crate) fn shard_value(r: &StreamRecord, s: &ShardInfo) -> Value {
         )
         .with("HashKeyRange", range)
         .with("SequenceNumberRange", seq)
-}
-
-/// The `ChildShard` shape (GetRecords and SubscribeToShard at shard end).
-pub fn child_shard_value(s: &ShardInfo) -> Value {
-    Value::map()
-        .with("ShardId", s.shard_id())
-        .with(
-            "ParentShards",
-            Value::List(
-                s.parents()
-                    .map(|p| Value::Str(strait_shard_map::shard_id(p)))
-                    .collect(),
-            ),
-        )
-        .with(
-            "HashKeyRange",
-            Value::map()
-                .with("StartingHashKey", s.hash_range.starting_hash_key())
-                .with("EndingHashKey", s.hash_range.ending_hash_key()),
-        )
 }
 
 /// `StreamModeDetails`.

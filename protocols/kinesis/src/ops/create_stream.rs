@@ -7,7 +7,7 @@ use strait_shard_map::ShardMap;
 
 use crate::error::KinesisError;
 use crate::ops::write::MAX_BATCH_BYTES;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::store::{StreamMode, StreamRecord};
 use crate::value::Value;
 
@@ -79,12 +79,19 @@ pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisErr
     ]);
     // The stream record commits with the topic record, so a failed creation leaves neither behind.
     let op = k.inner.store.record_op(&record)?;
-    k.inner
+    let topic = k
+        .inner
         .engine
         .create_topic_with(&name, count, overrides, vec![op])
         .await
         .map_err(crate::read::engine_error)?;
-    k.inner.store.publish(record);
+    // The topic's id exists only once the topic does: stamp the record with it (store::lifecycle). Until then, and
+    // if this fails, a record without an id belongs to whatever topic has the name, which is this one; the next
+    // start stamps it.
+    record.topic_id = Some(topic.id);
+    if let Err(e) = k.inner.store.persist(&record).await {
+        tracing::warn!(stream = %name, error = %e, "could not record the topic id of a new stream");
+    }
     Ok(Value::map())
 }
 

@@ -1,7 +1,9 @@
-//! DeleteStream: the topic and the record go at once; the stream stays visible as DELETING for the status delay.
+//! DeleteStream: the topic and the record go at once (the topic's deletion also drops the stream from the cache and,
+//! through the KCL bridge, the consumer groups' offsets of the topic); the stream stays visible as DELETING for the
+//! status delay.
 
 use crate::error::KinesisError;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::value::Value;
 
 pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisError> {
@@ -21,6 +23,6 @@ pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisErr
         Ok(()) | Err(strait_engine::EngineError::UnknownTopic(_)) => {}
         Err(e) => return Err(crate::read::engine_error(e)),
     }
-    k.inner.store.remove(&r.name, now).await?;
+    k.inner.store.remove(&r, now).await?;
     Ok(Value::map())
 }

@@ -1,7 +1,7 @@
 //! DescribeAccountSettings: the minimum throughput billing commitment as last set by UpdateAccountSettings.
 
 use crate::error::KinesisError;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::store::AccountSettings;
 use crate::value::Value;
 

@@ -1,7 +1,7 @@
 //! DescribeLimits: the account's shard limit and usage, and the on-demand stream limit and usage.
 
 use crate::error::KinesisError;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::store::StreamMode;
 use crate::value::Value;
 

@@ -4,7 +4,7 @@ use strait_shard_map::parse_shard_id;
 
 use super::common::{mode_value, monitoring_value, page_size, shard_value};
 use crate::error::KinesisError;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::value::Value;
 
 /// AWS returns at most 100 shards per call unless Limit says fewer.

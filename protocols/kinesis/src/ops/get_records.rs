@@ -4,10 +4,10 @@
 
 use strait_shard_map::shard_id;
 
-use super::common::child_shard_value;
+use crate::child_shards::child_shard_value;
 use crate::error::KinesisError;
 use crate::read::{engine_error, read_shard};
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::time::java_date;
 use crate::tokens::IteratorToken;
 use crate::value::Value;

@@ -3,8 +3,8 @@
 
 use crate::error::KinesisError;
 use crate::read::engine_error;
-use crate::service::Kinesis;
 use crate::start::{ShardContext, StartingPosition, resolve};
+use crate::state::Kinesis;
 use crate::tokens::IteratorToken;
 use crate::value::Value;
 

@@ -14,7 +14,7 @@ use strait_shard_map::{ShardInfo, parse_shard_id};
 
 use super::common::{page_size, shard_value};
 use crate::error::KinesisError;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::store::StreamRecord;
 use crate::tokens::{open_next_token, sign_next_token};
 use crate::value::Value;

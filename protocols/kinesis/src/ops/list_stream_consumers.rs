@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::common::page_size;
 use crate::error::KinesisError;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::tokens::{open_next_token, sign_next_token};
 use crate::value::Value;
 

@@ -2,7 +2,7 @@
 
 use super::common::page_size;
 use crate::error::KinesisError;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::value::Value;
 
 /// AWS's default (and largest) Limit.

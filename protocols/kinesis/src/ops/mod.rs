@@ -50,7 +50,7 @@ mod write;
 
 use crate::error::KinesisError;
 use crate::operation::Operation;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::value::Value;
 
 /// Runs one validated request. The writes take the request by value so record data moves into the batch

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::error::KinesisError;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::store::StreamStatus;
 use crate::value::Value;
 

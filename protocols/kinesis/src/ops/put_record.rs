@@ -3,7 +3,7 @@
 
 use super::write::{Entry, Outcome, write};
 use crate::error::KinesisError;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::value::Value;
 
 pub(crate) async fn handle(k: &Kinesis, req: &mut Value) -> Result<Value, KinesisError> {

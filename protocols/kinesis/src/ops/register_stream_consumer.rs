@@ -3,7 +3,7 @@
 use super::add_tags_to_stream::parse_tags;
 use crate::consumers::MAX_CONSUMERS_PER_STREAM;
 use crate::error::KinesisError;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::store::ConsumerRecord;
 use crate::value::Value;
 

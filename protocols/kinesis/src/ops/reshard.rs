@@ -15,7 +15,7 @@ use strait_shard_map::ReshardPlan;
 
 use crate::error::KinesisError;
 use crate::read::engine_error;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::store::{StreamHandle, StreamStatus};
 
 impl Kinesis {
@@ -179,9 +179,11 @@ mod tests {
 
     use strait_engine::{Engine, EngineConfig};
 
+    use crate::clock::{Clock as _, ManualClock};
     use crate::envelope::WireFormat;
     use crate::operation::Operation;
-    use crate::service::{Clock as _, Kinesis, KinesisConfig, ManualClock, RequestContext};
+    use crate::service::RequestContext;
+    use crate::state::{Kinesis, KinesisConfig};
 
     async fn open(path: &std::path::Path, clock: &ManualClock) -> (Engine, Kinesis) {
         let engine = Engine::open(EngineConfig {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::arn::{self, Resource};
 use crate::error::KinesisError;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::store::{StreamHandle, StreamRecord};
 
 pub(crate) enum Target {

@@ -3,7 +3,7 @@
 
 use crate::error::KinesisError;
 use crate::read::engine_error;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::value::Value;
 
 const MIN_HOURS: i64 = 24;

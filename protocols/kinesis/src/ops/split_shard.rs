@@ -4,7 +4,7 @@
 use strait_shard_map::parse_explicit_hash_key;
 
 use crate::error::KinesisError;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::value::Value;
 
 pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisError> {

@@ -3,7 +3,7 @@
 //! manage it see AWS's answers. The stream is UPDATING for the status delay.
 
 use crate::error::KinesisError;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::store::StreamStatus;
 use crate::value::Value;
 

@@ -3,7 +3,7 @@
 use super::add_tags_to_stream::{merge, parse_tags};
 use super::resource::Target;
 use crate::error::KinesisError;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::value::Value;
 
 pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisError> {

@@ -1,7 +1,7 @@
 //! UpdateMaxRecordSize: the largest record (data + partition key) PutRecord(s) accept, 1024-10240 KiB.
 
 use crate::error::KinesisError;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::value::Value;
 
 pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisError> {

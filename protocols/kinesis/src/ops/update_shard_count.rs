@@ -3,7 +3,7 @@
 //! hours).
 
 use crate::error::KinesisError;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::value::Value;
 
 /// AWS allows this many UpdateShardCount calls per stream in a rolling 24 hours.

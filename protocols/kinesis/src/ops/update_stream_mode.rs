@@ -2,7 +2,7 @@
 //! scales by itself; Strait does not autoscale). The stream is UPDATING for the status delay.
 
 use crate::error::KinesisError;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::store::{StreamMode, StreamStatus};
 use crate::value::Value;
 

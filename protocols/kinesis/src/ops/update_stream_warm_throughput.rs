@@ -2,7 +2,7 @@
 //! ceiling to warm up, so the value is reported as both target and current).
 
 use crate::error::KinesisError;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::store::StreamMode;
 use crate::value::Value;
 

@@ -11,7 +11,7 @@ use strait_shard_map::{SequenceNumber, hash_key, parse_explicit_hash_key, shard_
 
 use crate::error::KinesisError;
 use crate::read::engine_error;
-use crate::service::Kinesis;
+use crate::state::Kinesis;
 use crate::store::StreamRecord;
 
 /// Largest batch a stream's topic accepts (`max.message.bytes`): one shard's share of a 10 MiB PutRecords call

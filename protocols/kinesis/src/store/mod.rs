@@ -1,10 +1,18 @@
-//! Stream metadata: an in-memory cache over JSON records in the engine's metadata store (table `kinesis`).
+//! Stream metadata: JSON records in the engine's metadata store (table `kinesis`), and the in-memory cache that
+//! follows them ([`cache`]: built from committed changes only, never edited by handlers).
+//!
+//! The table's layout is this crate's own, except the part the Kafka front end reads (the table name, the stream
+//! keys, and a record's `shards` and `topic_id` members), which is the shared contract in
+//! `strait_shard_map::schema`. A record belongs to one topic (`topic_id`): one left behind by a deleted topic is
+//! treated as absent and removed ([`lifecycle`]).
 //!
 //! Each stream has a handle with two locks: `admin` serialises control-plane changes of one stream (read the
 //! record, change it, persist it, publish it), and `io` is held shared by writers and exclusively by resharding,
 //! so no append can land in a partition between the moment resharding seals it and the moment the new shard map
 //! routes around it.
 
+pub mod cache;
+mod lifecycle;
 mod record;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,16 +21,18 @@ use std::sync::{Arc, RwLock};
 use strait_engine::{Engine, MetaOp, MetaStore};
 use strait_shard_map::ShardMap;
 
+pub use cache::StreamCache;
+pub(crate) use lifecycle::watch_topic_events;
 pub use record::{ConsumerRecord, StreamMode, StreamRecord, StreamStatus};
 
 use crate::error::KinesisError;
 
 /// The metadata-store table holding Kinesis state. Its name and the stream keys are shared with the Kafka front
-/// end (which reads stream records for `strait.kinesis.hash.key.ranges`), hence defined in the shard map.
-pub const TABLE: &str = strait_shard_map::stored::META_TABLE;
-const STREAM_PREFIX: &str = strait_shard_map::stored::STREAM_KEY_PREFIX;
+/// end (which reads stream records for `strait.kinesis.hash.key.ranges`), hence defined in the shared schema.
+pub const TABLE: &str = strait_shard_map::schema::META_TABLE;
+pub(crate) const STREAM_PREFIX: &str = strait_shard_map::schema::STREAM_KEY_PREFIX;
 const ITERATOR_KEY: &[u8] = b"iterator-key";
-const ACCOUNT_KEY: &[u8] = b"account";
+pub(crate) const ACCOUNT_KEY: &[u8] = b"account";
 
 /// One stream's state and locks.
 pub struct StreamHandle {
@@ -72,39 +82,34 @@ pub struct AccountSettings {
 
 pub(crate) struct Store {
     meta: MetaStore,
-    streams: RwLock<BTreeMap<String, Arc<StreamHandle>>>,
+    cache: Arc<StreamCache>,
     /// Deleted streams, kept visible as DELETING until the status delay passes: (deleted at, last record).
     tombstones: RwLock<BTreeMap<String, (i64, Arc<StreamRecord>)>>,
     /// Serialises stream creation and deletion (names are unique).
     pub(crate) lifecycle: tokio::sync::Mutex<()>,
     /// HMAC key of shard iterators and pagination tokens, persisted so they survive restarts.
     secret: Vec<u8>,
-    account: RwLock<AccountSettings>,
 }
 
 fn internal(e: impl std::fmt::Display) -> KinesisError {
     KinesisError::Internal(e.to_string())
 }
 
-fn stream_key(name: &str) -> Vec<u8> {
-    strait_shard_map::stored::stream_key(name)
+pub(crate) fn stream_key(name: &str) -> Vec<u8> {
+    strait_shard_map::schema::stream_key(name)
 }
 
 impl Store {
     pub(crate) async fn open(engine: &Engine) -> Result<Store, KinesisError> {
         let meta = engine.meta().clone();
-        let mut streams = BTreeMap::new();
-        for (key, value) in meta
-            .scan_prefix(TABLE, STREAM_PREFIX.as_bytes())
-            .map_err(internal)?
+        let cache = StreamCache::follow(&meta).map_err(internal)?;
+        if let Some(what) = cache
+            .corrupt
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
         {
-            let record: StreamRecord = serde_json::from_slice(&value).map_err(|e| {
-                KinesisError::Internal(format!(
-                    "Kinesis metadata {} is corrupt: {e}",
-                    String::from_utf8_lossy(&key)
-                ))
-            })?;
-            streams.insert(record.name.clone(), StreamHandle::new(record, true));
+            return Err(KinesisError::Internal(what));
         }
         let secret = match meta.get(TABLE, ITERATOR_KEY).map_err(internal)? {
             Some(k) if k.len() >= 32 => k,
@@ -118,18 +123,24 @@ impl Store {
                 k
             }
         };
-        let account = match meta.get(TABLE, ACCOUNT_KEY).map_err(internal)? {
-            Some(v) => serde_json::from_slice(&v).map_err(internal)?,
-            None => AccountSettings::default(),
-        };
-        Ok(Store {
+        let store = Store {
             meta,
-            streams: RwLock::new(streams),
+            cache,
             tombstones: RwLock::new(BTreeMap::new()),
             lifecycle: tokio::sync::Mutex::new(()),
             secret,
-            account: RwLock::new(account),
-        })
+        };
+        store.reconcile(engine).await?;
+        Ok(store)
+    }
+
+    /// The cache (tests compare it with one rebuilt elsewhere).
+    pub(crate) fn cache(&self) -> &Arc<StreamCache> {
+        &self.cache
+    }
+
+    fn streams(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<StreamHandle>>> {
+        self.cache.streams.read().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn secret(&self) -> &[u8] {
@@ -138,12 +149,7 @@ impl Store {
 
     /// The stream named `name`: a Kinesis stream, or a view of a topic created through Kafka.
     pub(crate) fn get(&self, engine: &Engine, name: &str) -> Option<Arc<StreamHandle>> {
-        if let Some(h) = self
-            .streams
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(name)
-        {
+        if let Some(h) = self.streams().get(name) {
             return Some(h.clone());
         }
         synthesize(engine, name).map(|r| StreamHandle::new(r, false))
@@ -152,13 +158,7 @@ impl Store {
     /// Every stream name, Kinesis streams and Kafka topics alike, sorted. A set, not a search of a list per
     /// topic: with thousands of Kafka topics that quadratic search was most of a ListStreams call.
     pub(crate) fn names(&self, engine: &Engine) -> Vec<String> {
-        let mut names: BTreeSet<String> = self
-            .streams
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .keys()
-            .cloned()
-            .collect();
+        let mut names: BTreeSet<String> = self.streams().keys().cloned().collect();
         names.extend(
             engine
                 .list_topics()
@@ -179,12 +179,7 @@ impl Store {
     /// The records of the Kinesis streams ([`StreamHandle::is_kinesis_stream`]), without synthesizing a view of
     /// every Kafka topic: what the account limits count.
     pub(crate) fn kinesis_records(&self) -> Vec<Arc<StreamRecord>> {
-        self.streams
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .map(|h| h.record())
-            .collect()
+        self.streams().values().map(|h| h.record()).collect()
     }
 
     /// A deleted stream still shown as DELETING at `now_ms`, if any.
@@ -206,7 +201,7 @@ impl Store {
     }
 
     /// The metadata change that persists `r`, for a caller that commits it together with other changes (a new
-    /// stream's record goes in the same transaction as its topic); [`publish`](Self::publish) follows the commit.
+    /// stream's record goes in the same transaction as its topic); the cache follows the commit.
     pub(crate) fn record_op(&self, r: &StreamRecord) -> Result<MetaOp, KinesisError> {
         Ok(MetaOp::Put {
             table: TABLE.into(),
@@ -215,19 +210,12 @@ impl Store {
         })
     }
 
-    /// Makes a persisted record visible (after its [`record_op`](Self::record_op) is committed).
-    pub(crate) fn publish(&self, record: StreamRecord) -> Arc<StreamHandle> {
-        let name = record.name.clone();
-        let h = StreamHandle::new(record, true);
-        self.streams
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(name.clone(), h.clone());
-        self.tombstones
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&name);
-        h
+    /// Persists `r` (the cache follows the commit).
+    pub(crate) async fn persist(&self, r: &StreamRecord) -> Result<(), KinesisError> {
+        self.meta
+            .commit(vec![self.record_op(r)?])
+            .await
+            .map_err(internal)
     }
 
     /// Changes a stream's record under its admin lock: `f` edits a copy, which is persisted then published.
@@ -247,61 +235,46 @@ impl Store {
         h: &Arc<StreamHandle>,
         f: impl FnOnce(&mut StreamRecord) -> Result<T, KinesisError>,
     ) -> Result<T, KinesisError> {
+        // Adopting a Kafka topic writes its first record: serialised with creation, deletion and the cleanup of
+        // records left behind by deleted topics, so that cleanup never removes the record written here.
+        let _adopting = match h.persisted {
+            true => None,
+            false => Some(self.lifecycle.lock().await),
+        };
         let mut r = (*h.record()).clone();
         let out = f(&mut r)?;
         self.persist(&r).await?;
-        // The caller's handle sees the change either way (a later step of the same operation reads it back).
-        h.publish(r.clone());
         if !h.persisted {
-            let name = r.name.clone();
-            let mut streams = self.streams.write().unwrap_or_else(|e| e.into_inner());
-            streams
-                .entry(name)
-                .or_insert_with(|| StreamHandle::new(r.clone(), true))
-                .publish(r);
+            // The caller's synthesized handle is not the cache's: it sees the change too, since a later step of the
+            // same operation reads it back.
+            h.publish(r);
         }
         Ok(out)
     }
 
-    /// Forgets a stream, leaving a DELETING tombstone from `now_ms`.
-    pub(crate) async fn remove(&self, name: &str, now_ms: i64) -> Result<(), KinesisError> {
+    /// Removes stream `r` (already resolved by the caller), leaving a DELETING tombstone from `now_ms`: what
+    /// DeleteStream shows for the status delay. The tombstone is presentation, not state: it is not persisted and
+    /// a restart forgets it, as before.
+    pub(crate) async fn remove(&self, r: &StreamRecord, now_ms: i64) -> Result<(), KinesisError> {
         self.meta
             .commit(vec![MetaOp::Delete {
                 table: TABLE.into(),
-                key: stream_key(name),
+                key: stream_key(&r.name),
             }])
             .await
             .map_err(internal)?;
-        let old = self
-            .streams
+        let mut r = r.clone();
+        r.status = StreamStatus::Deleting;
+        r.status_since_ms = now_ms;
+        self.tombstones
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(name);
-        if let Some(h) = old {
-            let mut r = (*h.record()).clone();
-            r.status = StreamStatus::Deleting;
-            r.status_since_ms = now_ms;
-            self.tombstones
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(name.to_string(), (now_ms, Arc::new(r)));
-        }
+            .insert(r.name.clone(), (now_ms, Arc::new(r)));
         Ok(())
     }
 
-    async fn persist(&self, r: &StreamRecord) -> Result<(), KinesisError> {
-        let value = serde_json::to_vec(r).map_err(internal)?;
-        self.meta
-            .put(TABLE, &stream_key(&r.name), value)
-            .await
-            .map_err(internal)
-    }
-
     pub(crate) fn account(&self) -> AccountSettings {
-        self.account
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.cache.account()
     }
 
     pub(crate) async fn set_account(&self, a: AccountSettings) -> Result<(), KinesisError> {
@@ -309,9 +282,7 @@ impl Store {
         self.meta
             .put(TABLE, ACCOUNT_KEY, value)
             .await
-            .map_err(internal)?;
-        *self.account.write().unwrap_or_else(|e| e.into_inner()) = a;
-        Ok(())
+            .map_err(internal)
     }
 }
 
@@ -329,6 +300,7 @@ fn synthesize(engine: &Engine, name: &str) -> Option<StreamRecord> {
     let t = engine.topic(name)?;
     let shards = ShardMap::new(t.partitions, t.created_ms).ok()?;
     let mut r = StreamRecord::new(name, t.created_ms, StreamMode::Provisioned, shards);
+    r.topic_id = Some(t.id);
     r.status = StreamStatus::Active;
     let hours = if t.config.retention_ms < 0 {
         8760

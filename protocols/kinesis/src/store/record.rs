@@ -67,6 +67,11 @@ pub struct ConsumerRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StreamRecord {
     pub name: String,
+    /// The topic this record was written for (`strait_shard_map::schema`'s `topic_id`): a record whose topic is
+    /// gone or was re-created under the name is not this stream's and is treated as absent. `None` in records
+    /// written before the field existed (stamped at the next start).
+    #[serde(default)]
+    pub topic_id: Option<uuid::Uuid>,
     pub created_ms: i64,
     /// Identifies this life of the name in sequence numbers and iterators.
     pub incarnation: u32,
@@ -101,6 +106,7 @@ impl StreamRecord {
     pub fn new(name: &str, now_ms: i64, mode: StreamMode, shards: ShardMap) -> StreamRecord {
         StreamRecord {
             name: name.to_string(),
+            topic_id: None,
             created_ms: now_ms,
             incarnation: incarnation_from_created_ms(now_ms),
             status: StreamStatus::Creating,
@@ -181,8 +187,20 @@ mod tests {
         r.tags.insert("k".into(), "v".into());
         let json = serde_json::to_vec(&r).expect("json");
         assert_eq!(
-            strait_shard_map::stored::decode_stream_shards(&json),
-            Ok(shards)
+            strait_shard_map::schema::decode_stream_shards(&json),
+            Ok(shards.clone())
+        );
+        // The topic id is written where the shared schema reads it.
+        let id = uuid::Uuid::new_v4();
+        r.topic_id = Some(id);
+        let json = serde_json::to_vec(&r).expect("json");
+        assert_eq!(
+            strait_shard_map::schema::decode_live_stream_shards(&json, &id.to_string()),
+            Ok(Some(shards))
+        );
+        assert_eq!(
+            strait_shard_map::schema::decode_live_stream_shards(&json, "another"),
+            Ok(None)
         );
     }
 }

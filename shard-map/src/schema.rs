@@ -1,10 +1,17 @@
-//! Where a stream's [`ShardMap`] is persisted, and its open hash-key ranges as the Kafka front end shows them.
+//! The one shared contract between the Kinesis and Kafka front ends about persisted Kinesis state: where a
+//! stream's record lives, which of its members the Kafka side may read, and when a record counts.
 //!
-//! The Kinesis front end owns a stream's record (JSON in the engine's metadata store, table [`META_TABLE`], key
-//! [`stream_key`]); its `shards` member is the lineage. The Kafka front end must not depend on the Kinesis one,
-//! so the read path lives here: [`decode_stream_shards`] reads just the lineage out of such a record, and
-//! [`hash_key_ranges_config`] renders the value of the read-only topic config [`HASH_KEY_RANGES_CONFIG`] that
-//! lets Kafka producers route by MD5 as Kinesis does.
+//! The Kinesis front end owns the record (JSON in the engine's metadata store, table [`META_TABLE`], key
+//! [`stream_key`]) and everything else in it; this module fixes only what the Kafka front end reads:
+//! - `shards`: the lineage ([`ShardMap`]), read by [`decode_stream_shards`];
+//! - `topic_id`: the id of the topic the record was written for. A topic deleted and re-created under the same
+//!   name gets a new id, so a record left behind by the old one (a crash between the topic's deletion and the
+//!   record's removal) is not the new topic's: [`decode_live_stream_shards`] reads it as absent. Records written
+//!   before the field existed have none and count for whatever topic has the name.
+//!
+//! [`hash_key_ranges_config`] renders the value of the read-only topic config [`HASH_KEY_RANGES_CONFIG`] that lets
+//! Kafka producers route by MD5 as Kinesis does. Everything else about the Kinesis table (other keys, the rest of
+//! the record) is private to the Kinesis crate (`strait_kinesis::store`).
 
 use serde::Deserialize;
 
@@ -24,10 +31,15 @@ pub fn stream_key(name: &str) -> Vec<u8> {
     format!("{STREAM_KEY_PREFIX}{name}").into_bytes()
 }
 
+/// The member of a stream record naming the topic it was written for (the topic id as a hyphenated UUID).
+pub const TOPIC_ID_MEMBER: &str = "topic_id";
+
 /// The part of a persisted stream record this crate reads; the other members are ignored.
 #[derive(Deserialize)]
 struct StoredShards {
     shards: ShardMap,
+    #[serde(default)]
+    topic_id: Option<String>,
 }
 
 /// The lineage inside a persisted stream record (JSON). A record that is not JSON, has no `shards`, or whose map
@@ -36,6 +48,23 @@ pub fn decode_stream_shards(record: &[u8]) -> Result<ShardMap, ShardMapError> {
     serde_json::from_slice::<StoredShards>(record)
         .map(|s| s.shards)
         .map_err(|e| ShardMapError::CorruptMap(format!("stream record: {e}")))
+}
+
+/// The lineage inside a persisted stream record if the record belongs to the topic with id `topic_id`
+/// (hyphenated UUID, as `uuid::Uuid` displays it), `None` when it was left behind by an earlier topic of the same
+/// name. A record with no topic id (written before the field existed) belongs to any topic.
+pub fn decode_live_stream_shards(
+    record: &[u8],
+    topic_id: &str,
+) -> Result<Option<ShardMap>, ShardMapError> {
+    let s = serde_json::from_slice::<StoredShards>(record)
+        .map_err(|e| ShardMapError::CorruptMap(format!("stream record: {e}")))?;
+    Ok(record_belongs_to(s.topic_id.as_deref(), topic_id).then_some(s.shards))
+}
+
+/// Whether a record whose `topic_id` member is `recorded` belongs to the topic with id `topic_id`.
+pub fn record_belongs_to(recorded: Option<&str>, topic_id: &str) -> bool {
+    recorded.is_none_or(|r| r.eq_ignore_ascii_case(topic_id))
 }
 
 /// The value of [`HASH_KEY_RANGES_CONFIG`]: `partition:startingHashKey-endingHashKey` for each **open** shard,
@@ -116,6 +145,20 @@ mod tests {
             Err(ShardMapError::CorruptMap(_))
         ));
         assert_eq!(stream_key("s"), b"stream/s");
+    }
+
+    #[test]
+    fn a_record_of_an_earlier_topic_reads_as_absent() {
+        let m = ShardMap::new(2, 7).expect("map");
+        let mut record = serde_json::json!({"name": "s"});
+        record["shards"] = serde_json::to_value(&m).expect("json");
+        let legacy = serde_json::to_vec(&record).expect("bytes");
+        assert_eq!(decode_live_stream_shards(&legacy, "a"), Ok(Some(m.clone())));
+        record[TOPIC_ID_MEMBER] = "a".into();
+        let bytes = serde_json::to_vec(&record).expect("bytes");
+        assert_eq!(decode_live_stream_shards(&bytes, "a"), Ok(Some(m)));
+        assert_eq!(decode_live_stream_shards(&bytes, "b"), Ok(None));
+        assert!(decode_live_stream_shards(b"{}", "a").is_err());
     }
 
     #[test]
