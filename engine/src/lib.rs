@@ -1,11 +1,12 @@
 //! Strait's storage engine. It knows nothing of Kafka or Kinesis wire protocols: front ends translate their
-//! requests into calls on [`Engine`] and [`Partition`].
+//! requests into calls on [`Engine`] and [`PartitionLog`].
 //!
 //! Module map:
 //! - [`batch`]: the stored record format (Kafka v2 record batches), validation and a builder.
 //! - `segment` / `index`: one log file and its sparse offset and time indexes; crash recovery of a file.
 //! - `fdcache`: the bounded cache of open segment files (`engine.max_open_files`).
-//! - [`partition`]: segments of one partition, appends, reads, retention, truncation; `flush` runs its group commit.
+//! - [`partition`]: the [`PartitionLog`] seam and [`LocalLog`], its local implementation (recovery, appends,
+//!   group commit, reads, retention, truncation, seal), opened with a [`CommitPolicy`].
 //! - `epoch`: the leader-epoch cache (epoch → first offset), for OffsetForLeaderEpoch and Raft log matching.
 //! - [`meta`]: the redb metadata store behind one batching writer thread.
 //! - [`engine`]: topics and their lifecycle; [`events`]: the hooks front ends follow it with.
@@ -18,7 +19,6 @@ mod epoch;
 pub mod error;
 pub mod events;
 mod fdcache;
-mod flush;
 mod index;
 pub mod meta;
 pub mod partition;
@@ -34,5 +34,8 @@ pub use engine::{
 pub use error::{EngineError, Result};
 pub use events::{TopicEvent, TopicHook};
 pub use meta::{MetaOp, MetaStore, MetaWatcher, Tables};
-pub use partition::{AppendInfo, AppendOptions, LogOffsets, Partition, ReadResult};
+pub use partition::{
+    AppendInfo, AppendOptions, CommitPolicy, DurableCallback, LocalLog, LogFuture, LogOffsets,
+    Partition, PartitionLog, ReadResult,
+};
 pub use txn::AbortedTxn;
