@@ -23,7 +23,7 @@ use crate::util::{
     FILE_MODE, create_dir_private, lock, now_ms, read, sync_dir, write, write_private,
 };
 
-const TOPICS_TABLE: &str = "topics";
+const TOPICS_TABLE: &str = crate::meta::tables::TOPICS;
 const CLEAN_MARKER: &str = ".clean-shutdown";
 const LOCK_FILE: &str = ".lock";
 /// Partitions closed at once on shutdown: each may fsync its active segment and write two index files.

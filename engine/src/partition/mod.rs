@@ -43,15 +43,16 @@ use crate::error::{EngineError, Result};
 use crate::fdcache::FdCache;
 use crate::meta::{MetaOp, MetaStore};
 use crate::segment::Segment;
+use crate::store::SegmentStore;
 use crate::txn::TxnState;
 use crate::util::{lock, read, write};
 
 pub use log::{CommitPolicy, DurableCallback, LogFuture, Partition, PartitionLog};
 
-pub(crate) const PARTITIONS_TABLE: &str = "partitions";
+pub(crate) const PARTITIONS_TABLE: &str = crate::meta::tables::PARTITIONS;
 /// Sealed partitions, keyed like [`PARTITIONS_TABLE`]. A separate record (not a field of [`PartitionState`]) so
 /// that the background state updates, which are built before they are queued, can never overwrite a seal.
-pub(crate) const SEALS_TABLE: &str = "sealed_partitions";
+pub(crate) const SEALS_TABLE: &str = crate::meta::tables::SEALED_PARTITIONS;
 
 /// The metadata record of a sealed partition.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -164,6 +165,8 @@ pub struct LocalLog {
     txn: Mutex<TxnState>,
     /// Who moves the high watermark.
     commit: CommitPolicy,
+    /// Where segment bytes are read from (local files today).
+    store: Arc<dyn SegmentStore>,
 }
 
 pub(crate) struct OpenArgs<'a> {

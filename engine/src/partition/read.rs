@@ -8,6 +8,7 @@ use bytes::Bytes;
 use super::{Bound, LocalLog, ReadResult};
 use crate::batch::BatchHeader;
 use crate::error::{EngineError, Result};
+use crate::store::{Limit, ReadRange};
 use crate::util::lock;
 
 impl LocalLog {
@@ -49,24 +50,16 @@ impl LocalLog {
         if offset == end {
             return Ok(empty);
         }
-        let segs = self.segments();
-        let records = tokio::task::spawn_blocking(move || -> Result<Vec<u8>> {
-            let first = segs
-                .partition_point(|s| s.base_offset <= offset)
-                .saturating_sub(1);
-            for s in &segs[first..] {
-                let limit = match bound {
-                    Bound::Committed => s.visible(),
-                    Bound::Written => s.size(),
-                };
-                if let Some(v) = s.read(offset, max_bytes, limit, end)? {
-                    return Ok(v);
-                }
-            }
-            Ok(Vec::new())
-        })
-        .await
-        .unwrap_or(Err(EngineError::ShuttingDown))?;
+        let range = ReadRange {
+            offset,
+            max_bytes,
+            end_offset: end,
+            limit: match bound {
+                Bound::Committed => Limit::Visible,
+                Bound::Written => Limit::Written,
+            },
+        };
+        let records = self.store.read(self.segments(), range).await?;
         Ok(ReadResult {
             records: Bytes::from(records),
             ..empty
@@ -94,21 +87,7 @@ impl LocalLog {
     /// The first committed batch whose max timestamp is >= `ts` (the front end picks the record inside it).
     pub async fn find_by_timestamp(&self, ts: i64) -> Result<Option<(BatchHeader, Bytes)>> {
         let hw = self.high_watermark();
-        let segs = self.segments();
-        let found =
-            tokio::task::spawn_blocking(move || -> Result<Option<(BatchHeader, Vec<u8>)>> {
-                for s in segs.iter() {
-                    if s.max_timestamp().0 < ts {
-                        continue;
-                    }
-                    if let Some(hit) = s.find_by_time(ts, s.visible(), hw)? {
-                        return Ok(Some(hit));
-                    }
-                }
-                Ok(None)
-            })
-            .await
-            .unwrap_or(Err(EngineError::ShuttingDown))?;
+        let found = self.store.find_by_time(self.segments(), ts, hw).await?;
         Ok(found.map(|(h, b)| (h, Bytes::from(b))))
     }
 
@@ -125,9 +104,7 @@ impl LocalLog {
         let Some(((_, off), seg)) = best else {
             return Ok(None);
         };
-        let bytes = tokio::task::spawn_blocking(move || seg.read_batch(off, seg.visible()))
-            .await
-            .unwrap_or(Err(EngineError::ShuttingDown))?;
+        let bytes = self.store.read_batch(seg, off).await?;
         Ok(bytes.and_then(|b| BatchHeader::parse(&b).ok().map(|h| (h, Bytes::from(b)))))
     }
 }

@@ -11,6 +11,7 @@ use crate::batch::BatchHeader;
 use crate::epoch::EpochCache;
 use crate::error::{EngineError, IoContext, Result};
 use crate::segment::Segment;
+use crate::store::LocalStore;
 use crate::txn::{OpenSet, TxnIndex, TxnState};
 use crate::util::{create_dir_private, lock, now_ms, sync_dir};
 
@@ -208,6 +209,7 @@ impl LocalLog {
             seal_done: tokio::sync::Mutex::new(sealed),
             txn: Mutex::new(txn),
             commit: args.commit,
+            store: Arc::new(LocalStore),
         });
         if recovery_point != args.state.recovery_point {
             p.meta.commit_in_background(vec![p.state_op()?]);
