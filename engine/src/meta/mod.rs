@@ -148,3 +148,82 @@ impl MetaStore {
         self.backend.scan_prefix(table, prefix)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// A backend that counts commits and forwards to redb: what a replicated backend looks like to callers.
+    struct Counting {
+        inner: RedbStore,
+        commits: AtomicUsize,
+    }
+
+    impl MetaBackend for Counting {
+        fn commit(&self, ops: Vec<MetaOp>) -> MetaFuture<'_, Result<()>> {
+            self.commits.fetch_add(1, Ordering::Relaxed);
+            self.inner.commit_boxed(ops)
+        }
+        fn commit_in_background(&self, ops: Vec<MetaOp>) {
+            self.inner.commit_in_background(ops)
+        }
+        fn get(&self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+            self.inner.get(table, key)
+        }
+        fn scan_prefix(&self, table: &str, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+            self.inner.scan_prefix(table, prefix)
+        }
+        fn watch(&self, tables: Tables, watcher: Arc<dyn MetaWatcher>) -> Result<()> {
+            self.inner.watch(tables, watcher)
+        }
+        fn close(&self) -> MetaFuture<'_, ()> {
+            Box::pin(self.inner.close())
+        }
+        fn fault(&self) -> Option<String> {
+            self.inner.fault()
+        }
+        fn probe_space(&self) -> std::result::Result<(), String> {
+            self.inner.probe_space()
+        }
+    }
+
+    #[tokio::test]
+    async fn the_handle_works_over_any_backend() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let backend = Arc::new(Counting {
+            inner: RedbStore::open(&dir.path().join("m.redb"), 1 << 20).expect("open"),
+            commits: AtomicUsize::new(0),
+        });
+        let store = MetaStore::from_backend(backend.clone());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s2 = seen.clone();
+        store
+            .watch(
+                Tables::cluster(),
+                Arc::new(move |ops: &[MetaOp]| {
+                    let mut v = s2.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    v.extend(ops.iter().map(|o| o.table().to_string()));
+                }),
+            )
+            .expect("watch");
+        store
+            .put(tables::TOPICS, b"t", b"1".to_vec())
+            .await
+            .expect("put");
+        // Node-local rows are not part of the cluster change stream.
+        store
+            .put(tables::PARTITIONS, b"t\0", b"2".to_vec())
+            .await
+            .expect("put");
+        assert_eq!(store.get(tables::TOPICS, b"t").expect("get"), Some(b"1".to_vec()));
+        assert_eq!(backend.commits.load(Ordering::Relaxed), 2);
+        assert_eq!(
+            *seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
+            [tables::TOPICS]
+        );
+        store.close().await;
+    }
+}

@@ -546,9 +546,16 @@ fn apply(db: &Database, jobs: &[Job]) -> std::result::Result<(), redb::Error> {
     Ok(())
 }
 
+impl RedbStore {
+    /// [`commit`](Self::commit) as a boxed future, for wrappers implementing [`MetaBackend`].
+    pub fn commit_boxed(&self, ops: Vec<MetaOp>) -> MetaFuture<'_, Result<()>> {
+        Box::pin(self.commit(ops))
+    }
+}
+
 impl MetaBackend for RedbStore {
     fn commit(&self, ops: Vec<MetaOp>) -> MetaFuture<'_, Result<()>> {
-        Box::pin(RedbStore::commit(self, ops))
+        self.commit_boxed(ops)
     }
     fn commit_in_background(&self, ops: Vec<MetaOp>) {
         RedbStore::commit_in_background(self, ops)

@@ -446,7 +446,7 @@ async fn reads_see_only_committed_kafka_transactions() {
     let p = h.engine.partition("k", 0).expect("partition");
     let put = |b: bytes::BytesMut| {
         let p = p.clone();
-        async move { p.append(b, Default::default()).await.expect("append") }
+        async move { p.append(b.into(), Default::default()).await.expect("append") }
     };
     put(txn_batch(7, &["aborted-0", "aborted-1"], None)).await; // 0..2
     put(txn_batch(7, &[], Some(false))).await; // 2: ABORT
