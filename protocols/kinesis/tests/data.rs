@@ -392,7 +392,9 @@ async fn reads_batches_written_by_kafka_producers_including_compressed() {
         }
         let buf = b.try_finish().expect("encode");
         let p = h.engine.partition("k", 0).expect("partition");
-        p.append(buf.freeze(), Default::default()).await.expect("append");
+        p.append(buf.freeze(), Default::default())
+            .await
+            .expect("append");
     }
     let it = h
         .iterator("k", "shardId-000000000000", "TRIM_HORIZON")
@@ -446,7 +448,11 @@ async fn reads_see_only_committed_kafka_transactions() {
     let p = h.engine.partition("k", 0).expect("partition");
     let put = |b: bytes::BytesMut| {
         let p = p.clone();
-        async move { p.append(b.into(), Default::default()).await.expect("append") }
+        async move {
+            p.append(b.into(), Default::default())
+                .await
+                .expect("append")
+        }
     };
     put(txn_batch(7, &["aborted-0", "aborted-1"], None)).await; // 0..2
     put(txn_batch(7, &[], Some(false))).await; // 2: ABORT
