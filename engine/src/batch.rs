@@ -27,10 +27,11 @@
 
 use std::borrow::Cow;
 
-use bytes::{BufMut, BytesMut};
-
+mod builder;
 mod codec;
 mod walk;
+
+pub use builder::{BatchBuilder, Compression, RecordInput};
 
 use walk::{SliceSource, StreamSource};
 
@@ -400,181 +401,6 @@ impl Iterator for BatchIter<'_> {
     }
 }
 
-/// One record to put into a batch built by [`BatchBuilder`].
-#[derive(Debug, Clone, Copy)]
-pub struct RecordInput<'a> {
-    pub key: Option<&'a [u8]>,
-    pub value: Option<&'a [u8]>,
-    pub headers: &'a [(&'a str, Option<&'a [u8]>)],
-    pub timestamp_ms: i64,
-}
-
-/// Builds an uncompressed v2 batch, for writers that do not speak Kafka (the Kinesis front end, tests, tools).
-///
-/// Records are written once, straight into the buffer that becomes the batch: the header's 61 bytes are reserved
-/// up front and filled in by [`finish`](Self::finish). (An earlier version built each record in its own buffer
-/// and copied the whole batch again behind the header; on the Kinesis write path those copies and the regrowth
-/// of the buffer cost about a tenth of the CPU.)
-pub struct BatchBuilder {
-    /// The batch so far: `HEADER_LEN` placeholder bytes, then the records.
-    buf: BytesMut,
-    count: i32,
-    base_timestamp: i64,
-    max_timestamp: i64,
-    producer_id: i64,
-    producer_epoch: i16,
-    base_sequence: i32,
-    attributes: i16,
-}
-
-impl Default for BatchBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl BatchBuilder {
-    pub fn new() -> Self {
-        Self::with_capacity(0)
-    }
-
-    /// A builder whose buffer holds `record_bytes` of keys, values and headers without growing (each record
-    /// adds up to about 30 bytes of framing; [`record_overhead`](Self::record_overhead) gives the bound).
-    pub fn with_capacity(record_bytes: usize) -> Self {
-        let mut buf = BytesMut::with_capacity(HEADER_LEN + record_bytes);
-        buf.resize(HEADER_LEN, 0);
-        BatchBuilder {
-            buf,
-            count: 0,
-            base_timestamp: -1,
-            max_timestamp: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-            base_sequence: -1,
-            attributes: 0,
-        }
-    }
-
-    /// The most framing bytes one record without headers adds besides its key and value: the length, the
-    /// attributes, timestamp and offset deltas, key and value lengths, header count (varints of up to 10 bytes).
-    pub const fn record_overhead() -> usize {
-        5 + 1 + 10 + 5 + 5 + 5 + 1
-    }
-
-    /// Marks the batch transactional (KIP-98), and with `control` a control batch (a COMMIT/ABORT marker, whose
-    /// record key is version i16 0 + type i16: 0 abort, 1 commit).
-    pub fn transactional(mut self, control: bool) -> Self {
-        self.attributes |= ATTR_TRANSACTIONAL;
-        if control {
-            self.attributes |= ATTR_CONTROL;
-        }
-        self
-    }
-
-    /// Sets the idempotent-producer fields (defaults: no producer).
-    pub fn producer(mut self, id: i64, epoch: i16, base_sequence: i32) -> Self {
-        self.producer_id = id;
-        self.producer_epoch = epoch;
-        self.base_sequence = base_sequence;
-        self
-    }
-
-    pub fn len(&self) -> usize {
-        self.count as usize
-    }
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-    /// Bytes the batch would take if finished now.
-    pub fn size(&self) -> usize {
-        self.buf.len()
-    }
-
-    pub fn push(&mut self, r: RecordInput<'_>) {
-        if self.count == 0 {
-            self.base_timestamp = r.timestamp_ms;
-        }
-        self.max_timestamp = self.max_timestamp.max(r.timestamp_ms);
-        let delta = r.timestamp_ms - self.base_timestamp;
-        let count = self.count as i64;
-        let mut len = 1 + varlong_len(delta) + varlong_len(count);
-        len += bytes_len(r.key) + bytes_len(r.value) + varlong_len(r.headers.len() as i64);
-        for (k, v) in r.headers {
-            len += bytes_len(Some(k.as_bytes())) + bytes_len(*v);
-        }
-        let b = &mut self.buf;
-        b.reserve(len + 5);
-        put_varlong(b, len as i64);
-        b.put_i8(0); // record attributes (unused)
-        put_varlong(b, delta);
-        put_varlong(b, count);
-        put_bytes(b, r.key);
-        put_bytes(b, r.value);
-        put_varlong(b, r.headers.len() as i64);
-        for (k, v) in r.headers {
-            put_bytes(b, Some(k.as_bytes()));
-            put_bytes(b, *v);
-        }
-        self.count += 1;
-    }
-
-    /// Finishes the batch (baseOffset 0, epoch -1: the log assigns both on append).
-    pub fn finish(self) -> BytesMut {
-        let mut b = self.buf;
-        let total = b.len();
-        let mut h = &mut b[..HEADER_LEN];
-        h.put_i64(0);
-        h.put_i32((total - LOG_OVERHEAD) as i32);
-        h.put_i32(-1);
-        h.put_i8(2);
-        h.put_u32(0); // CRC, patched below
-        h.put_i16(self.attributes);
-        h.put_i32(self.count - 1);
-        h.put_i64(self.base_timestamp);
-        h.put_i64(self.max_timestamp);
-        h.put_i64(self.producer_id);
-        h.put_i16(self.producer_epoch);
-        h.put_i32(self.base_sequence);
-        h.put_i32(self.count);
-        let crc = crc32c::crc32c(&b[CRC_START..]);
-        b[17..21].copy_from_slice(&crc.to_be_bytes());
-        b
-    }
-}
-
-/// Bytes of the zigzag varint `put_varlong` writes for `v`.
-fn varlong_len(v: i64) -> usize {
-    let z = ((v << 1) ^ (v >> 63)) as u64;
-    (64 - z.max(1).leading_zeros() as usize).div_ceil(7)
-}
-
-/// Bytes `put_bytes` writes for `v`.
-fn bytes_len(v: Option<&[u8]>) -> usize {
-    match v {
-        None => 1,
-        Some(v) => varlong_len(v.len() as i64) + v.len(),
-    }
-}
-
-fn put_varlong(b: &mut BytesMut, v: i64) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    while z >= 0x80 {
-        b.put_u8((z as u8) | 0x80);
-        z >>= 7;
-    }
-    b.put_u8(z as u8);
-}
-
-fn put_bytes(b: &mut BytesMut, v: Option<&[u8]>) {
-    match v {
-        None => put_varlong(b, -1),
-        Some(v) => {
-            put_varlong(b, v.len() as i64);
-            b.extend_from_slice(v);
-        }
-    }
-}
-
 /// One record decoded from a batch (see [`decode_records`] and [`Inflated::records`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordView<'a> {
@@ -650,6 +476,9 @@ pub fn decode_records(b: &[u8]) -> Result<(BatchHeader, Vec<RecordView<'_>>), Ba
 
 #[cfg(test)]
 mod tests {
+    use bytes::BytesMut;
+
+    use super::builder::{put_varlong, varlong_len};
     use super::*;
 
     fn sample(n: usize) -> BytesMut {

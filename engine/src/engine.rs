@@ -12,15 +12,18 @@ use serde::{Deserialize, Serialize};
 use crate::config::{EngineConfig, TopicConfig};
 use crate::error::{EngineError, IoContext, Result};
 use crate::events::{TopicEvent, TopicHook};
-use crate::fdcache::{FILE_MODE, FdCache};
+use crate::fdcache::FdCache;
 use crate::meta::{MetaOp, MetaStore};
 use crate::partition::{
-    self, OpenArgs, PARTITIONS_TABLE, Partition, PartitionState, SEALS_TABLE, SealRecord,
+    self, CommitPolicy, LocalLog, OpenArgs, PARTITIONS_TABLE, Partition, PartitionState,
+    SEALS_TABLE, SealRecord,
 };
 pub use crate::topic::TopicInfo;
-use crate::util::{create_dir_private, lock, now_ms, read, sync_dir, write, write_private};
+use crate::util::{
+    FILE_MODE, create_dir_private, lock, now_ms, read, sync_dir, write, write_private,
+};
 
-const TOPICS_TABLE: &str = "topics";
+const TOPICS_TABLE: &str = crate::meta::tables::TOPICS;
 const CLEAN_MARKER: &str = ".clean-shutdown";
 const LOCK_FILE: &str = ".lock";
 /// Partitions closed at once on shutdown: each may fsync its active segment and write two index files.
@@ -70,7 +73,7 @@ pub struct EngineStats {
 struct Topic {
     record: TopicRecord,
     config: TopicConfig,
-    partitions: Vec<Arc<Partition>>,
+    partitions: Vec<Arc<LocalLog>>,
 }
 
 struct Inner {
@@ -284,7 +287,25 @@ impl Engine {
         read(&self.inner.topics).get(name).map(|t| Self::info(t))
     }
 
+    /// The partition's log, as front ends use it.
     pub fn partition(&self, topic: &str, p: u32) -> Result<Arc<Partition>> {
+        self.local_partition(topic, p).map(|l| l as Arc<Partition>)
+    }
+
+    /// Every partition of `topic`, in index order.
+    pub fn partitions(&self, topic: &str) -> Result<Vec<Arc<Partition>>> {
+        let topics = read(&self.inner.topics);
+        let t = topics
+            .get(topic)
+            .ok_or_else(|| EngineError::UnknownTopic(topic.to_string()))?;
+        Ok(t.partitions
+            .iter()
+            .map(|l| l.clone() as Arc<Partition>)
+            .collect())
+    }
+
+    /// The local log itself, for the engine's own work on it (and its tests).
+    pub(crate) fn local_partition(&self, topic: &str, p: u32) -> Result<Arc<LocalLog>> {
         let topics = read(&self.inner.topics);
         let t = topics
             .get(topic)
@@ -296,14 +317,6 @@ impl Engine {
                 topic: topic.to_string(),
                 partition: p,
             })
-    }
-
-    pub fn partitions(&self, topic: &str) -> Result<Vec<Arc<Partition>>> {
-        let topics = read(&self.inner.topics);
-        let t = topics
-            .get(topic)
-            .ok_or_else(|| EngineError::UnknownTopic(topic.to_string()))?;
-        Ok(t.partitions.clone())
     }
 
     /// Creates a topic with `partitions` partitions and the given config overrides (Kafka key names).
@@ -384,7 +397,7 @@ impl Engine {
         record: &TopicRecord,
         range: std::ops::Range<u32>,
         config: TopicConfig,
-    ) -> Result<Vec<Arc<Partition>>> {
+    ) -> Result<Vec<Arc<LocalLog>>> {
         let mut parts = Vec::with_capacity(range.len());
         let mut result = Ok(());
         for p in range.clone() {
@@ -431,7 +444,7 @@ impl Engine {
     }
 
     /// Stops and removes partitions whose topic change was not committed (no reader has seen them).
-    async fn discard_partitions(&self, parts: &[Arc<Partition>]) {
+    async fn discard_partitions(&self, parts: &[Arc<LocalLog>]) {
         for p in parts {
             p.halt().await;
             if let Err(e) = std::fs::remove_dir_all(p.dir()) {
@@ -575,7 +588,7 @@ impl Engine {
 
     /// Partitions that refuse writes after a storage failure, and the metadata store's fault, if any.
     pub fn storage_health(&self) -> StorageHealth {
-        let parts: Vec<Arc<Partition>> = read(&self.inner.topics)
+        let parts: Vec<Arc<LocalLog>> = read(&self.inner.topics)
             .values()
             .flat_map(|t| t.partitions.clone())
             .collect();
@@ -610,7 +623,7 @@ impl Engine {
     /// Runs retention once over every partition (the background task calls this periodically).
     pub fn run_retention(&self) {
         let now = now_ms();
-        let parts: Vec<Arc<Partition>> = read(&self.inner.topics)
+        let parts: Vec<Arc<LocalLog>> = read(&self.inner.topics)
             .values()
             .flat_map(|t| t.partitions.clone())
             .collect();
@@ -644,7 +657,7 @@ impl Engine {
         if let Some(h) = lock(&self.inner.retention).take() {
             h.abort();
         }
-        let parts: Vec<Arc<Partition>> = read(&self.inner.topics)
+        let parts: Vec<Arc<LocalLog>> = read(&self.inner.topics)
             .values()
             .flat_map(|t| t.partitions.clone())
             .collect();
@@ -676,7 +689,7 @@ impl Engine {
 /// Closes partitions (final flush, index files) up to [`SHUTDOWN_PARALLELISM`] at a time; returns the first
 /// error. In series, thousands of partitions each waiting for their own fsyncs made a clean stop take most of a
 /// minute; partitions that did not change since they were opened skip their fsyncs and index writes altogether.
-async fn close_all(parts: &[Arc<Partition>]) -> Option<EngineError> {
+async fn close_all(parts: &[Arc<LocalLog>]) -> Option<EngineError> {
     let mut first_err = None;
     let mut running = tokio::task::JoinSet::new();
     let mut pending = parts.iter().cloned();
@@ -712,7 +725,7 @@ fn open_partition(
     p: u32,
     config: TopicConfig,
     clean: bool,
-) -> Result<Arc<Partition>> {
+) -> Result<Arc<LocalLog>> {
     let key = partition::meta_key(topic, p);
     let state: PartitionState = match meta.get(PARTITIONS_TABLE, &key)? {
         Some(v) => decode("partition state", &v)?,
@@ -722,7 +735,7 @@ fn open_partition(
         Some(v) => Some(decode("partition seal", &v)?),
         None => None,
     };
-    Partition::open(OpenArgs {
+    LocalLog::open(OpenArgs {
         topic,
         index: p,
         dir: partition_dir(&cfg.data_dir, topic, p),
@@ -736,6 +749,8 @@ fn open_partition(
         meta: meta.clone(),
         sealed,
         files: files.clone(),
+        // One node: the committed point follows the local log, as before replication.
+        commit: CommitPolicy::Local,
     })
 }
 

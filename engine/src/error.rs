@@ -64,6 +64,17 @@ pub enum EngineError {
     /// keep working. Retrying the same append can never succeed.
     #[error("partition {partition} of '{topic}' is sealed and accepts no more writes")]
     PartitionSealed { topic: String, partition: u32 },
+    /// A replica append (`PartitionLog::append_replica`) whose batches do not continue the log end exactly: the
+    /// replica's log diverged from the leader's. Never re-stamped; the owner truncates and retries.
+    #[error(
+        "replica append to partition {partition} of '{topic}' starts at offset {got}, but the log ends at {expected}"
+    )]
+    ReplicaOffsetMismatch {
+        topic: String,
+        partition: u32,
+        expected: i64,
+        got: i64,
+    },
     #[error("data directory {0} is in use by another process")]
     DataDirLocked(PathBuf),
     #[error("the engine is shutting down")]

@@ -22,10 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, TryLockError, Weak};
 
-use crate::util::lock;
-
-/// Mode of files the engine creates: owner read/write only (data may be sensitive; the umask can only narrow it).
-pub(crate) const FILE_MODE: u32 = 0o600;
+use crate::util::{FILE_MODE, lock};
 
 /// Opens a segment file read-write (creating it owner-only when `create`).
 pub(crate) fn open_rw(path: &Path, create: bool) -> io::Result<File> {

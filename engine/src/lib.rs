@@ -1,13 +1,16 @@
 //! Strait's storage engine. It knows nothing of Kafka or Kinesis wire protocols: front ends translate their
-//! requests into calls on [`Engine`] and [`Partition`].
+//! requests into calls on [`Engine`] and [`PartitionLog`].
 //!
 //! Module map:
 //! - [`batch`]: the stored record format (Kafka v2 record batches), validation and a builder.
 //! - `segment` / `index`: one log file and its sparse offset and time indexes; crash recovery of a file.
+//! - `store`: the segment-store seam (`SegmentStore`; `LocalStore` reads local files on the blocking pool).
 //! - `fdcache`: the bounded cache of open segment files (`engine.max_open_files`).
-//! - [`partition`]: segments of one partition, appends, reads, retention, truncation; `flush` runs its group commit.
+//! - [`partition`]: the [`PartitionLog`] seam and [`LocalLog`], its local implementation (recovery, appends,
+//!   group commit, reads, retention, truncation, seal), opened with a [`CommitPolicy`].
 //! - `epoch`: the leader-epoch cache (epoch → first offset), for OffsetForLeaderEpoch and Raft log matching.
-//! - [`meta`]: the redb metadata store behind one batching writer thread.
+//! - [`meta`]: the metadata store handle over a `MetaBackend` (redb today), the table registry
+//!   ([`meta::tables`]: names, owners, node-local vs cluster scope) and watches of committed changes.
 //! - [`engine`]: topics and their lifecycle; [`events`]: the hooks front ends follow it with.
 //! - [`config`]: engine and topic configuration with documented defaults.
 
@@ -18,11 +21,11 @@ mod epoch;
 pub mod error;
 pub mod events;
 mod fdcache;
-mod flush;
 mod index;
 pub mod meta;
 pub mod partition;
 mod segment;
+mod store;
 mod topic;
 mod txn;
 mod util;
@@ -33,6 +36,9 @@ pub use engine::{
 };
 pub use error::{EngineError, Result};
 pub use events::{TopicEvent, TopicHook};
-pub use meta::{MetaOp, MetaStore, MetaWatcher, Tables};
-pub use partition::{AppendInfo, AppendOptions, LogOffsets, Partition, ReadResult};
+pub use meta::{MetaBackend, MetaFuture, MetaOp, MetaStore, MetaWatcher, RedbStore, Tables};
+pub use partition::{
+    AppendInfo, AppendOptions, CommitPolicy, DurableCallback, LocalLog, LogFuture, LogOffsets,
+    Partition, PartitionLog, ReadResult,
+};
 pub use txn::AbortedTxn;

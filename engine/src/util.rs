@@ -23,8 +23,10 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Mode of directories the engine creates: owner only (see [`crate::fdcache::FILE_MODE`] for files).
+/// Mode of directories the engine creates: owner only (see [`FILE_MODE`] for files).
 pub(crate) const DIR_MODE: u32 = 0o700;
+/// Mode of files the engine creates: owner read/write only (data may be sensitive; the umask can only narrow it).
+pub(crate) const FILE_MODE: u32 = 0o600;
 
 /// `create_dir_all`, creating missing directories owner-only. Existing directories keep their mode: the engine
 /// does not chmod an operator's directories (it warns about a group- or world-readable data dir instead).
@@ -45,7 +47,7 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
         .write(true)
         .create(true)
         .truncate(true)
-        .mode(crate::fdcache::FILE_MODE)
+        .mode(FILE_MODE)
         .open(path)
         .at(path)?;
     f.write_all(bytes).at(path)?;

@@ -42,7 +42,7 @@ pub fn records_into(mut b: BatchBuilder, tag: &str, n: usize, ts: i64) -> BytesM
 }
 
 pub async fn append(p: &Partition, tag: &str, n: usize, ts: i64) -> strait_engine::AppendInfo {
-    p.append(batch(tag, n, ts), AppendOptions::default())
+    p.append(batch(tag, n, ts).into(), AppendOptions::default())
         .await
         .expect("append")
 }

@@ -93,12 +93,12 @@ async fn invalid_input_is_rejected() {
     let n = corrupt.len();
     corrupt[n - 1] ^= 1;
     assert!(matches!(
-        p.append(corrupt, AppendOptions::default()).await,
+        p.append(corrupt.into(), AppendOptions::default()).await,
         Err(EngineError::InvalidBatch(_))
     ));
     let big = batch("much-too-large-for-two-hundred-bytes", 10, 0);
     assert!(matches!(
-        p.append(big, AppendOptions::default()).await,
+        p.append(big.into(), AppendOptions::default()).await,
         Err(EngineError::MessageTooLarge { .. })
     ));
     assert_eq!(p.offsets().log_end, 0, "nothing was appended");
@@ -278,7 +278,7 @@ async fn truncate_suffix_and_epochs() {
     for epoch in [1, 1, 2, 2, 2, 5] {
         for _ in 0..5 {
             p.append(
-                batch("e", 3, 0),
+                batch("e", 3, 0).into(),
                 strait_engine::AppendOptions {
                     leader_epoch: epoch,
                     wait_durable: true,
@@ -303,7 +303,7 @@ async fn truncate_suffix_and_epochs() {
     assert_eq!(read_all(&p).await.len(), 42);
     let info = p
         .append(
-            batch("n", 1, 0),
+            batch("n", 1, 0).into(),
             strait_engine::AppendOptions {
                 leader_epoch: 7,
                 wait_durable: true,

@@ -42,7 +42,7 @@ async fn run(ops: Vec<Op>) {
                 let p = e.partition("m", 0).expect("p");
                 let info = p
                     .append(
-                        batch(&tag, records, serial as i64),
+                        batch(&tag, records, serial as i64).into(),
                         AppendOptions::default(),
                     )
                     .await

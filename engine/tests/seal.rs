@@ -30,7 +30,7 @@ async fn seal_then_append_fails_and_reads_work() {
     assert!(p.is_sealed());
     assert_eq!(p.sealed_end_offset(), Some(6));
     let err = p
-        .append(batch("late", 1, 1000), AppendOptions::default())
+        .append(batch("late", 1, 1000).into(), AppendOptions::default())
         .await
         .expect_err("sealed");
     assert!(is_sealed_error(&err), "{err}");
@@ -116,7 +116,7 @@ async fn seal_survives_clean_restart_and_crash() {
         assert_eq!(p.seal().await.expect("seal after restart"), 5);
         assert_eq!(read_all(&p).await.len(), 5);
         let err = p
-            .append(batch("late", 1, 1000), AppendOptions::default())
+            .append(batch("late", 1, 1000).into(), AppendOptions::default())
             .await
             .expect_err("still sealed");
         assert!(is_sealed_error(&err), "{err}");
@@ -174,7 +174,7 @@ async fn concurrent_appends_racing_a_seal() {
                 let after = sealed.load(Ordering::Acquire);
                 match p
                     .append(
-                        batch(&format!("w{w}-{i}"), 3, 1000),
+                        batch(&format!("w{w}-{i}"), 3, 1000).into(),
                         AppendOptions::default(),
                     )
                     .await
@@ -187,7 +187,7 @@ async fn concurrent_appends_racing_a_seal() {
                         assert!(is_sealed_error(&err), "{err}");
                         // Once refused, always refused.
                         let again = p
-                            .append(batch("again", 1, 1000), AppendOptions::default())
+                            .append(batch("again", 1, 1000).into(), AppendOptions::default())
                             .await;
                         assert!(again.is_err());
                         break;

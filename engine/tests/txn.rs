@@ -31,7 +31,7 @@ fn marker(pid: i64, commit: bool) -> BytesMut {
 }
 
 async fn put(p: &Partition, b: BytesMut) -> i64 {
-    p.append(b, AppendOptions::default())
+    p.append(b.into(), AppendOptions::default())
         .await
         .expect("append")
         .base_offset

@@ -155,7 +155,7 @@ async fn produce(part: Arc<Partition>, n: u64, batch: BytesMut) -> Result<Vec<f6
     let mut lat = Vec::with_capacity(n as usize);
     for _ in 0..n {
         let t = Instant::now();
-        part.append(batch.clone(), opts).await?;
+        part.append(batch.clone().into(), opts).await?;
         lat.push(t.elapsed().as_secs_f64() * 1e3);
     }
     Ok(lat)

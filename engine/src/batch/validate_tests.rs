@@ -4,6 +4,9 @@ use std::io::Write;
 
 use proptest::prelude::*;
 
+use bytes::{BufMut, BytesMut};
+
+use super::builder::{put_bytes, put_varlong};
 use super::*;
 
 const CAP: u64 = 1 << 20;

@@ -1,47 +1,33 @@
-//! The metadata store: topics, configs, partition state and, later, group offsets, producer ids and Kinesis
-//! stream state, in one redb database.
+//! The metadata store: topics, configs, partition state, group offsets, producer and transaction state, Kinesis
+//! streams and DynamoDB tables, as byte-keyed tables.
 //!
-//! redb allows one write transaction at a time and each commit costs an fsync, so every write goes through one
-//! writer thread that drains whatever is queued into a single transaction: concurrent callers share a commit.
-//! Reads use their own read transactions and never wait for the writer.
+//! [`MetaStore`] is the handle everything holds (cheap to clone, as before); behind it is a [`MetaBackend`]:
+//! [`RedbStore`] (one local redb file behind a batching writer thread) today, and once replication lands a
+//! backend that proposes cluster-table batches to the metadata Raft group and applies them (feeding the same
+//! watchers) on every node. Keeping the handle a concrete type spares every caller a generic parameter or an
+//! `Arc<dyn ...>` and keeps the method names front ends already use.
 //!
-//! After an I/O error (a full disk, say) redb refuses every later operation until the `Database` is re-opened.
-//! The writer thread owns recovery: it marks the store faulty, re-opens the database (so reads work again as
-//! soon as the file is readable), and retries with backoff until a probe file and a probe commit succeed. While
-//! the store is faulty, commits fail at once with a storage error instead of poisoning the fresh instance again.
-//!
-//! Tables are byte-keyed and byte-valued; each owner encodes its own keys (see `Engine` for the topic tables).
+//! Which tables replicate is declared in [`tables`]: node-local tables (recovery points, seal records, the
+//! health probe) never leave the node; everything the front ends write is cluster state. Caches follow committed
+//! changes through [`MetaStore::watch`] (see `watch`).
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
-
-use redb::{Database, DatabaseError, ReadableDatabase, TableDefinition};
-use tokio::sync::oneshot;
-
-use crate::error::{EngineError, Result};
-use crate::util::{lock, read, write};
-
+mod redb;
+pub mod tables;
 mod watch;
-use watch::Watch;
+
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::error::Result;
+
+pub use self::redb::RedbStore;
+pub(crate) use self::redb::{RETRY_MAX, RETRY_MIN};
 pub use watch::{MetaWatcher, Tables};
 
-/// First wait before retrying a failed store (and a fenced partition); doubles up to [`RETRY_MAX`].
-pub(crate) const RETRY_MIN: Duration = Duration::from_millis(100);
-/// Longest wait between recovery attempts: bounds how long a node stays degraded after space is freed.
-pub(crate) const RETRY_MAX: Duration = Duration::from_secs(2);
-/// Bytes the metadata recovery probe writes: a commit rewrites a few pages, so this much free space is a sound
-/// sign that the next commit fits.
-const META_PROBE_BYTES: usize = 256 * 1024;
-/// Bytes a fenced partition's recovery probe writes: a largest batch at the default `max.message.bytes`.
-const PARTITION_PROBE_BYTES: usize = 1 << 20;
-/// How long one partition probe's outcome stands for every other fenced partition: after a full disk, thousands
-/// of partitions retry together, and one probe answers for all of them.
-const PROBE_REUSE: Duration = Duration::from_millis(250);
-/// Table the recovery probe commits to (one tiny key).
-const HEALTH_TABLE: &str = "_health";
+/// The future async [`MetaBackend`] methods return.
+pub type MetaFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// One change inside a [`MetaStore::commit`] batch.
 #[derive(Debug, Clone)]
@@ -73,170 +59,69 @@ impl MetaOp {
     }
 }
 
-struct Job {
-    ops: Vec<MetaOp>,
-    done: oneshot::Sender<Result<()>>,
+/// A metadata store implementation. Semantics every backend keeps: a `commit` is atomic and durable when it
+/// returns; watchers are fed committed batches in commit order before the committer's `commit` returns.
+pub trait MetaBackend: Send + Sync {
+    /// Applies `ops` atomically; resolves once they are durable.
+    fn commit(&self, ops: Vec<MetaOp>) -> MetaFuture<'_, Result<()>>;
+    /// Like `commit`, without waiting; errors are logged.
+    fn commit_in_background(&self, ops: Vec<MetaOp>);
+    fn get(&self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>>;
+    /// All `(key, value)` pairs whose key starts with `prefix`, in key order.
+    fn scan_prefix(&self, table: &str, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
+    /// Feeds `watcher` the tables' contents, then every committed batch touching them.
+    fn watch(&self, tables: Tables, watcher: Arc<dyn MetaWatcher>) -> Result<()>;
+    /// Commits what is queued and stops; later writes fail with `EngineError::MetaClosed`.
+    fn close(&self) -> MetaFuture<'_, ()>;
+    /// `None` when the store takes writes; otherwise why not.
+    fn fault(&self) -> Option<String>;
+    /// Proves the node's data directory takes a largest batch again (fenced partitions' recovery). Blocking.
+    fn probe_space(&self) -> std::result::Result<(), String>;
 }
 
-enum Msg {
-    Write(Job),
-    /// A reader hit an I/O error: wake the writer so it starts recovery even when nothing is being written.
-    Check,
-    /// Stops the writer after everything queued before it is committed.
-    Close(oneshot::Sender<()>),
-}
-
-/// Opens (or creates) the database; re-run after an I/O error. Tests swap in a failing backend.
-type Opener = Box<dyn Fn() -> std::result::Result<Database, DatabaseError> + Send + Sync>;
-
-struct Shared {
-    path: PathBuf,
-    open: Opener,
-    /// The live instance; `None` only while a re-open has not succeeded yet.
-    db: RwLock<Option<Arc<Database>>>,
-    /// Why the store refuses writes (`None` when healthy).
-    fault: Mutex<Option<String>>,
-    /// The current instance saw an I/O error and must be replaced.
-    poisoned: std::sync::atomic::AtomicBool,
-    /// When the last partition probe ran and how it ended (see [`MetaStore::probe_space`]).
-    probe: Mutex<Option<(Instant, std::result::Result<(), String>)>>,
-    /// Caches following committed changes (see [`watch`]). The writer holds the read lock while it notifies, so a
-    /// watcher being registered (and fed the current contents) never misses or reorders a commit.
-    watches: RwLock<Vec<Watch>>,
-}
-
-/// Handle to the metadata database; cheap to clone.
+/// Handle to the metadata store; cheap to clone.
 #[derive(Clone)]
 pub struct MetaStore {
-    shared: Arc<Shared>,
-    tx: mpsc::Sender<Msg>,
-}
-
-fn table(name: &str) -> TableDefinition<'_, &'static [u8], &'static [u8]> {
-    TableDefinition::new(name)
-}
-
-/// Upper bound of keys that start with `prefix` (exclusive), or `None` when every key above it qualifies.
-fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < 0xff {
-            end.push(last + 1);
-            return Some(end);
-        }
-    }
-    None
-}
-
-/// True for errors after which redb must be re-opened (an I/O failure now or before).
-fn is_io(e: &redb::Error) -> bool {
-    matches!(e, redb::Error::Io(_) | redb::Error::PreviousIo)
-}
-
-/// A storage error for a caller, keeping the I/O error kind so protocols can say why.
-fn unavailable(reason: &str) -> EngineError {
-    EngineError::Meta(redb::Error::Io(std::io::Error::other(format!(
-        "the metadata store is unavailable: {reason}"
-    ))))
-}
-
-/// Writes `bytes` to the scratch file `dir/name`, fsyncs and removes it: proof that the file system takes writes
-/// again. A file left by a crash mid-probe is overwritten and removed by the next probe.
-fn probe_write(dir: &Path, name: &str, bytes: usize) -> std::io::Result<()> {
-    let probe = dir.join(name);
-    let res = (|| {
-        let mut f = std::fs::File::create(&probe)?;
-        let chunk = vec![0u8; bytes.min(64 * 1024)];
-        let mut left = bytes;
-        while left > 0 {
-            let n = left.min(chunk.len());
-            f.write_all(&chunk[..n])?;
-            left -= n;
-        }
-        f.sync_data()
-    })();
-    let removed = std::fs::remove_file(&probe);
-    res.and(removed)
+    backend: Arc<dyn MetaBackend>,
 }
 
 impl MetaStore {
-    /// Opens (or creates) the database and starts its writer thread.
+    /// Opens (or creates) the local redb store at `path`.
     pub fn open(path: &Path, cache_bytes: usize) -> Result<MetaStore> {
-        let p = path.to_path_buf();
-        let opener: Opener =
-            Box::new(move || Database::builder().set_cache_size(cache_bytes).create(&p));
-        Self::open_with(path, opener)
+        Ok(Self::from_backend(Arc::new(RedbStore::open(
+            path,
+            cache_bytes,
+        )?)))
     }
 
-    fn open_with(path: &Path, open: Opener) -> Result<MetaStore> {
-        let db = open().map_err(redb::Error::from)?;
-        metrics::gauge!("strait_metadata_store_healthy").set(1.0);
-        let shared = Arc::new(Shared {
-            path: path.to_path_buf(),
-            open,
-            db: RwLock::new(Some(Arc::new(db))),
-            fault: Mutex::new(None),
-            poisoned: std::sync::atomic::AtomicBool::new(false),
-            probe: Mutex::new(None),
-            watches: RwLock::new(Vec::new()),
-        });
-        let (tx, rx) = mpsc::channel::<Msg>();
-        let ws = shared.clone();
-        std::thread::Builder::new()
-            .name("strait-meta-writer".into())
-            .spawn(move || writer_loop(ws, &rx))
-            .map_err(|source| EngineError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        Ok(MetaStore { shared, tx })
+    /// A handle on any backend.
+    pub fn from_backend(backend: Arc<dyn MetaBackend>) -> MetaStore {
+        MetaStore { backend }
     }
 
     /// `None` when the store takes writes; otherwise why it does not (it recovers by itself once it can).
     pub fn fault(&self) -> Option<String> {
-        lock(&self.shared.fault).clone()
+        self.backend.fault()
     }
 
-    /// Proves that the data directory takes a largest batch again (for fenced partitions' recovery). Concurrent
-    /// and back-to-back callers share one probe, so many fenced partitions do not multiply the writes. Blocking.
     pub(crate) fn probe_space(&self) -> std::result::Result<(), String> {
-        let mut last = lock(&self.shared.probe);
-        if let Some((at, res)) = &*last
-            && at.elapsed() < PROBE_REUSE
-        {
-            return res.clone();
-        }
-        let dir = self.shared.path.parent().unwrap_or(Path::new("."));
-        let res = probe_write(dir, ".partition-probe.tmp", PARTITION_PROBE_BYTES)
-            .map_err(|e| format!("probe write failed: {e}"));
-        *last = Some((Instant::now(), res.clone()));
-        res
+        self.backend.probe_space()
     }
 
-    /// Applies `ops` atomically; returns once they are durable. Concurrent calls share one transaction.
+    /// Applies `ops` atomically; returns once they are durable. Concurrent calls may share one transaction.
     pub async fn commit(&self, ops: Vec<MetaOp>) -> Result<()> {
-        let (done, rx) = oneshot::channel();
-        self.tx
-            .send(Msg::Write(Job { ops, done }))
-            .map_err(|_| EngineError::MetaClosed)?;
-        rx.await.map_err(|_| EngineError::MetaClosed)?
+        self.backend.commit(ops).await
     }
 
     /// Like [`commit`](Self::commit), but does not wait; errors are logged by the writer.
     pub fn commit_in_background(&self, ops: Vec<MetaOp>) {
-        let (done, _rx) = oneshot::channel();
-        if self.tx.send(Msg::Write(Job { ops, done })).is_err() {
-            tracing::warn!("metadata writer stopped; a background metadata update was dropped");
-        }
+        self.backend.commit_in_background(ops)
     }
 
-    /// Commits everything queued so far and stops the writer thread, releasing the database file once the
-    /// last handle is dropped. Later writes fail with [`EngineError::MetaClosed`].
+    /// Commits everything queued so far and stops the store. Later writes fail with
+    /// [`EngineError::MetaClosed`](crate::EngineError::MetaClosed).
     pub async fn close(&self) {
-        let (done, rx) = oneshot::channel();
-        if self.tx.send(Msg::Close(done)).is_ok() {
-            let _ = rx.await;
-        }
+        self.backend.close().await
     }
 
     pub async fn put(&self, table: &str, key: &[u8], value: Vec<u8>) -> Result<()> {
@@ -251,499 +136,94 @@ impl MetaStore {
     /// Registers `watcher` for `tables`: it is fed their current contents (one batch of `Put`s per non-empty
     /// table) and from then on every committed batch touching them, before the committer's `commit` returns.
     pub fn watch(&self, tables: Tables, watcher: Arc<dyn MetaWatcher>) -> Result<()> {
-        let mut watches = write(&self.shared.watches);
-        let names = match &tables {
-            Tables::Named(names) => names.clone(),
-            Tables::All => self.table_names()?,
-        };
-        for name in names {
-            let rows = self.scan_prefix(&name, &[])?;
-            if rows.is_empty() {
-                continue;
-            }
-            let ops: Vec<MetaOp> = rows
-                .into_iter()
-                .map(|(key, value)| MetaOp::Put {
-                    table: name.clone(),
-                    key,
-                    value,
-                })
-                .collect();
-            watcher.apply(&ops);
-        }
-        watches.push(Watch { tables, watcher });
-        Ok(())
+        self.backend.watch(tables, watcher)
     }
 
-    /// Names of every table in the store (the recovery probe's excepted).
-    fn table_names(&self) -> Result<Vec<String>> {
-        use redb::TableHandle;
-        let db = self.db()?;
-        let rtx = db.begin_read().map_err(|e| self.read_error(e))?;
-        let tables = rtx.list_tables().map_err(|e| self.read_error(e))?;
-        Ok(tables
-            .map(|t| t.name().to_string())
-            .filter(|n| n != HEALTH_TABLE)
-            .collect())
-    }
-
-    /// The live database for a read, or the reason there is none.
-    fn db(&self) -> Result<Arc<Database>> {
-        match read(&self.shared.db).clone() {
-            Some(db) => Ok(db),
-            None => Err(unavailable(
-                self.fault().as_deref().unwrap_or("it is being re-opened"),
-            )),
-        }
-    }
-
-    /// Converts a read's redb error, starting recovery when it is an I/O error.
-    fn read_error(&self, e: impl Into<redb::Error>) -> EngineError {
-        let e = e.into();
-        if is_io(&e) {
-            mark_faulty(&self.shared, &e.to_string());
-            let _ = self.tx.send(Msg::Check);
-        }
-        e.into()
-    }
-
-    pub fn get(&self, table_name: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let db = self.db()?;
-        let rtx = db.begin_read().map_err(|e| self.read_error(e))?;
-        let t = match rtx.open_table(table(table_name)) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(self.read_error(e)),
-        };
-        Ok(t.get(key)
-            .map_err(|e| self.read_error(e))?
-            .map(|v| v.value().to_vec()))
+    pub fn get(&self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.backend.get(table, key)
     }
 
     /// All `(key, value)` pairs whose key starts with `prefix`, in key order.
-    pub fn scan_prefix(&self, table_name: &str, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let db = self.db()?;
-        let rtx = db.begin_read().map_err(|e| self.read_error(e))?;
-        let t = match rtx.open_table(table(table_name)) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(self.read_error(e)),
-        };
-        let end = prefix_end(prefix);
-        let iter = match &end {
-            Some(end) => t.range::<&[u8]>(prefix..end.as_slice()),
-            None => t.range::<&[u8]>(prefix..),
-        }
-        .map_err(|e| self.read_error(e))?;
-        let mut out = Vec::new();
-        for item in iter {
-            let (k, v) = item.map_err(|e| self.read_error(e))?;
-            out.push((k.value().to_vec(), v.value().to_vec()));
-        }
-        Ok(out)
+    pub fn scan_prefix(&self, table: &str, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.backend.scan_prefix(table, prefix)
     }
-}
-
-/// Records an I/O failure: the instance must be re-opened and writes are refused until recovery succeeds. Logs
-/// and counts only the transition from healthy.
-fn mark_faulty(shared: &Shared, reason: &str) {
-    shared
-        .poisoned
-        .store(true, std::sync::atomic::Ordering::Release);
-    let mut fault = lock(&shared.fault);
-    if fault.is_none() {
-        tracing::error!(path = %shared.path.display(), error = reason,
-            "metadata store failed; refusing metadata writes until it recovers");
-        metrics::counter!("strait_storage_errors_total", "component" => "metadata").increment(1);
-        metrics::gauge!("strait_metadata_store_healthy").set(0.0);
-    }
-    *fault = Some(reason.to_string());
-}
-
-/// Backoff between recovery attempts.
-struct Retry {
-    next: Instant,
-    delay: Duration,
-}
-
-impl Retry {
-    fn new() -> Retry {
-        Retry {
-            next: Instant::now(),
-            delay: RETRY_MIN,
-        }
-    }
-    fn failed(&mut self) {
-        self.next = Instant::now() + self.delay;
-        self.delay = (self.delay * 2).min(RETRY_MAX);
-    }
-}
-
-/// Replaces a poisoned instance. Readers hold clones only for the length of one read, so the old file handle
-/// is gone after a short wait; `DatabaseAlreadyOpen` until then.
-fn reopen(shared: &Shared) -> std::result::Result<(), String> {
-    let old = write(&shared.db).take();
-    drop(old);
-    let mut waited = Duration::ZERO;
-    loop {
-        match (shared.open)() {
-            Ok(db) => {
-                *write(&shared.db) = Some(Arc::new(db));
-                shared
-                    .poisoned
-                    .store(false, std::sync::atomic::Ordering::Release);
-                return Ok(());
-            }
-            Err(DatabaseError::DatabaseAlreadyOpen) if waited < Duration::from_secs(1) => {
-                std::thread::sleep(Duration::from_millis(5));
-                waited += Duration::from_millis(5);
-            }
-            Err(e) => return Err(format!("re-opening failed: {e}")),
-        }
-    }
-}
-
-/// One recovery attempt: re-open if needed (reads work again from here), then prove that writes fit with a
-/// scratch file and a real commit.
-fn try_recover(shared: &Shared) -> std::result::Result<(), String> {
-    if shared.poisoned.load(std::sync::atomic::Ordering::Acquire) {
-        reopen(shared)?;
-    }
-    let dir = shared.path.parent().unwrap_or(Path::new("."));
-    probe_write(dir, ".meta-probe.tmp", META_PROBE_BYTES)
-        .map_err(|e| format!("probe write failed: {e}"))?;
-    let db = read(&shared.db)
-        .clone()
-        .ok_or_else(|| "not open".to_string())?;
-    let probe = Job {
-        ops: vec![MetaOp::Put {
-            table: HEALTH_TABLE.into(),
-            key: b"probe".to_vec(),
-            value: crate::util::now_ms().to_be_bytes().to_vec(),
-        }],
-        done: oneshot::channel().0,
-    };
-    if let Err(e) = apply(&db, std::slice::from_ref(&probe)) {
-        if is_io(&e) {
-            shared
-                .poisoned
-                .store(true, std::sync::atomic::Ordering::Release);
-        }
-        return Err(format!("probe commit failed: {e}"));
-    }
-    Ok(())
-}
-
-fn writer_loop(shared: Arc<Shared>, rx: &mpsc::Receiver<Msg>) {
-    let mut closing = None;
-    let mut retry = Retry::new();
-    while closing.is_none() {
-        let faulty = lock(&shared.fault).is_some();
-        let mut jobs = Vec::new();
-        let first = if faulty {
-            match rx.recv_timeout(retry.next.saturating_duration_since(Instant::now())) {
-                Ok(m) => Some(m),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => break,
-            }
-        } else {
-            match rx.recv() {
-                Ok(m) => Some(m),
-                Err(_) => break,
-            }
-        };
-        match first {
-            Some(Msg::Write(j)) => jobs.push(j),
-            Some(Msg::Close(done)) => closing = Some(done),
-            Some(Msg::Check) | None => {}
-        }
-        // Group commit: take everything already queued (bounded so one huge burst cannot starve replies).
-        while closing.is_none() && jobs.len() < 1024 {
-            match rx.try_recv() {
-                Ok(Msg::Write(j)) => jobs.push(j),
-                Ok(Msg::Close(done)) => closing = Some(done),
-                Ok(Msg::Check) => {}
-                Err(_) => break,
-            }
-        }
-        if lock(&shared.fault).is_some() && Instant::now() >= retry.next {
-            match try_recover(&shared) {
-                Ok(()) => {
-                    if let Some(was) = lock(&shared.fault).take() {
-                        tracing::warn!(path = %shared.path.display(), after = %was,
-                            "metadata store recovered; metadata writes resume");
-                    }
-                    metrics::gauge!("strait_metadata_store_healthy").set(1.0);
-                    retry = Retry::new();
-                }
-                Err(e) => {
-                    tracing::debug!(error = %e, "metadata store still unavailable");
-                    retry.failed();
-                }
-            }
-        }
-        if jobs.is_empty() {
-            continue;
-        }
-        // Refused without touching the database: a write that fails again would poison a re-opened instance and
-        // take reads down with it.
-        if let Some(reason) = lock(&shared.fault).clone() {
-            for j in jobs {
-                let _ = j.done.send(Err(unavailable(&reason)));
-            }
-            continue;
-        }
-        let db = read(&shared.db).clone();
-        let result = match &db {
-            Some(db) => apply(db, &jobs),
-            None => Err(redb::Error::PreviousIo),
-        };
-        drop(db);
-        metrics::counter!("strait_meta_commits_total").increment(1);
-        match &result {
-            Ok(()) => {
-                let watches = read(&shared.watches);
-                for j in jobs {
-                    for w in watches.iter() {
-                        w.notify(&j.ops);
-                    }
-                    let _ = j.done.send(Ok(()));
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, jobs = jobs.len(), "metadata commit failed");
-                if is_io(e) {
-                    mark_faulty(&shared, &e.to_string());
-                    retry = Retry::new();
-                }
-                for j in jobs {
-                    let _ = j.done.send(Err(job_error(e)));
-                }
-            }
-        }
-    }
-    // Release this thread's handle before confirming, so a caller that closes and drops its own handles can
-    // reopen the file at once.
-    drop(shared);
-    if let Some(done) = closing {
-        let _ = done.send(());
-    }
-}
-
-/// The error each job of a failed commit gets (redb errors are not `Clone`); I/O errors keep their kind.
-fn job_error(e: &redb::Error) -> EngineError {
-    match e {
-        redb::Error::Io(io) => EngineError::Meta(redb::Error::Io(std::io::Error::new(
-            io.kind(),
-            io.to_string(),
-        ))),
-        redb::Error::PreviousIo => unavailable("an earlier I/O error"),
-        other => EngineError::Meta(redb::Error::Corrupted(format!(
-            "metadata commit failed: {other}"
-        ))),
-    }
-}
-
-fn apply(db: &Database, jobs: &[Job]) -> std::result::Result<(), redb::Error> {
-    let wtx = db.begin_write()?;
-    for op in jobs.iter().flat_map(|j| &j.ops) {
-        match op {
-            MetaOp::Put {
-                table: name,
-                key,
-                value,
-            } => {
-                wtx.open_table(table(name))?
-                    .insert(key.as_slice(), value.as_slice())?;
-            }
-            MetaOp::Delete { table: name, key } => {
-                wtx.open_table(table(name))?.remove(key.as_slice())?;
-            }
-            MetaOp::DeletePrefix {
-                table: name,
-                prefix,
-            } => {
-                let mut t = wtx.open_table(table(name))?;
-                let end = prefix_end(prefix);
-                match &end {
-                    Some(end) => {
-                        t.retain_in::<&[u8], _>(prefix.as_slice()..end.as_slice(), |_, _| false)?
-                    }
-                    None => t.retain_in::<&[u8], _>(prefix.as_slice().., |_, _| false)?,
-                }
-            }
-        }
-    }
-    wtx.commit()?;
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
 
-    #[tokio::test]
-    async fn put_get_scan_delete_and_reopen() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("meta.redb");
-        {
-            let m = MetaStore::open(&path, 1 << 20).expect("open");
-            let mut handles = Vec::new();
-            for i in 0..50u32 {
-                let m = m.clone();
-                handles.push(tokio::spawn(async move {
-                    m.put("t", format!("a/{i:03}").as_bytes(), vec![i as u8])
-                        .await
-                }));
-            }
-            for h in handles {
-                h.await.expect("join").expect("put");
-            }
-            m.put("t", b"b/1", b"x".to_vec()).await.expect("put");
-            assert_eq!(m.get("t", b"a/007").expect("get"), Some(vec![7]));
-            assert_eq!(m.scan_prefix("t", b"a/").expect("scan").len(), 50);
-            m.commit(vec![MetaOp::DeletePrefix {
-                table: "t".into(),
-                prefix: b"a/".to_vec(),
-            }])
-            .await
-            .expect("del");
-            assert!(m.scan_prefix("t", b"a/").expect("scan").is_empty());
-            assert_eq!(m.get("missing-table", b"k").expect("get"), None);
-            m.close().await;
-        }
-        let m = MetaStore::open(&path, 1 << 20).expect("reopen");
-        assert_eq!(m.get("t", b"b/1").expect("get"), Some(b"x".to_vec()));
+    /// A backend that counts commits and forwards to redb: what a replicated backend looks like to callers.
+    struct Counting {
+        inner: RedbStore,
+        commits: AtomicUsize,
     }
 
-    /// The database file behind a switch that makes it behave like a full disk: overwriting allocated bytes
-    /// works, growing the file fails with ENOSPC.
-    #[derive(Debug)]
-    struct FullDisk {
-        inner: redb::backends::FileBackend,
-        full: Arc<std::sync::atomic::AtomicBool>,
-    }
-
-    impl FullDisk {
-        fn check(&self, end: u64) -> std::io::Result<()> {
-            if self.full.load(std::sync::atomic::Ordering::Acquire)
-                && end > redb::StorageBackend::len(&self.inner)?
-            {
-                Err(std::io::Error::from_raw_os_error(28))
-            } else {
-                Ok(())
-            }
+    impl MetaBackend for Counting {
+        fn commit(&self, ops: Vec<MetaOp>) -> MetaFuture<'_, Result<()>> {
+            self.commits.fetch_add(1, Ordering::Relaxed);
+            self.inner.commit_boxed(ops)
         }
-    }
-
-    type Bound = std::ops::Bound<u64>;
-
-    impl redb::StorageBackend for FullDisk {
-        fn len(&self) -> std::io::Result<u64> {
-            self.inner.len()
+        fn commit_in_background(&self, ops: Vec<MetaOp>) {
+            self.inner.commit_in_background(ops)
         }
-        fn read(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
-            self.inner.read(offset, out)
+        fn get(&self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+            self.inner.get(table, key)
         }
-        fn set_len(&self, len: u64) -> std::io::Result<()> {
-            self.check(len)?;
-            self.inner.set_len(len)
+        fn scan_prefix(&self, table: &str, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+            self.inner.scan_prefix(table, prefix)
         }
-        fn sync_data(&self) -> std::io::Result<()> {
-            self.inner.sync_data()
+        fn watch(&self, tables: Tables, watcher: Arc<dyn MetaWatcher>) -> Result<()> {
+            self.inner.watch(tables, watcher)
         }
-        fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
-            self.check(offset + data.len() as u64)?;
-            self.inner.write(offset, data)
+        fn close(&self) -> MetaFuture<'_, ()> {
+            Box::pin(self.inner.close())
         }
-        fn close(&self) -> std::io::Result<()> {
-            self.inner.close()
+        fn fault(&self) -> Option<String> {
+            self.inner.fault()
         }
-        fn try_lock_range(&self, s: Bound, e: Bound) -> Result<bool, redb::BackendError> {
-            self.inner.try_lock_range(s, e)
-        }
-        fn try_lock_shared_range(&self, s: Bound, e: Bound) -> Result<bool, redb::BackendError> {
-            self.inner.try_lock_shared_range(s, e)
-        }
-        fn lock_range(&self, s: Bound, e: Bound) -> Result<(), redb::BackendError> {
-            self.inner.lock_range(s, e)
-        }
-        fn lock_shared_range(&self, s: Bound, e: Bound) -> Result<(), redb::BackendError> {
-            self.inner.lock_shared_range(s, e)
-        }
-        fn unlock_range(&self, s: Bound, e: Bound) -> Result<(), redb::BackendError> {
-            self.inner.unlock_range(s, e)
-        }
-        fn query_lock_range(&self, s: Bound, e: Bound) -> Result<bool, redb::BackendError> {
-            self.inner.query_lock_range(s, e)
+        fn probe_space(&self) -> std::result::Result<(), String> {
+            self.inner.probe_space()
         }
     }
 
     #[tokio::test]
-    async fn recovers_by_itself_after_a_failed_commit() {
+    async fn the_handle_works_over_any_backend() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("meta.redb");
-        let full = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (p, f) = (path.clone(), full.clone());
-        let opener: Opener = Box::new(move || {
-            let file = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&p)
-                .map_err(redb::StorageError::from)?;
-            Database::builder().create_with_backend(FullDisk {
-                inner: redb::backends::FileBackend::new(file)?,
-                full: f.clone(),
-            })
+        let backend = Arc::new(Counting {
+            inner: RedbStore::open(&dir.path().join("m.redb"), 1 << 20).expect("open"),
+            commits: AtomicUsize::new(0),
         });
-        let m = MetaStore::open_with(&path, opener).expect("open");
-        m.put("t", b"before", b"1".to_vec()).await.expect("put");
-        assert_eq!(m.fault(), None);
-
-        full.store(true, std::sync::atomic::Ordering::Release);
-        // Big enough that the file must grow.
-        let err = m
-            .put("t", b"lost", vec![7u8; 8 << 20])
+        let store = MetaStore::from_backend(backend.clone());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s2 = seen.clone();
+        store
+            .watch(
+                Tables::cluster(),
+                Arc::new(move |ops: &[MetaOp]| {
+                    let mut v = s2.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    v.extend(ops.iter().map(|o| o.table().to_string()));
+                }),
+            )
+            .expect("watch");
+        store
+            .put(tables::TOPICS, b"t", b"1".to_vec())
             .await
-            .expect_err("disk is full");
-        assert!(err.to_string().contains("os error 28"), "{err}");
-        assert!(
-            m.fault().is_some(),
-            "a failed commit marks the store faulty"
+            .expect("put");
+        // Node-local rows are not part of the cluster change stream.
+        store
+            .put(tables::PARTITIONS, b"t\0", b"2".to_vec())
+            .await
+            .expect("put");
+        assert_eq!(store.get(tables::TOPICS, b"t").expect("get"), Some(b"1".to_vec()));
+        assert_eq!(backend.commits.load(Ordering::Relaxed), 2);
+        assert_eq!(
+            *seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
+            [tables::TOPICS]
         );
-        // Refused while faulty (with the reason), or failing again after a re-open while the disk is full.
-        let err = m
-            .put("t", b"lost", vec![7u8; 8 << 20])
-            .await
-            .expect_err("still full");
-        assert!(
-            err.to_string().contains("unavailable") || err.to_string().contains("os error 28"),
-            "{err}"
-        );
-        // The re-opened instance serves reads while writes are refused.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            if let Ok(v) = m.get("t", b"before") {
-                assert_eq!(v, Some(b"1".to_vec()));
-                break;
-            }
-            assert!(Instant::now() < deadline, "reads never came back");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-
-        full.store(false, std::sync::atomic::Ordering::Release);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while m.fault().is_some() {
-            assert!(Instant::now() < deadline, "the store did not recover");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        m.put("t", b"after", b"3".to_vec())
-            .await
-            .expect("put after recovery");
-        assert_eq!(m.get("t", b"before").expect("get"), Some(b"1".to_vec()));
-        assert_eq!(m.get("t", b"lost").expect("get"), None);
-        assert_eq!(m.get("t", b"after").expect("get"), Some(b"3".to_vec()));
+        store.close().await;
     }
 }

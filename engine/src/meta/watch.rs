@@ -39,6 +39,11 @@ impl Tables {
         Tables::Named(names.into_iter().map(Into::into).collect())
     }
 
+    /// Every cluster-state table of the registry ([`super::tables`]): what a replicated metadata log carries.
+    pub fn cluster() -> Tables {
+        Tables::named(super::tables::cluster_tables())
+    }
+
     pub(crate) fn contains(&self, table: &str) -> bool {
         match self {
             Tables::All => true,

@@ -54,6 +54,8 @@ pub fn engine_error_code(e: &EngineError) -> ResponseError {
         EngineError::MessageTooLarge { .. } => ResponseError::MessageTooLarge,
         EngineError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
         EngineError::NotBatchBoundary(_) => ResponseError::OffsetOutOfRange,
+        // Only replication's replica appends produce it; no Kafka request reaches that path.
+        EngineError::ReplicaOffsetMismatch { .. } => ResponseError::UnknownServerError,
         // A sealed partition (a closed Kinesis shard) never accepts writes again, so the error must be one that
         // producers do not retry: a retriable code (e.g. NOT_LEADER_OR_FOLLOWER) would make them retry until
         // delivery.timeout.ms. POLICY_VIOLATION is not retriable (the Java client's PolicyViolationException is

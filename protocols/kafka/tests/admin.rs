@@ -142,7 +142,7 @@ async fn append(t: &TestBroker, topic: &str, partition: u32, n: usize) {
             headers: &[],
             timestamp_ms: now_ms(),
         });
-        p.append(b.finish(), AppendOptions::default())
+        p.append(b.finish().into(), AppendOptions::default())
             .await
             .expect("append");
     }

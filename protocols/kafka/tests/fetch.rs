@@ -203,9 +203,12 @@ async fn long_poll_waits_then_returns_when_data_arrives() {
     let writer = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let b = batch(&["late"], Compression::Snappy, None);
-        p.append(bytes::BytesMut::from(&b[..]), AppendOptions::default())
-            .await
-            .expect("append")
+        p.append(
+            bytes::BytesMut::from(&b[..]).into(),
+            AppendOptions::default(),
+        )
+        .await
+        .expect("append")
     });
     let started = Instant::now();
     let r = t.call(12, &req).await;

@@ -84,6 +84,7 @@ pub fn engine_error(e: EngineError) -> KinesisError {
         | EngineError::InvalidBatch(_)
         | EngineError::OffsetOutOfRange { .. }
         | EngineError::NotBatchBoundary(_)
+        | EngineError::ReplicaOffsetMismatch { .. }
         | EngineError::DataDirLocked(_)) => KinesisError::Internal(e.to_string()),
     }
 }
@@ -285,7 +286,9 @@ mod tests {
         for tag in ["a", "b", "c"] {
             let b = batch(tag, 2);
             sizes.push(b.len());
-            p.append(b, AppendOptions::default()).await.expect("append");
+            p.append(b.into(), AppendOptions::default())
+                .await
+                .expect("append");
         }
         let seg = dir.path().join("logs/s-0").join(format!("{:020}.log", 0));
         let mut bytes = std::fs::read(&seg).expect("segment");

@@ -372,44 +372,29 @@ async fn throughput_limits_when_enforced() {
 
 #[tokio::test]
 async fn reads_batches_written_by_kafka_producers_including_compressed() {
-    use kafka_protocol::records::{
-        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-    };
+    use strait_engine::batch::{BatchBuilder, Compression, RecordInput};
     let h = open().await;
     h.engine
         .create_topic("k", 1, Default::default())
         .await
         .expect("topic");
-    let records: Vec<Record> = (0..3)
-        .map(|i| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i,
-            sequence: -1,
-            timestamp: 1_795_622_869_000 + i,
-            key: Some(bytes::Bytes::from(format!("pk{i}"))),
-            value: Some(bytes::Bytes::from(format!("value{i}"))),
-            headers: Default::default(),
-        })
-        .collect();
+    // What a Kafka producer writes: the same records, gzip-compressed and plain.
     for compression in [Compression::Gzip, Compression::None] {
-        let mut buf = bytes::BytesMut::new();
-        RecordBatchEncoder::encode(
-            &mut buf,
-            &records,
-            &RecordEncodeOptions {
-                version: 2,
-                compression,
-            },
-        )
-        .expect("encode");
+        let mut b = BatchBuilder::new().compression(compression);
+        for i in 0..3i64 {
+            let (key, value) = (format!("pk{i}"), format!("value{i}"));
+            b.push(RecordInput {
+                key: Some(key.as_bytes()),
+                value: Some(value.as_bytes()),
+                headers: &[],
+                timestamp_ms: 1_795_622_869_000 + i,
+            });
+        }
+        let buf = b.try_finish().expect("encode");
         let p = h.engine.partition("k", 0).expect("partition");
-        p.append(buf, Default::default()).await.expect("append");
+        p.append(buf.freeze(), Default::default())
+            .await
+            .expect("append");
     }
     let it = h
         .iterator("k", "shardId-000000000000", "TRIM_HORIZON")
@@ -463,7 +448,11 @@ async fn reads_see_only_committed_kafka_transactions() {
     let p = h.engine.partition("k", 0).expect("partition");
     let put = |b: bytes::BytesMut| {
         let p = p.clone();
-        async move { p.append(b, Default::default()).await.expect("append") }
+        async move {
+            p.append(b.into(), Default::default())
+                .await
+                .expect("append")
+        }
     };
     put(txn_batch(7, &["aborted-0", "aborted-1"], None)).await; // 0..2
     put(txn_batch(7, &[], Some(false))).await; // 2: ABORT

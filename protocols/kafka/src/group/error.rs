@@ -29,6 +29,7 @@ pub fn store_error_code(e: &EngineError) -> ResponseError {
         | EngineError::MessageTooLarge { .. }
         | EngineError::OffsetOutOfRange { .. }
         | EngineError::NotBatchBoundary(_)
+        | EngineError::ReplicaOffsetMismatch { .. }
         | EngineError::PartitionSealed { .. } => ResponseError::UnknownServerError,
     }
 }

@@ -98,7 +98,8 @@ pub struct PartitionProducers {
     producers: HashMap<i64, ProducerEntry>,
     /// The partition this state describes; a topic deleted and recreated under the same name gets a new
     /// `Partition`, and with it fresh state.
-    partition: Weak<Partition>,
+    /// (`None` before first use: a `Weak` of a trait object has no empty default.)
+    partition: Option<Weak<Partition>>,
     loaded: bool,
     topic_id: uuid::Uuid,
     /// Offset after the last batch reflected in this state, and that batch (see `recovery`).
@@ -226,10 +227,14 @@ impl ProducerStates {
                 .clone()
         };
         let mut st = slot.lock_owned().await;
-        let current = st.partition.upgrade().is_some_and(|q| Arc::ptr_eq(&q, p));
+        let current = st
+            .partition
+            .as_ref()
+            .and_then(Weak::upgrade)
+            .is_some_and(|q| Arc::ptr_eq(&q, p));
         if !current {
             *st = PartitionProducers {
-                partition: Arc::downgrade(p),
+                partition: Some(Arc::downgrade(p)),
                 ..Default::default()
             };
         }

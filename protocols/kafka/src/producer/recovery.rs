@@ -96,7 +96,12 @@ impl PartitionProducers {
         let now = now_ms();
         let due = self.since_snapshot >= SNAPSHOT_EVERY_BATCHES
             || (self.since_snapshot > 0 && now - self.last_snapshot_ms >= SNAPSHOT_EVERY_MS);
-        let Some(p) = self.partition.upgrade().filter(|_| due) else {
+        let Some(p) = self
+            .partition
+            .as_ref()
+            .and_then(std::sync::Weak::upgrade)
+            .filter(|_| due)
+        else {
             return;
         };
         self.expire(now);

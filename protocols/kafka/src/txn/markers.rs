@@ -99,7 +99,7 @@ pub async fn write(
     }
     let batch = control_batch(producer_id, epoch, commit, crate::producer::now_ms());
     p.append(
-        batch,
+        batch.into(),
         AppendOptions {
             leader_epoch: resolve::leader_epoch(&p),
             wait_durable: true,

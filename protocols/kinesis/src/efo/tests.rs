@@ -748,9 +748,13 @@ async fn a_subscription_skips_aborted_transactions_and_waits_at_an_open_one() {
     let f = Fixture::new().await;
     let arn = f.stream_with_consumer("tx").await;
     let p = f._engine.partition("tx", 0).expect("partition");
-    let append = |b| {
+    let append = |b: bytes::BytesMut| {
         let p = p.clone();
-        async move { p.append(b, Default::default()).await.expect("append") }
+        async move {
+            p.append(b.into(), Default::default())
+                .await
+                .expect("append")
+        }
     };
     append(txn_batch(7, &["aborted"], None)).await;
     append(txn_batch(7, &[], Some(false))).await;

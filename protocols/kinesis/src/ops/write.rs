@@ -188,7 +188,7 @@ pub(crate) async fn write(
 }
 
 async fn append(p: &Partition, batch: bytes::BytesMut) -> Result<i64, KinesisError> {
-    p.append(batch, AppendOptions::default())
+    p.append(batch.into(), AppendOptions::default())
         .await
         .map(|info| info.base_offset)
         .map_err(|e| {

@@ -107,7 +107,7 @@ async fn write_loop(
         let partition = rng.random_range(0..parts.len());
         let count = rng.random_range(1..=20u32);
         let batch = build_batch(round, writer, seq, count);
-        let info = parts[partition].append(batch, opts).await?;
+        let info = parts[partition].append(batch.into(), opts).await?;
         if info.last_offset - info.base_offset + 1 != i64::from(count) {
             return Err(format!(
                 "append of {count} records was given offsets {}..={}",

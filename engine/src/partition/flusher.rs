@@ -6,16 +6,16 @@
 //! partition costs nothing and a lone producer waits for exactly one fsync.
 //!
 //! A failed write or fsync fences the partition and wakes the flusher, which then retries
-//! `Partition::try_recover` with backoff until the partition takes writes again (no restart needed).
+//! `LocalLog::try_recover` with backoff until the partition takes writes again (no restart needed).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::LocalLog;
 use crate::config::FsyncPolicy;
 use crate::meta::{RETRY_MAX, RETRY_MIN};
-use crate::partition::Partition;
 
-pub(crate) async fn run(p: Arc<Partition>, interval: Duration) {
+pub(crate) async fn run(p: Arc<LocalLog>, interval: Duration) {
     match p.policy() {
         FsyncPolicy::Always => loop {
             p.flush_wanted().notified().await;
@@ -49,7 +49,7 @@ pub(crate) async fn run(p: Arc<Partition>, interval: Duration) {
 }
 
 /// While the partition is fenced, retries its recovery with backoff; returns once it takes writes or closes.
-async fn recover(p: &Arc<Partition>) {
+async fn recover(p: &Arc<LocalLog>) {
     let mut delay = RETRY_MIN;
     while p.is_failed() {
         tokio::select! {
