@@ -12,6 +12,7 @@
 //! - [`config`]: engine and topic configuration with documented defaults.
 
 pub mod batch;
+pub mod cluster;
 pub mod config;
 pub mod engine;
 mod epoch;
@@ -27,6 +28,7 @@ mod topic;
 mod txn;
 mod util;
 
+pub use cluster::{ClusterView, SharedClusterView, SingleNode};
 pub use config::{CleanupPolicy, EngineConfig, FsyncPolicy, TimestampType, TopicConfig};
 pub use engine::{
     Engine, EngineStats, OfflinePartition, StorageHealth, TopicInfo, validate_topic_name,

@@ -10,12 +10,13 @@
 pub mod api;
 pub mod broker;
 pub mod codec;
-pub mod consumer_group;
+pub mod coordinator;
 pub mod error;
-pub mod group;
-pub mod producer;
-pub mod share;
-pub mod txn;
+pub mod session;
+pub mod topics;
+
+// The coordinators' old root paths stay valid (`strait_kafka::group::offsets::...` is used by the KCL bridge).
+pub use coordinator::{consumer_group, group, producer, share, txn};
 
 pub use broker::{Broker, BrokerConfig, Session};
 pub use error::KafkaError;

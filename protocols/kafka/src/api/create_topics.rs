@@ -66,8 +66,8 @@ async fn create(b: &Broker, t: &CreatableTopic, validate_only: bool) -> Result<C
     let engine = b.engine();
     let name: &str = &t.name.0;
     strait_engine::validate_topic_name(name)?;
-    if super::internal_topic::is_internal(name) {
-        return Err(super::internal_topic::create_refused(name));
+    if crate::topics::internal::is_internal(name) {
+        return Err(crate::topics::internal::create_refused(name));
     }
     if engine.topic(name).is_some() {
         return Err(ApiError::new(

@@ -90,7 +90,7 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: DeleteTopicsRequest) -> DeleteTopics
 }
 
 fn resolve(b: &Broker, t: &Target) -> Result<TopicInfo, ApiError> {
-    use super::internal_topic::{
+    use crate::topics::internal::{
         CONSUMER_OFFSETS, CONSUMER_OFFSETS_ID, delete_refused, is_internal,
     };
     match t {

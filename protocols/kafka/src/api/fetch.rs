@@ -124,7 +124,7 @@ fn targets(b: &Broker, req: &FetchRequest, version: i16) -> Vec<TopicTargets> {
                 internal_topic::is_internal(&t.topic)
             };
             let topic = if version >= 13 {
-                b.topic_ids().lookup(b, &t.topic_id)
+                b.topic_ids().lookup(b.engine(), &t.topic_id)
             } else {
                 resolve::topic(b, &t.topic)
             };

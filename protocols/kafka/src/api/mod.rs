@@ -17,7 +17,7 @@ use crate::error::KafkaError;
 pub mod api_versions;
 pub mod fetch;
 pub mod init_producer_id;
-pub mod internal_topic;
+pub use crate::topics::internal as internal_topic;
 pub mod list_offsets;
 pub mod metadata;
 pub mod offset_for_leader_epoch;
@@ -155,6 +155,32 @@ pub enum Reply {
     /// An acks=-1 Produce whose batches are appended and whose response waits for durability. The connection may
     /// append further Produce requests meanwhile, as long as responses go out in request order.
     Later(Deferred),
+}
+
+impl Broker {
+    /// Handles one request frame (without its length prefix). Returns the response (also without), or `None`
+    /// when the protocol sends none (Produce with acks=0). An error means the connection must be closed.
+    pub async fn handle(
+        &self,
+        session: &mut Session,
+        frame: Bytes,
+    ) -> Result<Option<Bytes>, KafkaError> {
+        match dispatch(self, session, frame).await? {
+            Reply::Now(r) => Ok(r.map(codec::Frame::into_bytes)),
+            Reply::Later(f) => f.await,
+        }
+    }
+
+    /// Like [`handle`](Self::handle), but an acks=-1 Produce comes back as [`Reply::Later`] once its batches are
+    /// appended, so a connection can append its next Produce while this one waits for its fsync (Kafka clients
+    /// keep up to five in flight). Responses must still be sent in request order.
+    pub async fn handle_pipelined(
+        &self,
+        session: &mut Session,
+        frame: Bytes,
+    ) -> Result<Reply, KafkaError> {
+        dispatch(self, session, frame).await
+    }
 }
 
 pub(crate) async fn dispatch(
@@ -350,15 +376,15 @@ async fn share_dispatch(
     let mut buf = bytes::BytesMut::with_capacity(256);
     codec::encode_header(&mut buf, api, version, header.correlation_id)?;
     if api == ApiKey::ShareFetch {
-        let req = crate::share::wire::decode_share_fetch(&body, version)
+        let req = crate::codec::share_wire::decode_share_fetch(&body, version)
             .map_err(KafkaError::ShareWire)?;
         let resp = share_fetch::handle(broker, req).await;
-        crate::share::wire::encode_share_fetch_response(&mut buf, &resp);
+        crate::codec::share_wire::encode_share_fetch_response(&mut buf, &resp);
     } else {
-        let req = crate::share::wire::decode_share_acknowledge(&body, version)
+        let req = crate::codec::share_wire::decode_share_acknowledge(&body, version)
             .map_err(KafkaError::ShareWire)?;
         let resp = share_acknowledge::handle(broker, req);
-        crate::share::wire::encode_share_acknowledge_response(&mut buf, &resp, version);
+        crate::codec::share_wire::encode_share_acknowledge_response(&mut buf, &resp, version);
     }
     Ok(Reply::Now(Some(buf.freeze().into())))
 }

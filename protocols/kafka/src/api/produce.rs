@@ -26,8 +26,8 @@ use super::Ctx;
 use super::closed_partitions;
 use super::resolve;
 use crate::broker::Broker;
+use crate::coordinator::producer::{BatchMeta, ProducerBatch, Verdict};
 use crate::error::{ApiError, KafkaError};
-use crate::producer::{BatchMeta, ProducerBatch, Verdict};
 
 /// Where a batch is (or, for an acknowledged retry, already was) in the log.
 struct Appended {
@@ -88,7 +88,7 @@ pub async fn accept(ctx: &mut Ctx<'_>, req: ProduceRequest) -> Result<Accepted, 
                 format!("acks must be -1, 0 or 1, not {acks}"),
             ))
         } else if version >= 13 {
-            b.topic_ids().lookup(b, &td.topic_id)
+            b.topic_ids().lookup(b.engine(), &td.topic_id)
         } else {
             resolve::topic_or_create(b, &td.name).await
         };
