@@ -21,4 +21,10 @@ forbid strait-kafka 'strait|strait-kinesis|strait-dynamodb|strait-cloudwatch'
 forbid strait-kinesis 'strait|strait-kafka|strait-dynamodb|strait-cloudwatch'
 forbid strait-dynamodb 'strait|strait-kafka|strait-kinesis|strait-cloudwatch|strait-shard-map'
 forbid strait-cloudwatch 'strait|strait-kafka|strait-kinesis|strait-dynamodb|strait-engine|strait-shard-map'
+# Module layering inside crates: no module cycles anywhere, and Kafka's coordinators never import its handlers.
+if python3 scripts/check-layers.py; then
+  echo "ok: no module cycles; strait-kafka coordinators do not import api/ or broker"
+else
+  fail=1
+fi
 exit $fail

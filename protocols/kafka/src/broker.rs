@@ -115,10 +115,10 @@ impl Broker {
     /// A broker over `engine`. Its coordinators' background work (transaction timeouts, KIP-848 and share
     /// session expiry) starts when the cluster view reports this node as their coordinator: at once with the
     /// single-node view.
-    pub fn new(engine: Engine, mut cfg: BrokerConfig) -> Broker {
+    pub fn new(engine: Engine, cfg: BrokerConfig) -> Broker {
         let cluster = cfg
             .cluster
-            .take()
+            .clone()
             .unwrap_or_else(|| Arc::new(cfg.single_node()));
         let b = Broker {
             inner: Arc::new(Inner {

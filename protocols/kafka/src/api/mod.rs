@@ -15,6 +15,9 @@ use crate::codec;
 use crate::error::KafkaError;
 
 pub mod api_versions;
+pub mod authz;
+mod authz_gate;
+pub(crate) mod cluster;
 pub mod fetch;
 pub mod init_producer_id;
 pub use crate::topics::internal as internal_topic;
@@ -215,6 +218,10 @@ pub(crate) async fn dispatch(
         header: &header,
         session,
     };
+    if let Some(denied) = authz_gate::check(&ctx, &decoded.request) {
+        return codec::encode_frame(api, version, header.correlation_id, &denied)
+            .map(|f| Reply::Now(Some(f)));
+    }
     let response = match decoded.request {
         RequestKind::ApiVersions(r) => ResponseKind::ApiVersions(api_versions::handle(&mut ctx, r)),
         RequestKind::Metadata(r) => ResponseKind::Metadata(metadata::handle(&mut ctx, r).await),

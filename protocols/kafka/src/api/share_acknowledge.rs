@@ -89,7 +89,7 @@ pub(crate) fn acknowledge_all(
             };
             let mut resp = PartitionResp {
                 partition: pr.partition,
-                leader_id: b.config().node_id,
+                leader_id: b.cluster().local_node(),
                 ..Default::default()
             };
             if let Err((code, msg)) = result {

@@ -181,7 +181,7 @@ pub async fn handle(b: &Broker, q: ShareRequest) -> ShareResponse {
                     partition: idx,
                     error_code: e.code.code(),
                     error_message: Some(e.message),
-                    leader_id: b.config().node_id,
+                    leader_id: b.cluster().local_node(),
                     ..Default::default()
                 },
             ),
@@ -283,7 +283,7 @@ async fn acquire_round(
                         partition: *idx,
                         error_code: code,
                         error_message: msg,
-                        leader_id: b.config().node_id,
+                        leader_id: b.cluster().local_node(),
                         ..Default::default()
                     },
                 ));
@@ -324,7 +324,7 @@ async fn acquire_round(
             *id,
             PartitionResp {
                 partition: *idx,
-                leader_id: b.config().node_id,
+                leader_id: b.cluster().local_node(),
                 leader_epoch: super::resolve::leader_epoch(p),
                 records: Some(records.freeze()),
                 acquired,
