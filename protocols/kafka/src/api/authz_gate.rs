@@ -19,7 +19,7 @@ fn code(e: ResponseError) -> i16 {
 }
 
 /// The denial response for `req`, or `None` when it may proceed (or authorizes per item in its handler).
-pub fn check(ctx: &Ctx<'_>, req: &RequestKind) -> Option<ResponseKind> {
+pub(super) fn check(ctx: &Ctx<'_>, req: &RequestKind) -> Option<ResponseKind> {
     let group = |id: &str, op| allowed(ctx, op, Resource::Group(id));
     let txn = |id: &str, op| allowed(ctx, op, Resource::TransactionalId(id));
     let group_denied = code(ResponseError::GroupAuthorizationFailed);

@@ -35,11 +35,6 @@ pub(crate) fn broker(b: &Broker, id: i32) -> Option<BrokerEntry> {
     b.cluster().node(id).as_ref().and_then(entry)
 }
 
-/// This node's id.
-pub(crate) fn local(b: &Broker) -> BrokerId {
-    BrokerId(b.cluster().local_node())
-}
-
 /// The controller's id, or -1 when none is known (Kafka's answer then).
 pub(crate) fn controller(b: &Broker) -> BrokerId {
     BrokerId(b.cluster().controller().unwrap_or(-1))
@@ -65,11 +60,4 @@ pub(crate) fn leadership(
 pub(crate) fn coordinator(b: &Broker, kind: CoordinatorKind, key: &str) -> Option<BrokerEntry> {
     let c = b.cluster().coordinator(kind, key)?;
     broker(b, c.node)
-}
-
-/// Whether this node coordinates `key` for `kind` (a coordinator API's NOT_COORDINATOR check).
-pub(crate) fn is_local_coordinator(b: &Broker, kind: CoordinatorKind, key: &str) -> bool {
-    b.cluster()
-        .coordinator(kind, key)
-        .is_some_and(|c| c.node == b.cluster().local_node())
 }
