@@ -2,10 +2,10 @@
 //! under [`api`] by translating onto the storage engine, and encodes responses. It owns no sockets and no files:
 //! the server feeds it frames per connection and writes back what it returns.
 //!
-//! Module map: [`codec`] (framing), [`error`] (errors and engine → Kafka error-code mapping), [`api`] (dispatch
-//! and one module per API), [`broker`] (node identity and shared state), [`group`] (the classic consumer-group
-//! coordinator and committed offsets), [`consumer_group`] (KIP-848 consumer-protocol groups), [`producer`] (idempotent-producer sequence state and producer ids), [`txn`] (the transaction coordinator and
-//! per-partition stable offsets), [`share`] (KIP-932 share groups: coordinator, sessions, record states).
+//! Layers, top to bottom (a module imports only its layer or below; `scripts/check-layers.py` enforces it):
+//! [`api`] (dispatch, authorization, one module per API) → [`broker`] (shared state: engine, cluster view,
+//! authorizer, coordinators) → [`coordinator`] (classic and KIP-848 groups, share groups, transactions,
+//! producer state; never imports `api` or `broker`) → [`topics`] and [`session`] → [`codec`] and [`error`].
 
 pub mod api;
 pub mod broker;
