@@ -38,4 +38,10 @@ if [ -n "$bridge_users" ]; then
 else
   echo "ok: only strait depends on strait-kcl-bridge"
 fi
+# Module layering inside crates: no module cycles anywhere, and Kafka's coordinators never import its handlers.
+if python3 scripts/check-layers.py; then
+  echo "ok: no module cycles; strait-kafka coordinators do not import api/ or broker"
+else
+  fail=1
+fi
 exit $fail

@@ -15,6 +15,7 @@
 //! - [`config`]: engine and topic configuration with documented defaults.
 
 pub mod batch;
+pub mod cluster;
 pub mod config;
 pub mod engine;
 mod epoch;
@@ -30,6 +31,7 @@ mod topic;
 mod txn;
 mod util;
 
+pub use cluster::{ClusterView, SharedClusterView, SingleNode};
 pub use config::{CleanupPolicy, EngineConfig, FsyncPolicy, TimestampType, TopicConfig};
 pub use engine::{
     Engine, EngineStats, OfflinePartition, StorageHealth, TopicInfo, validate_topic_name,

@@ -101,6 +101,7 @@ async fn run(cfg: Config) -> Result<(), NodeError> {
                 auto_create_topics: kafka.auto_create_topics,
                 default_partitions: kafka.default_partitions.max(1),
                 sasl_plain_users: kafka.sasl_plain_users,
+                // HOOK(security.authorizer): pass the node's SharedAuthorizer here: `authorizer: <it>.clone(),`
                 ..Default::default()
             },
         ))

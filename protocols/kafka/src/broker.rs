@@ -1,11 +1,19 @@
-//! The broker's identity and the state shared by every connection.
+//! The broker's identity and the state shared by every connection: the engine, the cluster view, the
+//! authorizer and the coordinators. Request handling itself lives in `api/` (which implements
+//! [`Broker::handle`]), so this module never imports the handlers.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
-use bytes::Bytes;
+use strait_access::SharedAuthorizer;
 use strait_engine::Engine;
+use strait_engine::cluster::{
+    ClusterView, CoordinatorKind, Endpoint, LeadershipEvent, NodeInfo, SharedClusterView,
+    SingleNode,
+};
 
-use crate::error::KafkaError;
+pub use crate::session::Session;
 
 /// Node identity and front-end settings, filled from the server's config.
 #[derive(Debug, Clone)]
@@ -24,15 +32,23 @@ pub struct BrokerConfig {
     /// Partitions of an auto-created topic (Kafka's `num.partitions`).
     pub default_partitions: u32,
     /// Consumer-group coordinator settings (session bounds, initial rebalance delay, ...).
-    pub groups: crate::group::GroupConfig,
+    pub groups: crate::coordinator::group::GroupConfig,
     /// Partitions Metadata reports for the virtual `__consumer_offsets` topic (Kafka's
     /// `offsets.topic.num.partitions`; see `api::internal_topic`).
     pub offsets_topic_partitions: u32,
     /// Transaction coordinator settings.
-    pub transactions: crate::txn::TxnConfig,
+    pub transactions: crate::coordinator::txn::TxnConfig,
     /// Share-group (KIP-932) settings: record lock duration, delivery attempts, session timeout.
-    pub shares: crate::share::ShareConfig,
+    pub shares: crate::coordinator::share::ShareConfig,
+    /// The authorizer every API asks (`AllowAll` by default; the server passes the one its config names).
+    pub authorizer: SharedAuthorizer,
+    /// Who leads and coordinates what. `None`: a [`SingleNode`] view of this node, built from `node_id`,
+    /// `advertised_host`/`advertised_port` and `rack`.
+    pub cluster: Option<SharedClusterView>,
 }
+
+/// The listener name this crate's endpoints have in the cluster view.
+pub const LISTENER: &str = "kafka";
 
 impl Default for BrokerConfig {
     fn default() -> Self {
@@ -44,12 +60,29 @@ impl Default for BrokerConfig {
             rack: None,
             auto_create_topics: true,
             default_partitions: 1,
-            groups: crate::group::GroupConfig::default(),
+            groups: crate::coordinator::group::GroupConfig::default(),
             sasl_plain_users: Default::default(),
             offsets_topic_partitions: 50,
             transactions: Default::default(),
             shares: Default::default(),
+            authorizer: strait_access::allow_all(),
+            cluster: None,
         }
+    }
+}
+
+impl BrokerConfig {
+    /// The single-node view of this broker's own identity.
+    fn single_node(&self) -> SingleNode {
+        SingleNode::new(NodeInfo {
+            id: self.node_id,
+            rack: self.rack.clone(),
+            endpoints: vec![Endpoint {
+                listener: LISTENER.into(),
+                host: self.advertised_host.clone(),
+                port: u16::try_from(self.advertised_port).unwrap_or(0),
+            }],
+        })
     }
 }
 
@@ -57,15 +90,19 @@ struct Inner {
     engine: Engine,
     cfg: BrokerConfig,
     /// Idempotent-producer state and producer-id allocation (Produce, InitProducerId).
-    producers: crate::producer::ProducerStates,
+    producers: crate::coordinator::producer::ProducerStates,
+    cluster: SharedClusterView,
     /// Topic id → name, for requests that name topics by id (Produce v13, Fetch v13+).
-    topic_ids: crate::api::resolve::TopicIdCache,
+    topic_ids: crate::topics::resolve::TopicIdCache,
     /// Consumer groups and their committed offsets.
-    groups: crate::group::GroupCoordinator,
+    groups: crate::coordinator::group::GroupCoordinator,
     /// Transactional ids, their transactions, and per-partition stable offsets.
-    txns: crate::txn::TxnCoordinator,
+    txns: crate::coordinator::txn::TxnCoordinator,
     /// Share groups, share sessions and share-partition record states.
-    shares: crate::share::ShareCoordinator,
+    shares: crate::coordinator::share::ShareCoordinator,
+    /// The coordinators' background tasks that run while this node coordinates their kind; each task stops when
+    /// its flag is cleared (the node stopped coordinating) or the broker is dropped.
+    running: Mutex<HashMap<CoordinatorKind, Arc<AtomicBool>>>,
 }
 
 /// Shared by all connections; cheap to clone.
@@ -74,78 +111,109 @@ pub struct Broker {
     inner: Arc<Inner>,
 }
 
-/// Per-connection state (client identity, SASL progress).
-#[derive(Debug, Default)]
-pub struct Session {
-    pub client_id: Option<String>,
-    pub peer: Option<std::net::SocketAddr>,
-    /// SASL progress; only consulted when the broker requires authentication.
-    pub sasl: crate::api::sasl::SaslState,
-}
-
 impl Broker {
+    /// A broker over `engine`. Its coordinators' background work (transaction timeouts, KIP-848 and share
+    /// session expiry) starts when the cluster view reports this node as their coordinator: at once with the
+    /// single-node view.
     pub fn new(engine: Engine, cfg: BrokerConfig) -> Broker {
+        let cluster = cfg
+            .cluster
+            .clone()
+            .unwrap_or_else(|| Arc::new(cfg.single_node()));
         let b = Broker {
             inner: Arc::new(Inner {
-                producers: crate::producer::ProducerStates::new(engine.meta().clone()),
+                producers: crate::coordinator::producer::ProducerStates::new(engine.meta().clone()),
                 topic_ids: Default::default(),
-                groups: crate::group::GroupCoordinator::new(engine.clone(), cfg.groups),
-                txns: crate::txn::TxnCoordinator::new(engine.meta().clone(), cfg.transactions),
-                shares: crate::share::ShareCoordinator::new(engine.meta().clone(), cfg.shares),
+                groups: crate::coordinator::group::GroupCoordinator::new(
+                    engine.clone(),
+                    cfg.groups,
+                ),
+                txns: crate::coordinator::txn::TxnCoordinator::new(
+                    engine.meta().clone(),
+                    cfg.transactions,
+                ),
+                shares: crate::coordinator::share::ShareCoordinator::new(
+                    engine.meta().clone(),
+                    cfg.shares,
+                ),
+                cluster: cluster.clone(),
+                running: Mutex::new(HashMap::new()),
                 engine,
                 cfg,
             }),
         };
-        b.spawn_txn_timer();
-        b.spawn_consumer_group_sweeper();
+        let weak = Arc::downgrade(&b.inner);
+        cluster.on_leadership(Arc::new(move |e: &LeadershipEvent| on_leadership(&weak, e)));
         b
     }
 
-    /// Expires KIP-848 members whose session or revocation deadline passed, once a second, for as long as the
-    /// broker lives.
-    fn spawn_consumer_group_sweeper(&self) {
+    /// Starts (`run`) or stops the background task of coordinator `kind`.
+    fn set_coordinating(&self, kind: CoordinatorKind, run: bool) {
+        let mut running = crate::coordinator::lock(&self.inner.running);
+        if !run {
+            if let Some(flag) = running.remove(&kind) {
+                flag.store(false, Ordering::Release);
+            }
+            return;
+        }
+        if running.contains_key(&kind) {
+            return;
+        }
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!(
+                ?kind,
+                "no async runtime: coordinator timers are not running"
+            );
             return;
         };
+        let flag = Arc::new(AtomicBool::new(true));
+        running.insert(kind, flag.clone());
         let weak = Arc::downgrade(&self.inner);
-        rt.spawn(async move {
-            loop {
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                let Some(inner) = weak.upgrade() else { break };
-                let b = Broker { inner };
-                let topics = crate::api::consumer_group_heartbeat::topic_universe(&b);
-                b.groups().consumer().sweep(&topics);
-                b.shares().sweep();
+        match kind {
+            CoordinatorKind::Transaction => {
+                rt.spawn(txn_timer(
+                    weak,
+                    flag,
+                    self.inner.cfg.transactions.abort_check_interval,
+                ));
             }
-        });
+            CoordinatorKind::Group => {
+                rt.spawn(sweeper(weak, flag, |b| {
+                    let topics = crate::topics::resolve::universe(
+                        b.engine(),
+                        b.config().offsets_topic_partitions,
+                    );
+                    b.groups().consumer().sweep(&topics);
+                }));
+            }
+            CoordinatorKind::Share => {
+                rt.spawn(sweeper(weak, flag, |b| b.shares().sweep()));
+            }
+        }
     }
 
-    /// The transaction coordinator's timer: completes transactions decided before a restart (first pass at once)
-    /// and aborts timed-out ones. It holds the broker only weakly, so it ends when the broker is dropped.
-    fn spawn_txn_timer(&self) {
-        let Ok(rt) = tokio::runtime::Handle::try_current() else {
-            tracing::warn!("no async runtime: transaction timeouts are not enforced");
-            return;
-        };
-        let weak = Arc::downgrade(&self.inner);
-        let interval = self.inner.cfg.transactions.abort_check_interval;
-        rt.spawn(async move {
-            loop {
-                {
-                    let Some(inner) = weak.upgrade() else { break };
-                    let b = Broker { inner };
-                    b.txns().tick(&b).await;
-                }
-                tokio::time::sleep(interval).await;
-            }
-        });
+    /// What the transaction coordinator borrows from the broker for one call.
+    pub fn txn_deps(&self) -> crate::coordinator::txn::TxnDeps<'_> {
+        crate::coordinator::txn::TxnDeps {
+            engine: &self.inner.engine,
+            groups: &self.inner.groups,
+            producers: &self.inner.producers,
+        }
     }
 
-    pub fn txns(&self) -> &crate::txn::TxnCoordinator {
+    pub fn cluster(&self) -> &dyn ClusterView {
+        self.inner.cluster.as_ref()
+    }
+
+    pub fn authorizer(&self) -> &SharedAuthorizer {
+        &self.inner.cfg.authorizer
+    }
+
+    pub fn txns(&self) -> &crate::coordinator::txn::TxnCoordinator {
         &self.inner.txns
     }
 
-    pub fn shares(&self) -> &crate::share::ShareCoordinator {
+    pub fn shares(&self) -> &crate::coordinator::share::ShareCoordinator {
         &self.inner.shares
     }
 
@@ -157,39 +225,53 @@ impl Broker {
         &self.inner.cfg
     }
 
-    pub fn producers(&self) -> &crate::producer::ProducerStates {
+    pub fn producers(&self) -> &crate::coordinator::producer::ProducerStates {
         &self.inner.producers
     }
 
-    pub(crate) fn topic_ids(&self) -> &crate::api::resolve::TopicIdCache {
+    pub(crate) fn topic_ids(&self) -> &crate::topics::resolve::TopicIdCache {
         &self.inner.topic_ids
     }
 
-    pub fn groups(&self) -> &crate::group::GroupCoordinator {
+    pub fn groups(&self) -> &crate::coordinator::group::GroupCoordinator {
         &self.inner.groups
     }
+}
 
-    /// Handles one request frame (without its length prefix). Returns the response (also without), or `None`
-    /// when the protocol sends none (Produce with acks=0). An error means the connection must be closed.
-    pub async fn handle(
-        &self,
-        session: &mut Session,
-        frame: Bytes,
-    ) -> Result<Option<Bytes>, KafkaError> {
-        match crate::api::dispatch(self, session, frame).await? {
-            crate::api::Reply::Now(r) => Ok(r.map(crate::codec::Frame::into_bytes)),
-            crate::api::Reply::Later(f) => f.await,
-        }
+/// The cluster view's hook: coordinators start and stop with this node's coordinatorship. A single node has one
+/// coordinator partition per kind, so a kind runs while this node coordinates any of its partitions.
+fn on_leadership(weak: &Weak<Inner>, e: &LeadershipEvent) {
+    let Some(inner) = weak.upgrade() else { return };
+    let b = Broker { inner };
+    match e {
+        LeadershipEvent::BecameCoordinator { kind, .. } => b.set_coordinating(*kind, true),
+        LeadershipEvent::StoppedCoordinating { kind, .. } => b.set_coordinating(*kind, false),
+        // Partition leadership needs no task today: a partition's handlers ask the view on every request.
+        LeadershipEvent::BecameLeader { .. } | LeadershipEvent::StoppedLeading { .. } => {}
     }
+}
 
-    /// Like [`handle`](Self::handle), but an acks=-1 Produce comes back as [`Reply::Later`](crate::api::Reply)
-    /// once its batches are appended, so a connection can append its next Produce while this one waits for its
-    /// fsync (Kafka clients keep up to five in flight). Responses must still be sent in request order.
-    pub async fn handle_pipelined(
-        &self,
-        session: &mut Session,
-        frame: Bytes,
-    ) -> Result<crate::api::Reply, KafkaError> {
-        crate::api::dispatch(self, session, frame).await
+/// Runs `pass` once a second while `flag` is set and the broker lives (KIP-848 member and share-session expiry).
+async fn sweeper(weak: Weak<Inner>, flag: Arc<AtomicBool>, pass: fn(&Broker)) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        if !flag.load(Ordering::Acquire) {
+            break;
+        }
+        let Some(inner) = weak.upgrade() else { break };
+        pass(&Broker { inner });
+    }
+}
+
+/// The transaction coordinator's timer: completes transactions decided before a restart (first pass at once)
+/// and aborts timed-out ones. It holds the broker only weakly, so it ends when the broker is dropped.
+async fn txn_timer(weak: Weak<Inner>, flag: Arc<AtomicBool>, interval: std::time::Duration) {
+    while flag.load(Ordering::Acquire) {
+        {
+            let Some(inner) = weak.upgrade() else { break };
+            let b = Broker { inner };
+            b.txns().tick(&b.txn_deps()).await;
+        }
+        tokio::time::sleep(interval).await;
     }
 }

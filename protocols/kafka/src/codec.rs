@@ -78,6 +78,7 @@ pub fn encode_header(
 }
 
 mod fetch;
+pub mod share_wire;
 
 /// An encoded response without its length prefix, as the chunks to write in order: one for most responses,
 /// several for a Fetch response, whose large record sets go out as the buffers the engine read them into.

@@ -23,7 +23,16 @@ pub enum KafkaError {
     AcksZeroProduceFailed { failed: usize, first_error: String },
     /// A ShareFetch/ShareAcknowledge body that `share::wire` could not decode.
     #[error("malformed share request: {0}")]
-    ShareWire(crate::share::wire::WireError),
+    ShareWire(WireError),
+}
+
+/// Why a share request body could not be decoded (`codec::share_wire`).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WireError {
+    #[error("share request truncated while reading {0}")]
+    Truncated(&'static str),
+    #[error("share request has an invalid {0}")]
+    Invalid(&'static str),
 }
 
 /// The Kafka error code for an engine error, used in per-topic/partition error fields. Every variant is mapped

@@ -21,7 +21,7 @@ pub async fn handle(
     let results = match b
         .txns()
         .add_partitions(
-            b,
+            &b.txn_deps(),
             &req.v3_and_below_transactional_id,
             req.v3_and_below_producer_id.0,
             req.v3_and_below_producer_epoch,

@@ -10,7 +10,7 @@ use kafka_protocol::messages::{AlterShareGroupOffsetsRequest, AlterShareGroupOff
 use kafka_protocol::protocol::StrBytes;
 
 use super::{Ctx, resolve};
-use crate::share::{SharePartition, store};
+use crate::coordinator::share::{SharePartition, store};
 
 pub fn handle(
     ctx: &mut Ctx<'_>,

@@ -17,7 +17,7 @@ pub fn check_broker_name(b: &Broker, name: &str) -> Result<bool, ApiError> {
     if name.is_empty() {
         return Ok(false);
     }
-    let id = b.config().node_id;
+    let id = b.cluster().local_node();
     match name.parse::<i32>() {
         Ok(n) if n == id => Ok(true),
         _ => Err(ApiError::new(

@@ -14,7 +14,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 use super::Ctx;
-use crate::consumer_group::assignor;
+use crate::coordinator::consumer_group::assignor;
 
 const OPS_OMITTED: i32 = i32::MIN;
 

@@ -6,26 +6,14 @@ use kafka_protocol::messages::consumer_group_heartbeat_response::{Assignment, To
 use kafka_protocol::messages::{ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use super::{Ctx, internal_topic};
+use super::Ctx;
 use crate::broker::Broker;
-use crate::consumer_group::assignor;
-use crate::consumer_group::heartbeat::{Heartbeat, TopicMeta};
+use crate::coordinator::consumer_group::assignor;
+use crate::coordinator::consumer_group::heartbeat::{Heartbeat, TopicMeta};
 
 /// Every topic a subscription may match: the engine's and the virtual internal one.
 pub(crate) fn topic_universe(b: &Broker) -> Vec<TopicMeta> {
-    let mut topics: Vec<TopicMeta> = b
-        .engine()
-        .list_topics()
-        .into_iter()
-        .filter(|t| !internal_topic::is_internal(&t.name))
-        .map(|t| (t.name, t.id, t.partitions))
-        .collect();
-    topics.push((
-        internal_topic::CONSUMER_OFFSETS.to_string(),
-        internal_topic::CONSUMER_OFFSETS_ID,
-        b.config().offsets_topic_partitions,
-    ));
-    topics
+    crate::topics::resolve::universe(b.engine(), b.config().offsets_topic_partitions)
 }
 
 pub fn handle(

@@ -29,6 +29,13 @@ struct Created {
     overrides: ConfigMap,
 }
 
+/// CLUSTER CREATE covers every topic; otherwise TOPIC CREATE on the name (Kafka's rule).
+fn may_create(ctx: &Ctx<'_>, name: &str) -> bool {
+    use strait_access::{Operation, Resource};
+    super::authz::allowed(ctx, Operation::Create, Resource::Cluster)
+        || super::authz::allowed(ctx, Operation::Create, Resource::Topic(name))
+}
+
 pub async fn handle(ctx: &mut Ctx<'_>, req: CreateTopicsRequest) -> CreateTopicsResponse {
     let b = ctx.broker;
     let mut counts: HashMap<&str, usize> = HashMap::new();
@@ -48,6 +55,11 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: CreateTopicsRequest) -> CreateTopics
                 ResponseError::InvalidRequest,
                 "Duplicate topic name.",
             ))
+        } else if !may_create(ctx, name) {
+            Err(ApiError::new(
+                ResponseError::TopicAuthorizationFailed,
+                format!("{} may not create topic '{name}'", ctx.session.principal),
+            ))
         } else {
             create(b, t, req.validate_only).await
         };
@@ -66,8 +78,8 @@ async fn create(b: &Broker, t: &CreatableTopic, validate_only: bool) -> Result<C
     let engine = b.engine();
     let name: &str = &t.name.0;
     strait_engine::validate_topic_name(name)?;
-    if super::internal_topic::is_internal(name) {
-        return Err(super::internal_topic::create_refused(name));
+    if crate::topics::internal::is_internal(name) {
+        return Err(crate::topics::internal::create_refused(name));
     }
     if engine.topic(name).is_some() {
         return Err(ApiError::new(
@@ -200,7 +212,8 @@ fn partition_count(b: &Broker, t: &CreatableTopic) -> Result<u32, ApiError> {
 
 /// Checks one partition's manual replica list: on a single node the only valid list is `[our node id]`.
 pub(super) fn check_replicas(b: &Broker, ids: &[BrokerId]) -> Result<(), ApiError> {
-    let node = b.config().node_id;
+    // Only this node stores partitions until replication lands, so it is the only valid replica.
+    let node = b.cluster().local_node();
     let invalid = |m: String| Err(ApiError::new(ResponseError::InvalidReplicaAssignment, m));
     if ids.is_empty() {
         return invalid("The manual partition assignment includes an empty replica list.".into());

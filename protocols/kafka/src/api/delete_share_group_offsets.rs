@@ -7,7 +7,7 @@ use kafka_protocol::messages::{DeleteShareGroupOffsetsRequest, DeleteShareGroupO
 use kafka_protocol::protocol::StrBytes;
 
 use super::{Ctx, resolve};
-use crate::share::store;
+use crate::coordinator::share::store;
 
 pub fn handle(
     ctx: &mut Ctx<'_>,

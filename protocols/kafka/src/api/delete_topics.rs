@@ -73,7 +73,15 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: DeleteTopicsRequest) -> DeleteTopics
             resolved.push((name.clone(), *id, Err(e)));
             continue;
         }
-        resolved.push((name.clone(), *id, resolve(b, &t)));
+        // TOPIC DELETE, checked on the name before the topic is looked up (a denied principal does not learn
+        // whether it exists); a topic named by id is checked once its name is known.
+        let delete = strait_access::Operation::Delete;
+        let found = match &t {
+            Target::Name(n) => super::authz::topic(ctx, delete, n).and_then(|()| resolve(b, &t)),
+            Target::Id(_) => resolve(b, &t)
+                .and_then(|info| super::authz::topic(ctx, delete, &info.name).map(|()| info)),
+        };
+        resolved.push((name.clone(), *id, found));
     }
     let mut deleting = HashSet::new();
     let mut results = Vec::with_capacity(resolved.len());
@@ -90,7 +98,7 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: DeleteTopicsRequest) -> DeleteTopics
 }
 
 fn resolve(b: &Broker, t: &Target) -> Result<TopicInfo, ApiError> {
-    use super::internal_topic::{
+    use crate::topics::internal::{
         CONSUMER_OFFSETS, CONSUMER_OFFSETS_ID, delete_refused, is_internal,
     };
     match t {

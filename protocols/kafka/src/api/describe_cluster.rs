@@ -4,7 +4,7 @@
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
-use kafka_protocol::messages::{BrokerId, DescribeClusterRequest, DescribeClusterResponse};
+use kafka_protocol::messages::{DescribeClusterRequest, DescribeClusterResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use super::Ctx;
@@ -44,12 +44,17 @@ pub fn handle(ctx: &mut Ctx<'_>, req: DescribeClusterRequest) -> DescribeCluster
             .with_error_message(Some(StrBytes::from_string(message)))
             .with_endpoint_type(req.endpoint_type);
     }
-    let broker = DescribeClusterBroker::default()
-        .with_broker_id(BrokerId(cfg.node_id))
-        .with_host(StrBytes::from_string(cfg.advertised_host.clone()))
-        .with_port(cfg.advertised_port)
-        .with_rack(cfg.rack.clone().map(StrBytes::from_string))
-        .with_is_fenced(false);
+    let brokers = super::cluster::brokers(ctx.broker)
+        .into_iter()
+        .map(|n| {
+            DescribeClusterBroker::default()
+                .with_broker_id(n.id)
+                .with_host(StrBytes::from_string(n.host))
+                .with_port(n.port)
+                .with_rack(n.rack.map(StrBytes::from_string))
+                .with_is_fenced(false)
+        })
+        .collect();
     let ops = if req.include_cluster_authorized_operations {
         CLUSTER_OPERATIONS
     } else {
@@ -60,7 +65,7 @@ pub fn handle(ctx: &mut Ctx<'_>, req: DescribeClusterRequest) -> DescribeCluster
         .with_error_message(None)
         .with_endpoint_type(ENDPOINT_BROKERS)
         .with_cluster_id(StrBytes::from_string(cfg.cluster_id.clone()))
-        .with_controller_id(BrokerId(cfg.node_id))
-        .with_brokers(vec![broker])
+        .with_controller_id(super::cluster::controller(ctx.broker))
+        .with_brokers(brokers)
         .with_cluster_authorized_operations(ops)
 }

@@ -63,9 +63,10 @@ pub fn handle(ctx: &mut Ctx<'_>, req: DescribeGroupsRequest) -> DescribeGroupsRe
 /// A consumer-protocol group is not described here (ConsumerGroupDescribe is its API): Kafka answers
 /// GROUP_ID_NOT_FOUND ("not a classic group").
 fn describe(
-    coordinator: &crate::group::GroupCoordinator,
+    coordinator: &crate::coordinator::group::GroupCoordinator,
     id: &str,
-) -> Result<crate::group::admin::GroupDescription, kafka_protocol::error::ResponseError> {
+) -> Result<crate::coordinator::group::admin::GroupDescription, kafka_protocol::error::ResponseError>
+{
     if coordinator.consumer().exists(id) {
         return Err(kafka_protocol::error::ResponseError::GroupIdNotFound);
     }

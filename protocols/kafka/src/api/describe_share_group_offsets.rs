@@ -11,7 +11,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 use super::Ctx;
-use crate::share::store;
+use crate::coordinator::share::store;
 
 pub fn handle(
     ctx: &mut Ctx<'_>,

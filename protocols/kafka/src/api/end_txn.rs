@@ -12,7 +12,7 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: EndTxnRequest) -> EndTxnResponse {
     match b
         .txns()
         .end_txn(
-            b,
+            &b.txn_deps(),
             &req.transactional_id,
             req.producer_id.0,
             req.producer_epoch,

@@ -24,6 +24,7 @@ use kafka_protocol::messages::fetch_response::{
 };
 use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, ProducerId, TopicName};
 use kafka_protocol::protocol::StrBytes;
+use strait_access::Operation;
 use strait_engine::{EngineError, Partition};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -75,7 +76,7 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: FetchRequest) -> FetchResponse {
             .with_error_code(ResponseError::FetchSessionIdNotFound.code())
             .with_session_id(0);
     }
-    let targets = targets(b, &req, version);
+    let targets = targets(ctx, &req, version);
     // isolation_level: 0 READ_UNCOMMITTED, 1 READ_COMMITTED.
     let read_committed = req.isolation_level == 1;
     let deadline = Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
@@ -102,19 +103,25 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: FetchRequest) -> FetchResponse {
         .with_responses(round.topics);
     if round.leader_hint && version >= 16 {
         // KIP-951: name the leader's endpoint along with a leader-epoch error.
-        let cfg = b.config();
-        resp = resp.with_node_endpoints(vec![
-            NodeEndpoint::default()
-                .with_node_id(BrokerId(cfg.node_id))
-                .with_host(StrBytes::from_string(cfg.advertised_host.clone()))
-                .with_port(cfg.advertised_port)
-                .with_rack(cfg.rack.clone().map(StrBytes::from_string)),
-        ]);
+        let leader = super::cluster::broker(b, round.node_id);
+        resp = resp.with_node_endpoints(
+            leader
+                .into_iter()
+                .map(|n| {
+                    NodeEndpoint::default()
+                        .with_node_id(n.id)
+                        .with_host(StrBytes::from_string(n.host))
+                        .with_port(n.port)
+                        .with_rack(n.rack.map(StrBytes::from_string))
+                })
+                .collect(),
+        );
     }
     resp
 }
 
-fn targets(b: &Broker, req: &FetchRequest, version: i16) -> Vec<TopicTargets> {
+fn targets(ctx: &Ctx<'_>, req: &FetchRequest, version: i16) -> Vec<TopicTargets> {
+    let b = ctx.broker;
     req.topics
         .iter()
         .map(|t| {
@@ -124,9 +131,22 @@ fn targets(b: &Broker, req: &FetchRequest, version: i16) -> Vec<TopicTargets> {
                 internal_topic::is_internal(&t.topic)
             };
             let topic = if version >= 13 {
-                b.topic_ids().lookup(b, &t.topic_id)
+                b.topic_ids().lookup(b.engine(), &t.topic_id)
             } else {
                 resolve::topic(b, &t.topic)
+            }
+            .and_then(|info| super::authz::topic(ctx, Operation::Read, &info.name).map(|()| info));
+            // The internal topic is virtual: authorized by its name before it is served.
+            let internal_denied = internal
+                .then(|| {
+                    super::authz::topic(ctx, Operation::Read, internal_topic::CONSUMER_OFFSETS)
+                        .err()
+                })
+                .flatten();
+            let internal = internal && internal_denied.is_none();
+            let topic = match internal_denied {
+                Some(e) => Err(e),
+                None => topic,
             };
             let partitions = t
                 .partitions
@@ -165,7 +185,8 @@ async fn read_round(
     read_committed: bool,
 ) -> Round {
     let mut round = Round {
-        node_id: b.config().node_id,
+        // Every partition a round reads is led here (`resolve::partition` refuses the others).
+        node_id: b.cluster().local_node(),
         ..Round::default()
     };
     let mut budget = max_bytes;

@@ -1,4 +1,5 @@
-//! FindCoordinator: this single node coordinates every consumer group and every transactional id.
+//! FindCoordinator: the cluster view names the coordinator of every consumer group and transactional id (this
+//! node, on a single node).
 //!
 //! Share groups are not implemented, so SHARE keys are answered INVALID_REQUEST with an explanation, as Kafka
 //! answers for coordinator types it does not run (COORDINATOR_NOT_AVAILABLE would be retried until a timeout).
@@ -8,17 +9,21 @@ use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
 use kafka_protocol::protocol::StrBytes;
 
+use strait_engine::cluster::CoordinatorKind;
+
 use super::Ctx;
+use crate::broker::Broker;
 
 /// Kafka's `CoordinatorType` ids.
 const GROUP: i8 = 0;
 const TRANSACTION: i8 = 1;
 const SHARE: i8 = 2;
 
-/// Who coordinates keys of `key_type`: `Ok` for us, or the error and its explanation.
-fn coordinator_for(key_type: i8) -> Result<(), (ResponseError, &'static str)> {
+/// The coordinator kind of `key_type`, or the error and its explanation.
+fn kind_of(key_type: i8) -> Result<CoordinatorKind, (ResponseError, &'static str)> {
     match key_type {
-        GROUP | TRANSACTION => Ok(()),
+        GROUP => Ok(CoordinatorKind::Group),
+        TRANSACTION => Ok(CoordinatorKind::Transaction),
         SHARE => Err((
             ResponseError::InvalidRequest,
             "share groups are not supported by this broker",
@@ -30,12 +35,25 @@ fn coordinator_for(key_type: i8) -> Result<(), (ResponseError, &'static str)> {
     }
 }
 
+/// Who coordinates `key`: its node's id, host and port, or the error and its explanation.
+fn find(
+    b: &Broker,
+    key_type: i8,
+    key: &str,
+) -> Result<(BrokerId, StrBytes, i32), (ResponseError, &'static str)> {
+    let kind = kind_of(key_type)?;
+    match super::cluster::coordinator(b, kind, key) {
+        Some(n) => Ok((n.id, StrBytes::from_string(n.host), n.port)),
+        None => Err((
+            ResponseError::CoordinatorNotAvailable,
+            "no node coordinates this key right now",
+        )),
+    }
+}
+
 pub fn handle(ctx: &mut Ctx<'_>, req: FindCoordinatorRequest) -> FindCoordinatorResponse {
     let version = ctx.version();
-    let cfg = ctx.broker.config();
-    let node = BrokerId(cfg.node_id);
-    let host = StrBytes::from_string(cfg.advertised_host.clone());
-    let port = cfg.advertised_port;
+    let b = ctx.broker;
     // v0 has no key type: it asks for a group coordinator.
     let key_type = if version >= 1 { req.key_type } else { GROUP };
     if version >= 4 {
@@ -43,11 +61,11 @@ pub fn handle(ctx: &mut Ctx<'_>, req: FindCoordinatorRequest) -> FindCoordinator
         let coordinators = req
             .coordinator_keys
             .into_iter()
-            .map(|key| match coordinator_for(key_type) {
-                Ok(()) => Coordinator::default()
+            .map(|key| match find(b, key_type, &key) {
+                Ok((node, host, port)) => Coordinator::default()
                     .with_key(key)
                     .with_node_id(node)
-                    .with_host(host.clone())
+                    .with_host(host)
                     .with_port(port)
                     .with_error_message(None),
                 Err((e, msg)) => Coordinator::default()
@@ -60,8 +78,8 @@ pub fn handle(ctx: &mut Ctx<'_>, req: FindCoordinatorRequest) -> FindCoordinator
             .collect();
         return FindCoordinatorResponse::default().with_coordinators(coordinators);
     }
-    match coordinator_for(key_type) {
-        Ok(()) => FindCoordinatorResponse::default()
+    match find(b, key_type, &req.key) {
+        Ok((node, host, port)) => FindCoordinatorResponse::default()
             .with_node_id(node)
             .with_host(host)
             .with_port(port)

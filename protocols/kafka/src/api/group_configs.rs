@@ -10,8 +10,8 @@ use kafka_protocol::error::ResponseError;
 use super::config_catalog::{ConfigType, SOURCE_DEFAULT};
 use super::config_resources::{Described, synonym};
 use crate::broker::Broker;
+use crate::coordinator::share::{GROUP_CONFIG_KEYS, store};
 use crate::error::ApiError;
-use crate::share::{GROUP_CONFIG_KEYS, store};
 
 /// Kafka's `ConfigSource.GROUP_CONFIG`.
 const SOURCE_GROUP: i8 = 8;

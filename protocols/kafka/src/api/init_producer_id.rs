@@ -31,7 +31,7 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: InitProducerIdRequest) -> InitProduc
             return match b
                 .txns()
                 .init_producer_id(
-                    b,
+                    &b.txn_deps(),
                     txn_id,
                     req.transaction_timeout_ms,
                     req.producer_id.0,

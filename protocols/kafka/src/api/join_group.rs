@@ -8,7 +8,7 @@ use kafka_protocol::messages::{JoinGroupRequest, JoinGroupResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use super::Ctx;
-use crate::group::{JoinParams, JoinResult, Protocol};
+use crate::coordinator::group::{JoinParams, JoinResult, Protocol};
 
 pub(crate) fn millis(ms: i32) -> Duration {
     Duration::from_millis(u64::try_from(ms).unwrap_or(0))

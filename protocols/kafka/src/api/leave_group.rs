@@ -5,7 +5,7 @@ use kafka_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use super::Ctx;
-use crate::group::leave::LeavingMember;
+use crate::coordinator::group::leave::LeavingMember;
 
 pub fn handle(ctx: &mut Ctx<'_>, req: LeaveGroupRequest) -> LeaveGroupResponse {
     let version = ctx.version();

@@ -25,6 +25,7 @@ use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
+use strait_access::Operation;
 use strait_engine::batch::{self, BatchError, BatchHeader, BatchIter};
 use strait_engine::{EngineError, Partition, TopicInfo};
 
@@ -67,7 +68,11 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: ListOffsetsRequest) -> ListOffsetsRe
     let read_committed = version >= 2 && req.isolation_level == 1;
     let mut topics = Vec::with_capacity(req.topics.len());
     for t in &req.topics {
-        let topic = resolve::topic(b, &t.name);
+        let denied = super::authz::topic(ctx, Operation::Describe, &t.name).err();
+        let topic = match &denied {
+            Some(e) => Err(e.clone()),
+            None => resolve::topic(b, &t.name),
+        };
         let mut parts = Vec::with_capacity(t.partitions.len());
         for p in &t.partitions {
             let res = if mentions[&(&**t.name, p.partition_index)] > 1 {
@@ -75,6 +80,8 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: ListOffsetsRequest) -> ListOffsetsRe
                     ResponseError::InvalidRequest,
                     "partition listed more than once",
                 ))
+            } else if let Some(e) = &denied {
+                Err(e.clone())
             } else if internal_topic::is_internal(&t.name) {
                 internal(b, p)
             } else {

@@ -10,7 +10,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 use super::Ctx;
-use crate::txn::describe::STATE_NAMES;
+use crate::coordinator::txn::describe::STATE_NAMES;
 
 pub async fn handle(ctx: &mut Ctx<'_>, req: ListTransactionsRequest) -> ListTransactionsResponse {
     let version = ctx.version();
@@ -39,7 +39,7 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: ListTransactionsRequest) -> ListTran
     } else {
         -1
     };
-    let now = crate::producer::now_ms();
+    let now = crate::coordinator::producer::now_ms();
     let states = ctx
         .broker
         .txns()

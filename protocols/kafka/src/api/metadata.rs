@@ -4,11 +4,13 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
-use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
+use kafka_protocol::messages::{MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use strait_engine::{EngineError, TopicInfo};
 
-use super::{Ctx, internal_topic};
+use strait_access::{Operation, Resource};
+
+use super::{Ctx, authz, internal_topic};
 use crate::broker::Broker;
 use crate::error::engine_error_code;
 
@@ -30,47 +32,72 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: MetadataRequest) -> MetadataResponse
             .list_topics()
             .iter()
             .filter(|t| !internal_topic::is_internal(&t.name))
+            // Topics the principal may not describe are left out, as in Kafka.
+            .filter(|t| authz::allowed(ctx, Operation::Describe, Resource::Topic(&t.name)))
             .map(|t| topic_entry(b, t))
             .collect();
-        topics.push(consumer_offsets_entry(b));
+        let offsets = Resource::Topic(internal_topic::CONSUMER_OFFSETS);
+        if authz::allowed(ctx, Operation::Describe, offsets) {
+            topics.push(consumer_offsets_entry(b));
+        }
         topics
     } else {
         let auto = version < 4 || req.allow_auto_topic_creation;
         let mut out = Vec::new();
         for t in req.topics.unwrap_or_default() {
-            out.push(requested_topic(b, t.name.map(|n| n.0.to_string()), t.topic_id, auto).await);
+            out.push(requested_topic(ctx, t.name.map(|n| n.0.to_string()), t.topic_id, auto).await);
         }
         out
     };
-    let broker = MetadataResponseBroker::default()
-        .with_node_id(BrokerId(cfg.node_id))
-        .with_host(StrBytes::from_string(cfg.advertised_host.clone()))
-        .with_port(cfg.advertised_port)
-        .with_rack(cfg.rack.clone().map(StrBytes::from_string));
+    let brokers = super::cluster::brokers(b)
+        .into_iter()
+        .map(|n| {
+            MetadataResponseBroker::default()
+                .with_node_id(n.id)
+                .with_host(StrBytes::from_string(n.host))
+                .with_port(n.port)
+                .with_rack(n.rack.map(StrBytes::from_string))
+        })
+        .collect();
     MetadataResponse::default()
-        .with_brokers(vec![broker])
+        .with_brokers(brokers)
         .with_cluster_id(Some(StrBytes::from_string(cfg.cluster_id.clone())))
-        .with_controller_id(BrokerId(cfg.node_id))
+        .with_controller_id(super::cluster::controller(b))
         .with_topics(topics)
         .with_cluster_authorized_operations(OPS_OMITTED)
 }
 
+/// A named topic the principal may not describe: TOPIC_AUTHORIZATION_FAILED, nothing else disclosed.
+fn denied(name: Option<&str>, id: uuid::Uuid) -> MetadataResponseTopic {
+    MetadataResponseTopic::default()
+        .with_name(name.map(|n| TopicName(StrBytes::from_string(n.to_string()))))
+        .with_topic_id(id)
+        .with_error_code(ResponseError::TopicAuthorizationFailed.code())
+        .with_topic_authorized_operations(OPS_OMITTED)
+}
+
 async fn requested_topic(
-    b: &Broker,
+    ctx: &Ctx<'_>,
     name: Option<String>,
     id: uuid::Uuid,
     auto: bool,
 ) -> MetadataResponseTopic {
+    let b = ctx.broker;
+    let may = |op: Operation, topic: &str| authz::allowed(ctx, op, Resource::Topic(topic));
     let engine = b.engine();
     // A non-nil id wins over the name, as in Kafka: the Java client asks by id with an empty (not null) name,
     // and the answer must carry the id back, since it indexes the response by topic id.
     if id == internal_topic::CONSUMER_OFFSETS_ID
         || (id.is_nil() && name.as_deref().is_some_and(internal_topic::is_internal))
     {
+        if !may(Operation::Describe, internal_topic::CONSUMER_OFFSETS) {
+            return denied(name.as_deref(), id);
+        }
         return consumer_offsets_entry(b);
     }
     if !id.is_nil() {
         return match engine.list_topics().into_iter().find(|t| t.id == id) {
+            Some(t) if !may(Operation::Describe, &t.name) => denied(None, id),
             Some(t) => topic_entry(b, &t),
             None => MetadataResponseTopic::default()
                 .with_name(None)
@@ -78,6 +105,12 @@ async fn requested_topic(
                 .with_error_code(ResponseError::UnknownTopicId.code())
                 .with_topic_authorized_operations(OPS_OMITTED),
         };
+    }
+    if name
+        .as_deref()
+        .is_some_and(|n| !may(Operation::Describe, n))
+    {
+        return denied(name.as_deref(), id);
     }
     if let Some(t) = name.as_deref().and_then(|n| engine.topic(n)) {
         return topic_entry(b, &t);
@@ -101,6 +134,11 @@ async fn requested_topic(
     if !(auto && b.config().auto_create_topics) {
         return error(ResponseError::UnknownTopicOrPartition);
     }
+    // Auto-creation needs CLUSTER CREATE or TOPIC CREATE, as in Kafka.
+    if !(authz::allowed(ctx, Operation::Create, Resource::Cluster) || may(Operation::Create, &name))
+    {
+        return error(ResponseError::TopicAuthorizationFailed);
+    }
     match engine
         .create_topic(&name, b.config().default_partitions, Default::default())
         .await
@@ -118,17 +156,19 @@ async fn requested_topic(
     }
 }
 
-/// The virtual internal offsets topic (see `internal_topic`): every partition led by this node at epoch 0.
+/// The virtual internal offsets topic (see `internal_topic`): every partition led by the group coordinator of
+/// its partition (this node, on a single node) at epoch 0.
 fn consumer_offsets_entry(b: &Broker) -> MetadataResponseTopic {
-    let node = BrokerId(b.config().node_id);
     let partitions = (0..b.config().offsets_topic_partitions)
         .map(|p| {
+            let (leader, replicas, isr) =
+                super::cluster::leadership(b, internal_topic::CONSUMER_OFFSETS, p);
             MetadataResponsePartition::default()
                 .with_partition_index(p as i32)
-                .with_leader_id(node)
+                .with_leader_id(leader)
                 .with_leader_epoch(0)
-                .with_replica_nodes(vec![node])
-                .with_isr_nodes(vec![node])
+                .with_replica_nodes(replicas)
+                .with_isr_nodes(isr)
         })
         .collect();
     MetadataResponseTopic::default()
@@ -142,21 +182,27 @@ fn consumer_offsets_entry(b: &Broker) -> MetadataResponseTopic {
 }
 
 fn topic_entry(b: &Broker, t: &TopicInfo) -> MetadataResponseTopic {
-    let node = BrokerId(b.config().node_id);
     let partitions = (0..t.partitions)
         .map(|p| {
+            let (leader, replicas, isr) = super::cluster::leadership(b, &t.name, p);
+            // The view's epoch when it knows one, else the local log's (a single node's own leadership).
             let epoch = b
-                .engine()
-                .partition(&t.name, p)
-                .ok()
-                .and_then(|p| p.latest_epoch())
+                .cluster()
+                .partition_leadership(&t.name, p)
+                .and_then(|l| l.leader_epoch)
+                .or_else(|| {
+                    b.engine()
+                        .partition(&t.name, p)
+                        .ok()
+                        .and_then(|p| p.latest_epoch())
+                })
                 .unwrap_or(0);
             MetadataResponsePartition::default()
                 .with_partition_index(p as i32)
-                .with_leader_id(node)
+                .with_leader_id(leader)
                 .with_leader_epoch(epoch)
-                .with_replica_nodes(vec![node])
-                .with_isr_nodes(vec![node])
+                .with_replica_nodes(replicas)
+                .with_isr_nodes(isr)
         })
         .collect();
     MetadataResponseTopic::default()

@@ -15,9 +15,12 @@ use crate::codec;
 use crate::error::KafkaError;
 
 pub mod api_versions;
+pub mod authz;
+mod authz_gate;
+pub(crate) mod cluster;
 pub mod fetch;
 pub mod init_producer_id;
-pub mod internal_topic;
+pub use crate::topics::internal as internal_topic;
 pub mod list_offsets;
 pub mod metadata;
 pub mod offset_for_leader_epoch;
@@ -157,6 +160,32 @@ pub enum Reply {
     Later(Deferred),
 }
 
+impl Broker {
+    /// Handles one request frame (without its length prefix). Returns the response (also without), or `None`
+    /// when the protocol sends none (Produce with acks=0). An error means the connection must be closed.
+    pub async fn handle(
+        &self,
+        session: &mut Session,
+        frame: Bytes,
+    ) -> Result<Option<Bytes>, KafkaError> {
+        match dispatch(self, session, frame).await? {
+            Reply::Now(r) => Ok(r.map(codec::Frame::into_bytes)),
+            Reply::Later(f) => f.await,
+        }
+    }
+
+    /// Like [`handle`](Self::handle), but an acks=-1 Produce comes back as [`Reply::Later`] once its batches are
+    /// appended, so a connection can append its next Produce while this one waits for its fsync (Kafka clients
+    /// keep up to five in flight). Responses must still be sent in request order.
+    pub async fn handle_pipelined(
+        &self,
+        session: &mut Session,
+        frame: Bytes,
+    ) -> Result<Reply, KafkaError> {
+        dispatch(self, session, frame).await
+    }
+}
+
 pub(crate) async fn dispatch(
     broker: &Broker,
     session: &mut Session,
@@ -189,6 +218,10 @@ pub(crate) async fn dispatch(
         header: &header,
         session,
     };
+    if let Some(denied) = authz_gate::check(&ctx, &decoded.request) {
+        return codec::encode_frame(api, version, header.correlation_id, &denied)
+            .map(|f| Reply::Now(Some(f)));
+    }
     let response = match decoded.request {
         RequestKind::ApiVersions(r) => ResponseKind::ApiVersions(api_versions::handle(&mut ctx, r)),
         RequestKind::Metadata(r) => ResponseKind::Metadata(metadata::handle(&mut ctx, r).await),
@@ -350,15 +383,15 @@ async fn share_dispatch(
     let mut buf = bytes::BytesMut::with_capacity(256);
     codec::encode_header(&mut buf, api, version, header.correlation_id)?;
     if api == ApiKey::ShareFetch {
-        let req = crate::share::wire::decode_share_fetch(&body, version)
+        let req = crate::codec::share_wire::decode_share_fetch(&body, version)
             .map_err(KafkaError::ShareWire)?;
         let resp = share_fetch::handle(broker, req).await;
-        crate::share::wire::encode_share_fetch_response(&mut buf, &resp);
+        crate::codec::share_wire::encode_share_fetch_response(&mut buf, &resp);
     } else {
-        let req = crate::share::wire::decode_share_acknowledge(&body, version)
+        let req = crate::codec::share_wire::decode_share_acknowledge(&body, version)
             .map_err(KafkaError::ShareWire)?;
         let resp = share_acknowledge::handle(broker, req);
-        crate::share::wire::encode_share_acknowledge_response(&mut buf, &resp, version);
+        crate::codec::share_wire::encode_share_acknowledge_response(&mut buf, &resp, version);
     }
     Ok(Reply::Now(Some(buf.freeze().into())))
 }

@@ -7,7 +7,7 @@ use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse, TopicN
 use kafka_protocol::protocol::StrBytes;
 
 use super::Ctx;
-use crate::group::commit::{CommitParams, PartitionCommit};
+use crate::coordinator::group::commit::{CommitParams, PartitionCommit};
 
 pub async fn handle(ctx: &mut Ctx<'_>, req: OffsetCommitRequest) -> OffsetCommitResponse {
     let version = ctx.version();

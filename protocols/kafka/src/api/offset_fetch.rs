@@ -12,7 +12,7 @@ use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse, TopicNam
 use kafka_protocol::protocol::StrBytes;
 
 use super::Ctx;
-use crate::group::offsets::{CommittedOffset, TopicOffsets};
+use crate::coordinator::group::offsets::{CommittedOffset, TopicOffsets};
 
 type Requested = Option<Vec<(String, Vec<i32>)>>;
 

@@ -18,6 +18,7 @@ use kafka_protocol::messages::produce_response::{
 };
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
+use strait_access::Operation;
 use strait_engine::batch::BatchHeader;
 use strait_engine::{AppendInfo, AppendOptions, EngineError, FsyncPolicy, Partition, TopicInfo};
 use tokio::time::Instant;
@@ -26,8 +27,8 @@ use super::Ctx;
 use super::closed_partitions;
 use super::resolve;
 use crate::broker::Broker;
+use crate::coordinator::producer::{BatchMeta, ProducerBatch, Verdict};
 use crate::error::{ApiError, KafkaError};
-use crate::producer::{BatchMeta, ProducerBatch, Verdict};
 
 /// Where a batch is (or, for an acknowledged retry, already was) in the log.
 struct Appended {
@@ -81,16 +82,29 @@ pub async fn accept(ctx: &mut Ctx<'_>, req: ProduceRequest) -> Result<Accepted, 
     let mut topics = Vec::with_capacity(req.topic_data.len());
     let mut waits = Vec::new();
     let mut failures: Vec<ApiError> = Vec::new();
+    // A transactional producer also needs TRANSACTIONAL_ID WRITE; without it every partition is refused.
+    let txn_denied = req
+        .transactional_id
+        .as_ref()
+        .and_then(|id| super::authz::transactional_id(ctx, Operation::Write, id).err());
     for td in req.topic_data {
-        let topic: Result<TopicInfo, ApiError> = if !matches!(acks, -1..=1) {
+        let topic: Result<TopicInfo, ApiError> = if let Some(e) = &txn_denied {
+            Err(e.clone())
+        } else if !matches!(acks, -1..=1) {
             Err(ApiError::new(
                 ResponseError::InvalidRequiredAcks,
                 format!("acks must be -1, 0 or 1, not {acks}"),
             ))
         } else if version >= 13 {
-            b.topic_ids().lookup(b, &td.topic_id)
+            b.topic_ids()
+                .lookup(b.engine(), &td.topic_id)
+                .and_then(|t| super::authz::topic(ctx, Operation::Write, &t.name).map(|()| t))
         } else {
-            resolve::topic_or_create(b, &td.name).await
+            // Authorized before auto-creation, as Kafka does: a denied principal learns nothing and creates nothing.
+            match super::authz::topic(ctx, Operation::Write, &td.name) {
+                Ok(()) => resolve::topic_or_create(b, &td.name).await,
+                Err(e) => Err(e),
+            }
         };
         let mut parts = Vec::with_capacity(td.partition_data.len());
         for pd in td.partition_data {

@@ -1,9 +1,5 @@
-//! Lookups shared by the data-path APIs (Produce, Fetch, ListOffsets, OffsetForLeaderEpoch): topics by name
-//! or id, the leader epoch this broker answers with, and Kafka's leader-epoch rules.
-
-use std::cmp::Ordering;
-use std::collections::HashMap;
-use std::sync::{PoisonError, RwLock};
+//! The broker-level lookups of the data-path APIs (Produce, Fetch, ListOffsets, OffsetForLeaderEpoch): the
+//! engine lookups of [`crate::topics::resolve`] plus auto-creation, which follows the broker's config.
 
 use kafka_protocol::error::ResponseError;
 use strait_engine::{EngineError, Partition, TopicInfo};
@@ -11,110 +7,40 @@ use strait_engine::{EngineError, Partition, TopicInfo};
 use crate::broker::Broker;
 use crate::error::ApiError;
 
-/// The epoch this broker leads `p` in: the latest one written, or 0 (what a single node stamps) before any
-/// write. Metadata reports the same value, so clients' `current_leader_epoch` matches it.
-pub(crate) fn leader_epoch(p: &Partition) -> i32 {
-    p.latest_epoch().unwrap_or(0)
-}
-
-/// KIP-320: a client that knows a newer epoch than ours talks to a stale leader (UNKNOWN_LEADER_EPOCH, retry);
-/// one that knows an older epoch has stale metadata (FENCED_LEADER_EPOCH, refresh). -1 means "not checked".
-pub(crate) fn check_leader_epoch(p: &Partition, current: i32) -> Result<(), ApiError> {
-    if current < 0 {
-        return Ok(());
-    }
-    let ours = leader_epoch(p);
-    match current.cmp(&ours) {
-        Ordering::Equal => Ok(()),
-        Ordering::Greater => Err(ApiError::new(
-            ResponseError::UnknownLeaderEpoch,
-            format!("leader epoch {current} is newer than this broker's {ours}"),
-        )),
-        Ordering::Less => Err(ApiError::new(
-            ResponseError::FencedLeaderEpoch,
-            format!("leader epoch {current} is older than the current {ours}"),
-        )),
-    }
-}
-
-/// The leader's answer to "where did epoch `requested` end?" (OffsetForLeaderEpoch, Fetch divergence), with
-/// Kafka's `LeaderEpochFileCache.endOffsetFor` rules: `(-1, -1)` for an undefined or future epoch, the log end
-/// for the current one, and for an epoch older than any retained one that epoch with the start of the log.
-/// A leader's cache always holds its own epoch, even before its first write; the engine's does not, so an
-/// empty partition is answered as if epoch [`leader_epoch`] started at its log end.
-pub(crate) fn epoch_end_offset(p: &Partition, requested: i32) -> (i32, i64) {
-    const UNDEFINED: (i32, i64) = (-1, -1);
-    let ours = leader_epoch(p);
-    if requested < 0 || requested > ours {
-        return UNDEFINED;
-    }
-    let offsets = p.offsets();
-    if requested == ours {
-        return (ours, offsets.log_end);
-    }
-    // The engine trims its first entry to the log start after retention, so the log start is where the oldest
-    // retained epoch begins.
-    p.end_offset_for_epoch(requested)
-        .unwrap_or((requested, offsets.log_start))
-}
-
-/// Topic id → name, for the requests that name topics by id (Fetch v13+, Produce v13). The engine looks
-/// topics up by name only; listing every topic per fetch would cost O(topics) on the hottest path, so the map
-/// is kept here and rebuilt when an id is missing or stale (topic created, deleted or recreated).
-#[derive(Default)]
-pub(crate) struct TopicIdCache(RwLock<HashMap<uuid::Uuid, String>>);
-
-impl TopicIdCache {
-    pub(crate) fn lookup(&self, b: &Broker, id: &uuid::Uuid) -> Result<TopicInfo, ApiError> {
-        let by_id = |name: Option<String>| {
-            name.and_then(|n| b.engine().topic(&n))
-                .filter(|t| t.id == *id)
-        };
-        let cached = self
-            .0
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(id)
-            .cloned();
-        if let Some(t) = by_id(cached) {
-            return Ok(t);
-        }
-        let fresh: HashMap<uuid::Uuid, String> = b
-            .engine()
-            .list_topics()
-            .into_iter()
-            .map(|t| (t.id, t.name))
-            .collect();
-        let name = fresh.get(id).cloned();
-        *self.0.write().unwrap_or_else(PoisonError::into_inner) = fresh;
-        by_id(name).ok_or_else(|| {
-            ApiError::new(
-                ResponseError::UnknownTopicId,
-                format!("unknown topic id {id}"),
-            )
-        })
-    }
-}
+pub(crate) use crate::topics::resolve::{check_leader_epoch, epoch_end_offset, leader_epoch};
 
 /// A topic by name, or a Kafka-style error.
 pub(crate) fn topic(b: &Broker, name: &str) -> Result<TopicInfo, ApiError> {
-    // The internal offsets topic is virtual (no engine log); APIs that serve it do so before resolving.
-    if super::internal_topic::is_internal(name) {
-        return Err(super::internal_topic::produce_refused(name));
+    crate::topics::resolve::topic(b.engine(), name)
+}
+
+/// A partition of a resolved topic that this node leads; negative or too large indexes are unknown partitions,
+/// and one the cluster view says another node (or no node) leads is NOT_LEADER_OR_FOLLOWER, so the client
+/// refreshes its metadata and goes to the leader.
+pub(crate) fn partition(
+    b: &Broker,
+    t: &TopicInfo,
+    index: i32,
+) -> Result<std::sync::Arc<Partition>, ApiError> {
+    let p = crate::topics::resolve::partition(b.engine(), t, index)?;
+    if !b.cluster().is_local_leader(&t.name, p.index()) {
+        return Err(ApiError::new(
+            ResponseError::NotLeaderOrFollower,
+            format!(
+                "this node ({}) does not lead partition {index} of '{}'",
+                b.cluster().local_node(),
+                t.name
+            ),
+        ));
     }
-    b.engine().topic(name).ok_or_else(|| {
-        ApiError::new(
-            ResponseError::UnknownTopicOrPartition,
-            format!("unknown topic '{name}'"),
-        )
-    })
+    Ok(p)
 }
 
 /// A topic by name, created with the broker defaults when it does not exist and the broker allows
 /// auto-creation (the rule Metadata applies).
 pub(crate) async fn topic_or_create(b: &Broker, name: &str) -> Result<TopicInfo, ApiError> {
-    if super::internal_topic::is_internal(name) {
-        return Err(super::internal_topic::produce_refused(name));
+    if crate::topics::internal::is_internal(name) {
+        return Err(crate::topics::internal::produce_refused(name));
     }
     if let Some(t) = b.engine().topic(name) {
         return Ok(t);
@@ -136,19 +62,4 @@ pub(crate) async fn topic_or_create(b: &Broker, name: &str) -> Result<TopicInfo,
             Err(e.into())
         }
     }
-}
-
-/// A partition of a resolved topic; negative or too large indexes are unknown partitions.
-pub(crate) fn partition(
-    b: &Broker,
-    t: &TopicInfo,
-    index: i32,
-) -> Result<std::sync::Arc<Partition>, ApiError> {
-    let idx = u32::try_from(index).map_err(|_| {
-        ApiError::new(
-            ResponseError::UnknownTopicOrPartition,
-            format!("invalid partition {index}"),
-        )
-    })?;
-    Ok(b.engine().partition(&t.name, idx)?)
 }

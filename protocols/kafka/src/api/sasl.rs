@@ -13,39 +13,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::Ctx;
 
-/// A SASL mechanism this broker can run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mechanism {
-    Plain,
-}
-
-impl Mechanism {
-    fn name(self) -> &'static str {
-        match self {
-            Mechanism::Plain => "PLAIN",
-        }
-    }
-
-    fn parse(name: &str) -> Option<Mechanism> {
-        match name {
-            "PLAIN" => Some(Mechanism::Plain),
-            _ => None,
-        }
-    }
-}
-
-/// Where a connection is in the SASL exchange.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum SaslState {
-    #[default]
-    Start,
-    /// Handshake done; the next SaslAuthenticate uses this mechanism.
-    Negotiated(Mechanism),
-    /// Authenticated as this principal.
-    Authenticated(String),
-    /// A failed attempt: the connection gets no second try (Kafka closes it).
-    Failed,
-}
+pub use crate::session::{Mechanism, SaslState};
 
 fn enabled(ctx: &Ctx<'_>) -> Vec<Mechanism> {
     if ctx.broker.config().sasl_plain_users.is_empty() {
@@ -90,6 +58,10 @@ pub fn authenticate(ctx: &mut Ctx<'_>, req: SaslAuthenticateRequest) -> SaslAuth
         Mechanism::Plain => match plain(ctx, &req.auth_bytes) {
             Some(user) => {
                 tracing::info!(user = %user, "SASL/PLAIN authentication succeeded");
+                ctx.session.principal = strait_access::Principal::user(
+                    user.clone(),
+                    strait_access::AuthMechanism::SaslPlain,
+                );
                 ctx.session.sasl = SaslState::Authenticated(user);
                 SaslAuthenticateResponse::default()
             }

@@ -6,9 +6,10 @@ use kafka_protocol::error::ResponseError;
 
 use super::share_fetch::session_error;
 use crate::broker::Broker;
-use crate::share::ops;
-use crate::share::session::SessionError;
-use crate::share::wire::{ShareRequest, ShareResponse};
+use crate::codec::share_wire::{PartitionResp, ShareRequest, ShareResponse, TopicReq, TopicResp};
+use crate::coordinator::share::ShareState;
+use crate::coordinator::share::ops;
+use crate::coordinator::share::session::SessionError;
 
 pub fn handle(b: &Broker, q: ShareRequest) -> ShareResponse {
     let shares = b.shares();
@@ -43,7 +44,7 @@ pub fn handle(b: &Broker, q: ShareRequest) -> ShareResponse {
     if let Err(e) = checked {
         return fail(session_error(e), e.to_string());
     }
-    let topics = ops::acknowledge_all(b, &mut st, &group, &member, &q.topics, q.is_renew_ack);
+    let topics = acknowledge_all(b, &mut st, &group, &member, &q.topics, q.is_renew_ack);
     if q.session_epoch == -1 {
         shares.release_member(&mut st, &group, &member);
         shares.persist_dirty(&mut st);
@@ -53,4 +54,57 @@ pub fn handle(b: &Broker, q: ShareRequest) -> ShareResponse {
         topics,
         ..Default::default()
     }
+}
+
+/// Resolves and acknowledges every partition of a request's topics (acks only; fetching is the caller's).
+/// Returns per topic the partitions' acknowledge results.
+pub(crate) fn acknowledge_all(
+    b: &Broker,
+    st: &mut ShareState,
+    group: &str,
+    member: &str,
+    topics: &[TopicReq],
+    renew_allowed: bool,
+) -> Vec<TopicResp> {
+    let shares = b.shares();
+    let mut out = Vec::new();
+    for t in topics {
+        let info = b.topic_ids().lookup(b.engine(), &t.topic_id);
+        let mut parts = Vec::new();
+        for pr in t.partitions.iter().filter(|p| !p.acks.is_empty()) {
+            let result = match &info {
+                Err(e) => Err((e.code, e.message.clone())),
+                Ok(info) => match super::resolve::partition(b, info, pr.partition) {
+                    Err(e) => Err((e.code, e.message)),
+                    Ok(p) => ops::apply_acks(
+                        shares,
+                        st,
+                        &(group.to_string(), t.topic_id, pr.partition),
+                        &p,
+                        member,
+                        pr,
+                        renew_allowed,
+                    ),
+                },
+            };
+            let mut resp = PartitionResp {
+                partition: pr.partition,
+                leader_id: b.cluster().local_node(),
+                ..Default::default()
+            };
+            if let Err((code, msg)) = result {
+                resp.ack_error_code = code.code();
+                resp.ack_error_message = Some(msg);
+            }
+            parts.push(resp);
+        }
+        if !parts.is_empty() {
+            out.push(TopicResp {
+                topic_id: t.topic_id,
+                partitions: parts,
+            });
+        }
+    }
+    shares.persist_dirty(st);
+    out
 }

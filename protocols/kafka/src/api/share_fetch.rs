@@ -19,11 +19,11 @@ use strait_engine::Partition;
 use strait_engine::batch::peek_offset_and_len;
 
 use crate::broker::Broker;
-use crate::share::ShareSession;
-use crate::share::ops;
-use crate::share::partition::BatchSpan;
-use crate::share::session::SessionError;
-use crate::share::wire::{PartitionResp, ShareRequest, ShareResponse, TopicResp};
+use crate::codec::share_wire::{PartitionResp, ShareRequest, ShareResponse, TopicResp};
+use crate::coordinator::share::ShareSession;
+use crate::coordinator::share::ops;
+use crate::coordinator::share::partition::BatchSpan;
+use crate::coordinator::share::session::SessionError;
 
 /// Cap on one response's record bytes, whatever the client asks (Kafka's `fetch.max.bytes` default).
 const MAX_RESPONSE_BYTES: usize = 55 << 20;
@@ -112,7 +112,14 @@ pub async fn handle(b: &Broker, q: ShareRequest) -> ShareResponse {
                 }
             }
         }
-        let acked = ops::acknowledge_all(b, &mut st, &group, &member, &q.topics, q.is_renew_ack);
+        let acked = super::share_acknowledge::acknowledge_all(
+            b,
+            &mut st,
+            &group,
+            &member,
+            &q.topics,
+            q.is_renew_ack,
+        );
         if q.session_epoch == -1 {
             shares.release_member(&mut st, &group, &member);
             shares.persist_dirty(&mut st);
@@ -163,7 +170,7 @@ pub async fn handle(b: &Broker, q: ShareRequest) -> ShareResponse {
     for (id, idx) in partitions {
         let resolved = b
             .topic_ids()
-            .lookup(b, &id)
+            .lookup(b.engine(), &id)
             .and_then(|t| super::resolve::partition(b, &t, idx));
         match resolved {
             Ok(p) => targets.push((id, idx, p)),
@@ -174,7 +181,7 @@ pub async fn handle(b: &Broker, q: ShareRequest) -> ShareResponse {
                     partition: idx,
                     error_code: e.code.code(),
                     error_message: Some(e.message),
-                    leader_id: b.config().node_id,
+                    leader_id: b.cluster().local_node(),
                     ..Default::default()
                 },
             ),
@@ -276,7 +283,7 @@ async fn acquire_round(
                         partition: *idx,
                         error_code: code,
                         error_message: msg,
-                        leader_id: b.config().node_id,
+                        leader_id: b.cluster().local_node(),
                         ..Default::default()
                     },
                 ));
@@ -317,7 +324,7 @@ async fn acquire_round(
             *id,
             PartitionResp {
                 partition: *idx,
-                leader_id: b.config().node_id,
+                leader_id: b.cluster().local_node(),
                 leader_epoch: super::resolve::leader_epoch(p),
                 records: Some(records.freeze()),
                 acquired,

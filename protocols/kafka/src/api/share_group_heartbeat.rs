@@ -8,7 +8,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::{Ctx, internal_topic};
 use crate::broker::Broker;
-use crate::share::group::{Heartbeat, HeartbeatError};
+use crate::coordinator::share::group::{Heartbeat, HeartbeatError};
 
 /// The topics a share group may consume: every engine topic (the virtual `__consumer_offsets` has no records).
 pub(crate) fn share_topics(b: &Broker) -> Vec<(String, uuid::Uuid, u32)> {

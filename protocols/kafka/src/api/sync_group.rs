@@ -5,8 +5,8 @@ use kafka_protocol::messages::{SyncGroupRequest, SyncGroupResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use super::Ctx;
-use crate::group::SyncResult;
-use crate::group::sync::SyncParams;
+use crate::coordinator::group::SyncResult;
+use crate::coordinator::group::sync::SyncParams;
 
 pub async fn handle(ctx: &mut Ctx<'_>, req: SyncGroupRequest) -> SyncGroupResponse {
     let version = ctx.version();

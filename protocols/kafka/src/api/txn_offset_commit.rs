@@ -7,7 +7,7 @@ use kafka_protocol::messages::txn_offset_commit_response::{
 use kafka_protocol::messages::{TopicName, TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 
 use super::Ctx;
-use crate::txn::add::TxnCommit;
+use crate::coordinator::txn::add::TxnCommit;
 
 pub async fn handle(ctx: &mut Ctx<'_>, req: TxnOffsetCommitRequest) -> TxnOffsetCommitResponse {
     let b = ctx.broker;
@@ -50,7 +50,10 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: TxnOffsetCommitRequest) -> TxnOffset
             })
             .collect(),
     };
-    let results = b.txns().txn_offset_commit(b, commit, version).await;
+    let results = b
+        .txns()
+        .txn_offset_commit(&b.txn_deps(), commit, version)
+        .await;
     let topics = results
         .into_iter()
         .map(|(t, ps)| {

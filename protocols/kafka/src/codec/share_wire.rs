@@ -11,14 +11,7 @@
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use uuid::Uuid;
 
-/// Why a share request body could not be decoded.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum WireError {
-    #[error("share request truncated while reading {0}")]
-    Truncated(&'static str),
-    #[error("share request has an invalid {0}")]
-    Invalid(&'static str),
-}
+pub use crate::error::WireError;
 
 type Result<T> = std::result::Result<T, WireError>;
 

@@ -33,10 +33,34 @@ use std::time::Duration;
 use kafka_protocol::error::ResponseError;
 use strait_engine::MetaStore;
 
+use crate::coordinator::group::error::store_error_code;
+use crate::coordinator::lock;
 use crate::error::ApiError;
-use crate::group::error::store_error_code;
-use crate::group::lock;
 use state::{TxnMetadata, TxnState};
+
+/// What the transaction coordinator works with besides its own state: the engine (markers), the group
+/// coordinator (transactional offset commits) and producer state (marker ordering). The broker lends these per
+/// call, so the coordinator needs nothing from the layer above it.
+#[derive(Clone, Copy)]
+pub struct TxnDeps<'a> {
+    pub engine: &'a strait_engine::Engine,
+    pub groups: &'a crate::coordinator::group::GroupCoordinator,
+    pub producers: &'a crate::coordinator::producer::ProducerStates,
+}
+
+impl TxnDeps<'_> {
+    pub fn engine(&self) -> &strait_engine::Engine {
+        self.engine
+    }
+
+    pub fn groups(&self) -> &crate::coordinator::group::GroupCoordinator {
+        self.groups
+    }
+
+    pub fn producers(&self) -> &crate::coordinator::producer::ProducerStates {
+        self.producers
+    }
+}
 
 /// Coordinator settings (Kafka's names and defaults).
 #[derive(Debug, Clone, Copy)]
@@ -150,7 +174,7 @@ impl TxnCoordinator {
 
     /// Writes `m` durably and makes it what Produce checks against.
     pub(crate) async fn save(&self, m: &mut TxnMetadata) -> Result<(), ResponseError> {
-        m.update_ms = crate::producer::now_ms();
+        m.update_ms = crate::coordinator::producer::now_ms();
         let value = serde_json::to_vec(&*m).map_err(|_| ResponseError::UnknownServerError)?;
         self.meta
             .put(state::TABLE, m.txn_id.as_bytes(), value)

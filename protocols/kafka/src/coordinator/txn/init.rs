@@ -4,15 +4,15 @@
 use kafka_protocol::error::ResponseError;
 
 use super::TxnCoordinator;
+use super::TxnDeps;
 use super::state::{TxnMetadata, TxnState};
-use crate::broker::Broker;
 
 impl TxnCoordinator {
     /// Returns the producer id and epoch for `txn_id`. `producer_id`/`epoch` are what a v3+ client sends to
     /// resume after an error (KIP-360), or -1/-1.
     pub async fn init_producer_id(
         &self,
-        b: &Broker,
+        b: &TxnDeps<'_>,
         txn_id: &str,
         timeout_ms: i32,
         producer_id: i64,
@@ -36,7 +36,7 @@ impl TxnCoordinator {
                     txn_id.to_string(),
                     id,
                     timeout_ms,
-                    crate::producer::now_ms(),
+                    crate::coordinator::producer::now_ms(),
                 );
                 fresh.epoch = -1;
                 self.insert(fresh)

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use kafka_protocol::error::ResponseError;
 
-use crate::group::lock;
+use crate::coordinator::lock;
 use heartbeat::{HbError, Heartbeat, HeartbeatReply, TopicMeta};
 use member::ConsumerGroup;
 

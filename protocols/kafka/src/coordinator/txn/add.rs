@@ -4,10 +4,10 @@
 use kafka_protocol::error::ResponseError;
 
 use super::TxnCoordinator;
+use super::TxnDeps;
 use super::end::fenced;
 use super::state::{PendingOffset, TxnMetadata, TxnState};
-use crate::api::internal_topic;
-use crate::broker::Broker;
+use crate::topics::internal as internal_topic;
 
 /// Per topic, each partition's error (`None`: done), in request order.
 pub type PartitionResults = Vec<(String, Vec<(i32, Option<ResponseError>)>)>;
@@ -53,7 +53,7 @@ fn check(
 fn begin(m: &mut TxnMetadata) {
     if m.state != TxnState::Ongoing {
         m.state = TxnState::Ongoing;
-        m.start_ms = crate::producer::now_ms();
+        m.start_ms = crate::coordinator::producer::now_ms();
         m.partitions.clear();
         m.groups.clear();
         m.pending_offsets.clear();
@@ -65,7 +65,7 @@ impl TxnCoordinator {
     /// exist fails the request, the others answered OPERATION_NOT_ATTEMPTED and nothing added, as in Kafka.
     pub async fn add_partitions(
         &self,
-        b: &Broker,
+        b: &TxnDeps<'_>,
         txn_id: &str,
         producer_id: i64,
         epoch: i16,
@@ -127,7 +127,7 @@ impl TxnCoordinator {
         group_id: &str,
         version: i16,
     ) -> Result<(), ResponseError> {
-        if !crate::group::valid_group_id(group_id) {
+        if !crate::coordinator::group::valid_group_id(group_id) {
             return Err(ResponseError::InvalidGroupId);
         }
         let Some(cell) = self.cell(txn_id) else {
@@ -147,7 +147,7 @@ impl TxnCoordinator {
     /// offsets pending in the transaction.
     pub async fn txn_offset_commit(
         &self,
-        b: &Broker,
+        b: &TxnDeps<'_>,
         c: TxnCommit,
         version: i16,
     ) -> PartitionResults {
@@ -157,7 +157,7 @@ impl TxnCoordinator {
                 .map(|(t, ps)| (t.clone(), ps.iter().map(|p| (p.0, Some(e))).collect()))
                 .collect()
         };
-        if !crate::group::valid_group_id(&c.group_id) {
+        if !crate::coordinator::group::valid_group_id(&c.group_id) {
             return all(ResponseError::InvalidGroupId);
         }
         let Some(cell) = self.cell(&c.txn_id) else {

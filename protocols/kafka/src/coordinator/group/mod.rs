@@ -36,7 +36,7 @@ pub mod sync;
 pub mod timers;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use strait_engine::Engine;
 use tokio::sync::Notify;
@@ -47,11 +47,7 @@ pub use state::GroupState;
 
 use state::Group;
 
-/// Locks a mutex, recovering the data if a panicking thread poisoned it: group state stays consistent at
-/// every await-free step, so a panic elsewhere must not take the coordinator down with it.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
+pub(crate) use super::lock;
 
 /// Group ids are free-form in Kafka, but the offset store separates key parts with NUL bytes.
 pub(crate) fn valid_group_id(id: &str) -> bool {
@@ -69,7 +65,7 @@ pub(crate) struct Inner {
     pub cfg: GroupConfig,
     pub groups: Mutex<HashMap<String, Arc<GroupCell>>>,
     /// KIP-848 consumer-protocol groups, sharing group ids and the offset store with classic groups.
-    pub consumer: crate::consumer_group::ConsumerGroups,
+    pub consumer: crate::coordinator::consumer_group::ConsumerGroups,
 }
 
 impl Drop for Inner {
@@ -109,7 +105,7 @@ impl GroupCoordinator {
     }
 
     /// The consumer-protocol (KIP-848) groups.
-    pub fn consumer(&self) -> &crate::consumer_group::ConsumerGroups {
+    pub fn consumer(&self) -> &crate::coordinator::consumer_group::ConsumerGroups {
         &self.inner.consumer
     }
 

@@ -17,7 +17,8 @@ pub mod ops;
 pub mod partition;
 pub mod session;
 pub mod store;
-pub mod wire;
+/// The hand-written ShareFetch/ShareAcknowledge codec, kept reachable under its old path.
+pub use crate::codec::share_wire as wire;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};

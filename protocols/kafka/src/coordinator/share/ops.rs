@@ -7,9 +7,8 @@ use kafka_protocol::error::ResponseError;
 use strait_engine::Partition;
 
 use super::partition::{ACK_RENEW, AckError, SharePartition};
-use super::wire::{PartitionReq, PartitionResp, TopicReq, TopicResp};
+use super::wire::PartitionReq;
 use super::{ShareCoordinator, ShareState, SpKey, store};
-use crate::broker::Broker;
 
 /// The share-partition for `key`, created on first use at its persisted start offset, else where the group's
 /// `share.auto.offset.reset` says (`latest`, Kafka's default: the high watermark; `earliest`: the log start).
@@ -80,57 +79,4 @@ pub fn apply_acks(
         })?;
     }
     Ok(())
-}
-
-/// Resolves and acknowledges every partition of a request's topics (acks only; fetching is the caller's).
-/// Returns per topic the partitions' acknowledge results.
-pub fn acknowledge_all(
-    b: &Broker,
-    st: &mut ShareState,
-    group: &str,
-    member: &str,
-    topics: &[TopicReq],
-    renew_allowed: bool,
-) -> Vec<TopicResp> {
-    let shares = b.shares();
-    let mut out = Vec::new();
-    for t in topics {
-        let info = b.topic_ids().lookup(b, &t.topic_id);
-        let mut parts = Vec::new();
-        for pr in t.partitions.iter().filter(|p| !p.acks.is_empty()) {
-            let result = match &info {
-                Err(e) => Err((e.code, e.message.clone())),
-                Ok(info) => match crate::api::resolve::partition(b, info, pr.partition) {
-                    Err(e) => Err((e.code, e.message)),
-                    Ok(p) => apply_acks(
-                        shares,
-                        st,
-                        &(group.to_string(), t.topic_id, pr.partition),
-                        &p,
-                        member,
-                        pr,
-                        renew_allowed,
-                    ),
-                },
-            };
-            let mut resp = PartitionResp {
-                partition: pr.partition,
-                leader_id: b.config().node_id,
-                ..Default::default()
-            };
-            if let Err((code, msg)) = result {
-                resp.ack_error_code = code.code();
-                resp.ack_error_message = Some(msg);
-            }
-            parts.push(resp);
-        }
-        if !parts.is_empty() {
-            out.push(TopicResp {
-                topic_id: t.topic_id,
-                partitions: parts,
-            });
-        }
-    }
-    shares.persist_dirty(st);
-    out
 }

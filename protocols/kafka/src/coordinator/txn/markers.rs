@@ -11,9 +11,9 @@ use kafka_protocol::records::{
 };
 use strait_engine::AppendOptions;
 
-use crate::api::resolve;
-use crate::broker::Broker;
+use super::TxnDeps;
 use crate::error::ApiError;
+use crate::topics::resolve;
 
 /// This node is the only coordinator there ever was, so its epoch never changes.
 pub const COORDINATOR_EPOCH: i32 = 0;
@@ -72,7 +72,7 @@ pub fn marker_type(key: &Bytes) -> Option<bool> {
 /// engine derives the LSO and aborted ranges from the markers it stores. A partition whose topic was deleted
 /// meanwhile has nothing left to mark and counts as done.
 pub async fn write(
-    b: &Broker,
+    b: &TxnDeps<'_>,
     topic: &str,
     partition: i32,
     producer_id: i64,
@@ -83,7 +83,7 @@ pub async fn write(
     let Some(t) = engine.topic(topic) else {
         return Ok(());
     };
-    let p = match resolve::partition(b, &t, partition) {
+    let p = match resolve::partition(b.engine(), &t, partition) {
         Ok(p) => p,
         Err(e) if e.code == ResponseError::UnknownTopicOrPartition => return Ok(()),
         Err(e) => return Err(e),
@@ -97,7 +97,12 @@ pub async fn write(
     if p.is_sealed() && !p.open_transactions().contains_key(&producer_id) {
         return Ok(());
     }
-    let batch = control_batch(producer_id, epoch, commit, crate::producer::now_ms());
+    let batch = control_batch(
+        producer_id,
+        epoch,
+        commit,
+        crate::coordinator::producer::now_ms(),
+    );
     p.append(
         batch.into(),
         AppendOptions {

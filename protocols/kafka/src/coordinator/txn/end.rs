@@ -4,10 +4,10 @@
 use kafka_protocol::error::ResponseError;
 
 use super::TxnCoordinator;
+use super::TxnDeps;
 use super::markers;
 use super::state::{TxnMetadata, TxnState};
-use crate::broker::Broker;
-use crate::group::offsets::{CommittedOffset, put_op};
+use crate::coordinator::group::offsets::{CommittedOffset, put_op};
 
 /// The fencing error for a stale epoch: PRODUCER_FENCED where the request version knows it (KIP-588), else
 /// INVALID_PRODUCER_EPOCH, as Kafka maps it for old clients.
@@ -23,7 +23,7 @@ impl TxnCoordinator {
     /// Decides `m`'s ongoing transaction (durably), then writes its markers and applies its offsets.
     pub(crate) async fn complete(
         &self,
-        b: &Broker,
+        b: &TxnDeps<'_>,
         m: &mut TxnMetadata,
         commit: bool,
     ) -> Result<(), ResponseError> {
@@ -43,7 +43,7 @@ impl TxnCoordinator {
     /// restart or a failed attempt simply runs it again.
     pub(crate) async fn finish(
         &self,
-        b: &Broker,
+        b: &TxnDeps<'_>,
         m: &mut TxnMetadata,
     ) -> Result<(), ResponseError> {
         let commit = m.state == TxnState::PrepareCommit;
@@ -56,7 +56,7 @@ impl TxnCoordinator {
                 })?;
         }
         if commit && !m.pending_offsets.is_empty() {
-            let now = crate::producer::now_ms();
+            let now = crate::coordinator::producer::now_ms();
             let mut ops = Vec::with_capacity(m.pending_offsets.len());
             for o in &m.pending_offsets {
                 let value = CommittedOffset {
@@ -85,7 +85,7 @@ impl TxnCoordinator {
     /// with.
     pub async fn end_txn(
         &self,
-        b: &Broker,
+        b: &TxnDeps<'_>,
         txn_id: &str,
         producer_id: i64,
         epoch: i16,
@@ -118,8 +118,8 @@ impl TxnCoordinator {
 
     /// One timer pass: completes decided transactions (after a restart or a failed marker write) and aborts those
     /// past their timeout, bumping the epoch so that the late producer is fenced.
-    pub async fn tick(&self, b: &Broker) {
-        let now = crate::producer::now_ms();
+    pub async fn tick(&self, b: &TxnDeps<'_>) {
+        let now = crate::coordinator::producer::now_ms();
         for cell in self.cells() {
             // A transaction busy with a request is not stuck; look again next time.
             let Ok(mut m) = cell.try_lock() else { continue };
@@ -143,7 +143,7 @@ impl TxnCoordinator {
     /// Bumps the epoch (a fresh producer id once the epoch is exhausted), remembering the previous one.
     pub(crate) async fn bump_epoch(
         &self,
-        b: &Broker,
+        b: &TxnDeps<'_>,
         m: &mut TxnMetadata,
     ) -> Result<(), ResponseError> {
         if m.epoch >= i16::MAX - 1 {
