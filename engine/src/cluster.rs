@@ -262,15 +262,15 @@ mod tests {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let s = seen.clone();
         v.on_leadership(Arc::new(move |e: &LeadershipEvent| {
-            s.lock().unwrap().push(e.clone())
+            s.lock().expect("lock").push(e.clone())
         }));
         let became: Vec<_> = CoordinatorKind::ALL
             .iter()
             .map(|&kind| LeadershipEvent::BecameCoordinator { kind, partition: 0 })
             .collect();
-        assert_eq!(*seen.lock().unwrap(), became);
+        assert_eq!(*seen.lock().expect("lock"), became);
         v.step_down();
-        let got = seen.lock().unwrap();
+        let got = seen.lock().expect("lock");
         assert_eq!(got.len(), 6);
         assert!(matches!(
             got[3],

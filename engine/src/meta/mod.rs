@@ -218,10 +218,15 @@ mod tests {
             .put(tables::PARTITIONS, b"t\0", b"2".to_vec())
             .await
             .expect("put");
-        assert_eq!(store.get(tables::TOPICS, b"t").expect("get"), Some(b"1".to_vec()));
+        assert_eq!(
+            store.get(tables::TOPICS, b"t").expect("get"),
+            Some(b"1".to_vec())
+        );
         assert_eq!(backend.commits.load(Ordering::Relaxed), 2);
         assert_eq!(
-            *seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
+            *seen
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
             [tables::TOPICS]
         );
         store.close().await;

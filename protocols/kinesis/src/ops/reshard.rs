@@ -182,8 +182,8 @@ mod tests {
     use crate::clock::{Clock as _, ManualClock};
     use crate::envelope::WireFormat;
     use crate::operation::Operation;
-    use crate::service::RequestContext;
     use crate::state::{Kinesis, KinesisConfig};
+    use strait_aws::RequestContext;
 
     async fn open(path: &std::path::Path, clock: &ManualClock) -> (Engine, Kinesis) {
         let engine = Engine::open(EngineConfig {

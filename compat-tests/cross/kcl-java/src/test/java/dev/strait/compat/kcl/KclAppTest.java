@@ -8,20 +8,17 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.IOException;
 import java.math.BigInteger;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Date;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -136,7 +133,7 @@ class KclAppTest {
         KclConsumer b = null;
         try {
             put(stream, acked, 0, 400);
-            awaitCondition("worker A processed records", Duration.ofSeconds(90), () -> read(outA).size() >= 100);
+            awaitCondition("worker A processed records", Duration.ofSeconds(90), () -> Line.read(outA).size() >= 100);
             b = KclConsumer.start(new KclConsumer.Options(server.endpoint(), stream, app, KclConsumer.Mode.EFO,
                     TRIM_HORIZON, outB, "worker-b", true));
             put(stream, acked, 400, 400);
@@ -145,17 +142,17 @@ class KclAppTest {
 
             assertTrue(a.stop(Duration.ofSeconds(60)), "graceful shutdown of worker A completed");
             Map<String, Map<String, AttributeValue>> atStop = leases(app);
-            List<Line> linesA = read(outA);
+            List<Line> linesA = Line.read(outA);
             put(stream, acked, 1000, 400);
 
             awaitCondition("worker B holds every lease", Duration.ofSeconds(60), () -> leases(app).values().stream()
                     .allMatch(l -> l.get("leaseOwner") != null && "worker-b".equals(l.get("leaseOwner").s())));
             awaitCondition("every acknowledged record processed by A or B", PROCESS_TIMEOUT, () -> {
-                List<Line> all = new ArrayList<>(read(outA));
-                all.addAll(read(outB));
+                List<Line> all = new ArrayList<>(Line.read(outA));
+                all.addAll(Line.read(outB));
                 return missing(acked.keySet(), all).isEmpty();
             });
-            List<Line> linesB = read(outB);
+            List<Line> linesB = Line.read(outB);
             assertTrue(b.stop(Duration.ofSeconds(60)), "graceful shutdown of worker B completed");
 
             // Per shard: what A processed beyond its checkpoint at its stop is the only thing B may repeat.
@@ -232,7 +229,7 @@ class KclAppTest {
                 outLatest, null, true));
         try {
             awaitCondition("AT_TIMESTAMP app processed the records after its timestamp", PROCESS_TIMEOUT,
-                    () -> missing(afterT.keySet(), read(outTs)).isEmpty());
+                    () -> missing(afterT.keySet(), Line.read(outTs)).isEmpty());
             // LATEST skips whatever is written before the app has its iterators: write a trickle until it reads
             // from every open shard, then a batch that must be processed completely.
             Map<String, Acked> live = new LinkedHashMap<>();
@@ -244,17 +241,17 @@ class KclAppTest {
                 } catch (InterruptedException e) {
                     throw new IllegalStateException(e);
                 }
-                return read(outLatest).stream().map(Line::shardId).collect(Collectors.toSet()).containsAll(open);
+                return Line.read(outLatest).stream().map(Line::shardId).collect(Collectors.toSet()).containsAll(open);
             });
             Map<String, Acked> last = new LinkedHashMap<>();
             put(stream, last, next.get(), 300);
             awaitCondition("LATEST app processed everything written once it was reading", PROCESS_TIMEOUT,
-                    () -> missing(last.keySet(), read(outLatest)).isEmpty());
+                    () -> missing(last.keySet(), Line.read(outLatest)).isEmpty());
             awaitCondition("AT_TIMESTAMP app processed everything after its timestamp", PROCESS_TIMEOUT,
-                    () -> missing(last.keySet(), read(outTs)).isEmpty() && missing(live.keySet(), read(outTs)).isEmpty());
+                    () -> missing(last.keySet(), Line.read(outTs)).isEmpty() && missing(live.keySet(), Line.read(outTs)).isEmpty());
 
-            List<Line> linesTs = read(outTs);
-            List<Line> linesLatest = read(outLatest);
+            List<Line> linesTs = Line.read(outTs);
+            List<Line> linesLatest = Line.read(outLatest);
             for (Line l : linesTs) {
                 assertFalse(before.containsKey(l.key()), "AT_TIMESTAMP app processed " + l.key() + ", written before "
                         + t + ", from " + l.shardId());
@@ -318,7 +315,7 @@ class KclAppTest {
                 boolean poison = round == 4;
                 List<String[]> users = new ArrayList<>(); // {partitionKey, explicitHashKey or null, data}
                 for (int i = 0; i < 20; i++) {
-                    String key = keyInRange(e.getValue(), "user-" + n++);
+                    String key = KplAggregate.keyInRange(e.getValue(), "user-" + n++);
                     String ehk = i % 5 == 4 ? e.getValue()[0].add(BigInteger.valueOf(i)).toString() : null;
                     users.add(new String[] {key, ehk, "data of " + key + " " + "y".repeat(i)});
                 }
@@ -328,7 +325,7 @@ class KclAppTest {
                             ? e.getValue()[0].subtract(BigInteger.ONE) : e.getValue()[1].add(BigInteger.ONE);
                     users.add(new String[] {"user-" + n++, outside.toString(), "poison"});
                 }
-                SdkBytes blob = SdkBytes.fromByteArray(aggregate(users));
+                SdkBytes blob = SdkBytes.fromByteArray(KplAggregate.aggregate(users));
                 var r = kinesis.putRecord(b -> b.streamName(stream).partitionKey(users.get(0)[0])
                         .explicitHashKey(e.getValue()[0].toString()).data(blob));
                 assertEquals(e.getKey(), r.shardId(), "the aggregate is routed by its explicit hash key");
@@ -348,9 +345,9 @@ class KclAppTest {
         List<Line> lines;
         try {
             awaitCondition("every user record of every intact aggregate processed", PROCESS_TIMEOUT,
-                    () -> missing(expected.keySet(), read(out1)).isEmpty());
+                    () -> missing(expected.keySet(), Line.read(out1)).isEmpty());
             Thread.sleep(2_000); // anything else (a poisoned user record) would have arrived with its batch
-            lines = read(out1);
+            lines = Line.read(out1);
             assertTrue(run1.stop(Duration.ofSeconds(60)), "graceful shutdown");
         } catch (Throwable t) {
             server.printLog("KPL run 1 failed");
@@ -382,11 +379,11 @@ class KclAppTest {
         for (var e : ranges.entrySet()) {
             List<String[]> users = new ArrayList<>();
             for (int i = 0; i < 5; i++) {
-                String key = keyInRange(e.getValue(), "fresh-" + n++);
+                String key = KplAggregate.keyInRange(e.getValue(), "fresh-" + n++);
                 users.add(new String[] {key, null, "fresh " + key});
                 fresh.put(key, e.getKey());
             }
-            SdkBytes blob = SdkBytes.fromByteArray(aggregate(users));
+            SdkBytes blob = SdkBytes.fromByteArray(KplAggregate.aggregate(users));
             kinesis.putRecord(b -> b.streamName(stream).partitionKey(users.get(0)[0]).data(blob));
         }
         Path out2 = tmp.resolve("kpl2.tsv");
@@ -394,12 +391,12 @@ class KclAppTest {
                 KclConsumer.Mode.EFO, out2));
         try {
             awaitCondition("the restarted app processed the new aggregates", PROCESS_TIMEOUT,
-                    () -> missing(fresh.keySet(), read(out2)).isEmpty());
+                    () -> missing(fresh.keySet(), Line.read(out2)).isEmpty());
             assertTrue(run2.stop(Duration.ofSeconds(60)), "graceful shutdown (restart)");
         } finally {
             run2.close();
         }
-        List<Line> lines2 = read(out2);
+        List<Line> lines2 = Line.read(out2);
         for (Line l : lines2) {
             assertEquals(fresh.get(l.key()), l.shardId(), "after the restart only the new aggregates: " + l);
         }
@@ -407,85 +404,6 @@ class KclAppTest {
                         + "records of poisoned aggregates dropped; after a restart %d new, %d lines; %.1f s%n",
                 expected.size(), 18, lines.size(), poisoned.size(), fresh.size(), lines2.size(),
                 (System.nanoTime() - started) / 1e9);
-    }
-
-    /** A partition key (prefix + counter) whose MD5 hash key falls in {@code range}. */
-    private static String keyInRange(BigInteger[] range, String prefix) throws Exception {
-        for (int i = 0; ; i++) {
-            String k = prefix + "-" + i;
-            BigInteger h = new BigInteger(1, MessageDigest.getInstance("MD5").digest(k.getBytes(StandardCharsets.UTF_8)));
-            if (h.compareTo(range[0]) >= 0 && h.compareTo(range[1]) <= 0) {
-                return k;
-            }
-        }
-    }
-
-    /**
-     * The KPL's aggregated record: magic F3 89 9A C2, a protobuf AggregatedRecord (1: partition key table, 2:
-     * explicit hash key table, 3: records {1: key index, 2: hash key index, 3: data}), then the MD5 of the protobuf.
-     */
-    private static byte[] aggregate(List<String[]> users) throws Exception {
-        List<String> keys = new ArrayList<>();
-        List<String> hashKeys = new ArrayList<>();
-        java.io.ByteArrayOutputStream pb = new java.io.ByteArrayOutputStream();
-        java.io.ByteArrayOutputStream records = new java.io.ByteArrayOutputStream();
-        for (String[] u : users) {
-            java.io.ByteArrayOutputStream rec = new java.io.ByteArrayOutputStream();
-            if (!keys.contains(u[0])) {
-                keys.add(u[0]);
-            }
-            varintField(rec, 1, keys.indexOf(u[0]));
-            if (u[1] != null) {
-                if (!hashKeys.contains(u[1])) {
-                    hashKeys.add(u[1]);
-                }
-                varintField(rec, 2, hashKeys.indexOf(u[1]));
-            }
-            bytesField(rec, 3, u[2].getBytes(StandardCharsets.UTF_8));
-            bytesField(records, 3, rec.toByteArray());
-        }
-        for (String k : keys) {
-            bytesField(pb, 1, k.getBytes(StandardCharsets.UTF_8));
-        }
-        for (String h : hashKeys) {
-            bytesField(pb, 2, h.getBytes(StandardCharsets.UTF_8));
-        }
-        pb.write(records.toByteArray());
-        byte[] proto = pb.toByteArray();
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-        out.write(new byte[] {(byte) 0xF3, (byte) 0x89, (byte) 0x9A, (byte) 0xC2});
-        out.write(proto);
-        out.write(MessageDigest.getInstance("MD5").digest(proto));
-        return out.toByteArray();
-    }
-
-    private static void varintField(java.io.ByteArrayOutputStream out, int field, long v) {
-        varint(out, (long) field << 3);
-        varint(out, v);
-    }
-
-    private static void bytesField(java.io.ByteArrayOutputStream out, int field, byte[] b) {
-        varint(out, ((long) field << 3) | 2);
-        varint(out, b.length);
-        out.write(b, 0, b.length);
-    }
-
-    private static void varint(java.io.ByteArrayOutputStream out, long v) {
-        while ((v & ~0x7FL) != 0) {
-            out.write((int) ((v & 0x7F) | 0x80));
-            v >>>= 7;
-        }
-        out.write((int) v);
-    }
-
-    /** One processed record, as {@link KclConsumer} writes it, with its position in the output file. */
-    record Line(int index, String shardId, BigInteger seq, long subSeq, String key, String data) {
-        static Line parse(int index, String s) {
-            String[] f = s.split("\t", -1);
-            assertEquals(5, f.length, "bad output line: " + s);
-            return new Line(index, f[0], new BigInteger(f[1]), Long.parseLong(f[2]), f[3],
-                    new String(Base64.getDecoder().decode(f[4]), StandardCharsets.UTF_8));
-        }
     }
 
     /** An acknowledged record: what PutRecords answered for it. */
@@ -508,7 +426,7 @@ class KclAppTest {
         try {
             put(stream, acked, 0, 500);
             awaitCondition("KCL processed its first records", Duration.ofSeconds(90),
-                    () -> read(out1).size() >= 100);
+                    () -> Line.read(out1).size() >= 100);
             awaitCondition("a numeric checkpoint in the lease table", Duration.ofSeconds(30),
                     () -> leases(app).values().stream().anyMatch(l -> isSequence(checkpoint(l))));
             early = leases(app);
@@ -529,17 +447,17 @@ class KclAppTest {
             put(stream, acked, 2000, 500);
 
             awaitCondition("every acknowledged record processed", PROCESS_TIMEOUT,
-                    () -> missing(acked.keySet(), read(out1)).isEmpty());
+                    () -> missing(acked.keySet(), Line.read(out1)).isEmpty());
             // The last batches' checkpoints land just after their lines are written.
             Set<String> openNow = openShards(shards(stream));
             awaitCondition("open shards checkpointed at their last processed record", Duration.ofSeconds(30),
-                    () -> openShardsCheckpointedAtLast(app, read(out1), openNow));
+                    () -> openShardsCheckpointedAtLast(app, Line.read(out1), openNow));
         } catch (Throwable t) {
             server.printLog(mode + " run 1 failed");
             run1.close();
             throw t;
         }
-        List<Line> lines1 = read(out1);
+        List<Line> lines1 = Line.read(out1);
         Map<String, Set<String>> topology = shards(stream);
         Set<String> open = openShards(topology);
         Set<String> closed = new TreeSet<>(topology.keySet());
@@ -635,8 +553,8 @@ class KclAppTest {
         List<Line> lines2;
         try {
             awaitCondition("the restarted application processed the new records", PROCESS_TIMEOUT,
-                    () -> missing(second.keySet(), read(out2)).isEmpty());
-            lines2 = read(out2);
+                    () -> missing(second.keySet(), Line.read(out2)).isEmpty());
+            lines2 = Line.read(out2);
             assertTrue(run2.stop(Duration.ofSeconds(60)), "graceful shutdown of run 2 completed");
         } catch (Throwable t) {
             server.printLog(mode + " run 2 failed");
@@ -820,27 +738,6 @@ class KclAppTest {
         Set<String> m = new HashSet<>(keys);
         lines.forEach(l -> m.remove(l.key()));
         return m;
-    }
-
-    static List<Line> read(Path out) {
-        try {
-            if (!Files.exists(out)) {
-                return List.of();
-            }
-            // The app may be in the middle of writing a batch: only complete (newline-terminated) lines count.
-            String text = new String(Files.readAllBytes(out), StandardCharsets.UTF_8);
-            List<String> raw = List.of(text.substring(0, text.lastIndexOf('\n') + 1).split("\n"));
-            if (raw.size() == 1 && raw.get(0).isEmpty()) {
-                return List.of();
-            }
-            List<Line> lines = new ArrayList<>(raw.size());
-            for (int i = 0; i < raw.size(); i++) {
-                lines.add(Line.parse(i, raw.get(i)));
-            }
-            return lines;
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
     }
 
     /** PutRecords in batches of 50, retrying failed entries; every acknowledged record lands in {@code acked}. */

@@ -179,8 +179,8 @@ class MigrationTest {
             Thread.sleep(3000); // a late re-read of an old record would show up here
             assertTrue(kcl.stop(Duration.ofSeconds(60)), "KCL shut down gracefully");
         }
-        List<KclAppTest.Line> lines = KclAppTest.read(out);
-        for (KclAppTest.Line l : lines) {
+        List<Line> lines = Line.read(out);
+        for (Line l : lines) {
             assertTrue(after.containsKey(l.key()), "KCL re-read " + l.key() + " which the Kafka group had committed");
             assertEquals(after.get(l.key()).data(), l.data(), "byte-exact " + l.key());
             assertEquals(after.get(l.key()).seq(), l.seq(), "sequence number of " + l.key());
@@ -202,7 +202,7 @@ class MigrationTest {
     }
 
     private Set<String> processedKeys(Path out) {
-        return KclAppTest.read(out).stream().map(KclAppTest.Line::key).collect(Collectors.toSet());
+        return Line.read(out).stream().map(Line::key).collect(Collectors.toSet());
     }
 
     /** Shard `shardId-00000000000N` is partition N of the topic named like the stream. */
