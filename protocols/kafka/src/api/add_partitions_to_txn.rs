@@ -10,6 +10,7 @@ use kafka_protocol::error::ResponseError;
 use strait_access::Operation;
 
 use super::Ctx;
+use crate::coordinator::txn::add::PartitionResults;
 
 pub async fn handle(
     ctx: &mut Ctx<'_>,
@@ -73,7 +74,7 @@ async fn added(
     ctx: &Ctx<'_>,
     req: &AddPartitionsToTxnRequest,
     topics: Vec<(String, Vec<i32>)>,
-) -> Vec<(String, Vec<(i32, Option<ResponseError>)>)> {
+) -> PartitionResults {
     let b = ctx.broker;
     match b
         .txns()
@@ -96,9 +97,7 @@ async fn added(
     }
 }
 
-fn respond(
-    results: Vec<(String, Vec<(i32, Option<ResponseError>)>)>,
-) -> AddPartitionsToTxnResponse {
+fn respond(results: PartitionResults) -> AddPartitionsToTxnResponse {
     let by_topic = results
         .into_iter()
         .map(|(t, ps)| {

@@ -10,7 +10,7 @@ use kafka_protocol::error::ResponseError;
 use strait_access::Operation;
 
 use super::Ctx;
-use crate::coordinator::txn::add::TxnCommit;
+use crate::coordinator::txn::add::{PartitionResults, TxnCommit};
 
 pub async fn handle(ctx: &mut Ctx<'_>, req: TxnOffsetCommitRequest) -> TxnOffsetCommitResponse {
     let b = ctx.broker;
@@ -29,7 +29,7 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: TxnOffsetCommitRequest) -> TxnOffset
         whole.is_none() && super::authz::topic(ctx, Operation::Read, &t.name.0).is_ok()
     });
     let refused = whole.unwrap_or(ResponseError::TopicAuthorizationFailed);
-    let mut results: Vec<(String, Vec<(i32, Option<ResponseError>)>)> = denied
+    let mut results: PartitionResults = denied
         .iter()
         .map(|t| {
             let ps = t
