@@ -6,19 +6,77 @@ use kafka_protocol::messages::add_partitions_to_txn_response::{
 };
 use kafka_protocol::messages::{AddPartitionsToTxnRequest, AddPartitionsToTxnResponse};
 
+use kafka_protocol::error::ResponseError;
+use strait_access::Operation;
+
 use super::Ctx;
+use crate::coordinator::txn::add::PartitionResults;
 
 pub async fn handle(
     ctx: &mut Ctx<'_>,
     req: AddPartitionsToTxnRequest,
 ) -> AddPartitionsToTxnResponse {
-    let b = ctx.broker;
     let topics: Vec<(String, Vec<i32>)> = req
         .v3_and_below_topics
         .iter()
         .map(|t| (t.name.0.to_string(), t.partitions.clone()))
         .collect();
-    let results = match b
+    // Kafka: TRANSACTIONAL_ID WRITE for the request, then TOPIC WRITE per topic; if any topic is refused, the
+    // others are answered OPERATION_NOT_ATTEMPTED and nothing is added.
+    let refused = if super::authz::transactional_id(
+        ctx,
+        Operation::Write,
+        &req.v3_and_below_transactional_id,
+    )
+    .is_err()
+    {
+        Some(
+            topics
+                .iter()
+                .map(|(t, _)| {
+                    (
+                        t.as_str(),
+                        ResponseError::TransactionalIdAuthorizationFailed,
+                    )
+                })
+                .collect(),
+        )
+    } else if topics
+        .iter()
+        .any(|(t, _)| super::authz::topic(ctx, Operation::Write, t).is_err())
+    {
+        Some(
+            topics
+                .iter()
+                .map(
+                    |(t, _)| match super::authz::topic(ctx, Operation::Write, t) {
+                        Ok(()) => (t.as_str(), ResponseError::OperationNotAttempted),
+                        Err(e) => (t.as_str(), e.code),
+                    },
+                )
+                .collect::<Vec<_>>(),
+        )
+    } else {
+        None
+    };
+    let results = match refused {
+        Some(refused) => refused
+            .into_iter()
+            .zip(&topics)
+            .map(|((t, e), (_, ps))| (t.to_string(), ps.iter().map(|p| (*p, Some(e))).collect()))
+            .collect(),
+        None => added(ctx, &req, topics).await,
+    };
+    respond(results)
+}
+
+async fn added(
+    ctx: &Ctx<'_>,
+    req: &AddPartitionsToTxnRequest,
+    topics: Vec<(String, Vec<i32>)>,
+) -> PartitionResults {
+    let b = ctx.broker;
+    match b
         .txns()
         .add_partitions(
             &b.txn_deps(),
@@ -36,7 +94,10 @@ pub async fn handle(
             .into_iter()
             .map(|(t, ps)| (t, ps.into_iter().map(|p| (p, Some(e))).collect()))
             .collect(),
-    };
+    }
+}
+
+fn respond(results: PartitionResults) -> AddPartitionsToTxnResponse {
     let by_topic = results
         .into_iter()
         .map(|(t, ps)| {

@@ -6,6 +6,7 @@ use kafka_protocol::messages::alter_configs_request::AlterConfigsResource;
 use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
+use strait_access::Operation;
 
 use super::Ctx;
 use super::config_catalog::{RESOURCE_BROKER, RESOURCE_TOPIC};
@@ -25,6 +26,13 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: AlterConfigsRequest) -> AlterConfigs
     for r in &req.resources {
         let outcome = if repeated.contains(&(r.resource_type, r.resource_name.to_string())) {
             Err(config_resources::repeated_resource_error())
+        } else if let Err(e) = super::authz::config_resource(
+            ctx,
+            Operation::AlterConfigs,
+            r.resource_type,
+            &r.resource_name,
+        ) {
+            Err(e)
         } else {
             alter(b, r, req.validate_only).await
         };

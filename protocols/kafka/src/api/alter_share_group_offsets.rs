@@ -8,6 +8,7 @@ use kafka_protocol::messages::alter_share_group_offsets_response::{
 };
 use kafka_protocol::messages::{AlterShareGroupOffsetsRequest, AlterShareGroupOffsetsResponse};
 use kafka_protocol::protocol::StrBytes;
+use strait_access::Operation;
 
 use super::{Ctx, resolve};
 use crate::coordinator::share::{SharePartition, store};
@@ -19,6 +20,10 @@ pub fn handle(
     let b = ctx.broker;
     let shares = b.shares();
     let group = req.group_id.0.to_string();
+    // Kafka: GROUP READ for the request, TOPIC READ per topic (a refused topic is answered per partition).
+    if let Err(e) = super::authz::group(ctx, Operation::Read, &group) {
+        return AlterShareGroupOffsetsResponse::default().with_error_code(e.code.code());
+    }
     let mut st = shares.lock();
     if st.groups.get(&group).is_some_and(|g| !g.members.is_empty()) {
         return AlterShareGroupOffsetsResponse::default()
@@ -32,7 +37,8 @@ pub fn handle(
         .topics
         .iter()
         .map(|t| {
-            let info = resolve::topic(b, &t.topic_name);
+            let info = super::authz::topic(ctx, Operation::Read, &t.topic_name)
+                .and_then(|()| resolve::topic(b, &t.topic_name));
             let partitions = t
                 .partitions
                 .iter()

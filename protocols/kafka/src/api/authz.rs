@@ -9,6 +9,7 @@ use kafka_protocol::messages::ApiKey;
 use strait_access::{Access, Decision, Operation, Resource};
 
 use super::Ctx;
+use super::config_catalog::{RESOURCE_BROKER, RESOURCE_GROUP, RESOURCE_TOPIC};
 use crate::error::ApiError;
 
 /// The kind of resource a rule names (the name itself comes from the request).
@@ -90,8 +91,8 @@ pub fn rule(api: ApiKey) -> Rule {
         ApiKey::DescribeGroups | ApiKey::ConsumerGroupDescribe | ApiKey::ShareGroupDescribe => {
             Rule::Needs(&[(K::Group, Op::Describe)])
         }
-        // Groups the principal may not describe are left out.
-        ApiKey::ListGroups => Rule::Needs(&[(K::Group, Op::Describe)]),
+        // CLUSTER DESCRIBE lists every group; otherwise groups the principal may not describe are left out.
+        ApiKey::ListGroups => Rule::Needs(&[(K::Cluster, Op::Describe), (K::Group, Op::Describe)]),
         ApiKey::DeleteGroups => Rule::Needs(&[(K::Group, Op::Delete)]),
         ApiKey::OffsetDelete | ApiKey::DeleteShareGroupOffsets => {
             Rule::Needs(&[(K::Group, Op::Delete), (K::Topic, Op::Read)])
@@ -222,4 +223,21 @@ pub fn transactional_id(ctx: &Ctx<'_>, operation: Operation, id: &str) -> Result
 
 pub fn cluster(ctx: &Ctx<'_>, operation: Operation) -> Result<(), ApiError> {
     check(ctx, operation, Resource::Cluster, K::Cluster)
+}
+
+/// A config resource (DescribeConfigs, AlterConfigs, IncrementalAlterConfigs): TOPIC and GROUP resources are
+/// checked on themselves, BROKER resources on the cluster, each answered with its own denial code as in Kafka.
+/// Resource types the handlers reject anyway are left to them.
+pub fn config_resource(
+    ctx: &Ctx<'_>,
+    operation: Operation,
+    resource_type: i8,
+    name: &str,
+) -> Result<(), ApiError> {
+    match resource_type {
+        RESOURCE_TOPIC => topic(ctx, operation, name),
+        RESOURCE_GROUP => group(ctx, operation, name),
+        RESOURCE_BROKER => cluster(ctx, operation),
+        _ => Ok(()),
+    }
 }

@@ -12,6 +12,7 @@ use kafka_protocol::messages::{
     ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
+use strait_access::Operation;
 
 use super::Ctx;
 use crate::coordinator::consumer_group::assignor;
@@ -46,6 +47,13 @@ pub fn handle(
         .group_ids
         .into_iter()
         .map(|id| {
+            // Kafka answers a group the principal may not describe with only the error.
+            if super::authz::group(ctx, Operation::Describe, &id.0).is_err() {
+                return DescribedGroup::default()
+                    .with_group_id(id)
+                    .with_error_code(ResponseError::GroupAuthorizationFailed.code())
+                    .with_authorized_operations(OPS_OMITTED);
+            }
             let described = b.groups().consumer().with_group(&id.0, |g| {
                 DescribedGroup::default()
                     .with_group_state(StrBytes::from_static_str(g.state_name()))

@@ -8,6 +8,7 @@ use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
 use kafka_protocol::protocol::StrBytes;
+use strait_access::Operation;
 
 use super::Ctx;
 use super::create_topics::{MAX_NEW_PARTITIONS, check_replicas};
@@ -32,6 +33,9 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: CreatePartitionsRequest) -> CreatePa
                 ResponseError::InvalidRequest,
                 "Duplicate topic name.",
             ))
+        } else if let Err(e) = super::authz::topic(ctx, Operation::Alter, name) {
+            // Kafka checks TOPIC ALTER before the topic's existence.
+            Err(e)
         } else {
             grow(b, t, req.validate_only).await
         };

@@ -4,10 +4,25 @@
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::{DeleteGroupsRequest, DeleteGroupsResponse};
 
+use kafka_protocol::error::ResponseError;
+use strait_access::Operation;
+
 use super::Ctx;
 
 pub async fn handle(ctx: &mut Ctx<'_>, req: DeleteGroupsRequest) -> DeleteGroupsResponse {
-    let ids: Vec<String> = req.groups_names.iter().map(|g| g.0.to_string()).collect();
+    // Groups the principal may not delete are answered GROUP_AUTHORIZATION_FAILED and left alone, as in Kafka.
+    let denied: std::collections::HashSet<String> = req
+        .groups_names
+        .iter()
+        .filter(|g| super::authz::group(ctx, Operation::Delete, &g.0).is_err())
+        .map(|g| g.0.to_string())
+        .collect();
+    let ids: Vec<String> = req
+        .groups_names
+        .iter()
+        .map(|g| g.0.to_string())
+        .filter(|id| !denied.contains(id))
+        .collect();
     // Share groups are answered here; the rest go to the consumer-group coordinator.
     let shares = ctx.broker.shares();
     let mut share_results = std::collections::HashMap::new();
@@ -25,17 +40,21 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: DeleteGroupsRequest) -> DeleteGroups
         .cloned()
         .collect();
     let mut other_results = ctx.broker.groups().delete_groups(&others).await.into_iter();
-    let results: Vec<_> = ids
-        .iter()
-        .map(|id| match share_results.get(id) {
-            Some(r) => *r,
-            None => other_results.next().flatten(),
-        })
-        .collect();
+    let mut results = ids.iter().map(|id| match share_results.get(id) {
+        Some(r) => *r,
+        None => other_results.next().flatten(),
+    });
     DeleteGroupsResponse::default().with_results(
         req.groups_names
             .into_iter()
-            .zip(results)
+            .map(|id| {
+                let e = if denied.contains(&*id.0) {
+                    Some(ResponseError::GroupAuthorizationFailed)
+                } else {
+                    results.next().flatten()
+                };
+                (id, e)
+            })
             .map(|(id, e)| {
                 DeletableGroupResult::default()
                     .with_group_id(id)

@@ -6,6 +6,7 @@ use kafka_protocol::messages::delete_records_response::{
     DeleteRecordsPartitionResult, DeleteRecordsTopicResult,
 };
 use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
+use strait_access::Operation;
 use strait_engine::CleanupPolicy;
 
 use super::Ctx;
@@ -19,15 +20,20 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: DeleteRecordsRequest) -> DeleteRecor
     let b = ctx.broker;
     let mut topics = Vec::with_capacity(req.topics.len());
     for t in &req.topics {
+        // Kafka checks TOPIC DELETE before the topic's existence.
+        let denied = super::authz::topic(ctx, Operation::Delete, &t.name.0).is_err();
         let mut partitions = Vec::with_capacity(t.partitions.len());
         for p in &t.partitions {
             let r = DeleteRecordsPartitionResult::default().with_partition_index(p.partition_index);
-            partitions.push(
-                match delete(b, &t.name.0, p.partition_index, p.offset).await {
-                    Ok(low) => r.with_low_watermark(low).with_error_code(0),
-                    Err(code) => r.with_low_watermark(-1).with_error_code(code.code()),
-                },
-            );
+            let outcome = if denied {
+                Err(ResponseError::TopicAuthorizationFailed)
+            } else {
+                delete(b, &t.name.0, p.partition_index, p.offset).await
+            };
+            partitions.push(match outcome {
+                Ok(low) => r.with_low_watermark(low).with_error_code(0),
+                Err(code) => r.with_low_watermark(-1).with_error_code(code.code()),
+            });
         }
         topics.push(
             DeleteRecordsTopicResult::default()

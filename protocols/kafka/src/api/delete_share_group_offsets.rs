@@ -5,6 +5,7 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::delete_share_group_offsets_response::DeleteShareGroupOffsetsResponseTopic;
 use kafka_protocol::messages::{DeleteShareGroupOffsetsRequest, DeleteShareGroupOffsetsResponse};
 use kafka_protocol::protocol::StrBytes;
+use strait_access::Operation;
 
 use super::{Ctx, resolve};
 use crate::coordinator::share::store;
@@ -16,6 +17,10 @@ pub fn handle(
     let b = ctx.broker;
     let shares = b.shares();
     let group = req.group_id.0.to_string();
+    // Kafka: GROUP DELETE for the request, TOPIC READ per topic.
+    if let Err(e) = super::authz::group(ctx, Operation::Delete, &group) {
+        return DeleteShareGroupOffsetsResponse::default().with_error_code(e.code.code());
+    }
     let mut st = shares.lock();
     if !shares.group_exists(&st, &group) {
         return DeleteShareGroupOffsetsResponse::default()
@@ -38,7 +43,9 @@ pub fn handle(
         .map(|t| {
             let base = DeleteShareGroupOffsetsResponseTopic::default()
                 .with_topic_name(t.topic_name.clone());
-            match resolve::topic(b, &t.topic_name) {
+            let info = super::authz::topic(ctx, Operation::Read, &t.topic_name)
+                .and_then(|()| resolve::topic(b, &t.topic_name));
+            match info {
                 Err(e) => base
                     .with_error_code(e.code.code())
                     .with_error_message(Some(StrBytes::from_string(e.message))),

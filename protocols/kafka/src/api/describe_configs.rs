@@ -10,6 +10,7 @@ use kafka_protocol::messages::describe_configs_response::{
 };
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
+use strait_access::Operation;
 
 use super::Ctx;
 use super::closed_partitions;
@@ -30,7 +31,14 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: DescribeConfigsRequest) -> DescribeC
             let base = DescribeConfigsResult::default()
                 .with_resource_type(r.resource_type)
                 .with_resource_name(r.resource_name.clone());
-            match describe(b, r) {
+            let outcome = super::authz::config_resource(
+                ctx,
+                Operation::DescribeConfigs,
+                r.resource_type,
+                &r.resource_name,
+            )
+            .and_then(|()| describe(b, r));
+            match outcome {
                 Ok(entries) => base
                     .with_error_code(0)
                     .with_error_message(None)

@@ -1,6 +1,7 @@
 //! DescribeShareGroupOffsets (v0): each share-partition's start offset (SPSO). Null topics means every
 //! share-partition the group has; a partition without share state answers -1, as Kafka does.
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_share_group_offsets_response::{
     DescribeShareGroupOffsetsResponseGroup, DescribeShareGroupOffsetsResponsePartition,
     DescribeShareGroupOffsetsResponseTopic,
@@ -9,6 +10,7 @@ use kafka_protocol::messages::{
     DescribeShareGroupOffsetsRequest, DescribeShareGroupOffsetsResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
+use strait_access::Operation;
 
 use super::Ctx;
 use crate::coordinator::share::store;
@@ -26,6 +28,14 @@ pub fn handle(
         .iter()
         .map(|g| {
             let group = g.group_id.0.to_string();
+            // Kafka: GROUP DESCRIBE for the group, TOPIC DESCRIBE per topic (refused when named, left out when
+            // listing everything).
+            if super::authz::group(ctx, Operation::Describe, &group).is_err() {
+                return DescribeShareGroupOffsetsResponseGroup::default()
+                    .with_group_id(g.group_id.clone())
+                    .with_error_code(ResponseError::GroupAuthorizationFailed.code());
+            }
+            let may = |t: &str| super::authz::topic(ctx, Operation::Describe, t).is_ok();
             // Live state first, then what is persisted (a restarted broker has only the latter).
             let mut starts: std::collections::BTreeMap<(uuid::Uuid, i32), i64> =
                 store::load_group_starts(&shares.meta, &group)
@@ -50,7 +60,7 @@ pub fn handle(
                             .filter(|(id, _)| *id == t.id)
                             .map(|(_, p)| *p)
                             .collect();
-                        (!ps.is_empty()).then(|| (t.name.clone(), ps))
+                        (!ps.is_empty() && may(&t.name)).then(|| (t.name.clone(), ps))
                     })
                     .collect(),
             };
@@ -65,6 +75,11 @@ pub fn handle(
                             let base = DescribeShareGroupOffsetsResponsePartition::default()
                                 .with_partition_index(p)
                                 .with_leader_epoch(0);
+                            if !may(&name) {
+                                return base
+                                    .with_start_offset(-1)
+                                    .with_error_code(ResponseError::TopicAuthorizationFailed.code());
+                            }
                             match info {
                                 None => base
                                     .with_start_offset(-1)

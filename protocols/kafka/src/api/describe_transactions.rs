@@ -9,6 +9,7 @@ use kafka_protocol::messages::{
     DescribeTransactionsRequest, DescribeTransactionsResponse, ProducerId, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
+use strait_access::Operation;
 
 use super::Ctx;
 
@@ -18,14 +19,24 @@ pub async fn handle(
 ) -> DescribeTransactionsResponse {
     let mut states = Vec::with_capacity(req.transactional_ids.len());
     for id in req.transactional_ids {
-        let state = match ctx.broker.txns().describe(&id).await {
-            None => TransactionState::default()
-                .with_error_code(ResponseError::TransactionalIdNotFound.code())
+        // Kafka answers an id the principal may not describe with TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
+        let described = match super::authz::transactional_id(ctx, Operation::Describe, &id) {
+            Ok(()) => ctx
+                .broker
+                .txns()
+                .describe(&id)
+                .await
+                .ok_or(ResponseError::TransactionalIdNotFound),
+            Err(e) => Err(e.code),
+        };
+        let state = match described {
+            Err(e) => TransactionState::default()
+                .with_error_code(e.code())
                 .with_transaction_state(StrBytes::from_static_str(""))
                 .with_producer_id(ProducerId(-1))
                 .with_producer_epoch(-1)
                 .with_transaction_start_time_ms(-1),
-            Some(m) => {
+            Ok(m) => {
                 let mut topics: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
                 for (t, p) in &m.partitions {
                     topics.entry(t).or_default().push(*p);

@@ -9,10 +9,10 @@ use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
 use kafka_protocol::protocol::StrBytes;
 
+use strait_access::{Operation, Resource};
 use strait_engine::cluster::CoordinatorKind;
 
 use super::Ctx;
-use crate::broker::Broker;
 
 /// Kafka's `CoordinatorType` ids.
 const GROUP: i8 = 0;
@@ -37,11 +37,29 @@ fn kind_of(key_type: i8) -> Result<CoordinatorKind, (ResponseError, &'static str
 
 /// Who coordinates `key`: its node's id, host and port, or the error and its explanation.
 fn find(
-    b: &Broker,
+    ctx: &Ctx<'_>,
     key_type: i8,
     key: &str,
 ) -> Result<(BrokerId, StrBytes, i32), (ResponseError, &'static str)> {
+    let b = ctx.broker;
     let kind = kind_of(key_type)?;
+    // Kafka needs DESCRIBE on the group or transactional id before naming its coordinator.
+    let resource = match kind {
+        CoordinatorKind::Group | CoordinatorKind::Share => Resource::Group(key),
+        CoordinatorKind::Transaction => Resource::TransactionalId(key),
+    };
+    if !super::authz::allowed(ctx, Operation::Describe, resource) {
+        return Err(match kind {
+            CoordinatorKind::Group | CoordinatorKind::Share => (
+                ResponseError::GroupAuthorizationFailed,
+                "Not authorized to access group",
+            ),
+            CoordinatorKind::Transaction => (
+                ResponseError::TransactionalIdAuthorizationFailed,
+                "Transactional Id authorization failed.",
+            ),
+        });
+    }
     match super::cluster::coordinator(b, kind, key) {
         Some(n) => Ok((n.id, StrBytes::from_string(n.host), n.port)),
         None => Err((
@@ -53,7 +71,6 @@ fn find(
 
 pub fn handle(ctx: &mut Ctx<'_>, req: FindCoordinatorRequest) -> FindCoordinatorResponse {
     let version = ctx.version();
-    let b = ctx.broker;
     // v0 has no key type: it asks for a group coordinator.
     let key_type = if version >= 1 { req.key_type } else { GROUP };
     if version >= 4 {
@@ -61,7 +78,7 @@ pub fn handle(ctx: &mut Ctx<'_>, req: FindCoordinatorRequest) -> FindCoordinator
         let coordinators = req
             .coordinator_keys
             .into_iter()
-            .map(|key| match find(b, key_type, &key) {
+            .map(|key| match find(ctx, key_type, &key) {
                 Ok((node, host, port)) => Coordinator::default()
                     .with_key(key)
                     .with_node_id(node)
@@ -78,7 +95,7 @@ pub fn handle(ctx: &mut Ctx<'_>, req: FindCoordinatorRequest) -> FindCoordinator
             .collect();
         return FindCoordinatorResponse::default().with_coordinators(coordinators);
     }
-    match find(b, key_type, &req.key) {
+    match find(ctx, key_type, &req.key) {
         Ok((node, host, port)) => FindCoordinatorResponse::default()
             .with_node_id(node)
             .with_host(host)

@@ -9,6 +9,7 @@ use kafka_protocol::messages::incremental_alter_configs_request::{
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
+use strait_access::Operation;
 use strait_engine::TopicConfig;
 
 use super::Ctx;
@@ -41,6 +42,13 @@ pub async fn handle(
     for r in &req.resources {
         let outcome = if repeated.contains(&(r.resource_type, r.resource_name.to_string())) {
             Err(config_resources::repeated_resource_error())
+        } else if let Err(e) = super::authz::config_resource(
+            ctx,
+            Operation::AlterConfigs,
+            r.resource_type,
+            &r.resource_name,
+        ) {
+            Err(e)
         } else {
             alter(b, r, req.validate_only).await
         };

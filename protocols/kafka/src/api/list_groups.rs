@@ -4,6 +4,7 @@
 use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
 use kafka_protocol::protocol::StrBytes;
+use strait_access::{Operation, Resource};
 
 use super::Ctx;
 
@@ -107,6 +108,13 @@ pub fn handle(ctx: &mut Ctx<'_>, req: ListGroupsRequest) -> ListGroupsResponse {
                 entry
             });
         }
+    }
+    // Kafka lists every group to a principal with CLUSTER DESCRIBE, otherwise only the groups it may describe
+    // (no error: an unauthorized caller sees an empty list).
+    if !super::authz::allowed(ctx, Operation::Describe, Resource::Cluster) {
+        groups.retain(|g| {
+            super::authz::allowed(ctx, Operation::Describe, Resource::Group(&g.group_id.0))
+        });
     }
     ListGroupsResponse::default().with_groups(groups)
 }

@@ -8,6 +8,7 @@ use kafka_protocol::messages::{
     ListTransactionsRequest, ListTransactionsResponse, ProducerId, TransactionalId,
 };
 use kafka_protocol::protocol::StrBytes;
+use strait_access::{Operation, Resource};
 
 use super::Ctx;
 use crate::coordinator::txn::describe::STATE_NAMES;
@@ -56,6 +57,12 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: ListTransactionsRequest) -> ListTran
                     || req.producer_id_filters.iter().any(|p| p.0 == m.producer_id))
                 && (duration < 0 || now - m.start_ms >= duration)
                 && pattern.as_ref().is_none_or(|r| r.is_match(&m.txn_id))
+                // Kafka lists only the ids the principal may describe, without an error.
+                && super::authz::allowed(
+                    ctx,
+                    Operation::Describe,
+                    Resource::TransactionalId(&m.txn_id),
+                )
         })
         .map(|m| {
             TransactionState::default()

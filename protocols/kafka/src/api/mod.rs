@@ -67,6 +67,7 @@ pub mod alter_share_group_offsets;
 pub mod delete_share_group_offsets;
 pub mod describe_share_group_offsets;
 pub mod share_acknowledge;
+mod share_authz;
 pub mod share_fetch;
 pub mod share_group_describe;
 pub mod share_group_heartbeat;
@@ -382,15 +383,34 @@ async fn share_dispatch(
     metrics::counter!("strait_kafka_requests_total", "api" => format!("{api:?}")).increment(1);
     let mut buf = bytes::BytesMut::with_capacity(256);
     codec::encode_header(&mut buf, api, version, header.correlation_id)?;
+    let ctx = Ctx {
+        broker,
+        header: &header,
+        session,
+    };
     if api == ApiKey::ShareFetch {
         let req = crate::codec::share_wire::decode_share_fetch(&body, version)
             .map_err(KafkaError::ShareWire)?;
-        let resp = share_fetch::handle(broker, req).await;
+        let resp = match share_authz::check(&ctx, req) {
+            share_authz::Checked::Refused(r) => r,
+            share_authz::Checked::Proceed(req, refused) => {
+                let mut r = share_fetch::handle(broker, req).await;
+                r.topics.extend(refused);
+                r
+            }
+        };
         crate::codec::share_wire::encode_share_fetch_response(&mut buf, &resp);
     } else {
         let req = crate::codec::share_wire::decode_share_acknowledge(&body, version)
             .map_err(KafkaError::ShareWire)?;
-        let resp = share_acknowledge::handle(broker, req);
+        let resp = match share_authz::check(&ctx, req) {
+            share_authz::Checked::Refused(r) => r,
+            share_authz::Checked::Proceed(req, refused) => {
+                let mut r = share_acknowledge::handle(broker, req);
+                r.topics.extend(refused);
+                r
+            }
+        };
         crate::codec::share_wire::encode_share_acknowledge_response(&mut buf, &resp, version);
     }
     Ok(Reply::Now(Some(buf.freeze().into())))

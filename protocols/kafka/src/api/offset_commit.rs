@@ -1,24 +1,76 @@
 //! OffsetCommit (v2+): durable commits of consumer positions, validated against the group's generation.
 
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::offset_commit_request::OffsetCommitRequestTopic;
 use kafka_protocol::messages::offset_commit_response::{
     OffsetCommitResponsePartition, OffsetCommitResponseTopic,
 };
 use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
+use strait_access::Operation;
 
 use super::Ctx;
-use crate::coordinator::group::commit::{CommitParams, PartitionCommit};
+use crate::coordinator::group::commit::{CommitParams, CommitResults, PartitionCommit};
 
 pub async fn handle(ctx: &mut Ctx<'_>, req: OffsetCommitRequest) -> OffsetCommitResponse {
     let version = ctx.version();
+    // As in Kafka: without GROUP READ every partition is refused; without TOPIC READ that topic's partitions
+    // are, and only the authorized topics reach the coordinator.
+    let group_denied = super::authz::group(ctx, Operation::Read, &req.group_id.0).is_err();
+    let (topics, denied): (Vec<_>, Vec<_>) = req.topics.into_iter().partition(|t| {
+        !group_denied && super::authz::topic(ctx, Operation::Read, &t.name.0).is_ok()
+    });
+    let denied_code = if group_denied {
+        ResponseError::GroupAuthorizationFailed
+    } else {
+        ResponseError::TopicAuthorizationFailed
+    };
+    // Kafka answers without the coordinator once no topic is left to commit.
+    let call_coordinator = !group_denied && (denied.is_empty() || !topics.is_empty());
+    let mut results: CommitResults = denied
+        .into_iter()
+        .map(|t| {
+            let partitions = t
+                .partitions
+                .iter()
+                .map(|p| (p.partition_index, Some(denied_code)))
+                .collect();
+            (t.name.0.to_string(), partitions)
+        })
+        .collect();
+    if call_coordinator {
+        results.extend(
+            commit(
+                ctx,
+                req.group_id.0.to_string(),
+                req.generation_id_or_member_epoch,
+                req.member_id.to_string(),
+                req.group_instance_id.map(|s| s.to_string()),
+                version,
+                topics,
+            )
+            .await,
+        );
+    }
+    respond(results)
+}
+
+async fn commit(
+    ctx: &Ctx<'_>,
+    group_id: String,
+    generation_id: i32,
+    member_id: String,
+    instance_id: Option<String>,
+    version: i16,
+    topics: Vec<OffsetCommitRequestTopic>,
+) -> CommitResults {
     let params = CommitParams {
-        group_id: req.group_id.0.to_string(),
-        generation_id: req.generation_id_or_member_epoch,
-        member_id: req.member_id.to_string(),
-        instance_id: req.group_instance_id.map(|s| s.to_string()),
+        group_id,
+        generation_id,
+        member_id,
+        instance_id,
         version,
-        topics: req
-            .topics
+        topics: topics
             .into_iter()
             .map(|t| {
                 let partitions = t
@@ -36,7 +88,10 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: OffsetCommitRequest) -> OffsetCommit
             })
             .collect(),
     };
-    let results = ctx.broker.groups().commit_offsets(params).await;
+    ctx.broker.groups().commit_offsets(params).await
+}
+
+fn respond(results: CommitResults) -> OffsetCommitResponse {
     OffsetCommitResponse::default().with_topics(
         results
             .into_iter()

@@ -1,15 +1,22 @@
 //! OffsetDelete: removes committed offsets of topics a group no longer consumes.
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_delete_response::{
     OffsetDeleteResponsePartition, OffsetDeleteResponseTopic,
 };
 use kafka_protocol::messages::{OffsetDeleteRequest, OffsetDeleteResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
+use strait_access::Operation;
 
 use super::Ctx;
 
 pub async fn handle(ctx: &mut Ctx<'_>, req: OffsetDeleteRequest) -> OffsetDeleteResponse {
-    let topics: Vec<(String, Vec<i32>)> = req
+    // Kafka: GROUP DELETE for the request, then TOPIC READ per topic (a denied topic is answered per partition
+    // and not passed to the coordinator).
+    if let Err(e) = super::authz::group(ctx, Operation::Delete, &req.group_id.0) {
+        return OffsetDeleteResponse::default().with_error_code(e.code.code());
+    }
+    let (topics, denied): (Vec<(String, Vec<i32>)>, Vec<_>) = req
         .topics
         .into_iter()
         .map(|t| {
@@ -21,7 +28,11 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: OffsetDeleteRequest) -> OffsetDelete
                     .collect(),
             )
         })
-        .collect();
+        .partition(|(t, _)| super::authz::topic(ctx, Operation::Read, t).is_ok());
+    let refused = Some(ResponseError::TopicAuthorizationFailed);
+    let denied = denied
+        .into_iter()
+        .map(|(t, ps)| (t, ps.into_iter().map(|p| (p, refused)).collect::<Vec<_>>()));
     match ctx
         .broker
         .groups()
@@ -30,8 +41,8 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: OffsetDeleteRequest) -> OffsetDelete
     {
         Err(e) => OffsetDeleteResponse::default().with_error_code(e.code()),
         Ok(results) => OffsetDeleteResponse::default().with_topics(
-            results
-                .into_iter()
+            denied
+                .chain(results)
                 .map(|(name, partitions)| {
                     OffsetDeleteResponseTopic::default()
                         .with_name(TopicName(StrBytes::from_string(name)))

@@ -10,6 +10,7 @@ use kafka_protocol::messages::offset_fetch_response::{
 };
 use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
+use strait_access::{Operation, Resource};
 
 use super::Ctx;
 use crate::coordinator::group::offsets::{CommittedOffset, TopicOffsets};
@@ -64,11 +65,12 @@ pub fn handle(ctx: &mut Ctx<'_>, req: OffsetFetchRequest) -> OffsetFetchResponse
                         .map(|t| (t.name.0.to_string(), t.partition_indexes))
                         .collect()
                 });
-                // v9+: a member of a consumer-protocol group fetches at its current epoch (KIP-848).
+                // v9+: a member of a consumer-protocol group fetches at its current epoch (KIP-848); GROUP
+                // DESCRIBE is checked first, as in Kafka.
                 let member_check = g
                     .member_id
                     .as_deref()
-                    .filter(|_| version >= 9)
+                    .filter(|_| version >= 9 && may_describe(ctx, &g.group_id.0))
                     .and_then(|m| {
                         groups
                             .consumer()
@@ -77,21 +79,14 @@ pub fn handle(ctx: &mut Ctx<'_>, req: OffsetFetchRequest) -> OffsetFetchResponse
                     });
                 let fetched = match member_check {
                     Some(e) => Err(e),
-                    None => groups.fetch_offsets(&g.group_id.0, topics),
+                    None => fetch(ctx, &g.group_id.0, topics, require_stable),
                 };
                 match fetched {
                     Err(e) => OffsetFetchResponseGroup::default()
                         .with_group_id(g.group_id)
                         .with_error_code(e.code()),
                     Ok(topics) => OffsetFetchResponseGroup::default()
-                        .with_topics(
-                            topics
-                                .into_iter()
-                                .map(|t| {
-                                    topic_v8(mark_unstable(b, &g.group_id.0, require_stable, t))
-                                })
-                                .collect(),
-                        )
+                        .with_topics(topics.into_iter().map(topic_v8).collect())
                         .with_group_id(g.group_id),
                 }
             })
@@ -103,17 +98,11 @@ pub fn handle(ctx: &mut Ctx<'_>, req: OffsetFetchRequest) -> OffsetFetchResponse
             .map(|t| (t.name.0.to_string(), t.partition_indexes))
             .collect()
     });
-    match groups.fetch_offsets(&req.group_id.0, requested.clone()) {
+    match fetch(ctx, &req.group_id.0, requested.clone(), require_stable) {
         Ok(topics) => OffsetFetchResponse::default().with_topics(
             topics
                 .into_iter()
-                .map(|t| {
-                    topic_v1(
-                        mark_unstable(b, &req.group_id.0, require_stable, t),
-                        version,
-                        None,
-                    )
-                })
+                .map(|t| topic_v1(t, version, None))
                 .collect(),
         ),
         // v2+ has a top-level error; before that it goes on every requested partition.
@@ -132,6 +121,48 @@ pub fn handle(ctx: &mut Ctx<'_>, req: OffsetFetchRequest) -> OffsetFetchResponse
                 .collect(),
         ),
     }
+}
+
+fn may_describe(ctx: &Ctx<'_>, group: &str) -> bool {
+    super::authz::allowed(ctx, Operation::Describe, Resource::Group(group))
+}
+
+/// The group's committed offsets as Kafka authorizes them: GROUP DESCRIBE for the group, TOPIC DESCRIBE per
+/// topic. Named topics the principal may not describe are answered TOPIC_AUTHORIZATION_FAILED per partition;
+/// when fetching everything they are left out.
+fn fetch(
+    ctx: &Ctx<'_>,
+    group: &str,
+    topics: Requested,
+    require_stable: bool,
+) -> Result<Vec<MarkedOffsets>, ResponseError> {
+    if !may_describe(ctx, group) {
+        return Err(ResponseError::GroupAuthorizationFailed);
+    }
+    let b = ctx.broker;
+    let may = |t: &str| super::authz::allowed(ctx, Operation::Describe, Resource::Topic(t));
+    let Some(named) = topics else {
+        let all = b.groups().fetch_offsets(group, None)?;
+        return Ok(all
+            .into_iter()
+            .filter(|(t, _)| may(t))
+            .map(|t| mark_unstable(b, group, require_stable, t))
+            .collect());
+    };
+    let (named, denied): (Vec<_>, Vec<_>) = named.into_iter().partition(|(t, _)| may(t));
+    let mut out: Vec<MarkedOffsets> = b
+        .groups()
+        .fetch_offsets(group, Some(named))?
+        .into_iter()
+        .map(|t| mark_unstable(b, group, require_stable, t))
+        .collect();
+    let refused = Some(ResponseError::TopicAuthorizationFailed);
+    out.extend(
+        denied
+            .into_iter()
+            .map(|(t, ps)| (t, ps.into_iter().map(|p| (p, None, refused)).collect())),
+    );
+    Ok(out)
 }
 
 fn topic_v8((name, partitions): MarkedOffsets) -> OffsetFetchResponseTopics {

@@ -7,6 +7,7 @@ use kafka_protocol::messages::offset_for_leader_epoch_response::{
     EpochEndOffset, OffsetForLeaderTopicResult,
 };
 use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse};
+use strait_access::Operation;
 use strait_engine::TopicInfo;
 
 use super::Ctx;
@@ -20,7 +21,9 @@ pub fn handle(ctx: &mut Ctx<'_>, req: OffsetForLeaderEpochRequest) -> OffsetForL
         .topics
         .iter()
         .map(|t| {
-            let topic = resolve::topic(b, &t.topic);
+            // Kafka checks TOPIC DESCRIBE before looking the topic up, so a denied caller learns nothing.
+            let topic = super::authz::topic(ctx, Operation::Describe, &t.topic)
+                .and_then(|()| resolve::topic(b, &t.topic));
             let partitions = t
                 .partitions
                 .iter()

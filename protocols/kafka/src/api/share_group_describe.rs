@@ -7,6 +7,7 @@ use kafka_protocol::messages::share_group_describe_response::{
 };
 use kafka_protocol::messages::{ShareGroupDescribeRequest, ShareGroupDescribeResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
+use strait_access::Operation;
 
 use super::Ctx;
 
@@ -25,6 +26,12 @@ pub fn handle(ctx: &mut Ctx<'_>, req: ShareGroupDescribeRequest) -> ShareGroupDe
         .iter()
         .map(|id| {
             let base = DescribedGroup::default().with_group_id(id.clone());
+            // Kafka answers a group the principal may not describe with only the error.
+            if super::authz::group(ctx, Operation::Describe, &id.0).is_err() {
+                return base
+                    .with_error_code(ResponseError::GroupAuthorizationFailed.code())
+                    .with_authorized_operations(i32::MIN);
+            }
             let Some(g) = st.groups.get(&id.0.to_string()) else {
                 if shares.group_exists(&st, &id.0) {
                     return base

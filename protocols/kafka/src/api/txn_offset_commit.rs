@@ -6,12 +6,42 @@ use kafka_protocol::messages::txn_offset_commit_response::{
 };
 use kafka_protocol::messages::{TopicName, TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 
+use kafka_protocol::error::ResponseError;
+use strait_access::Operation;
+
 use super::Ctx;
-use crate::coordinator::txn::add::TxnCommit;
+use crate::coordinator::txn::add::{PartitionResults, TxnCommit};
 
 pub async fn handle(ctx: &mut Ctx<'_>, req: TxnOffsetCommitRequest) -> TxnOffsetCommitResponse {
     let b = ctx.broker;
     let version = ctx.version();
+    // Kafka: TRANSACTIONAL_ID WRITE, then GROUP READ, each refusing every partition; then TOPIC READ per topic,
+    // a refused topic answered per partition and left out of the commit.
+    let whole =
+        if super::authz::transactional_id(ctx, Operation::Write, &req.transactional_id).is_err() {
+            Some(ResponseError::TransactionalIdAuthorizationFailed)
+        } else if super::authz::group(ctx, Operation::Read, &req.group_id).is_err() {
+            Some(ResponseError::GroupAuthorizationFailed)
+        } else {
+            None
+        };
+    let (allowed, denied): (Vec<_>, Vec<_>) = req.topics.iter().partition(|t| {
+        whole.is_none() && super::authz::topic(ctx, Operation::Read, &t.name.0).is_ok()
+    });
+    let refused = whole.unwrap_or(ResponseError::TopicAuthorizationFailed);
+    let mut results: PartitionResults = denied
+        .iter()
+        .map(|t| {
+            let ps = t
+                .partitions
+                .iter()
+                .map(|p| (p.partition_index, Some(refused)))
+                .collect();
+            (t.name.0.to_string(), ps)
+        })
+        .collect();
+    // Kafka answers without the coordinator once no topic is left to commit.
+    let call_coordinator = whole.is_none() && (denied.is_empty() || !allowed.is_empty());
     let commit = TxnCommit {
         txn_id: req.transactional_id.to_string(),
         group_id: req.group_id.to_string(),
@@ -25,8 +55,7 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: TxnOffsetCommitRequest) -> TxnOffset
             String::new()
         },
         instance_id: req.group_instance_id.as_ref().map(|s| s.to_string()),
-        topics: req
-            .topics
+        topics: allowed
             .iter()
             .map(|t| {
                 (
@@ -50,10 +79,13 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: TxnOffsetCommitRequest) -> TxnOffset
             })
             .collect(),
     };
-    let results = b
-        .txns()
-        .txn_offset_commit(&b.txn_deps(), commit, version)
-        .await;
+    if call_coordinator {
+        results.extend(
+            b.txns()
+                .txn_offset_commit(&b.txn_deps(), commit, version)
+                .await,
+        );
+    }
     let topics = results
         .into_iter()
         .map(|(t, ps)| {
