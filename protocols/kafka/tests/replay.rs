@@ -60,7 +60,11 @@ struct Mirrors {
     shares: ShareSnapshot,
 }
 
-fn mirrors(txns: &TxnCoordinator, producers: &ProducerStates, shares: &ShareCoordinator) -> Mirrors {
+fn mirrors(
+    txns: &TxnCoordinator,
+    producers: &ProducerStates,
+    shares: &ShareCoordinator,
+) -> Mirrors {
     Mirrors {
         txns: txns.snapshot(),
         reserved_ids: producers.ids().reserved_end().expect("reservation"),
@@ -341,9 +345,27 @@ async fn drive(t: &mut TestBroker) {
         .expect("create");
     // Idempotent producer: a producer id from the reservation, producer state from the appends.
     let idem = init(t, None).await;
-    send(t, TOPIC, 0, batch(&["a", "b"], Compression::None, Some((idem.0, idem.1, 0)))).await;
-    send(t, TOPIC, 1, batch(&["c"], Compression::None, Some((idem.0, idem.1, 0)))).await;
-    send(t, TOPIC, 0, batch(&["d"], Compression::None, Some((idem.0, idem.1, 2)))).await;
+    send(
+        t,
+        TOPIC,
+        0,
+        batch(&["a", "b"], Compression::None, Some((idem.0, idem.1, 0))),
+    )
+    .await;
+    send(
+        t,
+        TOPIC,
+        1,
+        batch(&["c"], Compression::None, Some((idem.0, idem.1, 0))),
+    )
+    .await;
+    send(
+        t,
+        TOPIC,
+        0,
+        batch(&["d"], Compression::None, Some((idem.0, idem.1, 2))),
+    )
+    .await;
 
     // A committed transaction with data and offsets, an aborted one, and one left open.
     let committed = init(t, Some("tx-commit")).await;
@@ -368,7 +390,13 @@ async fn drive(t: &mut TestBroker) {
         .create_topic(SHARED, 1, BTreeMap::new())
         .await
         .expect("create");
-    send(t, SHARED, 0, batch(&["s0", "s1", "s2", "s3"], Compression::None, None)).await;
+    send(
+        t,
+        SHARED,
+        0,
+        batch(&["s0", "s1", "s2", "s3"], Compression::None, None),
+    )
+    .await;
     set_group_config(t, "sg", "share.auto.offset.reset", "earliest").await;
     set_group_config(t, "sg", "share.record.lock.duration.ms", "20000").await;
     let hb = t
@@ -417,7 +445,12 @@ async fn caches_follow_the_committed_changes_on_a_replica_and_after_a_restart() 
         want.txns.txns.keys().collect::<Vec<_>>(),
         ["tx-abort", "tx-commit", "tx-open"]
     );
-    assert!(want.txns.producers.values().any(|p| p.ongoing && !p.pending.is_empty()));
+    assert!(
+        want.txns
+            .producers
+            .values()
+            .any(|p| p.ongoing && !p.pending.is_empty())
+    );
     assert_eq!(want.reserved_ids, 1000);
     assert_eq!(want.shares.starts.values().collect::<Vec<_>>(), [&2]);
     assert_eq!(want.shares.configs["sg"].len(), 2);
@@ -434,7 +467,11 @@ async fn caches_follow_the_committed_changes_on_a_replica_and_after_a_restart() 
         replica.commit(ops).await.expect("replay");
     }
     assert_eq!(follower.mirrors(), want, "a second store fed the changes");
-    assert_eq!(Follower::of(&replica).mirrors(), want, "caches fed its contents");
+    assert_eq!(
+        Follower::of(&replica).mirrors(),
+        want,
+        "caches fed its contents"
+    );
     let offsets = |meta: &MetaStore, group: &str| {
         GroupOffsets::new(meta.clone())
             .committed_in_group(group)
@@ -452,6 +489,10 @@ async fn caches_follow_the_committed_changes_on_a_replica_and_after_a_restart() 
     // (b) A restart over the same data directory.
     let t = t.restart().await;
     assert_eq!(of_broker(&t), want, "a restart");
-    assert_eq!(producer_states(&t).await, producers, "producer state from the logs");
+    assert_eq!(
+        producer_states(&t).await,
+        producers,
+        "producer state from the logs"
+    );
     t.shutdown().await;
 }

@@ -91,12 +91,12 @@ impl MetaWatcher for ShareView {
                 MetaOp::Delete { key, .. } => {
                     rows.configs.remove(String::from_utf8_lossy(key).as_ref());
                 }
-                MetaOp::DeletePrefix { table, prefix } if table == START_OFFSETS => rows
-                    .starts
-                    .retain(|k, _| !start_key(k).starts_with(prefix)),
-                MetaOp::DeletePrefix { prefix, .. } => {
-                    rows.configs.retain(|g, _| !g.as_bytes().starts_with(prefix))
+                MetaOp::DeletePrefix { table, prefix } if table == START_OFFSETS => {
+                    rows.starts.retain(|k, _| !start_key(k).starts_with(prefix))
                 }
+                MetaOp::DeletePrefix { prefix, .. } => rows
+                    .configs
+                    .retain(|g, _| !g.as_bytes().starts_with(prefix)),
             }
         }
     }

@@ -139,15 +139,17 @@ impl MetaWatcher for TxnCache {
         let mut v = self.write();
         for op in ops {
             match op {
-                MetaOp::Put { key, value, .. } => match serde_json::from_slice::<TxnMetadata>(value) {
-                    Ok(m) => v.put(m),
-                    // Skipped, as loading at start always did: the id starts over with its next InitProducerId.
-                    Err(e) => tracing::error!(
-                        txn = %String::from_utf8_lossy(key),
-                        error = %e,
-                        "unreadable transaction state skipped"
-                    ),
-                },
+                MetaOp::Put { key, value, .. } => {
+                    match serde_json::from_slice::<TxnMetadata>(value) {
+                        Ok(m) => v.put(m),
+                        // Skipped, as loading at start always did: the id starts over with its next InitProducerId.
+                        Err(e) => tracing::error!(
+                            txn = %String::from_utf8_lossy(key),
+                            error = %e,
+                            "unreadable transaction state skipped"
+                        ),
+                    }
+                }
                 MetaOp::Delete { key, .. } => v.remove(&String::from_utf8_lossy(key)),
                 MetaOp::DeletePrefix { prefix, .. } => {
                     let doomed: Vec<String> = v
