@@ -118,7 +118,7 @@ impl TxnCache {
 }
 
 /// A comparable copy of a [`TxnCache`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TxnSnapshot {
     pub txns: BTreeMap<String, TxnMetadata>,
     pub producers: BTreeMap<i64, ProducerSnapshot>,
@@ -169,3 +169,46 @@ impl MetaWatcher for TxnCache {
 
 /// The table the cache follows.
 pub(super) const TABLES: &[&str] = &[TABLE];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(m: &TxnMetadata) -> MetaOp {
+        MetaOp::Put {
+            table: TABLE.into(),
+            key: m.txn_id.as_bytes().to_vec(),
+            value: serde_json::to_vec(m).expect("encode"),
+        }
+    }
+
+    #[test]
+    fn the_producer_view_follows_the_committed_metadata() {
+        let cache = TxnCache::default();
+        let mut m = TxnMetadata::new("t".into(), 1, 60_000, 0);
+        m.state = TxnState::Ongoing;
+        m.partitions.insert(("topic".into(), 0));
+        cache.apply(&[put(&m)]);
+        assert!(cache.read().producers[&1].ongoing);
+        // A fresh producer id (the epoch ran out): the old id is no longer this transactional id's.
+        m.producer_id = 2;
+        m.state = TxnState::Empty;
+        m.partitions.clear();
+        cache.apply(&[put(&m)]);
+        let snap = cache.snapshot();
+        assert_eq!(snap.producers.keys().collect::<Vec<_>>(), [&2]);
+        assert!(!snap.producers[&2].ongoing);
+        assert_eq!(snap.txns["t"], m);
+        // A row that does not decode is skipped; a deleted one takes its producer view with it.
+        cache.apply(&[MetaOp::Put {
+            table: TABLE.into(),
+            key: b"bad".to_vec(),
+            value: b"{".to_vec(),
+        }]);
+        cache.apply(&[MetaOp::Delete {
+            table: TABLE.into(),
+            key: b"t".to_vec(),
+        }]);
+        assert_eq!(cache.snapshot(), TxnSnapshot::default());
+    }
+}
