@@ -16,7 +16,7 @@ use strait_engine::{EngineError, MetaOp, MetaStore, MetaWatcher};
 
 use crate::coordinator::follow::Follow;
 
-const TABLE: &str = "kafka_producers";
+const TABLE: &str = strait_engine::meta::tables::KAFKA_PRODUCERS;
 const KEY: &[u8] = b"id_block_end";
 /// Ids reserved per metadata commit.
 pub const BLOCK: i64 = 1000;

@@ -10,8 +10,9 @@ use strait_engine::{MetaOp, MetaStore};
 
 use super::SpKey;
 
-pub const START_OFFSETS: &str = "share_start_offsets";
-pub const GROUP_CONFIGS: &str = "group_configs";
+// Names from the engine's table registry (legacy spellings, kept on disk).
+pub const START_OFFSETS: &str = strait_engine::meta::tables::SHARE_START_OFFSETS;
+pub const GROUP_CONFIGS: &str = strait_engine::meta::tables::GROUP_CONFIGS;
 
 /// `group \0 topic-id(16) partition(4, big-endian)`; group ids cannot contain NUL in any client that matters,
 /// and the prefix `group \0` selects one group's partitions.

@@ -39,6 +39,7 @@ use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
 use strait_engine::MetaStore;
+use strait_engine::meta::tables;
 use tokio::sync::OwnedMutexGuard;
 
 use crate::coordinator::follow::Follow;
@@ -122,18 +123,19 @@ impl TxnCoordinator {
         };
         // Earlier versions kept open and aborted transactions per partition in these tables; the engine derives
         // them from the log now, so leftover rows are dead weight.
-        let stale: Vec<strait_engine::MetaOp> = ["kafka_txn_ongoing", "kafka_txn_aborted"]
-            .into_iter()
-            .filter(|t| {
-                c.meta
-                    .scan_prefix(t, b"")
-                    .is_ok_and(|rows| !rows.is_empty())
-            })
-            .map(|table| strait_engine::MetaOp::DeletePrefix {
-                table: table.into(),
-                prefix: Vec::new(),
-            })
-            .collect();
+        let stale: Vec<strait_engine::MetaOp> =
+            [tables::KAFKA_TXN_ONGOING, tables::KAFKA_TXN_ABORTED]
+                .into_iter()
+                .filter(|t| {
+                    c.meta
+                        .scan_prefix(t, b"")
+                        .is_ok_and(|rows| !rows.is_empty())
+                })
+                .map(|table| strait_engine::MetaOp::DeletePrefix {
+                    table: table.into(),
+                    prefix: Vec::new(),
+                })
+                .collect();
         if !stale.is_empty() {
             c.meta.commit_in_background(stale);
         }
