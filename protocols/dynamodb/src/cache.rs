@@ -221,3 +221,91 @@ impl MetaWatcher for TableCache {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::put_table_op;
+
+    fn meta(name: &str, hash: &str) -> TableMeta {
+        TableMeta {
+            name: name.into(),
+            id: format!("id-{name}-{hash}"),
+            created_ms: 0,
+            busy_status: "CREATING".into(),
+            busy_until_ms: 0,
+            hash: hash.into(),
+            range: None,
+            attribute_definitions: vec![(hash.into(), "S".into())],
+            billing_mode: "PAY_PER_REQUEST".into(),
+            read_capacity: 0,
+            write_capacity: 0,
+            gsis: Vec::new(),
+            pitr: false,
+            tags: Vec::new(),
+            deletion_protection: false,
+        }
+    }
+
+    fn put_item(table: &str, item: serde_json::Value, key: serde_json::Value) -> MetaOp {
+        let key = item_from_json(&key).expect("key");
+        MetaOp::Put {
+            table: META_TABLE.into(),
+            key: item_key(table, &key),
+            value: item.to_string().into_bytes(),
+        }
+    }
+
+    #[test]
+    fn items_fed_before_their_table_are_adopted_by_it() {
+        let cache = TableCache::default();
+        let k = serde_json::json!({"k": {"S": "a"}});
+        // The initial feed's key order: `i/...` before `t/...`.
+        cache.apply(&[
+            put_item(
+                "t1",
+                serde_json::json!({"k": {"S": "a"}, "v": {"N": "1"}}),
+                k.clone(),
+            ),
+            put_table_op(&meta("t1", "k")).expect("op"),
+        ]);
+        let s = cache.snapshot();
+        assert!(s.orphans.is_empty());
+        assert_eq!(s.tables["t1"].items.len(), 1);
+        // A record without its items leaves them mirrored; the items' own deletion removes them.
+        cache.apply(&[MetaOp::Delete {
+            table: META_TABLE.into(),
+            key: table_key("t1"),
+        }]);
+        assert_eq!(cache.snapshot().orphans["t1"].len(), 1);
+        cache.apply(&[MetaOp::DeletePrefix {
+            table: META_TABLE.into(),
+            prefix: items_prefix("t1"),
+        }]);
+        assert_eq!(cache.snapshot(), TableCache::default().snapshot());
+        assert!(cache.corrupt().is_none());
+    }
+
+    #[test]
+    fn a_changed_key_schema_rekeys_and_a_bad_row_is_reported() {
+        let cache = TableCache::default();
+        cache.apply(&[
+            put_table_op(&meta("t", "k")).expect("op"),
+            put_item(
+                "t",
+                serde_json::json!({"k": {"S": "a"}}),
+                serde_json::json!({"k": {"S": "a"}}),
+            ),
+        ]);
+        cache.apply(&[put_table_op(&meta("t", "other")).expect("op")]);
+        let s = cache.snapshot();
+        assert!(s.tables["t"].items.is_empty());
+        assert_eq!(s.orphans["t"].len(), 1, "not keyable under the new schema");
+        cache.apply(&[MetaOp::Put {
+            table: META_TABLE.into(),
+            key: table_key("bad"),
+            value: b"{".to_vec(),
+        }]);
+        assert!(cache.corrupt().is_some_and(|m| m.contains("t/bad")));
+    }
+}
