@@ -695,4 +695,93 @@ mod tests {
         assert!(m.starts_with("2 validation errors detected: Value 'OLDEST' at 'shardIteratorType' failed to satisfy constraint: Member must satisfy enum value set: [AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, TRIM_HORIZON, LATEST, AT_TIMESTAMP]"), "{m}");
         assert!(m.contains("Value '01' at 'startingSequenceNumber' failed to satisfy constraint: Member must satisfy regular expression pattern: (0|([1-9]\\d{0,128}))"), "{m}");
     }
+
+    fn serialization(op: Operation, json: &str) -> String {
+        match run(op, json) {
+            Err(KinesisError::Serialization(m)) => m,
+            other => panic!("{json}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn structural_mismatches_name_what_was_found_or_expected() {
+        for (json, want) in [
+            (
+                r#"{"StreamName":["a"]}"#,
+                "Start of list found where not expected",
+            ),
+            (
+                r#"{"StreamName":{}}"#,
+                "Start of structure or map found where not expected.",
+            ),
+            (r#"{"StreamModeDetails":"x"}"#, "Expected null"),
+            (
+                r#"{"StreamModeDetails":[]}"#,
+                "Start of list found where not expected",
+            ),
+        ] {
+            assert_eq!(serialization(Operation::CreateStream, json), want, "{json}");
+        }
+        assert_eq!(
+            serialization(Operation::AddTagsToStream, r#"{"Tags":1}"#),
+            "Expected map or null"
+        );
+        assert_eq!(
+            serialization(Operation::AddTagsToStream, r#"{"Tags":[]}"#),
+            "Start of list found where not expected"
+        );
+        assert_eq!(
+            serialization(Operation::RemoveTagsFromStream, r#"{"TagKeys":{}}"#),
+            "Start of structure or map found where not expected."
+        );
+    }
+
+    #[test]
+    fn base64_failures_use_aws_messages_in_aws_order() {
+        let put = |data: &str| {
+            serialization(
+                Operation::PutRecord,
+                &format!(r#"{{"Data":"{data}","PartitionKey":"k"}}"#),
+            )
+        };
+        assert_eq!(
+            put("abc"),
+            "'abc' can not be converted to a Blob: Base64 encoded length is expected a multiple of 4 bytes but \
+             found: 3"
+        );
+        assert_eq!(
+            put("a;c="),
+            "'a;c=' can not be converted to a Blob: Invalid Base64 character: ';'"
+        );
+        assert_eq!(
+            put("a=bc"),
+            "'a=bc' can not be converted to a Blob: Invalid Base64 character: '='"
+        );
+        assert_eq!(
+            put("aGl="),
+            "'aGl=' can not be converted to a Blob: Invalid last non-pad Base64 character dectected"
+        );
+    }
+
+    #[test]
+    fn list_and_map_failures_list_every_constraint_and_at_most_ten_are_reported() {
+        let err = run(Operation::RemoveTagsFromStream, r#"{"TagKeys":[""]}"#).expect_err("invalid");
+        assert_eq!(
+            err,
+            KinesisError::Validation(
+                "1 validation error detected: Value '[]' at 'tagKeys' failed to satisfy constraint: Member must \
+                 satisfy constraint: [Member must have length less than or equal to 128, Member must have length \
+                 greater than or equal to 1]"
+                    .into()
+            )
+        );
+        let records = vec![r#"{"PartitionKey":""}"#; 12].join(",");
+        let Err(KinesisError::Validation(m)) = run(
+            Operation::PutRecords,
+            &format!(r#"{{"StreamName":"s","Records":[{records}]}}"#),
+        ) else {
+            panic!("not a validation error")
+        };
+        assert!(m.starts_with("10 validation errors detected: "), "{m}");
+    }
 }
