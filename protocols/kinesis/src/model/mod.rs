@@ -188,7 +188,7 @@ fn decode_blob(s: &str) -> Result<Vec<u8>, KinesisError> {
     };
     // Java counts UTF-16 code units.
     let len = s.encode_utf16().count();
-    if len % 4 != 0 {
+    if !len.is_multiple_of(4) {
         return Err(refuse(format!(
             "Base64 encoded length is expected a multiple of 4 bytes but found: {len}"
         )));
@@ -775,7 +775,7 @@ mod tests {
                     .into()
             )
         );
-        let records = vec![r#"{"PartitionKey":""}"#; 12].join(",");
+        let records = [r#"{"PartitionKey":""}"#; 12].join(",");
         let Err(KinesisError::Validation(m)) = run(
             Operation::PutRecords,
             &format!(r#"{{"StreamName":"s","Records":[{records}]}}"#),
