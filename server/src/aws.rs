@@ -4,7 +4,8 @@
 //! The order of checks follows AWS: an oversize body is refused first (413), then the envelope (method, content
 //! type, target), then authentication, then the body itself (decoding, authorization and validation, inside the
 //! service). Authentication yields the request's principal; each service takes it in a [`RequestContext`] with
-//! the node's authorizer and asks it once per operation.
+//! the node's authorizer and asks it once per operation. CORS is answered around all of it, for every service on
+//! the port, as AWS does: a preflight at once, `Origin`-carrying requests with the allow/expose headers.
 
 use std::future::Future;
 use std::sync::Arc;
