@@ -3,7 +3,7 @@
 # profile-driven changes (docs/benchmarks.md, "Profile of the produce paths"). Throughput on a shared 2-core
 # machine drifts with its load; the server's CPU seconds per byte moved (from /proc/PID/stat) drift much less.
 #
-#   compat-tests/bench/cpu-ab.sh BIN_A BIN_B [rounds]
+#   compat-tests/bench/cpu-ab.sh BIN_A BIN_B [rounds] [kinesis]   (kinesis: only the two Kinesis workloads)
 #
 # Workloads, each on a fresh `strait dev` (fsync=always) on 127.0.0.1:
 #   kinesis-put  bench-kinesis put: 4 writers x PutRecords of 500 x 1 KiB, 4 shards, 10 s
@@ -16,7 +16,8 @@
 # bench-kinesis; run bench.sh --smoke --no-docs once first on a fresh machine. Not part of CI.
 set -euo pipefail
 [ $# -ge 2 ] || { sed -n '2,16p' "$0"; exit 2; }
-bins=("$1" "$2") rounds=${3:-3}
+bins=("$1" "$2") rounds=${3:-3} only=${4:-all}
+[ "$only" = all ] || [ "$only" = kinesis ] || { echo "FAIL: the 4th argument is 'kinesis' or nothing" >&2; exit 2; }
 peers="${STRAIT_PEERS:-$HOME/.cache/strait-peers/bench}"
 target="${CARGO_TARGET_DIR:-$HOME/.cache/strait/target}"
 kin="$target/dist/bench-kinesis" rdk="$peers/librdkafka/examples/rdkafka_performance"
@@ -69,35 +70,37 @@ for round in $(seq "$rounds"); do
     c2=$(cpu_ticks)
     report "$label" kinesis-put "$(echo "$put" | field bytes)" "$(echo "$put" | field seconds)" $((c1 - c0))
     report "$label" kinesis-get "$(echo "$get" | field bytes)" "$(echo "$get" | field seconds)" $((c2 - c1))
-    java -Xmx256M -cp "$peers/kafka-jars/*" org.apache.kafka.tools.TopicCommand --bootstrap-server \
-      "127.0.0.1:$kafka" --create --topic r16 --partitions 16 --replication-factor 1 >/dev/null 2>&1
-    c0=$(cpu_ticks)
-    out=$("$rdk" -P -t r16 -b "127.0.0.1:$kafka" -s 1024 -c 1000000 -a -1 -i 600000 2>&1 |
-      grep "messages produced" | tail -1)
-    c1=$(cpu_ticks)
-    # "... (1024000000 bytes), 1000000 delivered (offset N, 0 failed) in 3022ms: ..."
-    nbytes=$(echo "$out" | sed -E 's/.*\(([0-9]+) bytes\).*/\1/') ms=$(echo "$out" | sed -E 's/.* in ([0-9]+)ms:.*/\1/')
-    echo "$out" | grep -q " 0 failed)" || { echo "FAIL: rdkafka_performance: $out" >&2; exit 1; }
-    report "$label" kafka-put "$nbytes" "$(python3 -c "print($ms/1000)")" $((c1 - c0))
-    c0=$(cpu_ticks)
-    # One CSV line: start, end, MB, MB.sec, nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, ...
-    out=$(java -Xmx512M -cp "$peers/kafka-jars/*" org.apache.kafka.tools.ConsumerPerformance --bootstrap-server \
-      "127.0.0.1:$kafka" --topic r16 --num-records 1000000 --timeout 30000 --group "cpu-ab-$round-$i" 2>/dev/null |
-      grep -E '^[0-9]' | tail -1)
-    c1=$(cpu_ticks)
-    got=$(echo "$out" | cut -d, -f5 | tr -d ' ') fetch_ms=$(echo "$out" | cut -d, -f8 | tr -d ' ')
-    [ "${got:-0}" -ge 1000000 ] || { echo "FAIL: ConsumerPerformance read ${got:-nothing}: $out" >&2; exit 1; }
-    report "$label" kafka-get "$nbytes" "$(python3 -c "print($fetch_ms/1000)")" $((c1 - c0))
-    # The same produce with lz4 batches: the broker inflates and walks every compressed batch it is sent.
-    java -Xmx256M -cp "$peers/kafka-jars/*" org.apache.kafka.tools.TopicCommand --bootstrap-server \
-      "127.0.0.1:$kafka" --create --topic z16 --partitions 16 --replication-factor 1 >/dev/null 2>&1
-    c0=$(cpu_ticks)
-    out=$("$rdk" -P -t z16 -b "127.0.0.1:$kafka" -s 1024 -c 1000000 -a -1 -i 600000 -z lz4 2>&1 |
-      grep "messages produced" | tail -1)
-    c1=$(cpu_ticks)
-    nbytes=$(echo "$out" | sed -E 's/.*\(([0-9]+) bytes\).*/\1/') ms=$(echo "$out" | sed -E 's/.* in ([0-9]+)ms:.*/\1/')
-    echo "$out" | grep -q " 0 failed)" || { echo "FAIL: rdkafka_performance -z lz4: $out" >&2; exit 1; }
-    report "$label" kafka-put-lz4 "$nbytes" "$(python3 -c "print($ms/1000)")" $((c1 - c0))
+    if [ "$only" = all ]; then
+      java -Xmx256M -cp "$peers/kafka-jars/*" org.apache.kafka.tools.TopicCommand --bootstrap-server \
+        "127.0.0.1:$kafka" --create --topic r16 --partitions 16 --replication-factor 1 >/dev/null 2>&1
+      c0=$(cpu_ticks)
+      out=$("$rdk" -P -t r16 -b "127.0.0.1:$kafka" -s 1024 -c 1000000 -a -1 -i 600000 2>&1 |
+        grep "messages produced" | tail -1)
+      c1=$(cpu_ticks)
+      # "... (1024000000 bytes), 1000000 delivered (offset N, 0 failed) in 3022ms: ..."
+      nbytes=$(echo "$out" | sed -E 's/.*\(([0-9]+) bytes\).*/\1/') ms=$(echo "$out" | sed -E 's/.* in ([0-9]+)ms:.*/\1/')
+      echo "$out" | grep -q " 0 failed)" || { echo "FAIL: rdkafka_performance: $out" >&2; exit 1; }
+      report "$label" kafka-put "$nbytes" "$(python3 -c "print($ms/1000)")" $((c1 - c0))
+      c0=$(cpu_ticks)
+      # One CSV line: start, end, MB, MB.sec, nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, ...
+      out=$(java -Xmx512M -cp "$peers/kafka-jars/*" org.apache.kafka.tools.ConsumerPerformance --bootstrap-server \
+        "127.0.0.1:$kafka" --topic r16 --num-records 1000000 --timeout 30000 --group "cpu-ab-$round-$i" 2>/dev/null |
+        grep -E '^[0-9]' | tail -1)
+      c1=$(cpu_ticks)
+      got=$(echo "$out" | cut -d, -f5 | tr -d ' ') fetch_ms=$(echo "$out" | cut -d, -f8 | tr -d ' ')
+      [ "${got:-0}" -ge 1000000 ] || { echo "FAIL: ConsumerPerformance read ${got:-nothing}: $out" >&2; exit 1; }
+      report "$label" kafka-get "$nbytes" "$(python3 -c "print($fetch_ms/1000)")" $((c1 - c0))
+      # The same produce with lz4 batches: the broker inflates and walks every compressed batch it is sent.
+      java -Xmx256M -cp "$peers/kafka-jars/*" org.apache.kafka.tools.TopicCommand --bootstrap-server \
+        "127.0.0.1:$kafka" --create --topic z16 --partitions 16 --replication-factor 1 >/dev/null 2>&1
+      c0=$(cpu_ticks)
+      out=$("$rdk" -P -t z16 -b "127.0.0.1:$kafka" -s 1024 -c 1000000 -a -1 -i 600000 -z lz4 2>&1 |
+        grep "messages produced" | tail -1)
+      c1=$(cpu_ticks)
+      nbytes=$(echo "$out" | sed -E 's/.*\(([0-9]+) bytes\).*/\1/') ms=$(echo "$out" | sed -E 's/.* in ([0-9]+)ms:.*/\1/')
+      echo "$out" | grep -q " 0 failed)" || { echo "FAIL: rdkafka_performance -z lz4: $out" >&2; exit 1; }
+      report "$label" kafka-put-lz4 "$nbytes" "$(python3 -c "print($ms/1000)")" $((c1 - c0))
+    fi
     stop
   done
 done

@@ -79,6 +79,19 @@ pub enum EngineError {
     DataDirLocked(PathBuf),
     #[error("the engine is shutting down")]
     ShuttingDown,
+    /// The partition holds segments in an object store (it was tiered) but this node has no remote store
+    /// configured, so those offsets cannot be read.
+    #[error("the partition has segments in an object store, but no remote store is configured")]
+    NoRemoteStore,
+    /// An object-store operation of a remote segment failed (the store's own error, as text: it is shared by
+    /// the tiering crate's error type, which the engine does not know).
+    #[error("remote segment {key}: {reason}")]
+    RemoteStore { key: String, reason: String },
+    /// A segment handed to the partition as uploaded does not match the local segment it replaces.
+    #[error(
+        "remote segment [{base}, {next}) does not match a sealed local segment of the partition"
+    )]
+    RemoteSegmentMismatch { base: i64, next: i64 },
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;

@@ -4,7 +4,8 @@
 //! Module map:
 //! - [`batch`]: the stored record format (Kafka v2 record batches), validation and a builder.
 //! - `segment` / `index`: one log file and its sparse offset and time indexes; crash recovery of a file.
-//! - `store`: the segment-store seam (`SegmentStore`; `LocalStore` reads local files on the blocking pool).
+//! - `store`: the segment-store seam: a partition's `SegmentSet` (remote segments, then local files) read through
+//!   `TieredStore`, which reads local files on the blocking pool and remote ones through a [`RemoteStore`].
 //! - `fdcache`: the bounded cache of open segment files (`engine.max_open_files`).
 //! - [`partition`]: the [`PartitionLog`] seam and [`LocalLog`], its local implementation (recovery, appends,
 //!   group commit, reads, retention, truncation, seal), opened with a [`CommitPolicy`].
@@ -43,4 +44,5 @@ pub use partition::{
     AppendInfo, AppendOptions, CommitPolicy, DurableCallback, LocalLog, LogFuture, LogOffsets,
     Partition, PartitionLog, ReadResult,
 };
+pub use store::{RemoteSegment, RemoteStore, StoreFuture};
 pub use txn::AbortedTxn;

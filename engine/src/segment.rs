@@ -545,11 +545,16 @@ impl Segment {
     /// open first, so the file cache cannot close it under them).
     pub(crate) fn delete_files(&self) -> Result<()> {
         self.file.pin_for_delete();
+        Self::remove_files(&self.path)
+    }
+
+    /// Removes a segment's log file and its index files, whichever exist (the segment is not open).
+    pub(crate) fn remove_files(path: &Path) -> Result<()> {
         for p in [
-            self.path.clone(),
-            index::offset_index_path(&self.path),
-            index::time_index_path(&self.path),
-            crate::txn::index_path(&self.path),
+            path.to_path_buf(),
+            index::offset_index_path(path),
+            index::time_index_path(path),
+            crate::txn::index_path(path),
         ] {
             match std::fs::remove_file(&p) {
                 Ok(()) => {}

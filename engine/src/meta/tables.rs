@@ -57,6 +57,7 @@ pub const TOPICS: &str = "topics";
 pub const PARTITIONS: &str = "partitions";
 pub const SEALED_PARTITIONS: &str = "sealed_partitions";
 pub const HEALTH: &str = "_health";
+pub const ENGINE_REMOTE_SEGMENTS: &str = "engine_remote_segments";
 // Kafka front end.
 pub const KAFKA_GROUP_OFFSETS: &str = "kafka_group_offsets";
 pub const KAFKA_TXN_STATE: &str = "kafka_txn_state";
@@ -95,6 +96,13 @@ pub const ALL: &[TableDef] = &[
         Scope::Node,
         true,
         "seal records of local logs",
+    ),
+    def(
+        ENGINE_REMOTE_SEGMENTS,
+        "engine",
+        Scope::Cluster,
+        false,
+        "segments of each partition that live in the object store (the tiering manifest), one row each",
     ),
     def(
         HEALTH,

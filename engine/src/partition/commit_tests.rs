@@ -40,6 +40,8 @@ fn open(dir: &Path, meta: &MetaStore, commit: CommitPolicy) -> Arc<LocalLog> {
         sealed: None,
         files: FdCache::new(64),
         commit,
+        remote_segments: Vec::new(),
+        remote_store: None,
     })
     .expect("open")
 }

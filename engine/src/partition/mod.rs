@@ -11,7 +11,7 @@
 //! Files: `recovery` (open and rebuild), `append` (leader and replica appends, segment roll), `durable` (group
 //! commit, durability waits, fencing after a storage failure), `flusher` (the per-partition task), `read` (reads,
 //! long poll, timestamp lookups), `stable` (transaction read state), `retention` (retention, DeleteRecords,
-//! truncation), `seal` (Kinesis shard close, shutdown), `log` (the trait and its implementation for `LocalLog`).
+//! truncation), `seal` (Kinesis shard close, shutdown), `tier` (handing sealed segments over to an object store), `log` (the trait and its implementation for `LocalLog`).
 // #[PerformanceCriticalPath]
 
 mod append;
@@ -27,6 +27,9 @@ mod seal;
 mod stable;
 #[cfg(test)]
 mod tests;
+mod tier;
+#[cfg(test)]
+mod tier_tests;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -43,16 +46,21 @@ use crate::error::{EngineError, Result};
 use crate::fdcache::FdCache;
 use crate::meta::{MetaOp, MetaStore};
 use crate::segment::Segment;
-use crate::store::SegmentStore;
+use crate::store::{RemoteSegment, RemoteStore, SegmentSet, TieredStore};
 use crate::txn::TxnState;
 use crate::util::{lock, read, write};
 
 pub use log::{CommitPolicy, DurableCallback, LogFuture, Partition, PartitionLog};
+pub use tier::SealedSegment;
 
 pub(crate) const PARTITIONS_TABLE: &str = crate::meta::tables::PARTITIONS;
 /// Sealed partitions, keyed like [`PARTITIONS_TABLE`]. A separate record (not a field of [`PartitionState`]) so
 /// that the background state updates, which are built before they are queued, can never overwrite a seal.
 pub(crate) const SEALS_TABLE: &str = crate::meta::tables::SEALED_PARTITIONS;
+/// One row per remote segment, keyed by the partition's key and the segment's base offset: rows are added and
+/// removed one at a time, so no queued state update can overwrite the manifest (unlike a field of
+/// [`PartitionState`]).
+pub(crate) const REMOTE_TABLE: &str = crate::meta::tables::ENGINE_REMOTE_SEGMENTS;
 
 /// The metadata record of a sealed partition.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -165,8 +173,12 @@ pub struct LocalLog {
     txn: Mutex<TxnState>,
     /// Who moves the high watermark.
     commit: CommitPolicy,
-    /// Where segment bytes are read from (local files today).
-    store: Arc<dyn SegmentStore>,
+    /// Segments handed over to the object store, in offset order, all below the first local segment.
+    remote: RwLock<Arc<Vec<Arc<RemoteSegment>>>>,
+    /// Where segment bytes are read from: local files, and the object store for remote segments.
+    store: TieredStore,
+    /// Serialises hand-overs to the object store ([`LocalLog::adopt_remote`]).
+    tiering: tokio::sync::Mutex<()>,
 }
 
 pub(crate) struct OpenArgs<'a> {
@@ -185,10 +197,20 @@ pub(crate) struct OpenArgs<'a> {
     pub(crate) sealed: Option<SealRecord>,
     pub(crate) files: Arc<FdCache>,
     pub(crate) commit: CommitPolicy,
+    /// The partition's remote segments (its rows of [`REMOTE_TABLE`]), in offset order.
+    pub(crate) remote_segments: Vec<RemoteSegment>,
+    /// The object store, when tiering is configured.
+    pub(crate) remote_store: Option<Arc<dyn RemoteStore>>,
 }
 
 pub(crate) fn meta_key(topic: &str, index: u32) -> Vec<u8> {
     format!("{topic}\0{index:010}").into_bytes()
+}
+
+/// The [`REMOTE_TABLE`] key of the partition's remote segment starting at `base` (offsets are non-negative, so
+/// the zero-padded decimal sorts in offset order).
+pub(crate) fn remote_key(topic: &str, index: u32, base: i64) -> Vec<u8> {
+    format!("{topic}\0{index:010}\0{base:020}").into_bytes()
 }
 
 impl LocalLog {
@@ -232,7 +254,24 @@ impl LocalLog {
     pub(crate) fn segments(&self) -> Arc<Vec<Arc<Segment>>> {
         read(&self.segments).clone()
     }
-    /// Bytes on disk across all segments.
+    /// Every segment, remote then local, for a read. The remote list is taken first: a segment handed over in
+    /// between is then in both lists (read from the remote one), never in neither.
+    pub(crate) fn segment_set(&self) -> SegmentSet {
+        let remote = read(&self.remote).clone();
+        SegmentSet {
+            remote,
+            local: self.segments(),
+        }
+    }
+    /// The partition's remote segments, oldest first.
+    pub fn remote_segments(&self) -> Vec<RemoteSegment> {
+        read(&self.remote).iter().map(|s| (**s).clone()).collect()
+    }
+    /// Bytes of the remote segments (not counted in [`size_bytes`](Self::size_bytes), which is the local disk).
+    pub fn remote_size_bytes(&self) -> u64 {
+        read(&self.remote).iter().map(|s| s.size_bytes).sum()
+    }
+    /// Bytes on disk across all local segments.
     pub fn size_bytes(&self) -> u64 {
         self.segments().iter().map(|s| s.size()).sum()
     }

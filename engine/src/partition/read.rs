@@ -8,7 +8,7 @@ use bytes::Bytes;
 use super::{Bound, LocalLog, ReadResult};
 use crate::batch::BatchHeader;
 use crate::error::{EngineError, Result};
-use crate::store::{Limit, ReadRange};
+use crate::store::{Limit, ReadRange, SegmentRef, SegmentStore};
 use crate::util::lock;
 
 impl LocalLog {
@@ -59,7 +59,7 @@ impl LocalLog {
                 Bound::Written => Limit::Written,
             },
         };
-        let records = self.store.read(self.segments(), range).await?;
+        let records = self.store.read(self.segment_set(), range).await?;
         Ok(ReadResult {
             records: Bytes::from(records),
             ..empty
@@ -87,7 +87,7 @@ impl LocalLog {
     /// The first committed batch whose max timestamp is >= `ts` (the front end picks the record inside it).
     pub async fn find_by_timestamp(&self, ts: i64) -> Result<Option<(BatchHeader, Bytes)>> {
         let hw = self.high_watermark();
-        let found = self.store.find_by_time(self.segments(), ts, hw).await?;
+        let found = self.store.find_by_time(self.segment_set(), ts, hw).await?;
         Ok(found.map(|(h, b)| (h, Bytes::from(b))))
     }
 
@@ -95,12 +95,27 @@ impl LocalLog {
     pub async fn max_timestamp_batch(&self) -> Result<Option<(BatchHeader, Bytes)>> {
         let hw = self.high_watermark();
         let log_start = self.log_start();
-        let segs = self.segments();
-        let best = segs
+        let set = self.segment_set();
+        let remote = set.remote.iter().map(|s| {
+            (
+                (s.max_timestamp, s.max_timestamp_offset),
+                SegmentRef::Remote(s.clone()),
+            )
+        });
+        let local = set
+            .local
             .iter()
-            .map(|s| (s.max_timestamp(), s.clone()))
-            .filter(|((_, off), _)| *off >= log_start && *off < hw)
-            .max_by_key(|((ts, _), _)| *ts);
+            .map(|s| (s.max_timestamp(), SegmentRef::Local(s.clone())));
+        // On a tie the later segment wins, as before remote segments existed.
+        let mut best: Option<((i64, i64), SegmentRef)> = None;
+        for (key @ (ts, off), seg) in remote.chain(local) {
+            if off < log_start || off >= hw {
+                continue;
+            }
+            if best.as_ref().is_none_or(|((b, _), _)| ts >= *b) {
+                best = Some((key, seg));
+            }
+        }
         let Some(((_, off), seg)) = best else {
             return Ok(None);
         };

@@ -11,7 +11,7 @@ use crate::batch::BatchHeader;
 use crate::epoch::EpochCache;
 use crate::error::{EngineError, IoContext, Result};
 use crate::segment::Segment;
-use crate::store::LocalStore;
+use crate::store::TieredStore;
 use crate::txn::{OpenSet, TxnIndex, TxnState};
 use crate::util::{create_dir_private, lock, now_ms, sync_dir};
 
@@ -77,7 +77,16 @@ impl LocalLog {
     /// Opens (recovering if needed) or creates the partition in `args.dir`, and starts its flusher.
     pub(crate) fn open(args: OpenArgs<'_>) -> Result<Arc<LocalLog>> {
         create_dir_private(&args.dir)?;
-        let found = list_segments(&args.dir)?;
+        let mut found = list_segments(&args.dir)?;
+        let remote_end = args.remote_segments.last().map(|r| r.next_offset);
+        if let Some(end) = remote_end {
+            // Local files a remote segment covers: a crash came between recording the upload and deleting them.
+            let covered = found.partition_point(|(base, _)| *base < end);
+            for (_, p) in found.drain(..covered) {
+                tracing::info!(segment = %p.display(), "removing a local segment already in the object store");
+                Segment::remove_files(&p)?;
+            }
+        }
         let mut segments: Vec<Arc<Segment>> = Vec::with_capacity(found.len().max(1));
         let mut scanned: Vec<Arc<Segment>> = Vec::new();
         for (i, (base, path)) in found.iter().enumerate() {
@@ -113,7 +122,11 @@ impl LocalLog {
         }
         // Drop empty trailing segments except the last, so that an empty roll does not leave gaps behind.
         if segments.is_empty() {
-            let base = args.state.log_start_offset.max(0);
+            let base = args
+                .state
+                .log_start_offset
+                .max(remote_end.unwrap_or(0))
+                .max(0);
             segments.push(Segment::create(&args.files, &args.dir, base, now_ms())?);
             sync_dir(&args.dir)?;
         }
@@ -133,14 +146,26 @@ impl LocalLog {
                 s.persist_index()?;
             }
         }
-        let txn = recover_txn_state(&segments)?;
+        let mut txn = recover_txn_state(&segments)?;
+        if !args.remote_segments.is_empty() {
+            // Aborted transactions of remote segments come from their descriptors (markers sort by offset, and
+            // remote segments precede local ones).
+            let mut aborted: Vec<_> = args
+                .remote_segments
+                .iter()
+                .flat_map(|r| r.aborted.iter().copied())
+                .collect();
+            aborted.append(&mut txn.aborted);
+            txn.aborted = aborted;
+            txn.seen |= !txn.aborted.is_empty();
+        }
         let recovery_point = args.state.recovery_point.max(active.base_offset);
         let log_end = active.next_offset();
-        let log_start = args
-            .state
-            .log_start_offset
-            .max(segments[0].base_offset)
-            .min(log_end);
+        let first_base = args
+            .remote_segments
+            .first()
+            .map_or(segments[0].base_offset, |r| r.base_offset);
+        let log_start = args.state.log_start_offset.max(first_base).min(log_end);
         let mut epochs = match EpochCache::load(&args.dir) {
             Some(c) => c,
             None => {
@@ -209,7 +234,11 @@ impl LocalLog {
             seal_done: tokio::sync::Mutex::new(sealed),
             txn: Mutex::new(txn),
             commit: args.commit,
-            store: Arc::new(LocalStore),
+            remote: RwLock::new(Arc::new(
+                args.remote_segments.into_iter().map(Arc::new).collect(),
+            )),
+            store: TieredStore::new(args.remote_store),
+            tiering: tokio::sync::Mutex::new(()),
         });
         if recovery_point != args.state.recovery_point {
             p.meta.commit_in_background(vec![p.state_op()?]);

@@ -7,7 +7,7 @@ use super::{LocalLog, Writer};
 use crate::error::{EngineError, Result};
 use crate::segment::Segment;
 use crate::txn::TxnIndex;
-use crate::util::{lock, write};
+use crate::util::{lock, read, write};
 
 impl LocalLog {
     /// Kafka DeleteRecords: moves the log start to `offset` (<= high watermark) durably, then drops whole
@@ -31,42 +31,58 @@ impl LocalLog {
         Ok(self.log_start())
     }
 
-    /// Applies time and size retention; returns the number of segments deleted.
+    /// Applies time and size retention, remote segments first (they are the oldest); returns the number of
+    /// segments deleted.
     pub(crate) fn apply_retention(&self, now: i64) -> Result<usize> {
         let cfg = self.config();
         if !cfg.deletes() {
             return Ok(0);
         }
-        let total: u64 = self.size_bytes();
+        let total: u64 = self.size_bytes() + self.remote_size_bytes();
         let mut freed = 0u64;
-        self.drop_segments(|s, _| {
-            let (max_ts, _) = s.max_timestamp();
-            let newest = if max_ts >= 0 {
-                max_ts
-            } else {
-                s.created_ms.load(Ordering::Acquire)
-            };
+        self.drop_segments(|newest, size| {
+            // A segment without timestamps is aged by its creation time (local) or never by time (remote).
+            let newest = newest.unwrap_or(now);
             let by_time = cfg.retention_ms >= 0 && newest < now - cfg.retention_ms;
             let by_size =
-                cfg.retention_bytes >= 0 && total - freed >= cfg.retention_bytes as u64 + s.size();
+                cfg.retention_bytes >= 0 && total - freed >= cfg.retention_bytes as u64 + size;
             if by_time || by_size {
-                freed += s.size();
+                freed += size;
             }
             by_time || by_size
         })
     }
 
-    /// Deletes sealed, durable segments from the front while they are below the log start or `extra` says so.
-    fn drop_segments(&self, mut extra: impl FnMut(&Segment, usize) -> bool) -> Result<usize> {
+    /// Deletes segments from the front (remote ones, then sealed durable local ones) while they are below the
+    /// log start or `extra(newest timestamp, size)` says so.
+    fn drop_segments(&self, mut extra: impl FnMut(Option<i64>, u64) -> bool) -> Result<usize> {
         let hw = self.high_watermark();
+        let remote: usize;
         let victims: Vec<Arc<Segment>> = {
             let mut w = lock(&self.writer);
+            remote = self.drop_remote(|s| {
+                extra(
+                    (s.max_timestamp >= 0).then_some(s.max_timestamp),
+                    s.size_bytes,
+                )
+            });
             let mut segs = write(&self.segments);
+            if !read(&self.remote).is_empty() {
+                // A remote segment stays, and every local one is newer.
+                lock(&self.txn).prune(self.log_start(), segs[0].base_offset);
+                return Ok(remote);
+            }
             let mut n = 0;
             while n + 1 < segs.len() {
                 let s = &segs[n];
                 let below_start = s.next_offset() <= self.log_start();
-                if s.next_offset() > hw || !(below_start || extra(s, n)) {
+                let (max_ts, _) = s.max_timestamp();
+                let newest = if max_ts >= 0 {
+                    max_ts
+                } else {
+                    s.created_ms.load(Ordering::Acquire)
+                };
+                if s.next_offset() > hw || !(below_start || extra(Some(newest), s.size())) {
                     break;
                 }
                 n += 1;
@@ -74,7 +90,7 @@ impl LocalLog {
             if n == 0 {
                 // DeleteRecords inside the first segment: only aborted ranges below the new start go.
                 lock(&self.txn).prune(self.log_start(), segs[0].base_offset);
-                return Ok(0);
+                return Ok(remote);
             }
             let victims: Vec<_> = segs[..n].to_vec();
             *segs = Arc::new(segs[n..].to_vec());
@@ -92,7 +108,7 @@ impl LocalLog {
             tracing::info!(topic = %self.topic, partition = self.index, base = s.base_offset, "deleted segment");
         }
         metrics::counter!("strait_log_segments_deleted_total").increment(victims.len() as u64);
-        Ok(victims.len())
+        Ok(victims.len() + remote)
     }
 
     /// Removes every batch after `last_kept` (which must end a batch, or be `log_start - 1`): the uncommitted
@@ -120,6 +136,14 @@ impl LocalLog {
             });
         }
         let segs = self.segments();
+        if new_end < segs[0].base_offset {
+            // Below the local segments lie only remote ones, which hold committed data: never truncated.
+            return Err(EngineError::OffsetOutOfRange {
+                offset: last_kept,
+                log_start,
+                high_watermark: self.high_watermark(),
+            });
+        }
         let keep = segs.partition_point(|s| s.base_offset <= new_end).max(1);
         let last = &segs[keep - 1];
         last.truncate_after(last_kept)?;

@@ -1,19 +1,22 @@
-//! The DynamoDB front end's state and its one way to change it: [`DynamoDb`] holds the tables and items in memory
-//! behind one lock, and [`DynamoDb::commit`] makes every change durable in the engine's metadata store (one commit
-//! per request, so a transaction is atomic on disk too) before it becomes visible. Operations (`ops`) work on
-//! this; the request entry point is in [`crate::service`].
+//! The DynamoDB front end's state and its one way to change it: [`DynamoDb`] reads tables and items from a
+//! [`TableCache`] that follows the engine's metadata store, and changes them only through [`DynamoDb::commit`]:
+//! one metadata commit per request (so a transaction is atomic on disk too), which the cache applies once it is
+//! durable and before `commit` returns. Writers are serialized by [`DynamoDb::writer`], held from reading the
+//! cache through the commit, so a condition checked against the cache still holds when its write lands.
+//! Operations (`ops`) work on this; the request entry point is in [`crate::service`].
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLockReadGuard};
 use std::time::Duration;
 
 use strait_engine::{Engine, MetaOp};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, MutexGuard};
 
 pub use strait_aws::{Clock, ManualClock, SystemClock};
 
+use crate::cache::{CacheSnapshot, TableCache};
 use crate::error::DynamoError;
 use crate::hook::{ItemHook, ItemWrite};
-use crate::store::{self, META_TABLE, State};
+use crate::store::{META_TABLE, State, split_item_key};
 
 /// Settings of the DynamoDB front end.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +42,12 @@ pub(crate) struct Inner {
     pub(crate) engine: Engine,
     pub(crate) cfg: DynamoConfig,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) state: Mutex<State>,
+    /// Tables and items as committed; only the metadata watcher changes it.
+    pub(crate) cache: Arc<TableCache>,
+    /// Held by every write from its first read of the cache until its commit has returned (and so has been applied
+    /// to the cache): two conditional writes of one key cannot both see the key absent. One lock for the store,
+    /// as KCL's lease traffic needs no more.
+    pub(crate) writes: Mutex<()>,
     /// TransactWriteItems `ClientRequestToken`s seen in the last 10 minutes: token to (payload, expiry ms).
     /// Kept in memory only: a restart forgets them, so a retry across a restart is re-evaluated.
     pub(crate) tokens: std::sync::Mutex<std::collections::HashMap<String, (String, i64)>>,
@@ -54,19 +62,24 @@ pub struct DynamoDb {
 }
 
 impl DynamoDb {
-    /// Loads the tables from the engine's metadata store.
+    /// Starts following the engine's metadata store (which first feeds the cache the stored tables and items);
+    /// refuses to open over a row that does not decode.
     pub fn open(
         engine: Engine,
         cfg: DynamoConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<DynamoDb, DynamoError> {
-        let state = store::load(&engine)?;
+        let cache = TableCache::follow(engine.meta())?;
+        if let Some(what) = cache.corrupt() {
+            return Err(DynamoError::Internal(what));
+        }
         Ok(DynamoDb {
             inner: Arc::new(Inner {
                 engine,
                 cfg,
                 clock,
-                state: Mutex::new(state),
+                cache,
+                writes: Mutex::new(()),
                 tokens: Default::default(),
                 hook: std::sync::OnceLock::new(),
             }),
@@ -77,6 +90,21 @@ impl DynamoDb {
     /// underneath a running request.
     pub fn set_hook(&self, hook: Arc<dyn ItemHook>) -> bool {
         self.inner.hook.set(hook).is_ok()
+    }
+
+    /// Every cached table and item (what the replay tests compare).
+    pub fn cached_tables(&self) -> CacheSnapshot {
+        self.inner.cache.snapshot()
+    }
+
+    /// The committed state, for reading; dropped before any `.await`.
+    pub(crate) fn state(&self) -> RwLockReadGuard<'_, State> {
+        self.inner.cache.read()
+    }
+
+    /// The writers' lock: taken before reading what a write depends on, released after its commit.
+    pub(crate) async fn writer(&self) -> MutexGuard<'_, ()> {
+        self.inner.writes.lock().await
     }
 
     pub fn config(&self) -> &DynamoConfig {
@@ -94,7 +122,8 @@ impl DynamoDb {
         )
     }
 
-    /// Makes `ops` durable; the caller holds the state lock and applies the change in memory afterwards.
+    /// Makes `ops` durable, with whatever the item hook adds, in one commit; when it returns the cache shows them.
+    /// The caller holds [`writer`](Self::writer).
     pub(crate) async fn commit(&self, mut ops: Vec<MetaOp>) -> Result<(), DynamoError> {
         if ops.is_empty() {
             return Ok(());
@@ -116,11 +145,7 @@ impl DynamoDb {
 
 /// The item writes among metadata operations (`i/<table>\0<key>` rows of [`META_TABLE`]).
 fn item_writes(ops: &[MetaOp]) -> Vec<ItemWrite> {
-    let table_of = |key: &[u8]| {
-        let rest = key.strip_prefix(b"i/")?;
-        let nul = rest.iter().position(|b| *b == 0)?;
-        String::from_utf8(rest[..nul].to_vec()).ok()
-    };
+    let table_of = |key: &[u8]| split_item_key(key).map(|(table, _)| table);
     ops.iter()
         .filter_map(|op| match op {
             MetaOp::Put { table, key, value } if table == META_TABLE => Some(ItemWrite {

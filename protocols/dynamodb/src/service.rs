@@ -1,7 +1,7 @@
 //! The entry point: [`DynamoDb::handle`] takes the `X-Amz-Target` value and the body and returns the full
-//! response (status, headers including `x-amz-crc32`, body). State is held in memory behind one lock and every
-//! change is committed to the engine's metadata store (one commit per request, so a transaction is atomic on
-//! disk too) before it becomes visible.
+//! response (status, headers including `x-amz-crc32`, body). Every change is one commit to the engine's metadata
+//! store (so a transaction is atomic on disk too); the in-memory tables follow the committed changes, so a change
+//! is visible once it is durable.
 
 use serde_json::Value as Json;
 use strait_access::{Decision, Resource};

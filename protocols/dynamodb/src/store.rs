@@ -1,28 +1,28 @@
-//! Tables and items, held in memory and persisted in the engine's metadata store (table `dynamodb`):
-//! `t/<table>` holds a table's description, `i/<table>\0<key>` one item (DynamoDB JSON). Table names cannot
-//! contain NUL, so an item prefix never matches another table's items.
+//! Tables and items and their layout in the engine's metadata store (table `dynamodb`): `t/<table>` holds a
+//! table's description, `i/<table>\0<key>` one item (DynamoDB JSON). Table names cannot contain NUL, so an item
+//! prefix never matches another table's items. Handlers build [`MetaOp`]s with the functions here; the in-memory
+//! [`State`] is built from the committed rows by `crate::cache`.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value as Json;
-use strait_engine::{Engine, MetaOp};
+use strait_engine::MetaOp;
 
 use crate::error::DynamoError;
 use crate::number::Number;
-use crate::value::{AttrValue, Item, item_from_json, item_to_json};
+use crate::value::{AttrValue, Item, item_to_json};
 
 pub const META_TABLE: &str = "dynamodb";
 
 /// A global secondary index.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Gsi {
     pub name: String,
     pub hash: String,
     pub range: Option<String>,
     /// The `Projection` as given (`ProjectionType`, `NonKeyAttributes`).
-    pub projection: Json,
+    pub projection: serde_json::Value,
     /// Until this time the index reports CREATING (and `Backfilling`); the backfill itself is immediate since
     /// index queries read the table.
     pub ready_ms: i64,
@@ -34,13 +34,13 @@ impl Gsi {
     pub fn projection_type(&self) -> &str {
         self.projection
             .get("ProjectionType")
-            .and_then(Json::as_str)
+            .and_then(serde_json::Value::as_str)
             .unwrap_or("ALL")
     }
 }
 
 /// A table's durable description.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TableMeta {
     pub name: String,
     pub id: String,
@@ -134,7 +134,7 @@ impl KeyPart {
 pub type PKey = (KeyPart, Option<KeyPart>);
 
 /// One table and its items.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Table {
     pub meta: TableMeta,
     pub items: BTreeMap<PKey, Item>,
@@ -204,26 +204,15 @@ pub fn delete_item_op(table: &Table, item: &Item) -> MetaOp {
     }
 }
 
-/// Loads every table and item from the metadata store.
-pub fn load(engine: &Engine) -> Result<State, DynamoError> {
-    let meta = engine.meta();
-    let mut state = State::default();
-    for (_, v) in meta.scan_prefix(META_TABLE, b"t/")? {
-        let m: TableMeta = serde_json::from_slice(&v)
-            .map_err(|e| DynamoError::Internal(format!("corrupt DynamoDB table record: {e}")))?;
-        let mut t = Table {
-            meta: m,
-            items: BTreeMap::new(),
-        };
-        for (_, v) in meta.scan_prefix(META_TABLE, &items_prefix(&t.meta.name))? {
-            let j: Json = serde_json::from_slice(&v)
-                .map_err(|e| DynamoError::Internal(format!("corrupt DynamoDB item: {e}")))?;
-            let item = item_from_json(&j)?;
-            if let Some(k) = t.pkey(&item) {
-                t.items.insert(k, item);
-            }
-        }
-        state.tables.insert(t.meta.name.clone(), t);
-    }
-    Ok(state)
+/// The table name and key JSON of an item's store key (`i/<table>\0<key>`); `None` for any other key.
+pub fn split_item_key(key: &[u8]) -> Option<(String, &[u8])> {
+    let rest = key.strip_prefix(b"i/")?;
+    let nul = rest.iter().position(|b| *b == 0)?;
+    let table = String::from_utf8(rest[..nul].to_vec()).ok()?;
+    Some((table, &rest[nul + 1..]))
+}
+
+/// The table name of a table record's store key (`t/<table>`); `None` for any other key.
+pub fn split_table_key(key: &[u8]) -> Option<String> {
+    String::from_utf8(key.strip_prefix(b"t/")?.to_vec()).ok()
 }

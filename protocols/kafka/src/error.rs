@@ -47,6 +47,12 @@ pub fn engine_error_code(e: &EngineError) -> ResponseError {
         }
         EngineError::MetaClosed | EngineError::ShuttingDown => ResponseError::NotLeaderOrFollower,
         EngineError::DataDirLocked(_) => ResponseError::KafkaStorageError,
+        // Remote (tiered) segments that cannot be read: Kafka answers a failed remote read the same way.
+        EngineError::NoRemoteStore | EngineError::RemoteStore { .. } => {
+            ResponseError::KafkaStorageError
+        }
+        // Only the tiering uploader hands segments over; a client request never does.
+        EngineError::RemoteSegmentMismatch { .. } => ResponseError::UnknownServerError,
         EngineError::TopicExists(_) => ResponseError::TopicAlreadyExists,
         EngineError::UnknownTopic(_) | EngineError::UnknownPartition { .. } => {
             ResponseError::UnknownTopicOrPartition

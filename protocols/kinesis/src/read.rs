@@ -75,7 +75,9 @@ pub fn engine_error(e: EngineError) -> KinesisError {
         // InternalFailure (500), and the message says why.
         e @ (EngineError::Io { .. }
         | EngineError::Meta(_)
-        | EngineError::PartitionFailed { .. }) => KinesisError::StorageUnavailable(e.to_string()),
+        | EngineError::PartitionFailed { .. }
+        | EngineError::NoRemoteStore
+        | EngineError::RemoteStore { .. }) => KinesisError::StorageUnavailable(e.to_string()),
         e @ (EngineError::CorruptMetadata { .. }
         | EngineError::MetaClosed
         | EngineError::InvalidPartitions { .. }
@@ -85,6 +87,7 @@ pub fn engine_error(e: EngineError) -> KinesisError {
         | EngineError::OffsetOutOfRange { .. }
         | EngineError::NotBatchBoundary(_)
         | EngineError::ReplicaOffsetMismatch { .. }
+        | EngineError::RemoteSegmentMismatch { .. }
         | EngineError::DataDirLocked(_)) => KinesisError::Internal(e.to_string()),
     }
 }

@@ -32,18 +32,20 @@ pub(crate) async fn update(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError>
         .ok_or_else(|| req::null("PointInTimeRecoverySpecification"))?;
     let enabled = req::opt_bool(spec, "PointInTimeRecoveryEnabled")?
         .ok_or_else(|| req::null("PointInTimeRecoveryEnabled"))?;
-    let mut st = db.inner.state.lock().await;
-    let t = st.tables.get_mut(name).ok_or_else(|| not_found(name))?;
-    let mut m = t.meta.clone();
+    let _writer = db.writer().await;
+    let mut m = {
+        let st = db.state();
+        let t = st.tables.get(name).ok_or_else(|| not_found(name))?;
+        t.meta.clone()
+    };
     m.pitr = enabled;
     db.commit(vec![store::put_table_op(&m)?]).await?;
-    t.meta = m;
     Ok(shape(enabled, db.now_ms()))
 }
 
 pub(crate) async fn describe(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> {
     let name = req::table_name(b)?;
-    let st = db.inner.state.lock().await;
+    let st = db.state();
     let t = st.tables.get(name).ok_or_else(|| not_found(name))?;
     Ok(shape(t.meta.pitr, db.now_ms()))
 }

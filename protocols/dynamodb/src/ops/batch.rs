@@ -5,11 +5,12 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value as Json, json};
 
-use super::{Outcome, Write, apply, evaluate, parse_write, projection_of, request_key, stage};
+use super::{Write, evaluate, parse_write, projection_of, request_key, stage};
 use crate::db::DynamoDb;
 use crate::error::DynamoError;
 use crate::expr::path;
 use crate::req;
+use crate::store::State;
 use crate::value::{item_from_json, item_to_json};
 
 fn ser() -> DynamoError {
@@ -33,7 +34,7 @@ pub(crate) async fn get(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> {
             "1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
         ));
     }
-    let st = db.inner.state.lock().await;
+    let st = db.state();
     let mut responses = Map::new();
     for (name, spec) in ri {
         req::check_table_name(name, "requestItems.key")?;
@@ -71,7 +72,21 @@ pub(crate) async fn get(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> {
 pub(crate) async fn write(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> {
     let ri = req::opt(b, "RequestItems").ok_or_else(|| req::null("RequestItems"))?;
     let ri = ri.as_object().ok_or_else(ser)?;
-    let mut st = db.inner.state.lock().await;
+    let _writer = db.writer().await;
+    let ops = {
+        let st = db.state();
+        staged(db, &st, ri)?
+    };
+    db.commit(ops).await?;
+    Ok(json!({ "UnprocessedItems": {} }))
+}
+
+/// Validates every write of a BatchWriteItem against the committed state and returns their store operations.
+fn staged(
+    db: &DynamoDb,
+    st: &State,
+    ri: &serde_json::Map<String, Json>,
+) -> Result<Vec<strait_engine::MetaOp>, DynamoError> {
     let mut writes: Vec<Write> = Vec::new();
     for (name, list) in ri {
         for r in list.as_array().ok_or_else(ser)? {
@@ -80,13 +95,13 @@ pub(crate) async fn write(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> 
                     let item = req::opt(p, "Item")
                         .cloned()
                         .ok_or_else(|| req::null("Item"))?;
-                    parse_write(db, &st, "Put", &json!({ "TableName": name, "Item": item }))?
+                    parse_write(db, st, "Put", &json!({ "TableName": name, "Item": item }))?
                 }
                 (None, Some(d)) => {
                     let key = req::opt(d, "Key")
                         .cloned()
                         .ok_or_else(|| req::null("Key"))?;
-                    parse_write(db, &st, "Delete", &json!({ "TableName": name, "Key": key }))?
+                    parse_write(db, st, "Delete", &json!({ "TableName": name, "Key": key }))?
                 }
                 _ => {
                     return Err(DynamoError::validation(
@@ -111,16 +126,10 @@ pub(crate) async fn write(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> 
         ));
     }
     let mut ops = Vec::new();
-    let mut outcomes: Vec<Outcome> = Vec::new();
     for w in &writes {
-        let table = super::active_table(db, &st, &w.table)?;
+        let table = super::active_table(db, st, &w.table)?;
         let o = evaluate(table, w)?;
         stage(table, w, &o, &mut ops);
-        outcomes.push(o);
     }
-    db.commit(ops).await?;
-    for (w, o) in writes.iter().zip(outcomes) {
-        apply(&mut st, w, o);
-    }
-    Ok(json!({ "UnprocessedItems": {} }))
+    Ok(ops)
 }

@@ -3,8 +3,8 @@
 use serde_json::{Value as Json, json};
 
 use super::{
-    Outcome, WriteKind, apply, consumed, evaluate, parse_write, projection_of, read_units,
-    return_values, stage, write_units,
+    Outcome, WriteKind, consumed, evaluate, parse_write, projection_of, read_units, return_values,
+    stage, write_units,
 };
 use crate::db::DynamoDb;
 use crate::error::DynamoError;
@@ -20,7 +20,7 @@ pub(crate) async fn get(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> {
     let proj = projection_of(b, &mut ph)?;
     ph.check_unused()?;
     let consistent = req::opt_bool(b, "ConsistentRead")?.unwrap_or(false);
-    let st = db.inner.state.lock().await;
+    let st = db.state();
     let table = super::active_table(db, &st, name)?;
     let pkey = super::request_key(&table.meta, &key)?;
     let mut out = json!({});
@@ -41,7 +41,8 @@ pub(crate) async fn get(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> {
     Ok(out)
 }
 
-/// Runs one single-item write under the state lock: condition, durable commit, in-memory apply.
+/// Runs one single-item write under the writers' lock: condition checked against the cache, durable commit
+/// (which the cache applies).
 async fn write(
     db: &DynamoDb,
     kind: &str,
@@ -49,19 +50,18 @@ async fn write(
     allowed_rv: &[&str],
 ) -> Result<(Outcome, super::Write, String), DynamoError> {
     let rv = return_values(b, allowed_rv)?;
-    let mut st = db.inner.state.lock().await;
-    let w = parse_write(db, &st, kind, b)?;
-    let table = super::active_table(db, &st, &w.table)?;
-    let o = evaluate(table, &w)?;
-    let mut ops = Vec::new();
-    stage(table, &w, &o, &mut ops);
-    db.commit(ops).await?;
-    let keep = Outcome {
-        old: o.old.clone(),
-        new: o.new.clone(),
+    let _writer = db.writer().await;
+    let (w, o, ops) = {
+        let st = db.state();
+        let w = parse_write(db, &st, kind, b)?;
+        let table = super::active_table(db, &st, &w.table)?;
+        let o = evaluate(table, &w)?;
+        let mut ops = Vec::new();
+        stage(table, &w, &o, &mut ops);
+        (w, o, ops)
     };
-    apply(&mut st, &w, o);
-    Ok((keep, w, rv))
+    db.commit(ops).await?;
+    Ok((o, w, rv))
 }
 
 fn finish(b: &Json, w: &super::Write, o: &Outcome, rv: &str) -> Json {

@@ -402,27 +402,12 @@ pub(crate) fn projection_of(
     }
 }
 
-/// Store operations and in-memory changes for one outcome.
+/// The store operations of one outcome (the cache applies them once committed).
 pub(crate) fn stage(table: &Table, w: &Write, o: &Outcome, ops: &mut Vec<strait_engine::MetaOp>) {
     match &o.new {
         None => {}
         Some(Some(item)) => ops.push(crate::store::put_item_op(table, item)),
         Some(None) if o.old.is_some() => ops.push(crate::store::delete_item_op(table, &w.key)),
         Some(None) => {}
-    }
-}
-
-pub(crate) fn apply(st: &mut State, w: &Write, o: Outcome) {
-    let Some(t) = st.tables.get_mut(&w.table) else {
-        return;
-    };
-    match o.new {
-        None => {}
-        Some(Some(item)) => {
-            t.items.insert(w.pkey.clone(), item);
-        }
-        Some(None) => {
-            t.items.remove(&w.pkey);
-        }
     }
 }

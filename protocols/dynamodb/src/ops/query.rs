@@ -67,7 +67,7 @@ pub(crate) async fn query(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> 
     let limit = limit(b)?;
     let forward = req::opt_bool(b, "ScanIndexForward")?.unwrap_or(true);
 
-    let st = db.inner.state.lock().await;
+    let st = db.state();
     let table = super::active_table(db, &st, name)?;
     let gsi = index(table, b)?;
     let (hash, range) = match gsi {

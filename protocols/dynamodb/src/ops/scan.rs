@@ -274,7 +274,7 @@ pub(crate) async fn scan(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> {
             ));
         }
     };
-    let st = db.inner.state.lock().await;
+    let st = db.state();
     let table = super::active_table(db, &st, name)?;
     let gsi = index(table, b)?;
     let start = req::opt_item(b, "ExclusiveStartKey")?

@@ -328,8 +328,8 @@ pub(crate) async fn create(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError>
         deletion_protection: req::opt_bool(b, "DeletionProtectionEnabled")?.unwrap_or(false),
     };
     check_defs(&meta.attribute_definitions, &all_keys(&meta))?;
-    let mut st = db.inner.state.lock().await;
-    if st.tables.contains_key(name) {
+    let _writer = db.writer().await;
+    if db.state().tables.contains_key(name) {
         return Err(DynamoError::ResourceInUse(format!(
             "Table already exists: {name}"
         )));
@@ -339,9 +339,7 @@ pub(crate) async fn create(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError>
         meta,
         items: BTreeMap::new(),
     };
-    let d = description(db, &t, Some("CREATING"));
-    st.tables.insert(name.to_string(), t);
-    Ok(json!({ "TableDescription": d }))
+    Ok(json!({ "TableDescription": description(db, &t, Some("CREATING")) }))
 }
 
 pub(crate) fn not_found(name: &str) -> DynamoError {
@@ -352,34 +350,27 @@ pub(crate) fn not_found(name: &str) -> DynamoError {
 
 pub(crate) async fn describe(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> {
     let name = req::table_name(b)?;
-    let st = db.inner.state.lock().await;
+    let st = db.state();
     let t = st.tables.get(name).ok_or_else(|| not_found(name))?;
     Ok(json!({ "Table": description(db, t, None) }))
 }
 
 pub(crate) async fn describe_ttl(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> {
     let name = req::table_name(b)?;
-    let st = db.inner.state.lock().await;
+    let st = db.state();
     st.tables.get(name).ok_or_else(|| not_found(name))?;
     Ok(json!({ "TimeToLiveDescription": { "TimeToLiveStatus": "DISABLED" } }))
 }
 
 pub(crate) async fn delete(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> {
     let name = req::table_name(b)?;
-    let mut st = db.inner.state.lock().await;
-    let t = st.tables.get(name).ok_or_else(|| not_found(name))?;
-    let now = db.now_ms();
-    if t.meta.status(now) == "CREATING" {
-        return Err(DynamoError::ResourceInUse(format!(
-            "Attempt to change a resource which is still in use: Table is being created: {name}"
-        )));
-    }
-    if t.meta.deletion_protection {
-        return Err(DynamoError::validation(
-            "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.",
-        ));
-    }
-    let d = description(db, t, Some("DELETING"));
+    let _writer = db.writer().await;
+    let d = {
+        let st = db.state();
+        let t = st.tables.get(name).ok_or_else(|| not_found(name))?;
+        deletable(db, t)?;
+        description(db, t, Some("DELETING"))
+    };
     db.commit(vec![
         MetaOp::DeletePrefix {
             table: META_TABLE.into(),
@@ -391,8 +382,24 @@ pub(crate) async fn delete(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError>
         },
     ])
     .await?;
-    st.tables.remove(name);
     Ok(json!({ "TableDescription": d }))
+}
+
+/// Refuses to delete a table still being created or protected against deletion.
+fn deletable(db: &DynamoDb, t: &Table) -> Result<(), DynamoError> {
+    let name = &t.meta.name;
+    let now = db.now_ms();
+    if t.meta.status(now) == "CREATING" {
+        return Err(DynamoError::ResourceInUse(format!(
+            "Attempt to change a resource which is still in use: Table is being created: {name}"
+        )));
+    }
+    if t.meta.deletion_protection {
+        return Err(DynamoError::validation(
+            "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.",
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) async fn list(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> {
@@ -408,7 +415,7 @@ pub(crate) async fn list(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> {
             }
         )));
     }
-    let st = db.inner.state.lock().await;
+    let st = db.state();
     let mut names: Vec<&String> = st
         .tables
         .keys()
@@ -426,21 +433,34 @@ pub(crate) async fn list(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> {
 
 pub(crate) async fn update(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> {
     let name = req::table_name(b)?;
-    let mut st = db.inner.state.lock().await;
+    let _writer = db.writer().await;
+    let m = {
+        let st = db.state();
+        let t = st.tables.get(name).ok_or_else(|| not_found(name))?;
+        updated(db, &t.meta, b)?
+    };
+    db.commit(vec![store::put_table_op(&m)?]).await?;
+    let st = db.state();
     let t = st.tables.get(name).ok_or_else(|| not_found(name))?;
+    Ok(json!({ "TableDescription": description(db, t, None) }))
+}
+
+/// The description UpdateTable makes of `current`, or why the request is refused.
+fn updated(db: &DynamoDb, current: &TableMeta, b: &Json) -> Result<TableMeta, DynamoError> {
+    let name = &current.name;
     let now = db.now_ms();
     let delay = db.config().status_delay.as_millis() as i64;
-    if t.meta.status(now) != "ACTIVE" {
+    if current.status(now) != "ACTIVE" {
         return Err(DynamoError::ResourceInUse(format!(
             "Attempt to change a resource which is still in use: Table is being {}: {name}",
-            if t.meta.status(now) == "CREATING" {
+            if current.status(now) == "CREATING" {
                 "created"
             } else {
                 "updated"
             }
         )));
     }
-    let mut m = t.meta.clone();
+    let mut m = current.clone();
     let mut changed = false;
     if req::opt(b, "BillingMode").is_some() || req::opt(b, "ProvisionedThroughput").is_some() {
         m.billing_mode = billing_mode(b, &m.billing_mode)?;
@@ -518,8 +538,5 @@ pub(crate) async fn update(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError>
     m.busy_until_ms = now + delay;
     // Existing items with a wrongly-typed value for a new index key would make the index fail to build; on
     // DynamoDB such items are reported as violations and left out of the index, which is what `rows` does.
-    db.commit(vec![store::put_table_op(&m)?]).await?;
-    let t = st.tables.get_mut(name).ok_or_else(|| not_found(name))?;
-    t.meta = m;
-    Ok(json!({ "TableDescription": description(db, t, None) }))
+    Ok(m)
 }

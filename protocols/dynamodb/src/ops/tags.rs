@@ -5,7 +5,7 @@ use serde_json::{Value as Json, json};
 use crate::db::DynamoDb;
 use crate::error::DynamoError;
 use crate::req;
-use crate::store;
+use crate::store::{self, TableMeta};
 
 /// The table name of a table ARN of this account and region.
 fn table_of(db: &DynamoDb, arn: &str) -> Result<String, DynamoError> {
@@ -24,6 +24,13 @@ fn not_found(arn: &str) -> DynamoError {
     ))
 }
 
+/// The committed description of the table `arn` names.
+fn table_meta(db: &DynamoDb, name: &str, arn: &str) -> Result<TableMeta, DynamoError> {
+    let st = db.state();
+    let t = st.tables.get(name).ok_or_else(|| not_found(arn))?;
+    Ok(t.meta.clone())
+}
+
 pub(crate) async fn tag(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> {
     let arn = req::req_str(b, "ResourceArn")?;
     let name = table_of(db, arn)?;
@@ -38,15 +45,13 @@ pub(crate) async fn tag(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> {
             req::req_str(t, "Value")?.to_string(),
         ));
     }
-    let mut st = db.inner.state.lock().await;
-    let t = st.tables.get_mut(&name).ok_or_else(|| not_found(arn))?;
-    let mut m = t.meta.clone();
+    let _writer = db.writer().await;
+    let mut m = table_meta(db, &name, arn)?;
     for (k, v) in new {
         m.tags.retain(|(x, _)| *x != k);
         m.tags.push((k, v));
     }
     db.commit(vec![store::put_table_op(&m)?]).await?;
-    t.meta = m;
     Ok(json!({}))
 }
 
@@ -59,19 +64,17 @@ pub(crate) async fn untag(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> 
         .iter()
         .filter_map(|k| k.as_str().map(str::to_string))
         .collect();
-    let mut st = db.inner.state.lock().await;
-    let t = st.tables.get_mut(&name).ok_or_else(|| not_found(arn))?;
-    let mut m = t.meta.clone();
+    let _writer = db.writer().await;
+    let mut m = table_meta(db, &name, arn)?;
     m.tags.retain(|(k, _)| !keys.contains(k));
     db.commit(vec![store::put_table_op(&m)?]).await?;
-    t.meta = m;
     Ok(json!({}))
 }
 
 pub(crate) async fn list(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> {
     let arn = req::req_str(b, "ResourceArn")?;
     let name = table_of(db, arn)?;
-    let st = db.inner.state.lock().await;
+    let st = db.state();
     let t = st.tables.get(&name).ok_or_else(|| not_found(arn))?;
     let tags: Vec<Json> = t
         .meta

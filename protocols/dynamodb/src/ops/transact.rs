@@ -3,11 +3,12 @@
 
 use serde_json::{Value as Json, json};
 
-use super::{Outcome, Write, apply, evaluate, parse_write, projection_of, request_key, stage};
+use super::{Outcome, Write, evaluate, parse_write, projection_of, request_key, stage};
 use crate::db::DynamoDb;
 use crate::error::{CancellationReason, DynamoError};
 use crate::expr::path;
 use crate::req;
+use crate::store::State;
 use crate::value::item_to_json;
 
 fn ser() -> DynamoError {
@@ -63,10 +64,26 @@ pub(crate) async fn write(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> 
     let list = items(b)?;
     let token = req::opt_str(b, "ClientRequestToken")?;
     let payload = Json::Array(list.clone()).to_string();
-    let mut st = db.inner.state.lock().await;
+    let _writer = db.writer().await;
     if seen_token(db, token, &payload)? {
         return Ok(json!({}));
     }
+    let ops = {
+        let st = db.state();
+        staged(db, &st, list)?
+    };
+    db.commit(ops).await?;
+    remember_token(db, token, payload)?;
+    Ok(json!({}))
+}
+
+/// Checks every action of a TransactWriteItems against the committed state: their store operations, or the
+/// cancellation with one reason per action.
+fn staged(
+    db: &DynamoDb,
+    st: &State,
+    list: &[Json],
+) -> Result<Vec<strait_engine::MetaOp>, DynamoError> {
     let mut writes: Vec<Write> = Vec::new();
     for entry in list {
         let kinds = [
@@ -84,7 +101,7 @@ pub(crate) async fn write(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> 
                 "TransactItems can only contain one of Check, Put, Update or Delete",
             ));
         };
-        let w = parse_write(db, &st, kind, spec)?;
+        let w = parse_write(db, st, kind, spec)?;
         if writes
             .iter()
             .any(|x| x.table == w.table && x.pkey == w.pkey)
@@ -99,7 +116,7 @@ pub(crate) async fn write(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> 
     let mut reasons = Vec::new();
     let mut failed = false;
     for w in &writes {
-        let table = super::active_table(db, &st, &w.table)?;
+        let table = super::active_table(db, st, &w.table)?;
         match evaluate(table, w) {
             Ok(o) => {
                 reasons.push(CancellationReason {
@@ -136,23 +153,16 @@ pub(crate) async fn write(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> 
     let mut ops = Vec::new();
     for (w, o) in writes.iter().zip(&outcomes) {
         if let Some(o) = o {
-            let table = super::active_table(db, &st, &w.table)?;
+            let table = super::active_table(db, st, &w.table)?;
             stage(table, w, o, &mut ops);
         }
     }
-    db.commit(ops).await?;
-    for (w, o) in writes.iter().zip(outcomes) {
-        if let Some(o) = o {
-            apply(&mut st, w, o);
-        }
-    }
-    remember_token(db, token, payload)?;
-    Ok(json!({}))
+    Ok(ops)
 }
 
 pub(crate) async fn get(db: &DynamoDb, b: &Json) -> Result<Json, DynamoError> {
     let list = items(b)?;
-    let st = db.inner.state.lock().await;
+    let st = db.state();
     let mut out = Vec::new();
     for entry in list {
         let g = req::opt(entry, "Get").ok_or_else(|| req::null("Get"))?;

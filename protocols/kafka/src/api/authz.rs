@@ -171,9 +171,69 @@ pub fn allowed(ctx: &Ctx<'_>, operation: Operation, resource: Resource<'_>) -> b
         host: ctx.session.peer.map(|p| p.ip()),
         operation,
         resource,
-        // The request kind is in the span of the request that asks; the authorizer sees the protocol.
-        api: "Kafka",
+        api: ctx.api_name(),
     }) == Decision::Allow
+}
+
+/// Kafka's `AclOperation` code of an operation: its bit in an authorized-operations field.
+pub fn acl_code(op: Operation) -> u8 {
+    match op {
+        Op::Read => 3,
+        Op::Write => 4,
+        Op::Create => 5,
+        Op::Delete => 6,
+        Op::Alter => 7,
+        Op::Describe => 8,
+        Op::ClusterAction => 9,
+        Op::DescribeConfigs => 10,
+        Op::AlterConfigs => 11,
+        Op::IdempotentWrite => 12,
+    }
+}
+
+/// The operations Kafka defines for each resource type (what an authorized-operations answer can contain).
+fn supported(kind: ResourceKind) -> &'static [Operation] {
+    match kind {
+        K::Topic => &[
+            Op::Read,
+            Op::Write,
+            Op::Create,
+            Op::Delete,
+            Op::Alter,
+            Op::Describe,
+            Op::DescribeConfigs,
+            Op::AlterConfigs,
+        ],
+        K::Group => &[
+            Op::Read,
+            Op::Delete,
+            Op::Describe,
+            Op::DescribeConfigs,
+            Op::AlterConfigs,
+        ],
+        K::Cluster => &[
+            Op::Create,
+            Op::Alter,
+            Op::Describe,
+            Op::ClusterAction,
+            Op::DescribeConfigs,
+            Op::AlterConfigs,
+            Op::IdempotentWrite,
+        ],
+        K::TransactionalId => &[Op::Write, Op::Describe],
+    }
+}
+
+/// Kafka's "authorized operations not requested" marker.
+pub const OPS_OMITTED: i32 = i32::MIN;
+
+/// The authorized-operations bitfield of `resource` for this principal, as Kafka computes it: one authorizer
+/// question per operation the resource type supports.
+pub fn authorized_operations(ctx: &Ctx<'_>, kind: ResourceKind, resource: Resource<'_>) -> i32 {
+    supported(kind)
+        .iter()
+        .filter(|op| allowed(ctx, **op, resource))
+        .fold(0, |bits, op| bits | (1 << acl_code(*op)))
 }
 
 /// The protocol's error for a denial on a resource of `kind`.

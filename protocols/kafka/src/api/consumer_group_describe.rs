@@ -12,12 +12,11 @@ use kafka_protocol::messages::{
     ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
-use strait_access::Operation;
+use strait_access::{Operation, Resource};
 
 use super::Ctx;
+use super::authz::{OPS_OMITTED, ResourceKind, authorized_operations};
 use crate::coordinator::consumer_group::assignor;
-
-const OPS_OMITTED: i32 = i32::MIN;
 
 fn assignment(a: &assignor::Assignment, names: &HashMap<uuid::Uuid, String>) -> Assignment {
     Assignment::default().with_topic_partitions(
@@ -54,13 +53,18 @@ pub fn handle(
                     .with_error_code(ResponseError::GroupAuthorizationFailed.code())
                     .with_authorized_operations(OPS_OMITTED);
             }
+            let ops = if req.include_authorized_operations {
+                authorized_operations(ctx, ResourceKind::Group, Resource::Group(&id.0))
+            } else {
+                OPS_OMITTED
+            };
             let described = b.groups().consumer().with_group(&id.0, |g| {
                 DescribedGroup::default()
                     .with_group_state(StrBytes::from_static_str(g.state_name()))
                     .with_group_epoch(g.group_epoch)
                     .with_assignment_epoch(g.assignment_epoch)
                     .with_assignor_name(StrBytes::from_string(g.assignor.clone()))
-                    .with_authorized_operations(OPS_OMITTED)
+                    .with_authorized_operations(ops)
                     .with_members(
                         g.members
                             .values()

@@ -7,20 +7,14 @@ use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::{DescribeClusterRequest, DescribeClusterResponse};
 use kafka_protocol::protocol::StrBytes;
 
+use strait_access::Resource;
+
 use super::Ctx;
+use super::authz::{self, OPS_OMITTED, ResourceKind};
 
 /// `endpoint_type` values (v1+).
 const ENDPOINT_BROKERS: i8 = 1;
 const ENDPOINT_CONTROLLERS: i8 = 2;
-
-/// Kafka's authorized-operations answer for the cluster when no authorizer is configured: every operation the
-/// CLUSTER resource supports (CREATE 5, ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10,
-/// ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12). Strait has no ACLs.
-const CLUSTER_OPERATIONS: i32 =
-    (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
-
-/// Kafka's "not requested" marker.
-const OPS_OMITTED: i32 = i32::MIN;
 
 pub fn handle(ctx: &mut Ctx<'_>, req: DescribeClusterRequest) -> DescribeClusterResponse {
     let cfg = ctx.broker.config();
@@ -56,7 +50,7 @@ pub fn handle(ctx: &mut Ctx<'_>, req: DescribeClusterRequest) -> DescribeCluster
         })
         .collect();
     let ops = if req.include_cluster_authorized_operations {
-        CLUSTER_OPERATIONS
+        authz::authorized_operations(ctx, ResourceKind::Cluster, Resource::Cluster)
     } else {
         OPS_OMITTED
     };

@@ -5,26 +5,14 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
 use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse};
 use kafka_protocol::protocol::StrBytes;
-use strait_access::Operation;
+use strait_access::{Operation, Resource};
 
 use super::Ctx;
-
-/// Kafka's "authorized operations not requested" marker.
-const OPS_OMITTED: i32 = i32::MIN;
-
-/// With no authorizer, Kafka reports every operation a group supports: READ (3), DELETE (6), DESCRIBE (8),
-/// DESCRIBE_CONFIGS (10) and ALTER_CONFIGS (11), as bits of an `AclOperation` bitfield.
-const GROUP_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11);
+use super::authz::{OPS_OMITTED, ResourceKind, authorized_operations};
 
 pub fn handle(ctx: &mut Ctx<'_>, req: DescribeGroupsRequest) -> DescribeGroupsResponse {
     let version = ctx.version();
     let coordinator = ctx.broker.groups();
-    // The request field exists from v3; earlier versions decode it as false.
-    let ops = if req.include_authorized_operations {
-        GROUP_OPERATIONS
-    } else {
-        OPS_OMITTED
-    };
     let groups = req
         .groups
         .into_iter()
@@ -36,6 +24,12 @@ pub fn handle(ctx: &mut Ctx<'_>, req: DescribeGroupsRequest) -> DescribeGroupsRe
                     .with_error_code(ResponseError::GroupAuthorizationFailed.code())
                     .with_authorized_operations(OPS_OMITTED);
             }
+            // The request field exists from v3; earlier versions decode it as false.
+            let ops = if req.include_authorized_operations {
+                authorized_operations(ctx, ResourceKind::Group, Resource::Group(&id.0))
+            } else {
+                OPS_OMITTED
+            };
             described(coordinator, id, ops, version)
         })
         .collect();

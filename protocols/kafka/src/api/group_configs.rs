@@ -3,14 +3,12 @@
 //! the meta store and read when a share-partition starts (`share.auto.offset.reset`) or records are acquired
 //! (`share.record.lock.duration.ms`).
 
-use std::collections::BTreeMap;
-
 use kafka_protocol::error::ResponseError;
 
 use super::config_catalog::{ConfigType, SOURCE_DEFAULT};
 use super::config_resources::{Described, synonym};
 use crate::broker::Broker;
-use crate::coordinator::share::{GROUP_CONFIG_KEYS, store};
+use crate::coordinator::share::GROUP_CONFIG_KEYS;
 use crate::error::ApiError;
 
 /// Kafka's `ConfigSource.GROUP_CONFIG`.
@@ -45,8 +43,9 @@ fn check(name: &str, value: &str) -> Result<(), ApiError> {
     }
 }
 
-/// Applies SET (0) and DELETE (1) operations to a group's configs, all or nothing.
-pub fn alter(
+/// Applies SET (0) and DELETE (1) operations to a group's configs, all or nothing. The change is committed
+/// before this returns, and the share coordinator reads it back from committed state.
+pub async fn alter(
     b: &Broker,
     group: &str,
     ops: &[(String, i8, Option<String>)],
@@ -58,53 +57,49 @@ pub fn alter(
             "Group name must not be empty",
         ));
     }
-    let shares = b.shares();
-    let mut st = shares.lock();
-    let mut configs: BTreeMap<String, String> = shares.group_configs(&mut st, group);
-    for (name, op, value) in ops {
-        match op {
-            0 => {
-                let v = value.clone().ok_or_else(|| {
-                    ApiError::new(
-                        ResponseError::InvalidRequest,
-                        format!("Null value not supported for: {name}"),
-                    )
-                })?;
-                check(name, &v)?;
-                configs.insert(name.clone(), v);
+    b.shares()
+        .alter_group_configs(group, validate_only, |configs| {
+            for (name, op, value) in ops {
+                match op {
+                    0 => {
+                        let v = value.clone().ok_or_else(|| {
+                            ApiError::new(
+                                ResponseError::InvalidRequest,
+                                format!("Null value not supported for: {name}"),
+                            )
+                        })?;
+                        check(name, &v)?;
+                        configs.insert(name.clone(), v);
+                    }
+                    1 => {
+                        check(
+                            name,
+                            GROUP_CONFIG_KEYS
+                                .iter()
+                                .find(|k| k.0 == name)
+                                .map_or("", |k| k.1),
+                        )?;
+                        configs.remove(name);
+                    }
+                    _ => {
+                        return Err(ApiError::new(
+                            ResponseError::InvalidConfig,
+                            format!(
+                                "Can't APPEND or SUBTRACT to key {name} because its type is not LIST."
+                            ),
+                        ));
+                    }
+                }
             }
-            1 => {
-                check(
-                    name,
-                    GROUP_CONFIG_KEYS
-                        .iter()
-                        .find(|k| k.0 == name)
-                        .map_or("", |k| k.1),
-                )?;
-                configs.remove(name);
-            }
-            _ => {
-                return Err(ApiError::new(
-                    ResponseError::InvalidConfig,
-                    format!("Can't APPEND or SUBTRACT to key {name} because its type is not LIST."),
-                ));
-            }
-        }
-    }
-    if !validate_only {
-        shares
-            .meta
-            .commit_in_background(vec![store::put_group_configs_op(group, &configs)]);
-        st.configs.insert(group.to_string(), configs);
-    }
-    Ok(())
+            Ok(())
+        })
+        .await
 }
 
 /// Every known group config with its value: the group's override, else the default.
 pub fn describe(b: &Broker, group: &str) -> Result<Vec<Described>, ApiError> {
     let shares = b.shares();
-    let mut st = shares.lock();
-    let configs = shares.group_configs(&mut st, group);
+    let configs = shares.group_configs(&shares.lock(), group);
     Ok(GROUP_CONFIG_KEYS
         .iter()
         .map(|(name, default, doc)| {

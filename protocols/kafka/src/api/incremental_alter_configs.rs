@@ -115,7 +115,7 @@ async fn alter(b: &Broker, r: &AlterConfigsResource, validate_only: bool) -> Res
                     )
                 })
                 .collect();
-            group_configs::alter(b, &r.resource_name, &ops, validate_only)
+            group_configs::alter(b, &r.resource_name, &ops, validate_only).await
         }
         other => Err(ApiError::new(
             ResponseError::InvalidRequest,

@@ -10,12 +10,10 @@ use strait_engine::{EngineError, TopicInfo};
 
 use strait_access::{Operation, Resource};
 
+use super::authz::{OPS_OMITTED, ResourceKind};
 use super::{Ctx, authz, internal_topic};
 use crate::broker::Broker;
 use crate::error::engine_error_code;
-
-/// Kafka's "authorized operations not requested" marker.
-const OPS_OMITTED: i32 = i32::MIN;
 
 pub async fn handle(ctx: &mut Ctx<'_>, req: MetadataRequest) -> MetadataResponse {
     let b = ctx.broker;
@@ -49,6 +47,20 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: MetadataRequest) -> MetadataResponse
         }
         out
     };
+    let mut topics = topics;
+    if req.include_topic_authorized_operations {
+        for t in topics.iter_mut().filter(|t| t.error_code == 0) {
+            if let Some(name) = &t.name {
+                t.topic_authorized_operations =
+                    authz::authorized_operations(ctx, ResourceKind::Topic, Resource::Topic(name));
+            }
+        }
+    }
+    let cluster_ops = if req.include_cluster_authorized_operations {
+        authz::authorized_operations(ctx, ResourceKind::Cluster, Resource::Cluster)
+    } else {
+        OPS_OMITTED
+    };
     let brokers = super::cluster::brokers(b)
         .into_iter()
         .map(|n| {
@@ -64,7 +76,7 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: MetadataRequest) -> MetadataResponse
         .with_cluster_id(Some(StrBytes::from_string(cfg.cluster_id.clone())))
         .with_controller_id(super::cluster::controller(b))
         .with_topics(topics)
-        .with_cluster_authorized_operations(OPS_OMITTED)
+        .with_cluster_authorized_operations(cluster_ops)
 }
 
 /// A named topic the principal may not describe: TOPIC_AUTHORIZATION_FAILED, nothing else disclosed.

@@ -14,6 +14,7 @@ use crate::broker::{Broker, Session};
 use crate::codec;
 use crate::error::KafkaError;
 
+mod api_name;
 pub mod api_versions;
 pub mod authz;
 mod authz_gate;
@@ -145,6 +146,10 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     pub fn version(&self) -> i16 {
         self.header.request_api_version
+    }
+    /// The request's API name (`Produce`, ...); the header's key was checked before the handler ran.
+    pub fn api_name(&self) -> &'static str {
+        ApiKey::try_from(self.header.request_api_key).map_or("Unknown", api_name::api_name)
     }
 }
 

@@ -16,7 +16,7 @@ pub fn handle(b: &Broker, q: ShareRequest) -> ShareResponse {
     let group = q.group_id.clone().unwrap_or_default();
     let member = q.member_id.clone().unwrap_or_default();
     let mut st = shares.lock();
-    let lock_ms = shares.lock_duration(&mut st, &group).as_millis() as i32;
+    let lock_ms = shares.lock_duration(&st, &group).as_millis() as i32;
     let fail = |code: ResponseError, msg: String| ShareResponse {
         error_code: code.code(),
         error_message: Some(msg),

@@ -51,8 +51,8 @@ pub async fn handle(b: &Broker, q: ShareRequest) -> ShareResponse {
     let group = q.group_id.clone().unwrap_or_default();
     let member = q.member_id.clone().unwrap_or_default();
     let lock_ms = {
-        let mut st = shares.lock();
-        shares.lock_duration(&mut st, &group).as_millis() as i32
+        let st = shares.lock();
+        shares.lock_duration(&st, &group).as_millis() as i32
     };
     if group.is_empty() || member.is_empty() {
         return top_error(
@@ -301,7 +301,7 @@ async fn acquire_round(
             {
                 break;
             }
-            let lock = shares.lock_duration(&mut st, group);
+            let lock = shares.lock_duration(&st, group);
             let limits = (max_records, shares.cfg.max_record_locks);
             let sp = ops::partition_state(shares, &mut st, &key, p);
             sp.acquire(member, &spans, limits, lock, Instant::now())

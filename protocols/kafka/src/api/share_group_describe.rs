@@ -7,9 +7,10 @@ use kafka_protocol::messages::share_group_describe_response::{
 };
 use kafka_protocol::messages::{ShareGroupDescribeRequest, ShareGroupDescribeResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use strait_access::Operation;
+use strait_access::{Operation, Resource};
 
 use super::Ctx;
+use super::authz::{OPS_OMITTED, ResourceKind, authorized_operations};
 
 pub fn handle(ctx: &mut Ctx<'_>, req: ShareGroupDescribeRequest) -> ShareGroupDescribeResponse {
     let b = ctx.broker;
@@ -30,8 +31,13 @@ pub fn handle(ctx: &mut Ctx<'_>, req: ShareGroupDescribeRequest) -> ShareGroupDe
             if super::authz::group(ctx, Operation::Describe, &id.0).is_err() {
                 return base
                     .with_error_code(ResponseError::GroupAuthorizationFailed.code())
-                    .with_authorized_operations(i32::MIN);
+                    .with_authorized_operations(OPS_OMITTED);
             }
+            let ops = if req.include_authorized_operations {
+                authorized_operations(ctx, ResourceKind::Group, Resource::Group(&id.0))
+            } else {
+                OPS_OMITTED
+            };
             let Some(g) = st.groups.get(&id.0.to_string()) else {
                 if shares.group_exists(&st, &id.0) {
                     return base
@@ -84,7 +90,7 @@ pub fn handle(ctx: &mut Ctx<'_>, req: ShareGroupDescribeRequest) -> ShareGroupDe
                 .with_assignment_epoch(g.epoch)
                 .with_assignor_name(StrBytes::from_static_str("simple"))
                 .with_members(members)
-                .with_authorized_operations(i32::MIN)
+                .with_authorized_operations(ops)
         })
         .collect();
     ShareGroupDescribeResponse::default().with_groups(groups)

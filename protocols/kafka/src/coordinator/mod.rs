@@ -9,9 +9,17 @@
 //!   commits) and producer state (marker ordering), never the reverse.
 //!
 //! Dependency order inside this layer: `txn` → {`group`, `producer`}; `group` → `consumer_group`; every one of
-//! them may use [`lock`], `crate::topics`, `crate::codec` and `crate::error`.
+//! them may use [`lock`], `follow`, `crate::topics`, `crate::codec` and `crate::error`.
+//!
+//! State that mirrors metadata rows (transaction coordinator state, the producer-id reservation, share-group
+//! start offsets and group configs) is kept by a `MetaWatcher` on its tables and changes only when a commit
+//! is applied: handlers build and commit `MetaOp`s and then read the result back. So a restart (fed the tables'
+//! contents) and a second store fed the same committed changes build the same state (`tests/replay.rs`).
+//! Live state that is not a mirror of rows (group membership, sessions, share-partition deliveries,
+//! idempotent-producer state rebuilt from the logs) is kept by the coordinators themselves.
 
 pub mod consumer_group;
+mod follow;
 pub mod group;
 pub mod producer;
 pub mod share;

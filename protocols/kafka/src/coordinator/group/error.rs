@@ -18,7 +18,10 @@ pub fn store_error_code(e: &EngineError) -> ResponseError {
         // A stored record that does not decode will not get better with retries.
         EngineError::CorruptMetadata { .. } => ResponseError::UnknownServerError,
         // Topic and log errors: the offset store never produces them.
-        EngineError::TopicExists(_)
+        EngineError::NoRemoteStore
+        | EngineError::RemoteStore { .. }
+        | EngineError::RemoteSegmentMismatch { .. }
+        | EngineError::TopicExists(_)
         | EngineError::UnknownTopic(_)
         | EngineError::UnknownPartition { .. }
         | EngineError::InvalidTopicName { .. }

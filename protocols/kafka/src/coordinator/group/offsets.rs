@@ -14,7 +14,7 @@ use strait_engine::{EngineError, MetaOp};
 use super::GroupCoordinator;
 use super::error::store_error_code;
 
-pub const OFFSETS_TABLE: &str = "kafka_group_offsets";
+pub const OFFSETS_TABLE: &str = strait_engine::meta::tables::KAFKA_GROUP_OFFSETS;
 
 /// Up to this many requested partitions, OffsetFetch reads each one; above, it scans the group once.
 const POINT_READS: usize = 16;

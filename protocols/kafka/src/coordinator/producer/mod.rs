@@ -12,12 +12,14 @@
 //!
 //! Check and append happen under one per-partition async mutex ([`ProducerStates::lock`]), so two retries of
 //! one batch cannot both be written. State survives restarts through snapshots plus a log scan, see
-//! [`recovery`].
+//! [`recovery`]: this state is derived from the partition logs (the snapshots in `kafka_producer_state` are
+//! checkpoints of it, written behind, never read back except at the first use of a partition after start), so
+//! it is not a mirror of metadata rows and follows no watcher. The producer-id reservation ([`ids`]) is one.
 
 pub mod ids;
 mod recovery;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use kafka_protocol::error::ResponseError;
@@ -190,6 +192,16 @@ impl PartitionProducers {
 
     pub fn producer_count(&self) -> usize {
         self.producers.len()
+    }
+
+    /// Each producer's epoch and remembered batches, without the time it was last seen (producers read back
+    /// from the log after a restart count as seen at the restart): what tests compare across a restart.
+    #[doc(hidden)]
+    pub fn snapshot(&self) -> BTreeMap<i64, (i16, Vec<BatchMeta>)> {
+        self.producers
+            .iter()
+            .map(|(id, e)| (*id, (e.epoch, e.batches.iter().copied().collect())))
+            .collect()
     }
 }
 

@@ -17,7 +17,7 @@ use strait_engine::{Engine, EngineError, MetaOp, Partition};
 
 use super::{BatchMeta, PartitionProducers, ProducerBatch, ProducerEntry, now_ms};
 
-const TABLE: &str = "kafka_producer_state";
+const TABLE: &str = strait_engine::meta::tables::KAFKA_PRODUCER_STATE;
 const SNAPSHOT_EVERY_MS: i64 = 10_000;
 const SNAPSHOT_EVERY_BATCHES: u32 = 1_000;
 const SCAN_CHUNK: usize = 1 << 20;

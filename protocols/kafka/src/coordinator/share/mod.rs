@@ -6,7 +6,8 @@
 //! - `partition.rs`: per (group, topic, partition) record states, acquisition locks and delivery counts.
 //! - `session.rs`: share sessions keyed by (group, member), with KIP-932 session epochs.
 //! - `store.rs`: what survives a restart: share-partition start offsets and group configs, in the engine's meta
-//!   store.
+//!   store; `view.rs`: those rows as committed, followed through a `MetaWatcher` (handlers commit rows, never
+//!   edit the view).
 //! - `wire.rs`: the ShareFetch/ShareAcknowledge v1–2 codecs the `kafka-protocol` crate lacks.
 //!
 //! All state sits behind one mutex that is never held across I/O: the fetch handler reads the log unlocked and
@@ -17,18 +18,22 @@ pub mod ops;
 pub mod partition;
 pub mod session;
 pub mod store;
+pub mod view;
 /// The hand-written ShareFetch/ShareAcknowledge codec, kept reachable under its old path.
 pub use crate::codec::share_wire as wire;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use strait_engine::MetaStore;
+use strait_engine::{EngineError, MetaStore};
+
+use crate::coordinator::follow::Follow;
 
 pub use group::ShareGroup;
 pub use partition::SharePartition;
 pub use session::ShareSession;
+pub use view::{ShareSnapshot, ShareView};
 
 /// Kafka's share-group defaults (broker configs `group.share.*`).
 #[derive(Debug, Clone, Copy)]
@@ -85,22 +90,30 @@ pub struct ShareState {
     pub partitions: HashMap<SpKey, SharePartition>,
     /// Share sessions by (group, member).
     pub sessions: HashMap<(String, String), ShareSession>,
-    /// Group configs set with IncrementalAlterConfigs (overrides only), loaded lazily from the meta store.
-    pub configs: HashMap<String, BTreeMap<String, String>>,
 }
 
 pub struct ShareCoordinator {
     pub cfg: ShareConfig,
     pub meta: MetaStore,
     state: Mutex<ShareState>,
+    /// The committed rows (start offsets, group configs); changed only by the watcher.
+    view: Arc<ShareView>,
+    follow: Follow,
+    /// Serializes group-config changes from the read of the committed overrides to the commit of the new ones.
+    config_writes: tokio::sync::Mutex<()>,
 }
 
 impl ShareCoordinator {
+    /// A coordinator whose committed view follows `meta`'s share tables, fed their current contents first.
     pub fn new(meta: MetaStore, cfg: ShareConfig) -> ShareCoordinator {
+        let view = Arc::new(ShareView::default());
         ShareCoordinator {
             cfg,
+            follow: Follow::new(&meta, view::TABLES, view.clone()),
             meta,
             state: Mutex::new(ShareState::default()),
+            view,
+            config_writes: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -108,18 +121,50 @@ impl ShareCoordinator {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A group's config overrides (loaded from the meta store on first use).
-    pub fn group_configs(&self, st: &mut ShareState, group: &str) -> BTreeMap<String, String> {
-        if let Some(c) = st.configs.get(group) {
-            return c.clone();
+    /// The committed rows. If the view could not be loaded yet, that is logged and what it holds is used (as a
+    /// failed read of the rows always counted as "none").
+    pub fn view(&self) -> &ShareView {
+        if let Err(e) = self.follow.ensure() {
+            tracing::warn!(error = %e, "reading share-group state failed");
         }
-        let c = store::load_group_configs(&self.meta, group);
-        st.configs.insert(group.to_string(), c.clone());
-        c
+        &self.view
+    }
+
+    /// The committed rows (what tests compare across a restart and a replica).
+    #[doc(hidden)]
+    pub fn snapshot(&self) -> ShareSnapshot {
+        self.view.snapshot()
+    }
+
+    /// A group's committed config overrides. The share lock (`_st`) is held by every caller, so acquisitions
+    /// made under it use one value.
+    pub fn group_configs(&self, _st: &ShareState, group: &str) -> BTreeMap<String, String> {
+        self.view().configs(group)
+    }
+
+    /// Changes a group's config overrides with `change` (which sees the committed ones) and commits the result
+    /// unless `validate_only`; once this returns `Ok`, readers see it. Changes of group configs run one at a
+    /// time, so none is lost between the read and the commit.
+    pub async fn alter_group_configs<E: From<EngineError>>(
+        &self,
+        group: &str,
+        validate_only: bool,
+        change: impl FnOnce(&mut BTreeMap<String, String>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let _writes = self.config_writes.lock().await;
+        self.follow.ensure()?;
+        let mut configs = self.view.configs(group);
+        change(&mut configs)?;
+        if !validate_only {
+            self.meta
+                .commit(vec![store::put_group_configs_op(group, &configs)])
+                .await?;
+        }
+        Ok(())
     }
 
     /// The acquisition lock for a group: its `share.record.lock.duration.ms`, else the broker default.
-    pub fn lock_duration(&self, st: &mut ShareState, group: &str) -> Duration {
+    pub fn lock_duration(&self, st: &ShareState, group: &str) -> Duration {
         self.group_configs(st, group)
             .get("share.record.lock.duration.ms")
             .and_then(|v| v.parse::<u64>().ok())
@@ -169,7 +214,7 @@ impl ShareCoordinator {
     pub fn group_exists(&self, st: &ShareState, group: &str) -> bool {
         st.groups.contains_key(group)
             || st.partitions.keys().any(|(g, _, _)| g == group)
-            || !store::load_group_starts(&self.meta, group).is_empty()
+            || self.view().has_starts(group)
     }
 
     /// Deletes an empty share group with its start offsets and configs. Errors: NON_EMPTY_GROUP with members.
@@ -184,7 +229,6 @@ impl ShareCoordinator {
         st.groups.remove(group);
         st.partitions.retain(|(g, _, _), _| g != group);
         st.sessions.retain(|(g, _), _| g != group);
-        st.configs.remove(group);
         self.meta
             .commit_in_background(store::delete_group_ops(group));
         Ok(())

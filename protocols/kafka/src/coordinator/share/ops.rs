@@ -8,7 +8,7 @@ use strait_engine::Partition;
 
 use super::partition::{ACK_RENEW, AckError, SharePartition};
 use super::wire::PartitionReq;
-use super::{ShareCoordinator, ShareState, SpKey, store};
+use super::{ShareCoordinator, ShareState, SpKey};
 
 /// The share-partition for `key`, created on first use at its persisted start offset, else where the group's
 /// `share.auto.offset.reset` says (`latest`, Kafka's default: the high watermark; `earliest`: the log start).
@@ -19,7 +19,7 @@ pub fn partition_state<'a>(
     p: &Partition,
 ) -> &'a mut SharePartition {
     if !st.partitions.contains_key(key) {
-        let start = store::load_start(&shares.meta, key).unwrap_or_else(|| {
+        let start = shares.view().start(key).unwrap_or_else(|| {
             let reset = shares
                 .group_configs(st, &key.0)
                 .get("share.auto.offset.reset")

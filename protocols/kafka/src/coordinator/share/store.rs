@@ -1,7 +1,8 @@
 //! What share groups persist in the engine's meta store: each share-partition's start offset (SPSO), so records
 //! acknowledged below it stay acknowledged across restarts, and the group configs set on GROUP resources.
 //! In-flight states above the SPSO are not persisted: after a restart those records are delivered again, which
-//! KIP-932's at-least-once contract allows.
+//! KIP-932's at-least-once contract allows. The coordinator reads these rows through [`super::view`], which
+//! follows committed changes; this module only encodes them.
 
 use std::collections::BTreeMap;
 
@@ -9,16 +10,31 @@ use strait_engine::{MetaOp, MetaStore};
 
 use super::SpKey;
 
-pub const START_OFFSETS: &str = "share_start_offsets";
-pub const GROUP_CONFIGS: &str = "group_configs";
+// Names from the engine's table registry (legacy spellings, kept on disk).
+pub const START_OFFSETS: &str = strait_engine::meta::tables::SHARE_START_OFFSETS;
+pub const GROUP_CONFIGS: &str = strait_engine::meta::tables::GROUP_CONFIGS;
 
 /// `group \0 topic-id(16) partition(4, big-endian)`; group ids cannot contain NUL in any client that matters,
 /// and the prefix `group \0` selects one group's partitions.
-fn key(k: &SpKey) -> Vec<u8> {
+pub fn start_key(k: &SpKey) -> Vec<u8> {
     let mut v = group_prefix(&k.0);
     v.extend_from_slice(k.1.as_bytes());
     v.extend_from_slice(&k.2.to_be_bytes());
     v
+}
+
+/// The share-partition of a [`START_OFFSETS`] key. Split from the end (the topic id and partition have fixed
+/// widths), so the group id is taken whole.
+pub fn decode_start_key(key: &[u8]) -> Option<SpKey> {
+    let split = key.len().checked_sub(21)?;
+    let (group, rest) = key.split_at(split);
+    let (nul, rest) = rest.split_first()?;
+    if *nul != 0 {
+        return None;
+    }
+    let id = uuid::Uuid::from_slice(&rest[..16]).ok()?;
+    let p = i32::from_be_bytes(rest[16..20].try_into().ok()?);
+    Some((std::str::from_utf8(group).ok()?.to_string(), id, p))
 }
 
 pub fn group_prefix(group: &str) -> Vec<u8> {
@@ -30,7 +46,7 @@ pub fn group_prefix(group: &str) -> Vec<u8> {
 pub fn put_start_op(k: &SpKey, start: i64) -> MetaOp {
     MetaOp::Put {
         table: START_OFFSETS.into(),
-        key: key(k),
+        key: start_key(k),
         value: start.to_be_bytes().to_vec(),
     }
 }
@@ -38,7 +54,7 @@ pub fn put_start_op(k: &SpKey, start: i64) -> MetaOp {
 pub fn delete_start_op(k: &SpKey) -> MetaOp {
     MetaOp::Delete {
         table: START_OFFSETS.into(),
-        key: key(k),
+        key: start_key(k),
     }
 }
 
@@ -53,19 +69,6 @@ pub fn delete_group_ops(group: &str) -> Vec<MetaOp> {
             key: group.as_bytes().to_vec(),
         },
     ]
-}
-
-/// The persisted SPSO of a share-partition, if any. A meta-store read error is logged and treated as "none":
-/// the partition then starts from `share.auto.offset.reset`, as a new one would.
-pub fn load_start(meta: &MetaStore, k: &SpKey) -> Option<i64> {
-    match meta.get(START_OFFSETS, &key(k)) {
-        Ok(Some(v)) => v.try_into().ok().map(i64::from_be_bytes),
-        Ok(None) => None,
-        Err(e) => {
-            tracing::warn!(group = %k.0, error = %e, "reading a share-partition start offset failed");
-            None
-        }
-    }
 }
 
 /// Every persisted (topic id, partition, SPSO) of a group.
@@ -87,17 +90,6 @@ pub fn load_group_starts(meta: &MetaStore, group: &str) -> Vec<(uuid::Uuid, i32,
             Some((id, p, start))
         })
         .collect()
-}
-
-pub fn load_group_configs(meta: &MetaStore, group: &str) -> BTreeMap<String, String> {
-    match meta.get(GROUP_CONFIGS, group.as_bytes()) {
-        Ok(Some(v)) => serde_json::from_slice(&v).unwrap_or_default(),
-        Ok(None) => BTreeMap::new(),
-        Err(e) => {
-            tracing::warn!(group, error = %e, "reading group configs failed");
-            BTreeMap::new()
-        }
-    }
 }
 
 pub fn put_group_configs_op(group: &str, configs: &BTreeMap<String, String>) -> MetaOp {

@@ -72,10 +72,9 @@ impl TxnCoordinator {
         topics: Vec<(String, Vec<i32>)>,
         version: i16,
     ) -> Result<PartitionResults, ResponseError> {
-        let Some(cell) = self.cell(txn_id) else {
+        let Some((_op, mut m)) = self.begin(txn_id).await? else {
             return Err(ResponseError::InvalidProducerIdMapping);
         };
-        let mut m = cell.lock().await;
         check(&m, producer_id, epoch, version, 2)?;
         let mut results: PartitionResults = Vec::with_capacity(topics.len());
         let mut failed = false;
@@ -130,10 +129,9 @@ impl TxnCoordinator {
         if !crate::coordinator::group::valid_group_id(group_id) {
             return Err(ResponseError::InvalidGroupId);
         }
-        let Some(cell) = self.cell(txn_id) else {
+        let Some((_op, mut m)) = self.begin(txn_id).await? else {
             return Err(ResponseError::InvalidProducerIdMapping);
         };
-        let mut m = cell.lock().await;
         check(&m, producer_id, epoch, version, 2)?;
         if m.state == TxnState::Ongoing && m.groups.contains(group_id) {
             return Ok(());
@@ -160,10 +158,11 @@ impl TxnCoordinator {
         if !crate::coordinator::group::valid_group_id(&c.group_id) {
             return all(ResponseError::InvalidGroupId);
         }
-        let Some(cell) = self.cell(&c.txn_id) else {
-            return all(ResponseError::InvalidProducerIdMapping);
+        let (_op, m) = match self.begin(&c.txn_id).await {
+            Ok(Some(found)) => found,
+            Ok(None) => return all(ResponseError::InvalidProducerIdMapping),
+            Err(e) => return all(e),
         };
-        let mut m = cell.lock().await;
         if let Err(e) = check(&m, c.producer_id, c.epoch, version, 3) {
             return all(e);
         }
@@ -181,7 +180,7 @@ impl TxnCoordinator {
         }
         let max_metadata = b.groups().config().offset_metadata_max_bytes;
         let mut results: PartitionResults = Vec::with_capacity(c.topics.len());
-        let mut changed = m.clone();
+        let mut changed = m;
         for (topic, partitions) in &c.topics {
             let count = b.engine().topic(topic).map(|t| t.partitions);
             let mut out = Vec::with_capacity(partitions.len());
@@ -212,7 +211,6 @@ impl TxnCoordinator {
         if let Err(e) = self.save(&mut changed).await {
             return all(e);
         }
-        *m = changed;
         results
     }
 }

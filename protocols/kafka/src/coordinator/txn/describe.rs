@@ -19,18 +19,18 @@ impl TxnCoordinator {
     /// One transactional id's metadata (waits for a running operation on it to finish). Ids that never
     /// completed an InitProducerId (epoch -1) are not reported.
     pub async fn describe(&self, txn_id: &str) -> Option<TxnMetadata> {
-        let cell = self.cell(txn_id)?;
-        let m = cell.lock().await;
-        (m.epoch >= 0).then(|| m.clone())
+        let (_op, m) = self.begin(txn_id).await.ok().flatten()?;
+        (m.epoch >= 0).then_some(m)
     }
 
     /// Every transactional id's metadata.
     pub async fn all(&self) -> Vec<TxnMetadata> {
         let mut out = Vec::new();
-        for cell in self.cells() {
-            let m = cell.lock().await;
-            if m.epoch >= 0 {
-                out.push(m.clone());
+        for txn_id in self.cache.ids() {
+            if let Ok(Some((_op, m))) = self.begin(&txn_id).await
+                && m.epoch >= 0
+            {
+                out.push(m);
             }
         }
         out.sort_by(|a, b| a.txn_id.cmp(&b.txn_id));

@@ -32,8 +32,8 @@ impl TxnCoordinator {
         } else {
             TxnState::PrepareAbort
         };
-        // From here on Produce refuses the producer's transactional data.
-        self.publish(m);
+        // Once committed (and so in the cache's producer view, before any marker is written) Produce refuses the
+        // producer's transactional data.
         self.save(m).await?;
         self.finish(b, m).await
     }
@@ -92,10 +92,9 @@ impl TxnCoordinator {
         commit: bool,
         version: i16,
     ) -> Result<(i64, i16), ResponseError> {
-        let Some(cell) = self.cell(txn_id) else {
+        let Some((_op, mut m)) = self.begin(txn_id).await? else {
             return Err(ResponseError::InvalidProducerIdMapping);
         };
-        let mut m = cell.lock().await;
         if m.producer_id != producer_id {
             return Err(ResponseError::InvalidProducerIdMapping);
         }
@@ -120,9 +119,15 @@ impl TxnCoordinator {
     /// past their timeout, bumping the epoch so that the late producer is fenced.
     pub async fn tick(&self, b: &TxnDeps<'_>) {
         let now = crate::coordinator::producer::now_ms();
-        for cell in self.cells() {
+        if let Err(e) = self.follow.ensure() {
+            tracing::warn!(error = %e, "transaction state unavailable; retrying later");
+            return;
+        }
+        for txn_id in self.cache.ids() {
             // A transaction busy with a request is not stuck; look again next time.
-            let Ok(mut m) = cell.try_lock() else { continue };
+            let Some((_op, mut m)) = self.try_begin(&txn_id) else {
+                continue;
+            };
             let res = if m.state.is_preparing() {
                 self.finish(b, &mut m).await
             } else if m.timed_out(now) {
@@ -153,7 +158,7 @@ impl TxnCoordinator {
                 .allocate()
                 .await
                 .map_err(|e| super::store_error(&e))?;
-            self.forget_producer(m.producer_id);
+            // The old id's producer view goes when this is committed (the cache sees the id change).
             m.producer_id = id;
             m.last_epoch = -1;
             m.epoch = 0;

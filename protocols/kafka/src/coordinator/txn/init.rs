@@ -21,8 +21,9 @@ impl TxnCoordinator {
         if timeout_ms <= 0 || timeout_ms > self.cfg.max_timeout_ms {
             return Err(ResponseError::InvalidTransactionTimeout);
         }
-        let cell = match self.cell(txn_id) {
-            Some(c) => c,
+        let (_op, committed) = self.begin_or_create(txn_id).await?;
+        let mut m = match committed {
+            Some(m) => m,
             None => {
                 let id = b
                     .producers()
@@ -30,8 +31,7 @@ impl TxnCoordinator {
                     .allocate()
                     .await
                     .map_err(|e| super::store_error(&e))?;
-                // Epoch -1: "never initialised"; the bump below makes it 0. A concurrent first call may have
-                // inserted its own entry meanwhile; then that one is used and this id goes unused.
+                // Epoch -1: "never initialised"; the bump below makes it 0. Nothing is stored until then.
                 let mut fresh = TxnMetadata::new(
                     txn_id.to_string(),
                     id,
@@ -39,10 +39,9 @@ impl TxnCoordinator {
                     crate::coordinator::producer::now_ms(),
                 );
                 fresh.epoch = -1;
-                self.insert(fresh)
+                fresh
             }
         };
-        let mut m = cell.lock().await;
         if producer_id >= 0 {
             let retry = producer_id == m.producer_id
                 && epoch == m.last_epoch

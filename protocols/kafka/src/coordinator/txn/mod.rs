@@ -10,9 +10,15 @@
 //!   one (EndTxn, a re-initialising producer, the timeout, recovery after a restart); [`markers`]: COMMIT/ABORT
 //!   control batches; [`describe`]: snapshots for DescribeTransactions / ListTransactions.
 //!
+//! State: [`cache`] holds every id's committed metadata and is changed only by committed writes to the table (a
+//! `MetaWatcher`). An operation locks its transactional id, copies the committed metadata, changes the copy and
+//! commits it ([`TxnCoordinator::save`]) as often as its steps need; each commit is in the cache when `save`
+//! returns. A step that fails leaves the cache at the last committed state.
+//!
 //! Concurrency: each transactional id has an async mutex, held for a whole operation (EndTxn holds it while
-//! markers are written). Produce never takes it: it checks a synchronous per-producer snapshot
-//! ([`TxnCoordinator::verify_produce`]) under the partition's producer lock, which marker writes also take, so a
+//! markers are written). Produce never takes it: it checks the cache's per-producer view
+//! ([`TxnCoordinator::verify_produce`]) under the partition's producer lock, which marker writes also take. The
+//! decision (PrepareCommit/PrepareAbort) is committed, and so in that view, before any marker is written, so a
 //! transactional batch is either before its transaction's marker or refused.
 //!
 //! Durability: every state change is written to the meta store before it is answered. After a restart,
@@ -20,23 +26,28 @@
 //! ongoing ones run on until their producer ends them or their timeout aborts them.
 
 pub mod add;
+pub mod cache;
 pub mod describe;
 pub mod end;
 pub mod init;
 pub mod markers;
 pub mod state;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
 use strait_engine::MetaStore;
+use strait_engine::meta::tables;
+use tokio::sync::OwnedMutexGuard;
 
+use crate::coordinator::follow::Follow;
 use crate::coordinator::group::error::store_error_code;
 use crate::coordinator::lock;
 use crate::error::ApiError;
-use state::{TxnMetadata, TxnState};
+use cache::TxnCache;
+use state::TxnMetadata;
 
 /// What the transaction coordinator works with besides its own state: the engine (markers), the group
 /// coordinator (transactional offset commits) and producer state (marker ordering). The broker lends these per
@@ -80,24 +91,18 @@ impl Default for TxnConfig {
     }
 }
 
-/// What Produce needs to know about a transactional producer, kept in step with its metadata.
-#[derive(Debug, Clone)]
-struct ProducerView {
-    epoch: i16,
-    /// The transaction is Ongoing (Prepare*/Complete*/Empty refuse transactional data).
-    ongoing: bool,
-    partitions: HashSet<(String, i32)>,
-    /// (group, topic, partition) of offsets committed in the transaction, not yet applied.
-    pending: HashSet<(String, String, i32)>,
-}
-
-type TxnCell = Arc<tokio::sync::Mutex<TxnMetadata>>;
+/// One transactional id's operation lock: held from reading its committed metadata to the last commit of the
+/// operation ("check, commit"), so operations on one id run one at a time.
+type TxnLock = Arc<tokio::sync::Mutex<()>>;
 
 pub struct TxnCoordinator {
     meta: MetaStore,
     cfg: TxnConfig,
-    txns: Mutex<HashMap<String, TxnCell>>,
-    producers: Mutex<HashMap<i64, ProducerView>>,
+    /// Committed state: changed only by the watcher (see [`cache`]).
+    cache: Arc<TxnCache>,
+    follow: Follow,
+    /// Operation locks by transactional id (volatile: nothing to recover, an id is unlocked after a restart).
+    locks: Mutex<HashMap<String, TxnLock>>,
 }
 
 /// Storage failures reach transactional clients as COORDINATOR_NOT_AVAILABLE (retriable), as for groups.
@@ -106,49 +111,33 @@ pub(crate) fn store_error(e: &strait_engine::EngineError) -> ResponseError {
 }
 
 impl TxnCoordinator {
-    /// Loads every transactional id from the meta store.
+    /// A coordinator whose state follows `meta`'s transaction table, fed its current contents first.
     pub fn new(meta: MetaStore, cfg: TxnConfig) -> TxnCoordinator {
+        let cache = Arc::new(TxnCache::default());
         let c = TxnCoordinator {
+            follow: Follow::new(&meta, cache::TABLES, cache.clone()),
             meta,
             cfg,
-            txns: Mutex::new(HashMap::new()),
-            producers: Mutex::new(HashMap::new()),
+            cache,
+            locks: Mutex::new(HashMap::new()),
         };
         // Earlier versions kept open and aborted transactions per partition in these tables; the engine derives
         // them from the log now, so leftover rows are dead weight.
-        let stale: Vec<strait_engine::MetaOp> = ["kafka_txn_ongoing", "kafka_txn_aborted"]
-            .into_iter()
-            .filter(|t| {
-                c.meta
-                    .scan_prefix(t, b"")
-                    .is_ok_and(|rows| !rows.is_empty())
-            })
-            .map(|table| strait_engine::MetaOp::DeletePrefix {
-                table: table.into(),
-                prefix: Vec::new(),
-            })
-            .collect();
+        let stale: Vec<strait_engine::MetaOp> =
+            [tables::KAFKA_TXN_ONGOING, tables::KAFKA_TXN_ABORTED]
+                .into_iter()
+                .filter(|t| {
+                    c.meta
+                        .scan_prefix(t, b"")
+                        .is_ok_and(|rows| !rows.is_empty())
+                })
+                .map(|table| strait_engine::MetaOp::DeletePrefix {
+                    table: table.into(),
+                    prefix: Vec::new(),
+                })
+                .collect();
         if !stale.is_empty() {
             c.meta.commit_in_background(stale);
-        }
-        match c.meta.scan_prefix(state::TABLE, b"") {
-            Ok(rows) => {
-                for (k, v) in rows {
-                    match serde_json::from_slice::<TxnMetadata>(&v) {
-                        Ok(m) => {
-                            c.publish(&m);
-                            lock(&c.txns)
-                                .insert(m.txn_id.clone(), Arc::new(tokio::sync::Mutex::new(m)));
-                        }
-                        Err(e) => tracing::error!(
-                            txn = %String::from_utf8_lossy(&k),
-                            error = %e,
-                            "unreadable transaction state skipped"
-                        ),
-                    }
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "could not load transaction states"),
         }
         c
     }
@@ -157,50 +146,58 @@ impl TxnCoordinator {
         &self.cfg
     }
 
-    pub(crate) fn cell(&self, txn_id: &str) -> Option<TxnCell> {
-        lock(&self.txns).get(txn_id).cloned()
+    /// The committed state (what tests compare across a restart and a replica).
+    #[doc(hidden)]
+    pub fn snapshot(&self) -> cache::TxnSnapshot {
+        self.cache.snapshot()
     }
 
-    pub(crate) fn cells(&self) -> Vec<TxnCell> {
-        lock(&self.txns).values().cloned().collect()
-    }
-
-    pub(crate) fn insert(&self, m: TxnMetadata) -> TxnCell {
-        lock(&self.txns)
-            .entry(m.txn_id.clone())
-            .or_insert_with(|| Arc::new(tokio::sync::Mutex::new(m)))
+    fn lock_of(&self, txn_id: &str) -> TxnLock {
+        lock(&self.locks)
+            .entry(txn_id.to_string())
+            .or_default()
             .clone()
     }
 
-    /// Writes `m` durably and makes it what Produce checks against.
+    /// Locks `txn_id` for one operation and returns a copy of its committed metadata, or `None` (no lock
+    /// taken) if the id has none. The caller changes the copy and commits it with [`save`](Self::save).
+    pub(crate) async fn begin(
+        &self,
+        txn_id: &str,
+    ) -> Result<Option<(OwnedMutexGuard<()>, TxnMetadata)>, ResponseError> {
+        self.follow.ensure().map_err(|e| store_error(&e))?;
+        if !self.cache.contains(txn_id) {
+            return Ok(None);
+        }
+        let guard = self.lock_of(txn_id).lock_owned().await;
+        Ok(self.cache.get(txn_id).map(|m| (guard, m)))
+    }
+
+    /// Locks `txn_id` for one operation even if it has no metadata yet (InitProducerId creates it).
+    pub(crate) async fn begin_or_create(
+        &self,
+        txn_id: &str,
+    ) -> Result<(OwnedMutexGuard<()>, Option<TxnMetadata>), ResponseError> {
+        self.follow.ensure().map_err(|e| store_error(&e))?;
+        let guard = self.lock_of(txn_id).lock_owned().await;
+        Ok((guard, self.cache.get(txn_id)))
+    }
+
+    /// Like [`begin`](Self::begin), but gives up at once if another operation holds the id (the timer).
+    fn try_begin(&self, txn_id: &str) -> Option<(OwnedMutexGuard<()>, TxnMetadata)> {
+        let guard = self.lock_of(txn_id).try_lock_owned().ok()?;
+        self.cache.get(txn_id).map(|m| (guard, m))
+    }
+
+    /// Commits `m` (with a fresh update time); once this returns, the cache and what Produce checks are `m`.
+    /// Call with `txn_id`'s operation lock held.
     pub(crate) async fn save(&self, m: &mut TxnMetadata) -> Result<(), ResponseError> {
         m.update_ms = crate::coordinator::producer::now_ms();
         let value = serde_json::to_vec(&*m).map_err(|_| ResponseError::UnknownServerError)?;
         self.meta
             .put(state::TABLE, m.txn_id.as_bytes(), value)
             .await
-            .map_err(|e| store_error(&e))?;
-        self.publish(m);
-        Ok(())
-    }
-
-    /// Updates the producer view of `m` (call before writing markers too, so no new data slips in).
-    pub(crate) fn publish(&self, m: &TxnMetadata) {
-        let view = ProducerView {
-            epoch: m.epoch,
-            ongoing: m.state == TxnState::Ongoing,
-            partitions: m.partitions.iter().cloned().collect(),
-            pending: m
-                .pending_offsets
-                .iter()
-                .map(|o| (o.group.clone(), o.topic.clone(), o.partition))
-                .collect(),
-        };
-        lock(&self.producers).insert(m.producer_id, view);
-    }
-
-    pub(crate) fn forget_producer(&self, producer_id: i64) {
-        lock(&self.producers).remove(&producer_id);
+            .map_err(|e| store_error(&e))
     }
 
     /// KIP-890-style verification of a transactional batch: its producer must be in an ongoing transaction at
@@ -213,8 +210,8 @@ impl TxnCoordinator {
         topic: &str,
         partition: i32,
     ) -> Result<(), ApiError> {
-        let producers = lock(&self.producers);
-        let Some(v) = producers.get(&producer_id) else {
+        let views = self.cache.read();
+        let Some(v) = views.producers.get(&producer_id) else {
             return Err(ApiError::new(
                 ResponseError::InvalidProducerIdMapping,
                 format!("producer {producer_id} has no transactional id on this coordinator"),
@@ -244,7 +241,9 @@ impl TxnCoordinator {
     /// `require_stable`).
     pub fn has_pending_offsets(&self, group: &str, topic: &str, partition: i32) -> bool {
         let key = (group.to_string(), topic.to_string(), partition);
-        lock(&self.producers)
+        self.cache
+            .read()
+            .producers
             .values()
             .any(|v| v.pending.contains(&key))
     }

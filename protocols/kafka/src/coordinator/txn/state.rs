@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 /// Meta table of transactional ids.
-pub const TABLE: &str = "kafka_txn_state";
+pub const TABLE: &str = strait_engine::meta::tables::KAFKA_TXN_STATE;
 
 /// Kafka's transaction states (`TransactionState`), minus the ones only a multi-broker coordinator needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,15 +9,16 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod open;
+use open::{Shared, close_all, open_partition, remove_orphans, warn_if_shared};
+
 use crate::config::{EngineConfig, TopicConfig};
 use crate::error::{EngineError, IoContext, Result};
 use crate::events::{TopicEvent, TopicHook};
 use crate::fdcache::FdCache;
 use crate::meta::{MetaOp, MetaStore};
-use crate::partition::{
-    self, CommitPolicy, LocalLog, OpenArgs, PARTITIONS_TABLE, Partition, PartitionState,
-    SEALS_TABLE, SealRecord,
-};
+use crate::partition::{LocalLog, PARTITIONS_TABLE, Partition, REMOTE_TABLE, SEALS_TABLE};
+use crate::store::RemoteStore;
 pub use crate::topic::TopicInfo;
 use crate::util::{
     FILE_MODE, create_dir_private, lock, now_ms, read, sync_dir, write, write_private,
@@ -85,6 +86,8 @@ struct Inner {
     closed: AtomicBool,
     retention: Mutex<Option<tokio::task::JoinHandle<()>>>,
     files: Arc<FdCache>,
+    /// The object store of remote (tiered) segments, when tiering is configured.
+    remote: Option<Arc<dyn RemoteStore>>,
     /// Front ends following topic lifecycle (see [`crate::events`]).
     topic_hooks: RwLock<Vec<TopicHook>>,
     _lock: std::fs::File,
@@ -147,6 +150,15 @@ fn encode<T: Serialize>(what: &str, v: &T) -> Result<Vec<u8>> {
 impl Engine {
     /// Opens the data directory, recovering every partition, and starts background tasks.
     pub async fn open(cfg: EngineConfig) -> Result<Engine> {
+        Self::open_with_remote(cfg, None).await
+    }
+
+    /// Like [`open`](Self::open), with an object store for segments handed over to it
+    /// ([`Partition::adopt_remote`](crate::partition::LocalLog::adopt_remote)); the tiering crate passes one.
+    pub async fn open_with_remote(
+        cfg: EngineConfig,
+        remote: Option<Arc<dyn RemoteStore>>,
+    ) -> Result<Engine> {
         let data_dir = cfg.data_dir.clone();
         create_dir_private(&logs_dir(&data_dir))?;
         warn_if_shared(&data_dir);
@@ -195,9 +207,12 @@ impl Engine {
             let mut parts = Vec::with_capacity(record.partitions as usize);
             for p in 0..record.partitions {
                 parts.push(open_partition(
-                    &cfg,
-                    &meta,
-                    &files,
+                    Shared {
+                        cfg: &cfg,
+                        meta: &meta,
+                        files: &files,
+                        remote: &remote,
+                    },
                     &record.name,
                     p,
                     config,
@@ -231,6 +246,7 @@ impl Engine {
                 closed: AtomicBool::new(false),
                 retention: Mutex::new(None),
                 files,
+                remote,
                 _lock: lock_file,
             }),
         };
@@ -304,8 +320,8 @@ impl Engine {
             .collect())
     }
 
-    /// The local log itself, for the engine's own work on it (and its tests).
-    pub(crate) fn local_partition(&self, topic: &str, p: u32) -> Result<Arc<LocalLog>> {
+    /// The local log itself, for this node's subsystems that work on its files (the tiering uploader).
+    pub fn local_partition(&self, topic: &str, p: u32) -> Result<Arc<LocalLog>> {
         let topics = read(&self.inner.topics);
         let t = topics
             .get(topic)
@@ -410,9 +426,12 @@ impl Engine {
                 break;
             }
             match open_partition(
-                &self.inner.cfg,
-                &self.inner.meta,
-                &self.inner.files,
+                Shared {
+                    cfg: &self.inner.cfg,
+                    meta: &self.inner.meta,
+                    files: &self.inner.files,
+                    remote: &self.inner.remote,
+                },
                 &record.name,
                 p,
                 config,
@@ -477,10 +496,17 @@ impl Engine {
                 },
                 MetaOp::DeletePrefix {
                     table: SEALS_TABLE.into(),
+                    prefix: prefix.clone(),
+                },
+                MetaOp::DeletePrefix {
+                    table: REMOTE_TABLE.into(),
                     prefix,
                 },
             ])
             .await?;
+        for p in &topic.partitions {
+            p.delete_remote_objects();
+        }
         write(&self.inner.topics).remove(name);
         self.emit(TopicEvent::Deleted {
             name: name.to_string(),
@@ -684,101 +710,4 @@ impl Engine {
         tracing::info!("engine shut down cleanly");
         Ok(())
     }
-}
-
-/// Closes partitions (final flush, index files) up to [`SHUTDOWN_PARALLELISM`] at a time; returns the first
-/// error. In series, thousands of partitions each waiting for their own fsyncs made a clean stop take most of a
-/// minute; partitions that did not change since they were opened skip their fsyncs and index writes altogether.
-async fn close_all(parts: &[Arc<LocalLog>]) -> Option<EngineError> {
-    let mut first_err = None;
-    let mut running = tokio::task::JoinSet::new();
-    let mut pending = parts.iter().cloned();
-    loop {
-        while running.len() < SHUTDOWN_PARALLELISM {
-            let Some(p) = pending.next() else { break };
-            running.spawn(async move {
-                let res = p.close().await;
-                (p, res)
-            });
-        }
-        match running.join_next().await {
-            None => break,
-            Some(Ok((_, Ok(())))) => {}
-            Some(Ok((p, Err(e)))) => {
-                tracing::error!(topic = p.topic(), partition = p.index(), error = %e, "flush on shutdown failed");
-                first_err.get_or_insert(e);
-            }
-            Some(Err(e)) => {
-                tracing::error!(error = %e, "a partition close task failed");
-                first_err.get_or_insert(EngineError::ShuttingDown);
-            }
-        }
-    }
-    first_err
-}
-
-fn open_partition(
-    cfg: &EngineConfig,
-    meta: &MetaStore,
-    files: &Arc<FdCache>,
-    topic: &str,
-    p: u32,
-    config: TopicConfig,
-    clean: bool,
-) -> Result<Arc<LocalLog>> {
-    let key = partition::meta_key(topic, p);
-    let state: PartitionState = match meta.get(PARTITIONS_TABLE, &key)? {
-        Some(v) => decode("partition state", &v)?,
-        None => PartitionState::default(),
-    };
-    let sealed: Option<SealRecord> = match meta.get(SEALS_TABLE, &key)? {
-        Some(v) => Some(decode("partition seal", &v)?),
-        None => None,
-    };
-    LocalLog::open(OpenArgs {
-        topic,
-        index: p,
-        dir: partition_dir(&cfg.data_dir, topic, p),
-        state,
-        clean,
-        policy: cfg.fsync,
-        flush_interval: Duration::from_millis(cfg.flush_interval_ms.max(1)),
-        index_interval: cfg.index_interval_bytes.max(1),
-        max_inflated: cfg.max_inflated_batch_bytes,
-        config,
-        meta: meta.clone(),
-        sealed,
-        files: files.clone(),
-        // One node: the committed point follows the local log, as before replication.
-        commit: CommitPolicy::Local,
-    })
-}
-
-/// Warns when the data directory can be read by other users (it holds every record). Existing directories and
-/// files keep their mode: the engine creates new ones owner-only but does not chmod what an operator set up.
-fn warn_if_shared(dir: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    if let Ok(m) = std::fs::metadata(dir)
-        && m.permissions().mode() & 0o077 != 0
-    {
-        tracing::warn!(dir = %dir.display(), mode = format!("{:o}", m.permissions().mode() & 0o777),
-            "the data directory is accessible to other users; `chmod 700` it to keep records private");
-    }
-}
-
-/// Removes partition directories that no topic owns (a crash between a metadata change and the files following).
-fn remove_orphans(data_dir: &Path, topics: &BTreeMap<String, Arc<Topic>>) -> Result<()> {
-    let logs = logs_dir(data_dir);
-    let owned: std::collections::HashSet<PathBuf> = topics
-        .values()
-        .flat_map(|t| t.partitions.iter().map(|p| p.dir().to_path_buf()))
-        .collect();
-    for entry in std::fs::read_dir(&logs).at(&logs)? {
-        let path = entry.at(&logs)?.path();
-        if path.is_dir() && !owned.contains(&path) {
-            tracing::warn!(dir = %path.display(), "removing a partition directory that no topic owns");
-            std::fs::remove_dir_all(&path).at(&path)?;
-        }
-    }
-    Ok(())
 }
