@@ -4,7 +4,8 @@
 //! The order of checks follows AWS: an oversize body is refused first (413), then the envelope (method, content
 //! type, target), then authentication, then the body itself (decoding, authorization and validation, inside the
 //! service). Authentication yields the request's principal; each service takes it in a [`RequestContext`] with
-//! the node's authorizer and asks it once per operation.
+//! the node's authorizer and asks it once per operation. CORS is answered around all of it, for every service on
+//! the port, as AWS does: a preflight at once, `Origin`-carrying requests with the allow/expose headers.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,7 +13,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::body::Incoming;
-use hyper::header::{CONNECTION, CONTENT_ENCODING, CONTENT_TYPE, HOST, HeaderName, HeaderValue};
+use hyper::header::{
+    ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
+    ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_HEADERS,
+    ACCESS_CONTROL_REQUEST_METHOD, CONNECTION, CONTENT_ENCODING, CONTENT_TYPE, HOST, HeaderName,
+    HeaderValue, ORIGIN,
+};
 use hyper::{Request, Response, StatusCode};
 use strait_access::{Principal, SharedAuthorizer};
 use strait_aws::sigv4::{self, AccessKey, SignedRequest};
@@ -148,7 +154,58 @@ pub struct Aws {
 }
 
 impl Handler<BoxedBody> for Aws {
+    /// Answers one request, with AWS's CORS handling around every service on the port: a request carrying
+    /// `Origin` gets `access-control-allow-origin: *` and the exposed headers; an `OPTIONS` preflight with
+    /// `Origin` is answered 200 at once, echoing what it asks for (as kinesalite's suite, run against AWS, pins).
     async fn call(&self, req: Request<Incoming>) -> Response<BoxedBody> {
+        let origin = req.headers().contains_key(ORIGIN);
+        if origin && req.method() == hyper::Method::OPTIONS {
+            return preflight(req.headers());
+        }
+        let mut resp = self.answer(req).await;
+        if origin {
+            let headers = resp.headers_mut();
+            headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+            headers.insert(
+                ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static(EXPOSED_HEADERS),
+            );
+        }
+        resp
+    }
+}
+
+/// The response headers AWS lets browsers read.
+const EXPOSED_HEADERS: &str =
+    "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,x-amzn-ErrorMessage,Date";
+
+/// How long browsers may cache a preflight answer (AWS's two days).
+const PREFLIGHT_MAX_AGE: &str = "172800";
+
+/// AWS's answer to a CORS preflight: 200, empty, no content type, allowing exactly the headers and method asked
+/// for, any origin. No `x-amz-id-2`, unlike every other answer.
+fn preflight(req: &hyper::HeaderMap) -> Response<BoxedBody> {
+    let mut resp = Response::new(full(Bytes::new()));
+    let headers = resp.headers_mut();
+    if let Ok(v) = HeaderValue::try_from(uuid::Uuid::new_v4().to_string()) {
+        headers.insert(X_AMZN_REQUEST_ID.clone(), v);
+    }
+    headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    if let Some(v) = req.get(ACCESS_CONTROL_REQUEST_HEADERS) {
+        headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, v.clone());
+    }
+    if let Some(v) = req.get(ACCESS_CONTROL_REQUEST_METHOD) {
+        headers.insert(ACCESS_CONTROL_ALLOW_METHODS, v.clone());
+    }
+    headers.insert(
+        ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static(PREFLIGHT_MAX_AGE),
+    );
+    resp
+}
+
+impl Aws {
+    async fn answer(&self, req: Request<Incoming>) -> Response<BoxedBody> {
         let (parts, body) = req.into_parts();
         let peer_addr = parts.extensions.get::<Peer>().map(|p| p.0);
         let peer = peer_addr.map(|p| p.ip());
@@ -158,19 +215,22 @@ impl Handler<BoxedBody> for Aws {
                 .get(name)
                 .and_then(|v: &HeaderValue| v.to_str().ok())
         };
-        let head = RequestHead {
-            method: parts.method.as_str(),
-            content_type: header(&CONTENT_TYPE),
-            target: header(&X_AMZ_TARGET),
-        };
-        let format = head.response_format();
-        let routed = route(&head);
+        let content_type = header(&CONTENT_TYPE);
+        let target = header(&X_AMZ_TARGET);
         let cloudwatch = strait_cloudwatch::route(&strait_cloudwatch::RequestHead {
             method: parts.method.as_str(),
             path: parts.uri.path(),
-            content_type: head.content_type,
-            target: head.target,
+            content_type,
+            target,
         });
+        // Until the body is read, errors answer in the format a request with a body would get.
+        let format = RequestHead {
+            method: parts.method.as_str(),
+            content_type,
+            target,
+            body_empty: false,
+        }
+        .response_format();
         // The body is read before anything else is answered: AWS refuses oversized requests first, and an unread
         // body would stall the next request on an HTTP/1.1 keep-alive connection.
         // The bytes stay reserved in the node's in-flight budget until this request is answered.
@@ -204,10 +264,22 @@ impl Handler<BoxedBody> for Aws {
                 return resp;
             }
         };
-        // CloudWatch's paths, targets and form bodies are never Kinesis's or DynamoDB's, so it is asked first.
-        if let Some(r) = cloudwatch {
+        // CloudWatch's paths, targets and form bodies are never Kinesis's or DynamoDB's, so it is asked first. A
+        // form-encoded body is CloudWatch's (awsQuery) only when it names an action: SigV4 signers such as aws4
+        // default a body-carrying request to the form content type, and Kinesis answers those itself.
+        if let Some(r) = cloudwatch
+            && (!matches!(r.protocol, strait_cloudwatch::Protocol::Query) || names_action(&body))
+        {
             return self.cloudwatch(&parts, &r, &body, peer_addr).await;
         }
+        let head = RequestHead {
+            method: parts.method.as_str(),
+            content_type,
+            target,
+            body_empty: body.is_empty(),
+        };
+        let format = head.response_format();
+        let routed = route(&head);
         // KCL's lease, coordinator-state and worker-metrics tables: DynamoDB requests share the port and are told
         // apart by their target; they are authenticated like Kinesis requests but answered in DynamoDB's JSON 1.0.
         if let Some(target) = head.target
@@ -469,6 +541,12 @@ fn count(operation: &'static str, error: Option<&'static str>) {
     .increment(1);
 }
 
+/// Whether a form-encoded body has an `Action` parameter, as every awsQuery request does.
+fn names_action(body: &[u8]) -> bool {
+    body.split(|b| *b == b'&')
+        .any(|pair| pair.starts_with(b"Action="))
+}
+
 /// A Kinesis-style answer under request id `id`.
 fn respond(
     id: uuid::Uuid,
@@ -484,7 +562,7 @@ fn respond(
     if let Ok(v) = HeaderValue::try_from(id.to_string()) {
         headers.insert(X_AMZN_REQUEST_ID.clone(), v);
     }
-    if let Ok(v) = HeaderValue::try_from(id.simple().to_string()) {
+    if let Ok(v) = HeaderValue::try_from(strait_kinesis::envelope::extended_request_id()) {
         headers.insert(X_AMZ_ID_2.clone(), v);
     }
     if let Some(t) = error_type {

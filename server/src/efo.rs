@@ -93,7 +93,7 @@ pub async fn subscribe(
     if let Ok(v) = HeaderValue::try_from(id.to_string()) {
         headers.insert(X_AMZN_REQUEST_ID.clone(), v);
     }
-    if let Ok(v) = HeaderValue::try_from(id.simple().to_string()) {
+    if let Ok(v) = HeaderValue::try_from(strait_kinesis::envelope::extended_request_id()) {
         headers.insert(X_AMZ_ID_2.clone(), v);
     }
     Ok(resp)

@@ -4,13 +4,34 @@
 use crate::error::ShardMapError;
 use crate::shard_id::shard_id;
 
+/// The AWS exception a [`ShardMapError`] is answered with; front ends map it to their own error type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AwsErrorKind {
+    InvalidArgument,
+    ResourceNotFound,
+    LimitExceeded,
+    InternalFailure,
+}
+
+impl AwsErrorKind {
+    /// The exception name (`__type`).
+    pub fn type_name(self) -> &'static str {
+        match self {
+            AwsErrorKind::InvalidArgument => "InvalidArgumentException",
+            AwsErrorKind::ResourceNotFound => "ResourceNotFoundException",
+            AwsErrorKind::LimitExceeded => "LimitExceededException",
+            AwsErrorKind::InternalFailure => "InternalFailure",
+        }
+    }
+}
+
 impl ShardMapError {
-    /// The AWS exception name (`__type`) Kinesis answers with for this error.
+    /// The AWS exception Kinesis answers with for this error: the one classification of shard-map errors.
     ///
     /// Client-side validation errors are `InvalidArgumentException`; scaling limits are `LimitExceededException`;
     /// an unknown shard is `ResourceNotFoundException`. `StalePlan`, `MissingEndOffset` and `CorruptMap` are
     /// Strait bugs or storage damage, hence `InternalFailure`.
-    pub fn aws_error_type(&self) -> &'static str {
+    pub fn aws_error_kind(&self) -> AwsErrorKind {
         match self {
             ShardMapError::InvalidHashKey { .. }
             | ShardMapError::InvalidShardId(_)
@@ -19,15 +40,20 @@ impl ShardMapError {
             | ShardMapError::InvalidSplitHashKey { .. }
             | ShardMapError::NotAdjacent { .. }
             | ShardMapError::InvalidShardCount { .. }
-            | ShardMapError::InvalidEscapedPartitionKey { .. } => "InvalidArgumentException",
-            ShardMapError::ShardNotFound { .. } => "ResourceNotFoundException",
+            | ShardMapError::InvalidEscapedPartitionKey { .. } => AwsErrorKind::InvalidArgument,
+            ShardMapError::ShardNotFound { .. } => AwsErrorKind::ResourceNotFound,
             ShardMapError::ScaleUpTooFar { .. }
             | ShardMapError::ScaleDownTooFar { .. }
-            | ShardMapError::ShardLimitExceeded { .. } => "LimitExceededException",
+            | ShardMapError::ShardLimitExceeded { .. } => AwsErrorKind::LimitExceeded,
             ShardMapError::StalePlan { .. }
             | ShardMapError::MissingEndOffset { .. }
-            | ShardMapError::CorruptMap(_) => "InternalFailure",
+            | ShardMapError::CorruptMap(_) => AwsErrorKind::InternalFailure,
         }
+    }
+
+    /// The AWS exception name (`__type`) Kinesis answers with for this error.
+    pub fn aws_error_type(&self) -> &'static str {
+        self.aws_error_kind().type_name()
     }
 
     /// AWS's message text for this error in `stream` of `account` (texts as AWS returns them, per kinesalite's

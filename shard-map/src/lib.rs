@@ -31,6 +31,7 @@ pub mod shard_id;
 /// The former name of [`schema`], kept so callers written against it still compile.
 pub use schema as stored;
 
+pub use aws::AwsErrorKind;
 pub use checkpoint::{GroupOffset, LeaseCheckpoint, group_offset, lease_checkpoint};
 pub use error::ShardMapError;
 pub use hash::{HashKeyRange, HashRange, even_ranges, hash_key, parse_explicit_hash_key, route};

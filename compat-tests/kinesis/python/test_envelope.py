@@ -17,6 +17,8 @@ JSON = "application/x-amz-json-1.1"
 def send(strait, body, target="Kinesis_20131202.ListStreams", content_type=JSON, sign=True, method="POST",
          headers=None):
     hdrs = {"Content-Type": content_type, **(headers or {})}
+    # None leaves a header out (content_type=None sends no Content-Type).
+    hdrs = {k: v for k, v in hdrs.items() if v is not None}
     if target is not None:
         hdrs["X-Amz-Target"] = target
     if sign:

@@ -2,6 +2,8 @@
 secret, an unknown key, a clock skewed past 15 minutes and a missing Authorization header get AWS's errors."""
 import datetime
 import http.client
+import json
+import re
 from urllib.parse import urlparse
 
 import botocore.auth
@@ -91,3 +93,44 @@ def test_tampered_body_fails_verification(secured):
     assert resp.status in (400, 403)
     assert b"InvalidSignatureException" in body, body
 
+
+
+class JsonQueryAuth(botocore.auth.SigV4QueryAuth):
+    """botocore's query-string signer moves a body into the query string (the awsQuery protocol's shape); a JSON
+    protocol keeps its body, and the signature covers it as a header-signed request's does."""
+
+    def _modify_request_before_signing(self, request):
+        data, request.data = request.data, b""
+        super()._modify_request_before_signing(request)
+        request.data = data
+
+
+def presigned(secured, body, signature_of=None):
+    """A query-string (presigned) SigV4 request as botocore's SigV4QueryAuth builds one; `signature_of` replaces the
+    signature to tamper with it."""
+    req = AWSRequest(method="POST", url=secured.endpoint + "/", data=body,
+                     headers={"Content-Type": "application/x-amz-json-1.1",
+                              "X-Amz-Target": "Kinesis_20131202.ListStreams"})
+    JsonQueryAuth(Credentials(ACCESS_KEY, SECRET_KEY), "kinesis", "us-east-1", expires=300).add_auth(req)
+    u = urlparse(req.url)
+    path = f"/?{u.query}"
+    if signature_of is not None:
+        path = re.sub(r"X-Amz-Signature=[0-9a-f]+", f"X-Amz-Signature={signature_of}", path)
+    headers = {k: v for k, v in req.headers.items() if k.lower() != "authorization"}
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    conn.request("POST", path, body=body, headers=headers)
+    resp = conn.getresponse()
+    out = resp.status, resp.read()
+    conn.close()
+    return out
+
+
+def test_presigned_query_string_request_is_accepted(secured):
+    """AWS accepts SigV4 in the query string (X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, ...) as well
+    as in the Authorization header."""
+    status, body = presigned(secured, b"{}")
+    assert status == 200, body
+    assert "StreamNames" in json.loads(body)
+    status, body = presigned(secured, b"{}", signature_of="0" * 64)
+    assert status in (400, 403), body
+    assert b"InvalidSignatureException" in body, body

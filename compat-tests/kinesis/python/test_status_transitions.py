@@ -72,3 +72,46 @@ def test_creating_updating_deleting(slow):
     assert status(kinesis, name) == "DELETING"
     kinesis.get_waiter("stream_not_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
     assert time.time() - started >= 2 * DELAY_MS / 1000, "each transition took the configured time"
+
+
+def described(kinesis, name):
+    d = kinesis.describe_stream(StreamName=name)["StreamDescription"]
+    return d["StreamStatus"], d["Shards"], d["HasMoreShards"]
+
+
+def open_count(kinesis, name):
+    return kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["OpenShardCount"]
+
+
+def test_described_layout_follows_the_status(slow):
+    """AWS describes no shards while a stream is CREATING or DELETING, and the layout from before a resharding
+    while it is UPDATING (kinesalite's suite, run against AWS, expects `Shards: []` for CREATING and DELETING)."""
+    kinesis = slow.client()
+    name = unique()
+    kinesis.create_stream(StreamName=name, ShardCount=2)
+    assert described(kinesis, name) == ("CREATING", [], False)
+    assert open_count(kinesis, name) == 0
+    kinesis.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
+    before = described(kinesis, name)[1]
+    assert [s["ShardId"] for s in before] == ["shardId-000000000000", "shardId-000000000001"]
+
+    kinesis.split_shard(StreamName=name, ShardToSplit="shard-0", NewStartingHashKey=str(2**126))
+    status, shards, _ = described(kinesis, name)
+    assert status == "UPDATING"
+    assert shards == before, "the old layout, parents still open"
+    assert open_count(kinesis, name) == 2
+    # Writes meanwhile go to the new layout, as on AWS (the split has taken effect for data).
+    assert kinesis.put_record(StreamName=name, PartitionKey="k", Data=b"x")["SequenceNumber"]
+
+    deadline = time.time() + 30
+    while described(kinesis, name)[0] != "ACTIVE":
+        assert time.time() < deadline
+        time.sleep(0.1)
+    status, shards, _ = described(kinesis, name)
+    assert [s["ShardId"] for s in shards] == [f"shardId-00000000000{i}" for i in range(4)]
+    assert "EndingSequenceNumber" in shards[0]["SequenceNumberRange"]
+    assert open_count(kinesis, name) == 3
+
+    kinesis.delete_stream(StreamName=name)
+    assert described(kinesis, name) == ("DELETING", [], False)
+    assert open_count(kinesis, name) == 0

@@ -2,16 +2,17 @@
 """Generates src/model/shapes.rs: the input shapes of the Kinesis operations Strait serves, with their
 constraints, from botocore's service model (botocore/data/kinesis/2013-12-02/service-2.json).
 
-Usage: gen_shapes.py path/to/service-2.json > ../src/model/shapes.rs   (then `cargo fmt -p strait-kinesis`)
+Usage: gen_shapes.py path/to/service-2.json[.gz] > ../src/model/shapes.rs   (then `cargo fmt -p strait-kinesis`)
 Only facts of the model are transcribed (member names, types, required members, min/max, patterns, enums), so
 validation follows the model AWS validates with instead of hand-copied rules.
 """
+import gzip
 import json
 import sys
 
 SKIP = ("Queue", "Channel")  # families Strait does not serve yet
 
-model = json.load(open(sys.argv[1]))
+model = json.load(gzip.open(sys.argv[1]) if sys.argv[1].endswith(".gz") else open(sys.argv[1]))
 shapes = model["shapes"]
 ops = {n: o for n, o in sorted(model["operations"].items()) if not any(s in n for s in SKIP)}
 
@@ -93,5 +94,13 @@ for n, o in ops.items():
         print(f"        Operation::{n} => Some(&{o['input']['shape']}),")
     else:
         print(f"        Operation::{n} => None,")
+print("    }")
+print("}")
+print()
+print("/// Whether an operation has an output shape: AWS answers those without one with an empty body.")
+print("pub fn has_output(op: Operation) -> bool {")
+print("    match op {")
+for n, o in ops.items():
+    print(f"        Operation::{n} => {'true' if 'output' in o else 'false'},")
 print("    }")
 print("}")

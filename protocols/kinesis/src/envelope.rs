@@ -1,8 +1,9 @@
 //! Routing a request head to a Kinesis operation, with AWS's precedence of checks.
 //!
-//! AWS looks at the method first, then the content type, then `X-Amz-Target`; the body and the signature come
-//! later (per operation), so they are not inputs here. The order matters because clients see different statuses
-//! and body formats depending on which check fails first.
+//! AWS looks at the method first, then whether there is a body at all, then the content type, then
+//! `X-Amz-Target`; the body's contents and the signature come later (per operation), so they are not inputs here.
+//! The order matters because clients see different statuses and body formats depending on which check fails
+//! first (kinesalite's connection suite, run against AWS, pins each combination).
 
 use crate::error::KinesisError;
 use crate::operation::{Operation, TARGET_PREFIX};
@@ -14,16 +15,33 @@ pub struct RequestHead<'a> {
     pub method: &'a str,
     pub content_type: Option<&'a str>,
     pub target: Option<&'a str>,
+    /// The request has an empty body (AWS answers those before looking at the content type).
+    pub body_empty: bool,
 }
 
 impl RequestHead<'_> {
     /// The format to answer in, including for errors raised before routing succeeds: the client's own when
-    /// recognisable, JSON otherwise.
+    /// recognisable; otherwise CBOR for a body-less request (AWS's answer to those is CBOR unless the client
+    /// asked for JSON 1.1) and JSON for the rest.
     pub fn response_format(&self) -> WireFormat {
-        self.content_type
-            .and_then(WireFormat::from_content_type)
-            .unwrap_or(WireFormat::Json)
+        match self.content_type.and_then(WireFormat::from_content_type) {
+            Some(f) => f,
+            None if self.body_empty => WireFormat::Cbor,
+            None => WireFormat::Json,
+        }
     }
+}
+
+/// A value for `x-amz-id-2`: AWS sends 72 random bytes in base64 (96 characters), which some clients check the
+/// size of.
+pub fn extended_request_id() -> String {
+    use base64::Engine as _;
+    let mut bytes = Vec::with_capacity(80);
+    while bytes.len() < 72 {
+        bytes.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    }
+    bytes.truncate(72);
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// A request AWS would accept for dispatch.
@@ -39,7 +57,21 @@ pub fn route(head: &RequestHead<'_>) -> Result<Route, KinesisError> {
         return Err(KinesisError::AccessDenied);
     }
     let split = head.target.and_then(|t| t.split_once('.'));
-    let format = match head.content_type.and_then(WireFormat::from_content_type) {
+    let operation = split
+        .filter(|(service, _)| *service == TARGET_PREFIX)
+        .and_then(|(_, op)| Operation::from_name(op));
+    let content_format = head.content_type.and_then(WireFormat::from_content_type);
+    // A body-less request is answered before its content type is looked at, whatever that is. A CBOR request
+    // is the exception: Strait reads an empty CBOR body as an empty structure (see `codec::decode`).
+    if head.body_empty && content_format != Some(WireFormat::Cbor) {
+        return Err(match operation {
+            Some(_) => KinesisError::EmptyBody,
+            None => KinesisError::UnknownOperation {
+                target: head.target.map(str::to_owned),
+            },
+        });
+    }
+    let format = match content_format {
         Some(format) => format,
         None if is_legacy_json(head.content_type) => {
             return Err(KinesisError::DeprecatedJsonProtocol);
@@ -54,12 +86,9 @@ pub fn route(head: &RequestHead<'_>) -> Result<Route, KinesisError> {
             });
         }
     };
-    let operation = split
-        .filter(|(service, _)| *service == TARGET_PREFIX)
-        .and_then(|(_, op)| Operation::from_name(op))
-        .ok_or_else(|| KinesisError::UnknownOperation {
-            target: head.target.map(str::to_owned),
-        })?;
+    let operation = operation.ok_or_else(|| KinesisError::UnknownOperation {
+        target: head.target.map(str::to_owned),
+    })?;
     Ok(Route { operation, format })
 }
 
@@ -78,7 +107,37 @@ mod tests {
             method,
             content_type: ct,
             target,
+            body_empty: false,
         }
+    }
+
+    fn bodyless<'a>(ct: Option<&'a str>, target: Option<&'a str>) -> RequestHead<'a> {
+        RequestHead {
+            body_empty: true,
+            ..head("POST", ct, target)
+        }
+    }
+
+    #[test]
+    fn bodyless_requests_are_answered_before_the_content_type() {
+        let list = Some("Kinesis_20131202.ListStreams");
+        for ct in [None, JSON, Some("application/json"), Some("text/plain")] {
+            assert_eq!(
+                route(&bodyless(ct, list)),
+                Err(KinesisError::EmptyBody),
+                "{ct:?}"
+            );
+            let err = route(&bodyless(ct, Some("Whatever"))).expect_err("unknown");
+            assert!(
+                matches!(err, KinesisError::UnknownOperation { .. }),
+                "{ct:?}"
+            );
+        }
+        assert_eq!(bodyless(None, list).response_format(), WireFormat::Cbor);
+        assert_eq!(bodyless(JSON, list).response_format(), WireFormat::Json);
+        // An empty CBOR body is an empty structure.
+        let cbor = Some("application/x-amz-cbor-1.1");
+        assert!(route(&bodyless(cbor, list)).is_ok());
     }
 
     const JSON: Option<&str> = Some("application/x-amz-json-1.1");

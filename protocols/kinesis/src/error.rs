@@ -49,6 +49,14 @@ pub enum KinesisError {
     /// The body is not valid JSON/CBOR, or a member has the wrong type.
     #[error("{0}")]
     Serialization(String),
+    /// A request with no body at all for a known operation (except CBOR, whose empty body is an empty
+    /// structure): AWS answers a bare `SerializationException`, with no message.
+    #[error("the request has no body")]
+    EmptyBody,
+    /// The body cannot be decoded as JSON/CBOR or is not a structure; AWS answers a bare
+    /// `SerializationException`. The reason is only logged.
+    #[error("unreadable request body: {0}")]
+    UnreadableBody(String),
     /// Model constraints failed; the message lists every failure in AWS's format.
     #[error("{0}")]
     Validation(String),
@@ -106,7 +114,9 @@ impl KinesisError {
             | KinesisError::DeprecatedJsonProtocol => "UnknownOperationException",
             KinesisError::MissingAuthenticationToken => "MissingAuthenticationTokenException",
             KinesisError::RequestTooLarge => "RequestEntityTooLarge",
-            KinesisError::Serialization(_) => "SerializationException",
+            KinesisError::Serialization(_)
+            | KinesisError::EmptyBody
+            | KinesisError::UnreadableBody(_) => "SerializationException",
             KinesisError::Validation(_) => "ValidationException",
             KinesisError::ResourceNotFound(_) => "ResourceNotFoundException",
             KinesisError::ResourceInUse(_) => "ResourceInUseException",
@@ -137,6 +147,8 @@ impl KinesisError {
             | KinesisError::NotAuthorized(_)
             | KinesisError::MissingAuthenticationToken
             | KinesisError::Serialization(_)
+            | KinesisError::EmptyBody
+            | KinesisError::UnreadableBody(_)
             | KinesisError::Validation(_)
             | KinesisError::ResourceNotFound(_)
             | KinesisError::ResourceInUse(_)
@@ -181,8 +193,11 @@ impl KinesisError {
             KinesisError::Serialization(m) => {
                 modelled_with(status, error_type, "Message", m, format)
             }
-            KinesisError::UnknownOperation { .. }
-            | KinesisError::NotImplemented(_)
+            // Requests AWS cannot read or route far enough to name a reason get the type alone.
+            KinesisError::EmptyBody
+            | KinesisError::UnreadableBody(_)
+            | KinesisError::UnknownOperation { .. } => bare(status, error_type, format),
+            KinesisError::NotImplemented(_)
             | KinesisError::NotAuthorized(_)
             | KinesisError::MissingAuthenticationToken
             | KinesisError::Validation(_)
@@ -242,6 +257,27 @@ fn modelled_with(
     let body = match format {
         WireFormat::Json => json_error(error_type, message_key, message),
         WireFormat::Cbor => cbor_error(error_type, message_key, message),
+    };
+    ErrorResponse {
+        status,
+        content_type: Some(format.content_type()),
+        error_type: Some(error_type),
+        body,
+    }
+}
+
+/// `{"__type": ..}` alone, in the request's format.
+fn bare(status: u16, error_type: &'static str, format: WireFormat) -> ErrorResponse {
+    let body = match format {
+        WireFormat::Json => serde_json::json!({ "__type": error_type })
+            .to_string()
+            .into_bytes(),
+        WireFormat::Cbor => {
+            let mut out = vec![0xa1]; // a definite-length map of one entry
+            strait_aws::envelope::cbor_text(&mut out, "__type");
+            strait_aws::envelope::cbor_text(&mut out, error_type);
+            out
+        }
     };
     ErrorResponse {
         status,

@@ -26,6 +26,7 @@
 //!     method: "POST",
 //!     content_type: Some("application/x-amz-json-1.1"),
 //!     target: Some("Kinesis_20131202.ListStreams"),
+//!     body_empty: false,
 //! };
 //! let route = route(&head).expect("a well-formed Kinesis request");
 //! assert_eq!(route.operation, Operation::ListStreams);

@@ -64,6 +64,13 @@ impl Kinesis {
         body: &[u8],
     ) -> Response {
         match self.call(ctx, op, format, body).await {
+            // Operations without an output shape answer an empty body (in the request's content type).
+            Ok(_) if !model::has_output(op) => Response {
+                status: 200,
+                content_type: Some(format.content_type()),
+                error_type: None,
+                body: Vec::new(),
+            },
             Ok(v) => Response::ok(format, &v),
             Err(e) => {
                 match &e {
@@ -91,7 +98,7 @@ impl Kinesis {
         format: WireFormat,
         body: &[u8],
     ) -> Result<Value, KinesisError> {
-        let mut req = codec::decode(format, body).map_err(|e| KinesisError::Serialization(e.0))?;
+        let mut req = codec::decode(format, body).map_err(|e| KinesisError::UnreadableBody(e.0))?;
         self.authorize(ctx, op, &req)?;
         model::validate(op, format, &mut req)?;
         ops::dispatch(self, op, req).await
@@ -106,7 +113,7 @@ impl Kinesis {
         format: WireFormat,
         body: &[u8],
     ) -> Result<(), KinesisError> {
-        let req = codec::decode(format, body).map_err(|e| KinesisError::Serialization(e.0))?;
+        let req = codec::decode(format, body).map_err(|e| KinesisError::UnreadableBody(e.0))?;
         self.authorize(ctx, op, &req)
     }
 

@@ -121,10 +121,23 @@ async fn merge_adjacent_and_refuse_others() {
         m,
         "Shards shardId-000000000000 and shardId-000000000002 in stream m under account 000000000000 are not an adjacent pair of shards eligible for merging"
     );
+    // AWS merges in hash-key order only: the adjacent shard given first is refused.
+    let m = h
+        .err(
+            "MergeShards",
+            json!({"StreamName": "m", "ShardToMerge": "shardId-000000000001", "AdjacentShardToMerge": "shardId-000000000000"}),
+            "InvalidArgumentException",
+        )
+        .await;
+    assert_eq!(
+        m,
+        "Shards shardId-000000000001 and shardId-000000000000 in stream m under account 000000000000 are not an adjacent pair of shards eligible for merging"
+    );
     h.put("m", "k", b"x").await;
+    // Short-form ids name the shard by the number after the hyphen.
     h.ok(
         "MergeShards",
-        json!({"StreamName": "m", "ShardToMerge": "shardId-000000000001", "AdjacentShardToMerge": "shardId-000000000000"}),
+        json!({"StreamName": "m", "ShardToMerge": "shard-0", "AdjacentShardToMerge": "x-1"}),
     )
     .await;
     h.settle();
@@ -140,8 +153,8 @@ async fn merge_adjacent_and_refuse_others() {
         .map(|s| s["ShardId"].as_str().expect("id"))
         .collect();
     assert_eq!(ids, ["shardId-000000000002", "shardId-000000000003"]);
-    assert_eq!(list[1]["ParentShardId"], "shardId-000000000001");
-    assert_eq!(list[1]["AdjacentParentShardId"], "shardId-000000000000");
+    assert_eq!(list[1]["ParentShardId"], "shardId-000000000000");
+    assert_eq!(list[1]["AdjacentParentShardId"], "shardId-000000000001");
     assert_eq!(list[1]["HashKeyRange"]["StartingHashKey"], "0");
     // AT_TRIM_HORIZON lists where a reader starts: the original shards.
     let th = shards(
@@ -158,7 +171,7 @@ async fn merge_adjacent_and_refuse_others() {
     let (_, last) = h.drain(&it).await;
     assert_eq!(
         last["ChildShards"][0]["ParentShards"],
-        json!(["shardId-000000000001", "shardId-000000000000"])
+        json!(["shardId-000000000000", "shardId-000000000001"])
     );
 }
 

@@ -22,7 +22,7 @@ pub(super) async fn subscribe(
     shutdown: watch::Receiver<bool>,
 ) -> Result<Subscription, KinesisError> {
     let k = &fo.kinesis;
-    let mut req = codec::decode(format, body).map_err(|e| KinesisError::Serialization(e.0))?;
+    let mut req = codec::decode(format, body).map_err(|e| KinesisError::UnreadableBody(e.0))?;
     model::validate(Operation::SubscribeToShard, format, &mut req)?;
     let consumer = k.consumer_by_arn(req.str("ConsumerARN").unwrap_or_default())?;
     // The canonical ARN: the region part of an ARN is not checked, so two spellings can name one consumer, and
@@ -38,8 +38,9 @@ pub(super) async fn subscribe(
             k.account()
         )));
     }
-    let shard_name = req.str("ShardId").unwrap_or_default().to_string();
-    let view = k.shard_view(&consumer.stream, &shard_name)?;
+    let view = k.shard_view(&consumer.stream, req.str("ShardId").unwrap_or_default())?;
+    // Messages name the shard by its canonical id, whatever spelling the request used.
+    let shard_name = view.shard.shard_id();
     let r = view.stream.clone();
     if r.incarnation != consumer.stream_incarnation {
         return Err(k.not_found(&r.name));

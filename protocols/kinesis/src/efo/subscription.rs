@@ -163,6 +163,8 @@ impl Subscription {
             | KinesisError::MissingAuthenticationToken
             | KinesisError::RequestTooLarge
             | KinesisError::Serialization(_)
+            | KinesisError::EmptyBody
+            | KinesisError::UnreadableBody(_)
             | KinesisError::Validation(_)
             | KinesisError::InvalidArgument(_)
             | KinesisError::LimitExceeded(_)

@@ -467,7 +467,7 @@ async fn request_errors_are_ordinary_responses() {
         .await);
     assert!(matches!(e, KinesisError::Validation(_)), "{e:?}");
     let e = err(fo.subscribe(WireFormat::Json, b"{\"ShardId\":").await);
-    assert!(matches!(e, KinesisError::Serialization(_)), "{e:?}");
+    assert!(matches!(e, KinesisError::UnreadableBody(_)), "{e:?}");
 }
 
 #[tokio::test]

@@ -10,6 +10,8 @@
 
 mod shapes;
 
+pub use shapes::has_output;
+
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
@@ -56,6 +58,9 @@ pub(crate) enum Shape {
     },
 }
 
+/// The most constraint failures one `ValidationException` lists.
+const MAX_REPORTED: usize = 10;
+
 /// Type-checks `body` against the operation's input shape, coercing JSON strings into blobs and numbers into
 /// timestamps, then checks the model's constraints.
 pub fn validate(op: Operation, format: WireFormat, body: &mut Value) -> Result<(), KinesisError> {
@@ -65,6 +70,8 @@ pub fn validate(op: Operation, format: WireFormat, body: &mut Value) -> Result<(
     coerce(shape, body, format)?;
     let mut errors = Vec::new();
     check_struct(shape, body, Path::Root, &mut errors);
+    // AWS reports at most ten failures (kinesalite's suite, run against AWS, stops at ten too).
+    errors.truncate(MAX_REPORTED);
     if errors.is_empty() {
         return Ok(());
     }
@@ -124,14 +131,7 @@ fn coerce(shape: &Shape, v: &mut Value, format: WireFormat) -> Result<(), Kinesi
         Shape::Blob { .. } => match v {
             Value::Blob(_) => Ok(()),
             Value::Str(s) => {
-                let bytes = base64_simd::STANDARD
-                    .decode_to_vec(s.as_bytes())
-                    .map_err(|e| {
-                        KinesisError::Serialization(format!(
-                            "Base64 decoding of a Blob failed: {e}"
-                        ))
-                    })?;
-                *v = Value::Blob(bytes);
+                *v = Value::Blob(decode_blob(s)?);
                 Ok(())
             }
             _ => Err(mismatch(v, "a Blob")),
@@ -151,14 +151,18 @@ fn coerce(shape: &Shape, v: &mut Value, format: WireFormat) -> Result<(), Kinesi
             *v = Value::Timestamp(ms);
             Ok(())
         }
+        // Containers: the other container kind is named by what was found, a scalar by what was expected
+        // ("Expected null" for a structure: AWS's parser only takes null in its place).
         Shape::List { member, .. } => match v {
             Value::List(items) => items.iter_mut().try_for_each(|i| coerce(member, i, format)),
+            Value::Map(_) => Err(mismatch(v, "a List")),
             _ => Err(KinesisError::Serialization("Expected list or null".into())),
         },
         Shape::Map { value, .. } => match v {
             Value::Map(entries) => entries
                 .iter_mut()
                 .try_for_each(|(_, i)| coerce(value, i, format)),
+            Value::List(_) => Err(mismatch(v, "a Map")),
             _ => Err(KinesisError::Serialization("Expected map or null".into())),
         },
         Shape::Struct { members, .. } => match v {
@@ -170,8 +174,39 @@ fn coerce(shape: &Shape, v: &mut Value, format: WireFormat) -> Result<(), Kinesi
                 }
                 Ok(())
             }
-            _ => Err(KinesisError::Serialization("Expected map or null".into())),
+            Value::List(_) => Err(mismatch(v, "a Structure")),
+            _ => Err(KinesisError::Serialization("Expected null".into())),
         },
+    }
+}
+
+/// A JSON string given for a blob, decoded as AWS decodes it, with its messages (checked in this order, per
+/// kinesalite's suite run against AWS; "dectected" is AWS's spelling).
+fn decode_blob(s: &str) -> Result<Vec<u8>, KinesisError> {
+    let refuse = |why: String| {
+        KinesisError::Serialization(format!("'{s}' can not be converted to a Blob: {why}"))
+    };
+    // Java counts UTF-16 code units.
+    let len = s.encode_utf16().count();
+    if !len.is_multiple_of(4) {
+        return Err(refuse(format!(
+            "Base64 encoded length is expected a multiple of 4 bytes but found: {len}"
+        )));
+    }
+    let bytes: Vec<char> = s.chars().collect();
+    for (i, c) in bytes.iter().enumerate() {
+        let alphabet = c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=');
+        // Padding is only ever followed by more padding.
+        let misplaced_pad = *c == '=' && bytes.get(i + 1).is_some_and(|n| *n != '=');
+        if !alphabet || misplaced_pad {
+            return Err(refuse(format!("Invalid Base64 character: '{c}'")));
+        }
+    }
+    match base64_simd::STANDARD.decode_to_vec(s.as_bytes()) {
+        Ok(b) => Ok(b),
+        Err(_) => Err(refuse(
+            "Invalid last non-pad Base64 character dectected".into(),
+        )),
     }
 }
 
@@ -305,6 +340,66 @@ fn scalar_failures(shape: &Shape, v: &Value) -> Vec<String> {
     out
 }
 
+/// Every constraint of a scalar shape, as AWS lists them when a list item or map entry breaks any: upper bound
+/// before lower bound (the order kinesalite's suite, run against AWS, shows for lengths), then pattern and enum
+/// (whose order among these is not evidenced; no list or map in the model has both them and a length).
+fn all_constraints(shape: &Shape) -> Vec<String> {
+    let mut out = Vec::new();
+    let lengths = |out: &mut Vec<String>, min: &Option<u64>, max: &Option<u64>| {
+        if let Some(max) = max {
+            out.push(format!(
+                "Member must have length less than or equal to {max}"
+            ));
+        }
+        if let Some(min) = min {
+            out.push(format!(
+                "Member must have length greater than or equal to {min}"
+            ));
+        }
+    };
+    match shape {
+        Shape::Str {
+            min,
+            max,
+            pattern,
+            enums,
+        } => {
+            lengths(&mut out, min, max);
+            if let Some(p) = pattern {
+                out.push(format!(
+                    "Member must satisfy regular expression pattern: {}",
+                    shown_pattern(p)
+                ));
+            }
+            if !enums.is_empty() {
+                out.push(format!(
+                    "Member must satisfy enum value set: [{}]",
+                    enums.join(", ")
+                ));
+            }
+        }
+        Shape::Blob { min, max } => lengths(&mut out, min, max),
+        Shape::Int { min, max } => {
+            if let Some(max) = max {
+                out.push(format!(
+                    "Member must have value less than or equal to {max}"
+                ));
+            }
+            if let Some(min) = min {
+                out.push(format!(
+                    "Member must have value greater than or equal to {min}"
+                ));
+            }
+        }
+        Shape::Bool
+        | Shape::Timestamp
+        | Shape::List { .. }
+        | Shape::Map { .. }
+        | Shape::Struct { .. } => {}
+    }
+    out
+}
+
 /// Where a value sits in the request, rendered the way AWS names it (`records.3.member.partitionKey`) only when a
 /// failure is reported: building the string for every member of every record cost about a tenth of the
 /// PutRecords path's CPU.
@@ -394,21 +489,16 @@ fn check(shape: &Shape, v: &Value, path: &Path<'_>, errors: &mut Vec<String>) {
                     check_struct(member, item, Path::Item(path, i), errors);
                 }
             } else {
-                // Lists of scalars report the member constraints once, for the whole list.
-                let mut inner: Vec<String> = Vec::new();
-                for item in items {
-                    for f in scalar_failures(member, item) {
-                        if !inner.contains(&f) {
-                            inner.push(f);
-                        }
-                    }
-                }
-                if !inner.is_empty() {
+                // Lists of scalars report once, for the whole list, every constraint of the member shape.
+                if items.iter().any(|i| !scalar_failures(member, i).is_empty()) {
                     push(
                         errors,
                         v,
                         path,
-                        &format!("Member must satisfy constraint: [{}]", inner.join(", ")),
+                        &format!(
+                            "Member must satisfy constraint: [{}]",
+                            all_constraints(member).join(", ")
+                        ),
                     );
                 }
             }
@@ -441,34 +531,33 @@ fn check(shape: &Shape, v: &Value, path: &Path<'_>, errors: &mut Vec<String>) {
                     &format!("Member must have length less than or equal to {max}"),
                 );
             }
-            let mut keys: Vec<String> = Vec::new();
-            let mut values: Vec<String> = Vec::new();
-            for (k, val) in entries {
-                for f in scalar_failures(key, &Value::Str(k.clone())) {
-                    if !keys.contains(&f) {
-                        keys.push(f);
-                    }
-                }
-                for f in scalar_failures(value, val) {
-                    if !values.contains(&f) {
-                        values.push(f);
-                    }
-                }
-            }
-            if !keys.is_empty() {
+            // As for lists: one failure per side, naming every constraint of the key or value shape.
+            let bad_key = entries
+                .iter()
+                .any(|(k, _)| !scalar_failures(key, &Value::Str(k.clone())).is_empty());
+            let bad_value = entries
+                .iter()
+                .any(|(_, val)| !scalar_failures(value, val).is_empty());
+            if bad_key {
                 push(
                     errors,
                     v,
                     path,
-                    &format!("Map keys must satisfy constraint: [{}]", keys.join(", ")),
+                    &format!(
+                        "Map keys must satisfy constraint: [{}]",
+                        all_constraints(key).join(", ")
+                    ),
                 );
             }
-            if !values.is_empty() {
+            if bad_value {
                 push(
                     errors,
                     v,
                     path,
-                    &format!("Map value must satisfy constraint: [{}]", values.join(", ")),
+                    &format!(
+                        "Map value must satisfy constraint: [{}]",
+                        all_constraints(value).join(", ")
+                    ),
                 );
             }
         }
@@ -605,5 +694,94 @@ mod tests {
         };
         assert!(m.starts_with("2 validation errors detected: Value 'OLDEST' at 'shardIteratorType' failed to satisfy constraint: Member must satisfy enum value set: [AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, TRIM_HORIZON, LATEST, AT_TIMESTAMP]"), "{m}");
         assert!(m.contains("Value '01' at 'startingSequenceNumber' failed to satisfy constraint: Member must satisfy regular expression pattern: (0|([1-9]\\d{0,128}))"), "{m}");
+    }
+
+    fn serialization(op: Operation, json: &str) -> String {
+        match run(op, json) {
+            Err(KinesisError::Serialization(m)) => m,
+            other => panic!("{json}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn structural_mismatches_name_what_was_found_or_expected() {
+        for (json, want) in [
+            (
+                r#"{"StreamName":["a"]}"#,
+                "Start of list found where not expected",
+            ),
+            (
+                r#"{"StreamName":{}}"#,
+                "Start of structure or map found where not expected.",
+            ),
+            (r#"{"StreamModeDetails":"x"}"#, "Expected null"),
+            (
+                r#"{"StreamModeDetails":[]}"#,
+                "Start of list found where not expected",
+            ),
+        ] {
+            assert_eq!(serialization(Operation::CreateStream, json), want, "{json}");
+        }
+        assert_eq!(
+            serialization(Operation::AddTagsToStream, r#"{"Tags":1}"#),
+            "Expected map or null"
+        );
+        assert_eq!(
+            serialization(Operation::AddTagsToStream, r#"{"Tags":[]}"#),
+            "Start of list found where not expected"
+        );
+        assert_eq!(
+            serialization(Operation::RemoveTagsFromStream, r#"{"TagKeys":{}}"#),
+            "Start of structure or map found where not expected."
+        );
+    }
+
+    #[test]
+    fn base64_failures_use_aws_messages_in_aws_order() {
+        let put = |data: &str| {
+            serialization(
+                Operation::PutRecord,
+                &format!(r#"{{"Data":"{data}","PartitionKey":"k"}}"#),
+            )
+        };
+        assert_eq!(
+            put("abc"),
+            "'abc' can not be converted to a Blob: Base64 encoded length is expected a multiple of 4 bytes but \
+             found: 3"
+        );
+        assert_eq!(
+            put("a;c="),
+            "'a;c=' can not be converted to a Blob: Invalid Base64 character: ';'"
+        );
+        assert_eq!(
+            put("a=bc"),
+            "'a=bc' can not be converted to a Blob: Invalid Base64 character: '='"
+        );
+        assert_eq!(
+            put("aGl="),
+            "'aGl=' can not be converted to a Blob: Invalid last non-pad Base64 character dectected"
+        );
+    }
+
+    #[test]
+    fn list_and_map_failures_list_every_constraint_and_at_most_ten_are_reported() {
+        let err = run(Operation::RemoveTagsFromStream, r#"{"TagKeys":[""]}"#).expect_err("invalid");
+        assert_eq!(
+            err,
+            KinesisError::Validation(
+                "1 validation error detected: Value '[]' at 'tagKeys' failed to satisfy constraint: Member must \
+                 satisfy constraint: [Member must have length less than or equal to 128, Member must have length \
+                 greater than or equal to 1]"
+                    .into()
+            )
+        );
+        let records = [r#"{"PartitionKey":""}"#; 12].join(",");
+        let Err(KinesisError::Validation(m)) = run(
+            Operation::PutRecords,
+            &format!(r#"{{"StreamName":"s","Records":[{records}]}}"#),
+        ) else {
+            panic!("not a validation error")
+        };
+        assert!(m.starts_with("10 validation errors detected: "), "{m}");
     }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use strait_shard_map::{ShardInfo, ShardMapError, parse_shard_id};
+use strait_shard_map::{AwsErrorKind, ShardInfo, ShardMapError};
 
 use crate::arn::{self, Resource};
 use crate::error::KinesisError;
@@ -131,56 +131,57 @@ impl Kinesis {
 
     /// The index of a shard id in a stream, or AWS's not-found answer (as resharding words it).
     pub(crate) fn shard_index(&self, r: &StreamRecord, id: &str) -> Result<u32, KinesisError> {
-        self.shard_index_or(r, id, || {
-            KinesisError::ResourceNotFound(format!(
-                "Could not find shard {id} in stream {} under account {}.",
-                r.name,
-                self.account()
-            ))
-        })
+        let i = self.shard_ref(&r.name, id)?;
+        r.shards
+            .shard(i)
+            .map_err(|e| self.shard_error(&r.name, &e))?;
+        Ok(i)
     }
 
     /// The index of a shard id for a read (GetShardIterator, SubscribeToShard), with AWS's wording for those.
     pub(crate) fn read_shard_index(&self, r: &StreamRecord, id: &str) -> Result<u32, KinesisError> {
-        self.shard_index_or(r, id, || {
+        let i = self.shard_ref(&r.name, id)?;
+        r.shards
+            .shard(i)
+            .map_err(|_| self.missing_read_shard(&r.name, i))?;
+        Ok(i)
+    }
+
+    /// "Shard shardId-… in stream … does not exist": a read naming a shard (or a stream) that is not there.
+    pub(crate) fn missing_read_shard(&self, stream: &str, index: u32) -> KinesisError {
+        KinesisError::ResourceNotFound(format!(
+            "Shard {} in stream {stream} under account {} does not exist",
+            strait_shard_map::shard_id(index),
+            self.account()
+        ))
+    }
+
+    /// The shard a ShardId names ([`shard_ref`]), or AWS's answer for one that names none, which comes before
+    /// the stream is looked up.
+    pub(crate) fn shard_ref(&self, stream: &str, id: &str) -> Result<u32, KinesisError> {
+        shard_ref(id).ok_or_else(|| {
             KinesisError::ResourceNotFound(format!(
-                "Shard {id} in stream {} under account {} does not exist",
-                r.name,
+                "Could not find shard {id} in stream {stream} under account {}.",
                 self.account()
             ))
         })
     }
 
-    fn shard_index_or(
-        &self,
-        r: &StreamRecord,
-        id: &str,
-        missing: impl Fn() -> KinesisError,
-    ) -> Result<u32, KinesisError> {
-        let i = parse_shard_id(id).map_err(|_| missing())?;
-        r.shards.shard(i).map_err(|_| missing())?;
-        Ok(i)
+    /// [`Kinesis::shard_ref`] for the shard id in `member` of a request, before its stream is looked up.
+    pub(crate) fn requested_shard(&self, req: &Value, member: &str) -> Result<u32, KinesisError> {
+        let stream = self.requested_name(req)?;
+        self.shard_ref(&stream, req.str(member).unwrap_or_default())
     }
 
-    /// A shard-map error as AWS words it for this stream.
+    /// A shard-map error as AWS words it for this stream; the exception type is the shard map's own
+    /// classification ([`ShardMapError::aws_error_kind`]).
     pub(crate) fn shard_error(&self, stream: &str, e: &ShardMapError) -> KinesisError {
         let m = e.aws_message(stream, self.account());
-        match e {
-            ShardMapError::InvalidHashKey { .. }
-            | ShardMapError::InvalidShardId(_)
-            | ShardMapError::InvalidSequenceNumber { .. }
-            | ShardMapError::ShardClosed { .. }
-            | ShardMapError::InvalidSplitHashKey { .. }
-            | ShardMapError::NotAdjacent { .. }
-            | ShardMapError::InvalidShardCount { .. }
-            | ShardMapError::InvalidEscapedPartitionKey { .. } => KinesisError::InvalidArgument(m),
-            ShardMapError::ShardNotFound { .. } => KinesisError::ResourceNotFound(m),
-            ShardMapError::ScaleUpTooFar { .. }
-            | ShardMapError::ScaleDownTooFar { .. }
-            | ShardMapError::ShardLimitExceeded { .. } => KinesisError::LimitExceeded(m),
-            ShardMapError::StalePlan { .. }
-            | ShardMapError::MissingEndOffset { .. }
-            | ShardMapError::CorruptMap(_) => KinesisError::Internal(m),
+        match e.aws_error_kind() {
+            AwsErrorKind::InvalidArgument => KinesisError::InvalidArgument(m),
+            AwsErrorKind::ResourceNotFound => KinesisError::ResourceNotFound(m),
+            AwsErrorKind::LimitExceeded => KinesisError::LimitExceeded(m),
+            AwsErrorKind::InternalFailure => KinesisError::Internal(m),
         }
     }
 
@@ -239,4 +240,58 @@ pub(crate) fn monitoring_value(r: &StreamRecord) -> Value {
 /// Page size from a request member, or the default.
 pub(crate) fn page_size(req: &Value, key: &str, default: usize) -> usize {
     req.int(key).map_or(default, |n| n.max(1) as usize)
+}
+
+/// The shard index a ShardId names, as AWS resolves it: the text between the first hyphen and the next (the
+/// whole id when it has no hyphen, or nothing after the hyphen) must be decimal digits naming at most
+/// 2147483647, so `shardId-000000000001`, `shardId-1`, `shard-1`, `x-1`, `-1` and `1` all name shard 1. This is
+/// kinesalite's rule, whose suite passes these spellings to AWS itself; `None` for any other id.
+pub(crate) fn shard_ref(id: &str) -> Option<u32> {
+    let part = match id.split('-').nth(1) {
+        Some(p) if !p.is_empty() => p,
+        _ => id,
+    };
+    if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let digits = part.trim_start_matches('0');
+    if digits.len() > 10 {
+        return None;
+    }
+    let n: u64 = if digits.is_empty() {
+        0
+    } else {
+        digits.parse().ok()?
+    };
+    u32::try_from(n).ok().filter(|n| *n <= i32::MAX as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shard_ref;
+
+    #[test]
+    fn shard_ids_resolve_as_aws_resolves_them() {
+        for (id, want) in [
+            ("shardId-000000000000", Some(0)),
+            ("shardId-0", Some(0)),
+            ("shard-0", Some(0)),
+            ("x-0", Some(0)),
+            ("5", Some(5)),
+            ("-00002147483647", Some(2_147_483_647)),
+            ("a-00002147483647", Some(2_147_483_647)),
+            ("shardId-002147483647", Some(2_147_483_647)),
+            ("shardId-002147483648", None),
+            ("2147483648", None),
+            ("99999999999999999999999", None),
+            ("ABKLFD8", None),
+            ("2.14E4", None),
+            ("shardId-", None),
+            ("shardId-1-x", Some(1)),
+            ("a-b-1", None),
+            ("", None),
+        ] {
+            assert_eq!(shard_ref(id), want, "{id}");
+        }
+    }
 }

@@ -33,7 +33,7 @@ pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisErr
         }
         (StreamMode::OnDemand, _) => ON_DEMAND_SHARDS,
     };
-    let tags = super::add_tags_to_stream::parse_tags(req)?;
+    let tags = super::add_tags_to_stream::parse_tags(k, &format!("stream {name}"), req)?;
     let _lifecycle = k.inner.store.lifecycle.lock().await;
     let now = k.now_ms();
     if k.inner.store.get(&k.inner.engine, &name).is_some()

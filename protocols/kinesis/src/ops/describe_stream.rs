@@ -1,8 +1,7 @@
-//! DescribeStream: the stream and a page of its shards (Limit, ExclusiveStartShardId, HasMoreShards).
+//! DescribeStream: the stream and a page of its shards (Limit, ExclusiveStartShardId, HasMoreShards), as its
+//! status shows them (none while CREATING or DELETING, the old layout while a resharding is UPDATING).
 
-use strait_shard_map::parse_shard_id;
-
-use super::common::{mode_value, monitoring_value, page_size, shard_value};
+use super::common::{mode_value, monitoring_value, page_size, shard_ref, shard_value};
 use crate::error::KinesisError;
 use crate::state::Kinesis;
 use crate::value::Value;
@@ -16,15 +15,15 @@ pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisErr
     // Shards after the exclusive start, by index (an id that is not a shard id of ours starts from the beginning
     // of the ids that sort after it, as AWS compares ids as strings).
     let after = req.str("ExclusiveStartShardId");
-    let shards: Vec<_> = r
-        .shards
-        .shards()
+    let status = k.status(&r);
+    let described = r.described_shards(status);
+    let shards: Vec<_> = described
         .iter()
         .filter(|s| match after {
             None => true,
-            Some(a) => match parse_shard_id(a) {
-                Ok(i) => s.index > i,
-                Err(_) => s.shard_id().as_str() > a,
+            Some(a) => match shard_ref(a) {
+                Some(i) => s.index > i,
+                None => s.shard_id().as_str() > a,
             },
         })
         .collect();
@@ -34,7 +33,6 @@ pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisErr
         .take(limit)
         .map(|s| shard_value(&r, s))
         .collect();
-    let status = k.status(&r);
     let desc = Value::map()
         .with("StreamName", r.name.as_str())
         .with("StreamARN", k.stream_arn(&r.name))

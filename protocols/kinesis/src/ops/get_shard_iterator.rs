@@ -9,10 +9,19 @@ use crate::tokens::IteratorToken;
 use crate::value::Value;
 
 pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisError> {
-    let (_, r) = k.resolve(req)?;
+    // AWS checks the form of the shard id first, and words an unknown stream as an unknown shard of it.
+    let index = k.requested_shard(req, "ShardId")?;
+    let r = match k.resolve(req) {
+        Ok((_, r)) => r,
+        Err(KinesisError::ResourceNotFound(_)) => {
+            return Err(k.missing_read_shard(&k.requested_name(req)?, index));
+        }
+        Err(e) => return Err(e),
+    };
     k.require_readable(&r)?;
-    let id = req.str("ShardId").unwrap_or_default();
-    let shard = k.read_shard_index(&r, id)?;
+    let shard = k.read_shard_index(&r, req.str("ShardId").unwrap_or_default())?;
+    // Messages name the shard by its canonical id, whatever spelling the request used.
+    let id = &strait_shard_map::shard_id(shard);
     let now = k.now_ms();
     if r.shard_expired(shard, now) {
         return Err(KinesisError::ResourceNotFound(format!(

@@ -10,9 +10,9 @@
 //! - AFTER_SHARD_ID: shards with an index after the given one.
 
 use serde_json::json;
-use strait_shard_map::{ShardInfo, parse_shard_id};
+use strait_shard_map::ShardInfo;
 
-use super::common::{page_size, shard_value};
+use super::common::{page_size, shard_ref, shard_value};
 use crate::error::KinesisError;
 use crate::state::Kinesis;
 use crate::store::StreamRecord;
@@ -54,7 +54,7 @@ impl Filter {
                 })?;
                 // An id that is not ours cannot name a shard; nothing sorts after it in our numbering
                 // except by string order, which shard ids of ours follow anyway.
-                Filter::AfterShardId(parse_shard_id(id).unwrap_or(u32::MAX))
+                Filter::AfterShardId(shard_ref(id).unwrap_or(u32::MAX))
             }
             "AT_TRIM_HORIZON" => Filter::AtTrimHorizon,
             "FROM_TRIM_HORIZON" => Filter::FromTrimHorizon,
@@ -154,7 +154,7 @@ pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisErr
                 return Err(k.not_found(&r.name));
             }
             let after = match req.str("ExclusiveStartShardId") {
-                Some(id) => parse_shard_id(id).map_or(i64::MAX, i64::from),
+                Some(id) => shard_ref(id).map_or(i64::MAX, i64::from),
                 None => -1,
             };
             (r, Filter::parse(req.member("ShardFilter"))?, after)

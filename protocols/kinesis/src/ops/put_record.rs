@@ -17,7 +17,10 @@ pub(crate) async fn handle(k: &Kinesis, req: &mut Value) -> Result<Value, Kinesi
         }) => Ok(Value::map()
             .with("ShardId", strait_shard_map::shard_id(shard))
             .with("SequenceNumber", sequence_number)
-            .with("EncryptionType", encryption)),
+            .with_opt(
+                "EncryptionType",
+                super::write::reported_encryption(encryption),
+            )),
         Some(Outcome::Throttled { message }) => {
             Err(KinesisError::ProvisionedThroughputExceeded(message))
         }

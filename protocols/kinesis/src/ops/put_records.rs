@@ -45,7 +45,10 @@ pub(crate) async fn handle(k: &Kinesis, req: &mut Value) -> Result<Value, Kinesi
     Ok(Value::map()
         .with("FailedRecordCount", failed)
         .with("Records", Value::List(results))
-        .with("EncryptionType", encryption))
+        .with_opt(
+            "EncryptionType",
+            super::write::reported_encryption(encryption),
+        ))
 }
 
 /// The id of `shard`, formatted once per call.

@@ -12,7 +12,7 @@ pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisErr
     let (h, r) = k.lookup(&name)?;
     k.require_readable(&r)?;
     let consumer = req.string("ConsumerName").unwrap_or_default();
-    let tags = parse_tags(req)?;
+    let tags = parse_tags(k, &format!("consumer {consumer}"), req)?;
     let now = k.now_ms();
     let delay = k.delay_ms();
     let account = k.account().to_string();

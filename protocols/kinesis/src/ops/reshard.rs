@@ -104,6 +104,7 @@ impl Kinesis {
                 }
                 rec.status = StreamStatus::Updating;
                 rec.status_since_ms = now;
+                rec.resharding = Some((now, plan.now_ms));
                 Ok(())
             })
             .await

@@ -9,7 +9,7 @@ use crate::value::Value;
 pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisError> {
     let arn = req.str("ResourceARN").unwrap_or_default();
     let (h, _, target) = k.resource(arn)?;
-    let add = parse_tags(req)?;
+    let add = parse_tags(k, arn, req)?;
     k.inner
         .store
         .update(&h, |rec| match &target {

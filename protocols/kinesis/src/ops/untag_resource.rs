@@ -1,5 +1,6 @@
 //! UntagResource: removes tags from a stream or consumer by ARN.
 
+use super::add_tags_to_stream::check_tag_chars;
 use super::resource::Target;
 use crate::error::KinesisError;
 use crate::state::Kinesis;
@@ -9,6 +10,7 @@ pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisErr
     let arn = req.str("ResourceARN").unwrap_or_default();
     let (h, _, target) = k.resource(arn)?;
     let keys = req.strings("TagKeys");
+    check_tag_chars(k, "remove tags from", arn, keys.iter().map(String::as_str))?;
     k.inner
         .store
         .update(&h, |rec| {

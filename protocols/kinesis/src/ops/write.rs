@@ -201,3 +201,9 @@ async fn append(p: &Partition, batch: bytes::BytesMut) -> Result<i64, KinesisErr
             engine_error(e)
         })
 }
+
+/// `EncryptionType` as PutRecord(s) report it: AWS leaves the member out for an unencrypted stream (kinesalite's
+/// suite, run against AWS, expects no `EncryptionType` there) and says `KMS` for an encrypted one.
+pub(crate) fn reported_encryption(encryption: &'static str) -> Option<&'static str> {
+    (encryption != "NONE").then_some(encryption)
+}

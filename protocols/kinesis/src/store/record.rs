@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
-use strait_shard_map::{ReshardPlan, ShardMap, incarnation_from_created_ms};
+use strait_shard_map::{ReshardPlan, ShardInfo, ShardMap, incarnation_from_created_ms};
 
 /// A stream's lifecycle state as stored. What clients see also depends on time (see [`StreamRecord::status`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,6 +100,10 @@ pub struct StreamRecord {
     /// finished when the service opens.
     #[serde(default)]
     pub pending_plan: Option<ReshardPlan>,
+    /// The `status_since_ms` of the UPDATING period the last resharding started, and the resharding's time: while
+    /// that period lasts, DescribeStream shows the layout from before it, as AWS does.
+    #[serde(default)]
+    pub resharding: Option<(i64, i64)>,
 }
 
 impl StreamRecord {
@@ -124,6 +128,7 @@ impl StreamRecord {
             record_distribution_strategy: None,
             scaling_history_ms: Vec::new(),
             pending_plan: None,
+            resharding: None,
         }
     }
 
@@ -136,6 +141,32 @@ impl StreamRecord {
                 StreamStatus::Active
             }
             s => s,
+        }
+    }
+
+    /// The shards as clients see them in `status`: none while CREATING or DELETING, the layout from before the
+    /// last resharding while the UPDATING period it started lasts (its children hidden, its parents still open),
+    /// every shard otherwise. The map itself changes at once; only the description lags, as on AWS.
+    pub fn described_shards(&self, status: StreamStatus) -> Vec<ShardInfo> {
+        match status {
+            StreamStatus::Creating | StreamStatus::Deleting => Vec::new(),
+            StreamStatus::Updating => match self.resharding {
+                Some((since, at)) if since == self.status_since_ms => self
+                    .shards
+                    .shards()
+                    .iter()
+                    .filter(|s| s.parent.is_none() || s.created_ms < at)
+                    .map(|s| {
+                        let mut s = *s;
+                        if s.closed.is_some_and(|c| c.closed_ms >= at) {
+                            s.closed = None;
+                        }
+                        s
+                    })
+                    .collect(),
+                _ => self.shards.shards().to_vec(),
+            },
+            StreamStatus::Active => self.shards.shards().to_vec(),
         }
     }
 
