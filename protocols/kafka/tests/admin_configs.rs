@@ -1,10 +1,9 @@
 //! Admin APIs through the wire encoding, configs and the rest: DescribeConfigs, AlterConfigs,
 //! IncrementalAlterConfigs, DeleteRecords, DescribeLogDirs and DescribeCluster, and persistence across a restart.
 
-mod admin_common;
-mod support;
+mod common;
 
-use admin_common::*;
+use common::admin::*;
 
 #[tokio::test]
 async fn describe_configs_topic_and_broker() {

@@ -1,10 +1,9 @@
 //! Admin APIs through the wire encoding, topics half: ApiVersions ranges, CreateTopics, DeleteTopics and
 //! CreatePartitions, including their error paths, validate_only and re-creation.
 
-mod admin_common;
-mod support;
+mod common;
 
-use admin_common::*;
+use common::admin::*;
 
 #[tokio::test]
 async fn api_versions_advertises_admin_ranges() {

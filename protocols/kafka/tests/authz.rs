@@ -3,8 +3,7 @@
 //! newly advertised API fails this test until it is classified here.
 
 mod authz_probes;
-mod records;
-mod support;
+mod common;
 
 use std::sync::Arc;
 
@@ -16,10 +15,10 @@ use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
-use records::*;
+use common::records::*;
 use strait_kafka::BrokerConfig;
 use strait_kafka::api::authz::{Rule, rule};
-use support::TestBroker;
+use common::TestBroker;
 
 const TOPIC: i16 = ResponseError::TopicAuthorizationFailed.code();
 const GROUP: i16 = ResponseError::GroupAuthorizationFailed.code();

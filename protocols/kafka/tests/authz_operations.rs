@@ -1,7 +1,7 @@
 //! Authorized-operations fields are computed from the authorizer (one question per operation the resource type
 //! supports, Kafka's `AclOperation` bits), and every question names the API that asks.
 
-mod support;
+mod common;
 
 use std::sync::{Arc, Mutex};
 
@@ -10,7 +10,7 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 use strait_access::{Access, Authorizer, Decision, Operation, Resource};
 use strait_kafka::BrokerConfig;
-use support::TestBroker;
+use common::TestBroker;
 
 /// Denies WRITE on topic "ro", CLUSTER_ACTION on the cluster and ALTER_CONFIGS on group "g"; records the API
 /// name of every question.

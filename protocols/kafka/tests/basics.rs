@@ -1,13 +1,13 @@
 //! ApiVersions (incl. KIP-511) and Metadata (incl. auto-creation) through the wire encoding.
 
-mod support;
+mod common;
 
 use bytes::{BufMut, BytesMut};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, MetadataRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use support::TestBroker;
+use common::TestBroker;
 
 #[tokio::test]
 async fn api_versions_lists_implemented_apis() {

@@ -1,8 +1,7 @@
 //! Partitions closed by a Kinesis reshard: a Produce there is refused with POLICY_VIOLATION and a message naming
 //! the children and the open partitions, and DescribeConfigs lists them in `strait.closed.partitions`.
 
-mod records;
-mod support;
+mod common;
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
@@ -10,11 +9,11 @@ use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::{CreateTopicsRequest, DescribeConfigsRequest};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
-use records::*;
+use common::records::*;
 use strait_kafka::api::closed_partitions::CLOSED_PARTITIONS_CONFIG;
 use strait_shard_map::ShardMap;
 use strait_shard_map::stored::{META_TABLE, stream_key};
-use support::TestBroker;
+use common::TestBroker;
 
 const TOPIC: i8 = 2;
 

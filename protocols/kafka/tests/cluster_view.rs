@@ -2,8 +2,7 @@
 //! every key, the data-path APIs answer NOT_LEADER_OR_FOLLOWER, Metadata names the other node as leader and
 //! FindCoordinator points at it. Nothing is appended.
 
-mod records;
-mod support;
+mod common;
 
 use std::sync::Arc;
 
@@ -11,13 +10,13 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{FindCoordinatorRequest, MetadataRequest};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
-use records::*;
+use common::records::*;
 use strait_engine::cluster::{
     ClusterView, Coordinator, CoordinatorKind, Endpoint, LeadershipHook, NodeId, NodeInfo,
     PartitionLeadership,
 };
 use strait_kafka::BrokerConfig;
-use support::TestBroker;
+use common::TestBroker;
 
 const NOT_LEADER: i16 = ResponseError::NotLeaderOrFollower.code();
 

@@ -2,7 +2,7 @@
 //! revocation before reassignment, regex subscriptions, static members, leave) and ConsumerGroupDescribe, commits
 //! validated against member epochs, and coexistence with classic groups.
 
-mod support;
+mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,7 +19,7 @@ use kafka_protocol::messages::{
     OffsetCommitRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
-use support::TestBroker;
+use common::TestBroker;
 
 fn s(v: &str) -> StrBytes {
     StrBytes::from_string(v.to_string())

@@ -1,7 +1,6 @@
 //! Fetch: sizes, errors, sessions, topic ids, epochs and long polling, through the wire encoding.
 
-mod records;
-mod support;
+mod common;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -9,9 +8,9 @@ use std::time::{Duration, Instant};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_request::FetchTopic;
 use kafka_protocol::records::Compression;
-use records::*;
+use common::records::*;
 use strait_engine::AppendOptions;
-use support::TestBroker;
+use common::TestBroker;
 
 async fn fill(t: &mut TestBroker, topic: &str, partition: i32, batches: usize, per: usize) {
     for i in 0..batches {

@@ -4,7 +4,7 @@
 //! (`PROPTEST_CASES` raises it for longer local runs). Frames with huge counts for every API and version also run
 //! in a child process under an address-space limit, where an oversized allocation aborts instead of succeeding.
 
-mod support;
+mod common;
 
 // The same allocator as the server binary. It used to be what kept kafka-protocol's preallocation from untrusted
 // counts from aborting (it reserves lazily under overcommit); the decoders are now bounded by the bytes remaining
@@ -17,7 +17,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use proptest::prelude::*;
 use strait_kafka::Session;
 use strait_kafka::api::SUPPORTED;
-use support::TestBroker;
+use common::TestBroker;
 
 /// A syntactically plausible frame: a supported (key, version), a correlation id, a client id, then `body`.
 fn frame(idx: usize, version_pick: u16, body: &[u8]) -> Bytes {

@@ -1,12 +1,11 @@
 //! Committed offsets and group administration through the wire encoding: FindCoordinator, OffsetCommit,
 //! OffsetFetch, OffsetDelete, ListGroups, DescribeGroups, DeleteGroups, and offsets surviving a restart.
 
-mod group_harness;
-mod support;
+mod common;
 
 use std::collections::BTreeMap;
 
-use group_harness::*;
+use common::group_harness::*;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::delete_groups_request::DeleteGroupsRequest;
 use kafka_protocol::messages::leave_group_request::MemberIdentity;

@@ -5,13 +5,12 @@
 //! run on spawned tasks with their own connection; tests wait for observable group states rather than
 //! sleeping for fixed times wherever the protocol allows.
 
-mod group_harness;
-mod support;
+mod common;
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use group_harness::*;
+use common::group_harness::*;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::leave_group_request::MemberIdentity;
 use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;

@@ -1,7 +1,7 @@
 //! DescribeConfigs' read-only `strait.kinesis.hash.key.ranges`: even ranges for a topic Kinesis has no record of,
 //! the open shards of the persisted lineage once it has one, nothing for internal topics.
 
-mod support;
+mod common;
 
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
@@ -13,7 +13,7 @@ use strait_shard_map::stored::{
     HASH_KEY_RANGES_CONFIG, META_TABLE, hash_key_ranges_config, parse_hash_key_ranges_config,
     stream_key,
 };
-use support::TestBroker;
+use common::TestBroker;
 
 const TOPIC: i8 = 2;
 const DEFAULT_CONFIG: i8 = 5;

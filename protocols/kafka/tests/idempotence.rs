@@ -1,7 +1,6 @@
 //! Idempotent producers: duplicates, sequence and epoch errors, concurrency and restarts.
 
-mod records;
-mod support;
+mod common;
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::error::ResponseError;
@@ -10,10 +9,10 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request};
 use kafka_protocol::records::Compression;
-use records::*;
+use common::records::*;
 use strait_engine::MetaOp;
 use strait_kafka::{Broker, Session};
-use support::TestBroker;
+use common::TestBroker;
 
 const TOPIC: &str = "idem";
 

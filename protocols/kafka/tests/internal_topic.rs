@@ -1,7 +1,7 @@
 //! The virtual `__consumer_offsets` topic: listed as internal in Metadata (so consumers leave it out of regex
 //! subscriptions), never writable, creatable or deletable by clients, and harmless to read (an empty log).
 
-mod support;
+mod common;
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
@@ -18,7 +18,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use strait_engine::batch::{BatchBuilder, RecordInput};
 use strait_kafka::BrokerConfig;
-use support::TestBroker;
+use common::TestBroker;
 
 const OFFSETS: &str = "__consumer_offsets";
 

@@ -2,13 +2,13 @@
 //! it: the id set and the name empty rather than null. The answer must be looked up by id and echo that id, or the
 //! Java client fails with "Use errors() when managing topic using topic name".
 
-mod support;
+mod common;
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{MetadataRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use support::TestBroker;
+use common::TestBroker;
 
 fn by_id(id: uuid::Uuid, name: Option<&str>) -> MetadataRequestTopic {
     MetadataRequestTopic::default()

@@ -1,7 +1,6 @@
 //! ListOffsets and OffsetForLeaderEpoch through the wire encoding.
 
-mod records;
-mod support;
+mod common;
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_for_leader_epoch_request::{
@@ -11,8 +10,8 @@ use kafka_protocol::messages::{
     ListOffsetsRequest, ListOffsetsResponse, OffsetForLeaderEpochRequest,
 };
 use kafka_protocol::records::Compression;
-use records::*;
-use support::TestBroker;
+use common::records::*;
+use common::TestBroker;
 
 /// `(error, timestamp, offset, leader epoch)` of the single answer.
 fn answer(r: &ListOffsetsResponse) -> (i16, i64, i64, i32) {

@@ -1,11 +1,11 @@
 //! Byte-level checks for old clients: librdkafka 2.0.2 (kcat 1.7.1) fails with "Read underflow" on an
 //! ApiVersions v3 response that carries optional tagged fields, even at their default values.
 
-mod support;
+mod common;
 
 use bytes::{Buf, BufMut, BytesMut};
 use kafka_protocol::messages::ApiKey;
-use support::TestBroker;
+use common::TestBroker;
 
 fn put_compact_string(buf: &mut BytesMut, s: &str) {
     buf.put_u8(u8::try_from(s.len() + 1).expect("short string"));

@@ -1,7 +1,6 @@
 //! Produce (acks, validation, errors, storage as received) and InitProducerId through the wire encoding.
 
-mod records;
-mod support;
+mod common;
 
 use std::collections::BTreeMap;
 
@@ -11,9 +10,9 @@ use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProdu
 use kafka_protocol::messages::{InitProducerIdRequest, ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
-use records::*;
+use common::records::*;
 use strait_kafka::BrokerConfig;
-use support::TestBroker;
+use common::TestBroker;
 
 fn part(r: &ProduceResponse) -> (i16, i64) {
     let p = &r.responses[0].partition_responses[0];

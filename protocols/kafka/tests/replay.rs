@@ -7,8 +7,7 @@
 //! - the broker reopened on the same data directory holds the same state, and rebuilds the same idempotent-
 //!   producer state from its logs.
 
-mod records;
-mod support;
+mod common;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -35,7 +34,7 @@ use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use kafka_protocol::records::{
     Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
-use records::{batch, name, produce};
+use common::records::{batch, name, produce};
 use strait_engine::{MetaOp, MetaStore, Tables};
 use strait_kafka::GroupOffsets;
 use strait_kafka::producer::{BatchMeta, ProducerStates};
@@ -43,7 +42,7 @@ use strait_kafka::share::wire::{self, AckBatch, PartitionReq, ShareRequest, Topi
 use strait_kafka::share::{ShareConfig, ShareCoordinator, ShareSnapshot};
 use strait_kafka::txn::cache::TxnSnapshot;
 use strait_kafka::txn::{TxnConfig, TxnCoordinator};
-use support::TestBroker;
+use common::TestBroker;
 
 const TOPIC: &str = "replayed";
 const SHARED: &str = "shared";

@@ -1,6 +1,6 @@
 //! SASL/PLAIN: handshake, authentication, and refusal of unauthenticated requests when SASL is configured.
 
-mod support;
+mod common;
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{
@@ -8,7 +8,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 use strait_kafka::BrokerConfig;
-use support::TestBroker;
+use common::TestBroker;
 
 async fn sasl_broker() -> TestBroker {
     let mut cfg = BrokerConfig::default();

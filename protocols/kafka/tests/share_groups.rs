@@ -2,8 +2,7 @@
 //! (encoded with `share::wire`, since the codec crate stops at v1), record states, session epochs, the offsets
 //! admin APIs, GROUP configs, and start offsets surviving a restart.
 
-mod records;
-mod support;
+mod common;
 
 use std::collections::BTreeMap;
 
@@ -26,11 +25,11 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use kafka_protocol::records::Compression;
-use records::*;
+use common::records::*;
 use strait_kafka::share::wire::{
     self, AckBatch, PartitionReq, ShareRequest, ShareResponse, TopicReq,
 };
-use support::TestBroker;
+use common::TestBroker;
 
 fn s(v: &str) -> StrBytes {
     StrBytes::from_string(v.to_string())

@@ -2,8 +2,7 @@
 //! and offsets, commit/abort markers, READ_COMMITTED fetches (LSO and aborted ranges), offsets that become
 //! visible only on commit, the timeout, and state surviving a restart.
 
-mod records;
-mod support;
+mod common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -26,10 +25,10 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{
     Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
-use records::{fetch, fetch_partition, list_offsets, name, produce};
+use common::records::{fetch, fetch_partition, list_offsets, name, produce};
 use strait_kafka::BrokerConfig;
 use strait_kafka::txn::TxnConfig;
-use support::TestBroker;
+use common::TestBroker;
 
 const TOPIC: &str = "txn-topic";
 

@@ -3,7 +3,7 @@
 
 pub use std::collections::BTreeMap;
 
-pub use crate::support::TestBroker;
+pub use super::TestBroker;
 pub use kafka_protocol::error::ResponseError;
 pub use kafka_protocol::messages::create_partitions_request::{
     CreatePartitionsAssignment, CreatePartitionsTopic,

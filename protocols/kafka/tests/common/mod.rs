@@ -1,6 +1,12 @@
-//! Test support: a broker over a temporary engine, and a typed request/response round trip through the real
-//! wire encoding (requests encoded as a client would, responses decoded as a client would).
+//! Test support shared by the Kafka crate's integration tests: here, a broker over a temporary engine and a typed
+//! request/response round trip through the real wire encoding (requests encoded as a client would, responses
+//! decoded as a client would); `records`: batches and data-path requests; `group_harness`: extra connections for
+//! group tests; `admin`: admin-test helpers.
 #![allow(dead_code, unreachable_pub)]
+
+pub mod admin;
+pub mod group_harness;
+pub mod records;
 
 use bytes::BytesMut;
 use kafka_protocol::messages::{RequestHeader, ResponseHeader};
