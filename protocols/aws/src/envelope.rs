@@ -34,19 +34,7 @@ pub fn cbor_error(type_name: &str, message_key: &str, message: &str) -> Vec<u8> 
 
 /// Appends a CBOR text string (major type 3) with the shortest length head.
 pub fn cbor_text(out: &mut Vec<u8>, s: &str) {
-    let len = s.len();
-    if len < 24 {
-        out.push(0x60 | len as u8);
-    } else if let Ok(n) = u8::try_from(len) {
-        out.extend_from_slice(&[0x78, n]);
-    } else if let Ok(n) = u16::try_from(len) {
-        out.push(0x79);
-        out.extend_from_slice(&n.to_be_bytes());
-    } else {
-        out.push(0x7a);
-        out.extend_from_slice(&(len as u32).to_be_bytes());
-    }
-    out.extend_from_slice(s.as_bytes());
+    crate::cbor::text(out, s);
 }
 
 /// Escapes text for an XML element or attribute value.

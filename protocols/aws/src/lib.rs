@@ -8,7 +8,10 @@
 //!   authorizer).
 //! - [`clock`]: the injectable [`Clock`]; [`time`]: AWS's date forms.
 //! - [`envelope`]: AWS error bodies (JSON `__type`/`message`, CBOR, awsQuery XML).
+//! - [`cbor`]: the bounded CBOR decoder (into a neutral tree each service maps onto its model) and the writer
+//!   primitives.
 
+pub mod cbor;
 pub mod clock;
 pub mod context;
 pub mod envelope;

@@ -1,13 +1,12 @@
 //! SigV4 verification against requests signed by AWS's own signer (aws-sigv4, the Rust SDK's), and tampered
-//! variants of them.
+//! variants of them, with the exact messages the services answer.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
-use strait_kinesis::KinesisError;
-use strait_kinesis::sigv4::{AccessKey, Scope, SignedRequest, verify};
+use strait_aws::sigv4::{AccessKey, Scope, SigV4Error, SignedRequest, verify};
 
 const BODY: &[u8] = br#"{"StreamName":"orders"}"#;
 
@@ -90,7 +89,7 @@ fn signed_as(
         .collect()
 }
 
-fn check(headers: &[(String, String)], body: &[u8], now: SystemTime) -> Result<(), KinesisError> {
+fn check(headers: &[(String, String)], body: &[u8], now: SystemTime) -> Result<(), SigV4Error> {
     let h: Vec<(&str, &str)> = headers
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -103,7 +102,7 @@ fn check(headers: &[(String, String)], body: &[u8], now: SystemTime) -> Result<(
         body,
     };
     let ms = now.duration_since(UNIX_EPOCH).expect("time").as_millis() as i64;
-    verify(&req, &keys(), SCOPE, ms)
+    verify(&req, &keys(), SCOPE, ms).map(|_| ())
 }
 
 #[test]
@@ -122,7 +121,7 @@ fn refuses_tampered_requests() {
     let h = signed(now, "c2VjcmV0LXNlY3JldC1zZWNyZXQ");
     assert!(matches!(
         check(&h, br#"{"StreamName":"other"}"#, now),
-        Err(KinesisError::InvalidSignature(m)) if m.starts_with("The request signature we calculated does not match")
+        Err(SigV4Error::InvalidSignature(m)) if m.starts_with("The request signature we calculated does not match")
     ));
     let mut other_target = h.clone();
     for (k, v) in other_target.iter_mut() {
@@ -132,20 +131,20 @@ fn refuses_tampered_requests() {
     }
     assert!(matches!(
         check(&other_target, BODY, now),
-        Err(KinesisError::InvalidSignature(_))
+        Err(SigV4Error::InvalidSignature(_))
     ));
     let wrong_secret = signed(now, "not-the-secret");
     assert!(matches!(
         check(&wrong_secret, BODY, now),
-        Err(KinesisError::InvalidSignature(_))
+        Err(SigV4Error::InvalidSignature(_))
     ));
     assert!(matches!(
         check(&h, BODY, now + Duration::from_secs(3600)),
-        Err(KinesisError::InvalidSignature(m)) if m.starts_with("Signature expired: ")
+        Err(SigV4Error::InvalidSignature(m)) if m.starts_with("Signature expired: ")
     ));
     assert!(matches!(
         check(&h, BODY, now - Duration::from_secs(3600)),
-        Err(KinesisError::InvalidSignature(m)) if m.starts_with("Signature not yet current: ")
+        Err(SigV4Error::InvalidSignature(m)) if m.starts_with("Signature not yet current: ")
     ));
     let mut unknown = h.clone();
     for (k, v) in unknown.iter_mut() {
@@ -155,7 +154,7 @@ fn refuses_tampered_requests() {
     }
     assert_eq!(
         check(&unknown, BODY, now),
-        Err(KinesisError::UnrecognizedClient)
+        Err(SigV4Error::UnrecognizedClient)
     );
     let unsigned: Vec<(String, String)> = h
         .iter()
@@ -164,7 +163,7 @@ fn refuses_tampered_requests() {
         .collect();
     assert_eq!(
         check(&unsigned, BODY, now),
-        Err(KinesisError::MissingAuthenticationToken)
+        Err(SigV4Error::MissingAuthenticationToken)
     );
 }
 
@@ -175,14 +174,14 @@ fn refuses_signatures_for_another_region_or_service() {
     let eu = signed_as(now, secret, "eu-west-1", "kinesis", &[]);
     assert_eq!(
         check(&eu, BODY, now),
-        Err(KinesisError::InvalidSignature(
+        Err(SigV4Error::InvalidSignature(
             "Credential should be scoped to a valid region, not 'eu-west-1'. ".into()
         ))
     );
     let s3 = signed_as(now, secret, "us-east-1", "s3", &[]);
     assert_eq!(
         check(&s3, BODY, now),
-        Err(KinesisError::InvalidSignature(
+        Err(SigV4Error::InvalidSignature(
             "Credential should be scoped to correct service: 'kinesis'. ".into()
         ))
     );
@@ -205,7 +204,7 @@ fn refuses_signatures_for_another_region_or_service() {
         region: "us-east-1",
         service: "dynamodb",
     };
-    assert_eq!(verify(&req, &keys(), dynamodb_scope, ms), Ok(()));
+    assert!(verify(&req, &keys(), dynamodb_scope, ms).is_ok());
 }
 
 #[test]
@@ -222,14 +221,14 @@ fn refuses_an_unsigned_target_or_host() {
     assert!(!authorization.contains("x-amz-target"), "{authorization}");
     assert_eq!(
         check(&h, BODY, now),
-        Err(KinesisError::InvalidSignature(
+        Err(SigV4Error::InvalidSignature(
             "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.".into()
         ))
     );
     let h = signed_as(now, secret, "us-east-1", "kinesis", &["host"]);
     assert_eq!(
         check(&h, BODY, now),
-        Err(KinesisError::InvalidSignature(
+        Err(SigV4Error::InvalidSignature(
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into()
         ))
     );

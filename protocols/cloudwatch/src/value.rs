@@ -2,8 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use minicbor::Decoder;
-use minicbor::data::Type;
+use strait_aws::cbor::{self, Cbor, TAG_EPOCH};
 
 use crate::error::CloudWatchError;
 
@@ -78,131 +77,33 @@ pub(crate) fn from_cbor(body: &[u8]) -> Result<Value, CloudWatchError> {
     if body.is_empty() {
         return Ok(Value::Map(Vec::new()));
     }
-    let mut d = Decoder::new(body);
-    let v = item(&mut d, 0)?;
-    if d.position() != body.len() {
-        return Err(ser("trailing bytes after the CBOR body"));
-    }
-    Ok(v)
+    let tree = cbor::decode(body, MAX_DEPTH).map_err(|e| ser(e.0))?;
+    Ok(from_tree(tree))
 }
 
-fn cerr(e: minicbor::decode::Error) -> CloudWatchError {
-    ser(format!("Invalid CBOR in request body: {e}"))
-}
-
-fn item(d: &mut Decoder<'_>, depth: usize) -> Result<Value, CloudWatchError> {
-    if depth > MAX_DEPTH {
-        return Err(ser("request body is nested too deeply"));
-    }
-    let t = d.datatype().map_err(cerr)?;
-    Ok(match t {
-        Type::Bool => Value::Bool(d.bool().map_err(cerr)?),
-        Type::Null | Type::Undefined => {
-            d.skip().map_err(cerr)?;
-            Value::Null
-        }
-        Type::U8
-        | Type::U16
-        | Type::U32
-        | Type::U64
-        | Type::I8
-        | Type::I16
-        | Type::I32
-        | Type::I64
-        | Type::Int => Value::Num(i128::from(d.int().map_err(cerr)?) as f64),
-        Type::F16 => {
-            // minicbor decodes half floats only with its `half` feature; the format is simple enough.
-            let at = d.position();
-            let bits = d
-                .input()
-                .get(at + 1..at + 3)
-                .map(|b| u16::from_be_bytes([b[0], b[1]]))
-                .ok_or_else(|| ser("truncated CBOR half float"))?;
-            d.set_position(at + 3);
-            Value::Num(half(bits))
-        }
-        Type::F32 => Value::Num(f64::from(d.f32().map_err(cerr)?)),
-        Type::F64 => Value::Num(d.f64().map_err(cerr)?),
-        Type::Bytes | Type::BytesIndef => {
-            d.skip().map_err(cerr)?;
-            // No PutMetricData member is a blob.
-            Value::Null
-        }
-        Type::String => Value::Str(d.str().map_err(cerr)?.to_string()),
-        Type::StringIndef => {
-            let mut out = String::new();
-            for chunk in d.str_iter().map_err(cerr)? {
-                out.push_str(chunk.map_err(cerr)?);
-            }
-            Value::Str(out)
-        }
-        Type::Array | Type::ArrayIndef => {
-            let len = d.array().map_err(cerr)?;
-            let mut out = Vec::new();
-            each(d, len, |d| {
-                out.push(item(d, depth + 1)?);
-                Ok(())
-            })?;
-            Value::List(out)
-        }
-        Type::Map | Type::MapIndef => {
-            let len = d.map().map_err(cerr)?;
-            let mut out = Vec::new();
-            each(d, len, |d| {
-                let Value::Str(k) = item(d, depth + 1)? else {
-                    return Err(ser("CBOR map keys must be text strings"));
-                };
-                out.push((k, item(d, depth + 1)?));
-                Ok(())
-            })?;
-            Value::Map(out)
-        }
-        Type::Tag => {
-            let tag = d.tag().map_err(cerr)?;
-            match (tag.as_u64(), item(d, depth + 1)?) {
-                // Smithy's rpcv2-CBOR timestamps: tag 1, epoch seconds (integer or float).
-                (1, Value::Num(secs)) => Value::Time(secs),
-                (_, v) => v,
-            }
-        }
-        Type::Simple | Type::Break | Type::Unknown(_) => {
-            return Err(ser(format!("unexpected CBOR item {t}")));
-        }
-    })
-}
-
-fn half(bits: u16) -> f64 {
-    let sign = if bits & 0x8000 != 0 { -1.0 } else { 1.0 };
-    let exp = i32::from((bits >> 10) & 0x1f);
-    let frac = f64::from(bits & 0x3ff);
-    sign * match exp {
-        0 => frac * 2f64.powi(-24),
-        31 if frac == 0.0 => f64::INFINITY,
-        31 => f64::NAN,
-        e => (1.0 + frac / 1024.0) * 2f64.powi(e - 15),
-    }
-}
-
-fn each(
-    d: &mut Decoder<'_>,
-    len: Option<u64>,
-    mut f: impl FnMut(&mut Decoder<'_>) -> Result<(), CloudWatchError>,
-) -> Result<(), CloudWatchError> {
-    match len {
-        Some(n) => {
-            for _ in 0..n {
-                f(d)?;
-            }
-        }
-        None => loop {
-            if d.datatype().map_err(cerr)? == Type::Break {
-                d.set_position(d.position() + 1);
-                break;
-            }
-            f(d)?;
+/// Maps a decoded CBOR item onto the document model.
+fn from_tree(c: Cbor) -> Value {
+    match c {
+        Cbor::Null => Value::Null,
+        // No PutMetricData member is a blob.
+        Cbor::Bytes(_) => Value::Null,
+        Cbor::Bool(b) => Value::Bool(b),
+        Cbor::Int(i) => Value::Num(i as f64),
+        Cbor::Float(f) => Value::Num(f),
+        Cbor::Text(s) => Value::Str(s),
+        Cbor::Array(items) => Value::List(items.into_iter().map(from_tree).collect()),
+        Cbor::Map(entries) => Value::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k, from_tree(v)))
+                .collect(),
+        ),
+        Cbor::Tagged(tag, inner) => match (tag, from_tree(*inner)) {
+            // Smithy's rpcv2-CBOR timestamps: tag 1, epoch seconds (integer or float).
+            (TAG_EPOCH, Value::Num(secs)) => Value::Time(secs),
+            (_, v) => v,
         },
     }
-    Ok(())
 }
 
 /// An awsQuery form body: its flat `A.member.1.B=v` pairs as a tree, plus the `Action` parameter.

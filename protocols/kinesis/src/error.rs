@@ -229,7 +229,7 @@ fn modelled(
     modelled_with(status, error_type, "message", message, format)
 }
 
-/// A SigV4 failure as Kinesis names it (the variants the server and `strait_kinesis::sigv4` report).
+/// A SigV4 failure as Kinesis names it (the variants `strait_aws::sigv4` reports).
 impl From<SigV4Error> for KinesisError {
     fn from(e: SigV4Error) -> KinesisError {
         match e {

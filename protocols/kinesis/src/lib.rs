@@ -7,7 +7,6 @@
 //! - [`codec`]: AWS JSON 1.1 and CBOR bodies to and from a format-neutral [`Value`].
 //! - [`model`]: validation against the service model (generated from botocore's), with AWS's
 //!   `SerializationException` / `ValidationException` messages.
-//! - [`sigv4`]: AWS Signature Version 4 verification (from `strait-aws`) with failures as [`KinesisError`]s.
 //! - [`authz`]: the ACL operation and resource each operation requires; [`Kinesis::handle`] asks the request's
 //!   authorizer ([`RequestContext`]) once, before the operation runs.
 //! - [`wire`]: the two body formats.
@@ -48,7 +47,6 @@ pub mod operation;
 mod ops;
 pub mod read;
 pub mod service;
-pub mod sigv4;
 mod start;
 pub mod state;
 pub mod store;

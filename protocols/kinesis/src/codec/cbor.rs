@@ -2,161 +2,37 @@
 //!
 //! Blobs are byte strings. Timestamps follow what the Java SDK does rather than RFC 8949: tag 1 followed by an
 //! integer of epoch **milliseconds** on output; on input tag 1 or no tag, integer (milliseconds) or float (seconds,
-//! as smithy's CBOR writers send them). Decoding uses minicbor; encoding is a few lines of shortest-form heads.
+//! as smithy's CBOR writers send them). Decoding and the writer primitives are `strait_aws::cbor`, shared with
+//! CloudWatch; this module maps its neutral tree onto [`Value`] and renders a [`Value`].
 
-use minicbor::Decoder;
-use minicbor::data::Type;
+use strait_aws::cbor::{self, Cbor, TAG_EPOCH};
 
 use super::{DecodeError, MAX_DEPTH};
 use crate::value::Value;
 
-/// CBOR tag 1: epoch-based date/time.
-const TAG_EPOCH: u64 = 1;
-
 pub(super) fn decode(body: &[u8]) -> Result<Value, DecodeError> {
-    let mut d = Decoder::new(body);
-    let v = item(&mut d, 0)?;
-    if d.position() != body.len() {
-        return Err(DecodeError("trailing bytes after the CBOR body".into()));
-    }
-    Ok(v)
+    let tree = cbor::decode(body, MAX_DEPTH).map_err(|e| DecodeError(e.0))?;
+    Ok(value(tree))
 }
 
-fn err(e: minicbor::decode::Error) -> DecodeError {
-    DecodeError(format!("Invalid CBOR in request body: {e}"))
-}
-
-fn item(d: &mut Decoder<'_>, depth: usize) -> Result<Value, DecodeError> {
-    if depth > MAX_DEPTH {
-        return Err(DecodeError("request body is nested too deeply".into()));
-    }
-    let t = d.datatype().map_err(err)?;
-    Ok(match t {
-        Type::Bool => Value::Bool(d.bool().map_err(err)?),
-        Type::Null | Type::Undefined => {
-            d.skip().map_err(err)?;
-            Value::Null
-        }
-        Type::U8
-        | Type::U16
-        | Type::U32
-        | Type::U64
-        | Type::I8
-        | Type::I16
-        | Type::I32
-        | Type::I64
-        | Type::Int => {
-            let i = i128::from(d.int().map_err(err)?);
-            match i64::try_from(i) {
-                Ok(i) => Value::Int(i),
-                Err(_) => Value::Float(i as f64),
-            }
-        }
-        Type::F16 => {
-            // minicbor decodes half floats only with its `half` feature; the format is simple enough.
-            let at = d.position();
-            let bits = d
-                .input()
-                .get(at + 1..at + 3)
-                .map(|b| u16::from_be_bytes([b[0], b[1]]))
-                .ok_or_else(|| DecodeError("truncated CBOR half float".into()))?;
-            d.set_position(at + 3);
-            Value::Float(half(bits))
-        }
-        Type::F32 => Value::Float(f64::from(d.f32().map_err(err)?)),
-        Type::F64 => Value::Float(d.f64().map_err(err)?),
-        Type::Bytes => Value::Blob(d.bytes().map_err(err)?.to_vec()),
-        Type::BytesIndef => {
-            let mut out = Vec::new();
-            for chunk in d.bytes_iter().map_err(err)? {
-                out.extend_from_slice(chunk.map_err(err)?);
-            }
-            Value::Blob(out)
-        }
-        Type::String => Value::Str(d.str().map_err(err)?.to_string()),
-        Type::StringIndef => {
-            let mut out = String::new();
-            for chunk in d.str_iter().map_err(err)? {
-                out.push_str(chunk.map_err(err)?);
-            }
-            Value::Str(out)
-        }
-        Type::Array | Type::ArrayIndef => {
-            let len = d.array().map_err(err)?;
-            let mut out = Vec::new();
-            each(d, len, |d| {
-                out.push(item(d, depth + 1)?);
-                Ok(())
-            })?;
-            Value::List(out)
-        }
-        Type::Map | Type::MapIndef => {
-            let len = d.map().map_err(err)?;
-            let mut out = Vec::new();
-            each(d, len, |d| {
-                let k = match item(d, depth + 1)? {
-                    Value::Str(s) => s,
-                    other => {
-                        return Err(DecodeError(format!(
-                            "CBOR map keys must be text strings, found {other:?}"
-                        )));
-                    }
-                };
-                out.push((k, item(d, depth + 1)?));
-                Ok(())
-            })?;
-            Value::Map(out)
-        }
-        Type::Tag => {
-            let tag = d.tag().map_err(err)?;
-            let inner = item(d, depth + 1)?;
-            match (tag.as_u64(), inner) {
-                (TAG_EPOCH, Value::Int(ms)) => Value::Timestamp(ms),
-                (TAG_EPOCH, Value::Float(secs)) => Value::Timestamp((secs * 1000.0).round() as i64),
-                // Other tags carry no meaning in Kinesis shapes; the tagged value stands for itself.
-                (_, v) => v,
-            }
-        }
-        Type::Simple | Type::Break | Type::Unknown(_) => {
-            return Err(DecodeError(format!("unexpected CBOR item {t}")));
-        }
-    })
-}
-
-/// An IEEE 754 half-precision float.
-fn half(bits: u16) -> f64 {
-    let sign = if bits & 0x8000 != 0 { -1.0 } else { 1.0 };
-    let exp = i32::from((bits >> 10) & 0x1f);
-    let frac = f64::from(bits & 0x3ff);
-    sign * match exp {
-        0 => frac * 2f64.powi(-24),
-        31 if frac == 0.0 => f64::INFINITY,
-        31 => f64::NAN,
-        e => (1.0 + frac / 1024.0) * 2f64.powi(e - 15),
-    }
-}
-
-/// Runs `f` once per element of a definite (`Some(n)`) or indefinite (`None`, ended by a break) container.
-fn each(
-    d: &mut Decoder<'_>,
-    len: Option<u64>,
-    mut f: impl FnMut(&mut Decoder<'_>) -> Result<(), DecodeError>,
-) -> Result<(), DecodeError> {
-    match len {
-        Some(n) => {
-            for _ in 0..n {
-                f(d)?;
-            }
-        }
-        None => loop {
-            if d.datatype().map_err(err)? == Type::Break {
-                d.set_position(d.position() + 1);
-                break;
-            }
-            f(d)?;
+/// Maps a decoded item (moving its strings and blobs, no copies).
+fn value(c: Cbor) -> Value {
+    match c {
+        Cbor::Null => Value::Null,
+        Cbor::Bool(b) => Value::Bool(b),
+        Cbor::Int(i) => Value::Int(i),
+        Cbor::Float(f) => Value::Float(f),
+        Cbor::Bytes(b) => Value::Blob(b),
+        Cbor::Text(s) => Value::Str(s),
+        Cbor::Array(items) => Value::List(items.into_iter().map(value).collect()),
+        Cbor::Map(entries) => Value::Map(entries.into_iter().map(|(k, v)| (k, value(v))).collect()),
+        Cbor::Tagged(tag, inner) => match (tag, value(*inner)) {
+            (TAG_EPOCH, Value::Int(ms)) => Value::Timestamp(ms),
+            (TAG_EPOCH, Value::Float(secs)) => Value::Timestamp((secs * 1000.0).round() as i64),
+            // Other tags carry no meaning in Kinesis shapes; the tagged value stands for itself.
+            (_, v) => v,
         },
     }
-    Ok(())
 }
 
 pub(super) fn encode(v: &Value) -> Vec<u8> {
@@ -165,66 +41,31 @@ pub(super) fn encode(v: &Value) -> Vec<u8> {
     out
 }
 
-/// Appends a major type and argument in the shortest form.
-fn head(out: &mut Vec<u8>, major: u8, n: u64) {
-    let m = major << 5;
-    if n < 24 {
-        out.push(m | n as u8);
-    } else if let Ok(n) = u8::try_from(n) {
-        out.extend_from_slice(&[m | 24, n]);
-    } else if let Ok(n) = u16::try_from(n) {
-        out.push(m | 25);
-        out.extend_from_slice(&n.to_be_bytes());
-    } else if let Ok(n) = u32::try_from(n) {
-        out.push(m | 26);
-        out.extend_from_slice(&n.to_be_bytes());
-    } else {
-        out.push(m | 27);
-        out.extend_from_slice(&n.to_be_bytes());
-    }
-}
-
-fn int(out: &mut Vec<u8>, i: i64) {
-    if i >= 0 {
-        head(out, 0, i as u64);
-    } else {
-        head(out, 1, (-1 - i) as u64);
-    }
-}
-
-pub(crate) fn text(out: &mut Vec<u8>, s: &str) {
-    head(out, 3, s.len() as u64);
-    out.extend_from_slice(s.as_bytes());
-}
-
 fn write(out: &mut Vec<u8>, v: &Value) {
     match v {
         Value::Null => out.push(0xf6),
         Value::Bool(b) => out.push(if *b { 0xf5 } else { 0xf4 }),
-        Value::Int(i) => int(out, *i),
+        Value::Int(i) => cbor::int(out, *i),
         Value::Float(f) => {
             out.push(0xfb);
             out.extend_from_slice(&f.to_be_bytes());
         }
-        Value::Str(s) => text(out, s),
-        Value::Blob(b) => {
-            head(out, 2, b.len() as u64);
-            out.extend_from_slice(b);
-        }
+        Value::Str(s) => cbor::text(out, s),
+        Value::Blob(b) => cbor::bytes(out, b),
         Value::Timestamp(ms) => {
-            head(out, 6, TAG_EPOCH);
-            int(out, *ms);
+            cbor::head(out, 6, TAG_EPOCH);
+            cbor::int(out, *ms);
         }
         Value::List(l) => {
-            head(out, 4, l.len() as u64);
+            cbor::head(out, 4, l.len() as u64);
             for v in l {
                 write(out, v);
             }
         }
         Value::Map(m) => {
-            head(out, 5, m.len() as u64);
+            cbor::head(out, 5, m.len() as u64);
             for (k, v) in m {
-                text(out, k);
+                cbor::text(out, k);
                 write(out, v);
             }
         }
