@@ -8,6 +8,7 @@
 //!   authorizer).
 //! - [`clock`]: the injectable [`Clock`]; [`time`]: AWS's date forms.
 //! - [`envelope`]: AWS error bodies (JSON `__type`/`message`, CBOR, awsQuery XML).
+//! - [`operations`]: the `aws_operations!` macro behind each service's `Operation` enum.
 //! - [`cbor`]: the bounded CBOR decoder (into a neutral tree each service maps onto its model) and the writer
 //!   primitives.
 
@@ -15,6 +16,7 @@ pub mod cbor;
 pub mod clock;
 pub mod context;
 pub mod envelope;
+pub mod operations;
 pub mod sigv4;
 pub mod time;
 

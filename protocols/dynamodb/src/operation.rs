@@ -8,43 +8,8 @@
 use serde_json::Value as Json;
 use strait_access::Operation as Acl;
 
-macro_rules! operations {
-    ($($op:ident),+ $(,)?) => {
-        /// A DynamoDB operation; [`Operation::name`] is its wire name.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum Operation {
-            $($op,)+
-        }
-
-        impl Operation {
-            /// Every operation, in the order of [`crate::OPERATIONS`].
-            pub const ALL: &'static [Operation] = &[$(Operation::$op,)+];
-
-            pub fn name(self) -> &'static str {
-                match self {
-                    $(Operation::$op => stringify!($op),)+
-                }
-            }
-
-            /// The IAM action, e.g. `"dynamodb:PutItem"`.
-            pub fn iam_action(self) -> &'static str {
-                match self {
-                    $(Operation::$op => concat!("dynamodb:", stringify!($op)),)+
-                }
-            }
-
-            /// Looks an operation up by its exact wire name.
-            pub fn from_name(name: &str) -> Option<Operation> {
-                match name {
-                    $(stringify!($op) => Some(Operation::$op),)+
-                    _ => None,
-                }
-            }
-        }
-    };
-}
-
-operations! {
+strait_aws::aws_operations! {
+    "dynamodb";
     CreateTable,
     DescribeTable,
     UpdateTable,

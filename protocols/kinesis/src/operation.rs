@@ -3,48 +3,10 @@
 /// The service part of every Kinesis `X-Amz-Target` header (botocore `targetPrefix`).
 pub const TARGET_PREFIX: &str = "Kinesis_20131202";
 
-// One list drives the enum, its names and its lookup, so a new operation cannot be added to one and
-// forgotten in another.
-macro_rules! operations {
-    ($($op:ident),+ $(,)?) => {
-        /// A Kinesis API operation. Its `Debug` form and [`Operation::name`] are the wire name.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum Operation {
-            $($op,)+
-        }
-
-        impl Operation {
-            /// Every operation, in alphabetical order.
-            pub const ALL: &'static [Operation] = &[$(Operation::$op,)+];
-
-            /// The operation's wire name, e.g. `"PutRecords"`.
-            pub fn name(self) -> &'static str {
-                match self {
-                    $(Operation::$op => stringify!($op),)+
-                }
-            }
-
-            /// The IAM action of the operation, e.g. `"kinesis:PutRecords"` (access-denied messages and audits).
-            pub fn iam_action(self) -> &'static str {
-                match self {
-                    $(Operation::$op => concat!("kinesis:", stringify!($op)),)+
-                }
-            }
-
-            /// Looks an operation up by its exact wire name; AWS matches names case-sensitively.
-            pub fn from_name(name: &str) -> Option<Operation> {
-                match name {
-                    $(stringify!($op) => Some(Operation::$op),)+
-                    _ => None,
-                }
-            }
-        }
-    };
-}
-
 // The operations of the botocore service model that Strait intends to serve or to refuse explicitly.
 // Anything else is an unknown operation, exactly as AWS treats it.
-operations! {
+strait_aws::aws_operations! {
+    "kinesis";
     AddTagsToStream,
     CreateStream,
     DecreaseStreamRetentionPeriod,
