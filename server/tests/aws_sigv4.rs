@@ -11,7 +11,7 @@ use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use common::http1;
-use strait_kinesis::sigv4::AccessKey;
+use strait_aws::sigv4::AccessKey;
 use tokio::net::TcpListener;
 
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";

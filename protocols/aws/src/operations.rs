@@ -44,6 +44,8 @@ macro_rules! aws_operations {
 
 #[cfg(test)]
 mod tests {
+    // The macro defines a service's public API; here it is private to the test.
+    #[allow(unreachable_pub)]
     mod svc {
         crate::aws_operations!("svc"; GetThing, PutThing);
     }

@@ -7,6 +7,8 @@ mod common;
 
 use std::sync::Arc;
 
+use common::TestBroker;
+use common::records::*;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
@@ -15,10 +17,8 @@ use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
-use common::records::*;
 use strait_kafka::BrokerConfig;
 use strait_kafka::api::authz::{Rule, rule};
-use common::TestBroker;
 
 const TOPIC: i16 = ResponseError::TopicAuthorizationFailed.code();
 const GROUP: i16 = ResponseError::GroupAuthorizationFailed.code();

@@ -5,12 +5,12 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
+use common::TestBroker;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 use strait_access::{Access, Authorizer, Decision, Operation, Resource};
 use strait_kafka::BrokerConfig;
-use common::TestBroker;
 
 /// Denies WRITE on topic "ro", CLUSTER_ACTION on the cluster and ALTER_CONFIGS on group "g"; records the API
 /// name of every question.

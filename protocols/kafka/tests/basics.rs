@@ -3,11 +3,11 @@
 mod common;
 
 use bytes::{BufMut, BytesMut};
+use common::TestBroker;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, MetadataRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use common::TestBroker;
 
 #[tokio::test]
 async fn api_versions_lists_implemented_apis() {

@@ -3,17 +3,17 @@
 
 mod common;
 
+use common::TestBroker;
+use common::records::*;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::{CreateTopicsRequest, DescribeConfigsRequest};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
-use common::records::*;
 use strait_kafka::api::closed_partitions::CLOSED_PARTITIONS_CONFIG;
 use strait_shard_map::ShardMap;
 use strait_shard_map::stored::{META_TABLE, stream_key};
-use common::TestBroker;
 
 const TOPIC: i8 = 2;
 

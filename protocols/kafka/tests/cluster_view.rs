@@ -6,17 +6,17 @@ mod common;
 
 use std::sync::Arc;
 
+use common::TestBroker;
+use common::records::*;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{FindCoordinatorRequest, MetadataRequest};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
-use common::records::*;
 use strait_engine::cluster::{
     ClusterView, Coordinator, CoordinatorKind, Endpoint, LeadershipHook, NodeId, NodeInfo,
     PartitionLeadership,
 };
 use strait_kafka::BrokerConfig;
-use common::TestBroker;
 
 const NOT_LEADER: i16 = ResponseError::NotLeaderOrFollower.code();
 

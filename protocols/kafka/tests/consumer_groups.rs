@@ -6,6 +6,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use common::TestBroker;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::consumer_group_heartbeat_request::TopicPartitions;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
@@ -19,7 +20,6 @@ use kafka_protocol::messages::{
     OffsetCommitRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
-use common::TestBroker;
 
 fn s(v: &str) -> StrBytes {
     StrBytes::from_string(v.to_string())

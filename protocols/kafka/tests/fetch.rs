@@ -5,12 +5,12 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use common::TestBroker;
+use common::records::*;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_request::FetchTopic;
 use kafka_protocol::records::Compression;
-use common::records::*;
 use strait_engine::AppendOptions;
-use common::TestBroker;
 
 async fn fill(t: &mut TestBroker, topic: &str, partition: i32, batches: usize, per: usize) {
     for i in 0..batches {

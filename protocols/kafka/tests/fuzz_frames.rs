@@ -14,10 +14,10 @@ mod common;
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 use bytes::{BufMut, Bytes, BytesMut};
+use common::TestBroker;
 use proptest::prelude::*;
 use strait_kafka::Session;
 use strait_kafka::api::SUPPORTED;
-use common::TestBroker;
 
 /// A syntactically plausible frame: a supported (key, version), a correlation id, a client id, then `body`.
 fn frame(idx: usize, version_pick: u16, body: &[u8]) -> Bytes {

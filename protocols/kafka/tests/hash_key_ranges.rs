@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::TestBroker;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::describe_configs_response::DescribeConfigsResult;
@@ -13,7 +14,6 @@ use strait_shard_map::stored::{
     HASH_KEY_RANGES_CONFIG, META_TABLE, hash_key_ranges_config, parse_hash_key_ranges_config,
     stream_key,
 };
-use common::TestBroker;
 
 const TOPIC: i8 = 2;
 const DEFAULT_CONFIG: i8 = 5;

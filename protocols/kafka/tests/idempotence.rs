@@ -3,16 +3,16 @@
 mod common;
 
 use bytes::{Bytes, BytesMut};
+use common::TestBroker;
+use common::records::*;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{
     InitProducerIdRequest, ProduceRequest, ProduceResponse, RequestHeader, ResponseHeader,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request};
 use kafka_protocol::records::Compression;
-use common::records::*;
 use strait_engine::MetaOp;
 use strait_kafka::{Broker, Session};
-use common::TestBroker;
 
 const TOPIC: &str = "idem";
 

@@ -4,6 +4,7 @@
 mod common;
 
 use bytes::Bytes;
+use common::TestBroker;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
@@ -18,7 +19,6 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use strait_engine::batch::{BatchBuilder, RecordInput};
 use strait_kafka::BrokerConfig;
-use common::TestBroker;
 
 const OFFSETS: &str = "__consumer_offsets";
 

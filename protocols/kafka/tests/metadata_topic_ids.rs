@@ -4,11 +4,11 @@
 
 mod common;
 
+use common::TestBroker;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{MetadataRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use common::TestBroker;
 
 fn by_id(id: uuid::Uuid, name: Option<&str>) -> MetadataRequestTopic {
     MetadataRequestTopic::default()

@@ -2,6 +2,8 @@
 
 mod common;
 
+use common::TestBroker;
+use common::records::*;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_for_leader_epoch_request::{
     OffsetForLeaderPartition, OffsetForLeaderTopic,
@@ -10,8 +12,6 @@ use kafka_protocol::messages::{
     ListOffsetsRequest, ListOffsetsResponse, OffsetForLeaderEpochRequest,
 };
 use kafka_protocol::records::Compression;
-use common::records::*;
-use common::TestBroker;
 
 /// `(error, timestamp, offset, leader epoch)` of the single answer.
 fn answer(r: &ListOffsetsResponse) -> (i16, i64, i64, i32) {

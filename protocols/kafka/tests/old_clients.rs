@@ -4,8 +4,8 @@
 mod common;
 
 use bytes::{Buf, BufMut, BytesMut};
-use kafka_protocol::messages::ApiKey;
 use common::TestBroker;
+use kafka_protocol::messages::ApiKey;
 
 fn put_compact_string(buf: &mut BytesMut, s: &str) {
     buf.put_u8(u8::try_from(s.len() + 1).expect("short string"));

@@ -5,14 +5,14 @@ mod common;
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
+use common::TestBroker;
+use common::records::*;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{InitProducerIdRequest, ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
-use common::records::*;
 use strait_kafka::BrokerConfig;
-use common::TestBroker;
 
 fn part(r: &ProduceResponse) -> (i16, i64) {
     let p = &r.responses[0].partition_responses[0];

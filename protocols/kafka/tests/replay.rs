@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
+use common::TestBroker;
+use common::records::{batch, name, produce};
 use indexmap::IndexMap;
 use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
 use kafka_protocol::messages::incremental_alter_configs_request::{
@@ -34,7 +36,6 @@ use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use kafka_protocol::records::{
     Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
-use common::records::{batch, name, produce};
 use strait_engine::{MetaOp, MetaStore, Tables};
 use strait_kafka::GroupOffsets;
 use strait_kafka::producer::{BatchMeta, ProducerStates};
@@ -42,7 +43,6 @@ use strait_kafka::share::wire::{self, AckBatch, PartitionReq, ShareRequest, Topi
 use strait_kafka::share::{ShareConfig, ShareCoordinator, ShareSnapshot};
 use strait_kafka::txn::cache::TxnSnapshot;
 use strait_kafka::txn::{TxnConfig, TxnCoordinator};
-use common::TestBroker;
 
 const TOPIC: &str = "replayed";
 const SHARED: &str = "shared";

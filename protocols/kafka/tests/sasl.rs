@@ -2,13 +2,13 @@
 
 mod common;
 
+use common::TestBroker;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{
     ApiVersionsRequest, MetadataRequest, SaslAuthenticateRequest, SaslHandshakeRequest,
 };
 use kafka_protocol::protocol::StrBytes;
 use strait_kafka::BrokerConfig;
-use common::TestBroker;
 
 async fn sasl_broker() -> TestBroker {
     let mut cfg = BrokerConfig::default();

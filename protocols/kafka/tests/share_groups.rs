@@ -7,6 +7,8 @@ mod common;
 use std::collections::BTreeMap;
 
 use bytes::BytesMut;
+use common::TestBroker;
+use common::records::*;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::alter_share_group_offsets_request::{
     AlterShareGroupOffsetsRequestPartition, AlterShareGroupOffsetsRequestTopic,
@@ -25,11 +27,9 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use kafka_protocol::records::Compression;
-use common::records::*;
 use strait_kafka::share::wire::{
     self, AckBatch, PartitionReq, ShareRequest, ShareResponse, TopicReq,
 };
-use common::TestBroker;
 
 fn s(v: &str) -> StrBytes {
     StrBytes::from_string(v.to_string())

@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use common::TestBroker;
+use common::records::{fetch, fetch_partition, list_offsets, name, produce};
 use indexmap::IndexMap;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
@@ -25,10 +27,8 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{
     Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
-use common::records::{fetch, fetch_partition, list_offsets, name, produce};
 use strait_kafka::BrokerConfig;
 use strait_kafka::txn::TxnConfig;
-use common::TestBroker;
 
 const TOPIC: &str = "txn-topic";
 

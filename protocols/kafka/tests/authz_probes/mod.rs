@@ -35,8 +35,8 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use strait_kafka::share::wire::{self, PartitionReq, ShareRequest, ShareResponse, TopicReq};
 
-use crate::common::records::name;
 use crate::common::TestBroker;
+use crate::common::records::name;
 use crate::{CLUSTER, GROUP, TOPIC, TXN, s};
 
 /// Kafka's config resource types.
