@@ -473,14 +473,18 @@ impl Engine {
         }
     }
 
+    fn topic_entry(&self, name: &str) -> Result<Arc<Topic>> {
+        read(&self.inner.topics)
+            .get(name)
+            .cloned()
+            .ok_or_else(|| EngineError::UnknownTopic(name.to_string()))
+    }
+
     /// Deletes a topic: metadata first (so a crash cannot resurrect it), then its partitions' files.
     pub async fn delete_topic(&self, name: &str) -> Result<()> {
         self.check_open()?;
         let _admin = self.inner.admin.lock().await;
-        let topic = read(&self.inner.topics)
-            .get(name)
-            .cloned()
-            .ok_or_else(|| EngineError::UnknownTopic(name.to_string()))?;
+        let topic = self.topic_entry(name)?;
         let mut prefix = name.as_bytes().to_vec();
         prefix.push(0);
         self.inner
@@ -533,10 +537,7 @@ impl Engine {
     pub async fn create_partitions(&self, name: &str, total: u32) -> Result<TopicInfo> {
         self.check_open()?;
         let _admin = self.inner.admin.lock().await;
-        let topic = read(&self.inner.topics)
-            .get(name)
-            .cloned()
-            .ok_or_else(|| EngineError::UnknownTopic(name.to_string()))?;
+        let topic = self.topic_entry(name)?;
         let current = topic.partitions.len() as u32;
         if total <= current {
             return Err(EngineError::InvalidPartitions {
@@ -578,10 +579,7 @@ impl Engine {
         self.check_open()?;
         let config = self.inner.cfg.topic_defaults.with_overrides(&overrides)?;
         let _admin = self.inner.admin.lock().await;
-        let topic = read(&self.inner.topics)
-            .get(name)
-            .cloned()
-            .ok_or_else(|| EngineError::UnknownTopic(name.to_string()))?;
+        let topic = self.topic_entry(name)?;
         let mut record = topic.record.clone();
         record.overrides = overrides;
         self.persist_topic(&record, Vec::new()).await?;

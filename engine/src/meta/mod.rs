@@ -24,7 +24,7 @@ use crate::error::Result;
 
 pub use self::redb::RedbStore;
 pub(crate) use self::redb::{RETRY_MAX, RETRY_MIN};
-pub use watch::{MetaWatcher, Tables};
+pub use watch::{FirstCorruptRow, MetaWatcher, Tables};
 
 /// The future async [`MetaBackend`] methods return.
 pub type MetaFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -26,6 +26,31 @@ impl<F: Fn(&[MetaOp]) + Send + Sync> MetaWatcher for F {
     }
 }
 
+/// The first row a watcher could not decode. Watchers cannot fail (they run on the writer thread after the
+/// commit), so a cache records the damage here and its owner refuses to open over it.
+#[derive(Debug, Default)]
+pub struct FirstCorruptRow(std::sync::Mutex<Option<String>>);
+
+impl FirstCorruptRow {
+    /// Logs and keeps (if it is the first) "`what` metadata `key` is corrupt: `error`".
+    pub fn record(&self, what: &str, key: &[u8], error: &dyn std::fmt::Display) {
+        let message = format!(
+            "{what} metadata {} is corrupt: {error}",
+            String::from_utf8_lossy(key)
+        );
+        tracing::error!("{message}");
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(message);
+    }
+
+    /// The first corruption recorded, if any.
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
 /// Which tables a watcher follows.
 #[derive(Debug, Clone)]
 pub enum Tables {

@@ -12,7 +12,9 @@ use bytes::Bytes;
 
 use crate::batch::{self, BatchBuilder, BatchHeader, RecordInput};
 use crate::error::EngineError;
-use crate::partition::{AppendOptions, LocalLog, PartitionLog, REMOTE_TABLE, remote_key};
+use crate::partition::{
+    AppendOptions, LocalLog, PartitionLog, REMOTE_TABLE, SealedSegment, remote_key,
+};
 use crate::store::{RemoteSegment, RemoteStore, StoreFuture};
 use crate::{Engine, EngineConfig, MetaOp};
 
@@ -141,21 +143,15 @@ async fn all(p: &LocalLog) -> Result<Vec<(i64, Vec<u8>)>, EngineError> {
     Ok(out)
 }
 
-/// Uploads the oldest tierable segment's bytes to `store` and hands it over.
-async fn tier_one(p: &LocalLog, store: &MemStore) -> RemoteSegment {
-    let s = p
-        .tierable_segments()
-        .into_iter()
-        .next()
-        .expect("a tierable segment");
-    let key = format!("t-0/{:020}.log", s.base_offset);
+/// Copies a sealed segment's bytes into `store` under `key` and describes the copy.
+fn upload(store: &MemStore, s: &SealedSegment, key: String) -> RemoteSegment {
     let bytes = std::fs::read(&s.log_path).expect("segment file");
     store
         .objects
         .lock()
         .expect("lock")
         .insert(key.clone(), bytes);
-    let seg = RemoteSegment {
+    RemoteSegment {
         base_offset: s.base_offset,
         next_offset: s.next_offset,
         max_timestamp: s.max_timestamp,
@@ -163,7 +159,17 @@ async fn tier_one(p: &LocalLog, store: &MemStore) -> RemoteSegment {
         size_bytes: s.size_bytes,
         key,
         aborted: Vec::new(),
-    };
+    }
+}
+
+/// Uploads the oldest tierable segment's bytes to `store` and hands it over.
+async fn tier_one(p: &LocalLog, store: &MemStore) -> RemoteSegment {
+    let s = p
+        .tierable_segments()
+        .into_iter()
+        .next()
+        .expect("a tierable segment");
+    let seg = upload(store, &s, format!("t-0/{:020}.log", s.base_offset));
     p.adopt_remote(seg.clone()).await.expect("adopt");
     assert!(
         !s.log_path.exists(),
@@ -278,22 +284,7 @@ async fn a_crash_between_recording_an_upload_and_deleting_the_local_files_is_fin
     let before = all(&p).await.expect("read");
     // What `adopt_remote` does up to its crash point: the object and the row, not the local deletion.
     let s = p.tierable_segments().into_iter().next().expect("tierable");
-    let key = "t-0/crashed".to_string();
-    let bytes = std::fs::read(&s.log_path).expect("segment file");
-    store
-        .objects
-        .lock()
-        .expect("lock")
-        .insert(key.clone(), bytes);
-    let seg = RemoteSegment {
-        base_offset: s.base_offset,
-        next_offset: s.next_offset,
-        max_timestamp: s.max_timestamp,
-        max_timestamp_offset: s.max_timestamp_offset,
-        size_bytes: s.size_bytes,
-        key,
-        aborted: Vec::new(),
-    };
+    let seg = upload(&store, &s, "t-0/crashed".to_string());
     e.meta()
         .commit(vec![MetaOp::Put {
             table: REMOTE_TABLE.into(),

@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
+use strait_engine::meta::FirstCorruptRow;
 use strait_engine::{EngineError, MetaOp, MetaStore, MetaWatcher, Tables};
 
 use crate::store::{
@@ -36,7 +37,7 @@ pub struct TableCache {
     /// Touched only by the watcher (and snapshots), always after `state`'s lock.
     orphans: Mutex<Orphans>,
     /// The first row that did not decode, if any: the front end refuses to open over damaged metadata.
-    corrupt: Mutex<Option<String>>,
+    corrupt: FirstCorruptRow,
 }
 
 impl TableCache {
@@ -73,22 +74,11 @@ impl TableCache {
 
     /// The first corrupt row seen, if any.
     pub fn corrupt(&self) -> Option<String> {
-        self.corrupt
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.corrupt.get()
     }
 
     fn mark_corrupt(&self, key: &[u8], e: &dyn std::fmt::Display) {
-        let what = format!(
-            "DynamoDB metadata {} is corrupt: {e}",
-            String::from_utf8_lossy(key)
-        );
-        tracing::error!("{what}");
-        self.corrupt
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_or_insert(what);
+        self.corrupt.record("DynamoDB", key, e);
     }
 
     fn put(&self, st: &mut State, orphans: &mut Orphans, key: &[u8], value: &[u8]) {

@@ -12,10 +12,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use common::TestBroker;
-use common::records::{batch, name, produce};
-use indexmap::IndexMap;
+use common::records::{batch, name, produce, txn_batch};
 use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
 use kafka_protocol::messages::incremental_alter_configs_request::{
     AlterConfigsResource, AlterableConfig,
@@ -27,19 +26,16 @@ use kafka_protocol::messages::txn_offset_commit_request::{
     TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
 };
 use kafka_protocol::messages::{
-    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, ApiKey, EndTxnRequest, GroupId,
+    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, EndTxnRequest, GroupId,
     IncrementalAlterConfigsRequest, InitProducerIdRequest, OffsetCommitRequest, ProducerId,
-    RequestHeader, ResponseHeader, ShareGroupHeartbeatRequest, TransactionalId,
-    TxnOffsetCommitRequest,
+    ShareGroupHeartbeatRequest, TransactionalId, TxnOffsetCommitRequest,
 };
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::records::Compression;
 use strait_engine::{MetaOp, MetaStore, Tables};
 use strait_kafka::GroupOffsets;
 use strait_kafka::producer::{BatchMeta, ProducerStates};
-use strait_kafka::share::wire::{self, AckBatch, PartitionReq, ShareRequest, TopicReq};
+use strait_kafka::share::wire::{AckBatch, PartitionReq, ShareRequest, TopicReq};
 use strait_kafka::share::{ShareConfig, ShareCoordinator, ShareSnapshot};
 use strait_kafka::txn::cache::TxnSnapshot;
 use strait_kafka::txn::{TxnConfig, TxnCoordinator};
@@ -189,40 +185,6 @@ async fn end(t: &mut TestBroker, txn: &str, (pid, epoch): (i64, i16), commit: bo
     assert_eq!(r.error_code, 0);
 }
 
-/// A transactional batch of `values` from (pid, epoch) at sequence `seq`.
-fn txn_batch(values: &[&str], (pid, epoch): (i64, i16), seq: i32) -> Bytes {
-    let records: Vec<Record> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| Record {
-            transactional: true,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: pid,
-            producer_epoch: epoch,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: seq + i as i32,
-            timestamp: 1000 + i as i64,
-            key: None,
-            value: Some(Bytes::from(v.to_string())),
-            headers: IndexMap::new(),
-        })
-        .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .expect("encode");
-    buf.freeze()
-}
-
 async fn send(t: &mut TestBroker, topic: &str, p: i32, records: Bytes) {
     let r = t.call(9, &produce(topic, p, records, -1)).await;
     assert_eq!(r.responses[0].partition_responses[0].error_code, 0);
@@ -268,35 +230,7 @@ async fn set_group_config(t: &mut TestBroker, group: &str, key: &str, value: &st
 /// A ShareFetch (`fetch`) or ShareAcknowledge v2; returns the acquired (first, last) ranges and the
 /// acknowledgement error.
 async fn share_call(t: &mut TestBroker, fetch: bool, q: &ShareRequest) -> (Vec<(i64, i64)>, i16) {
-    let api = if fetch {
-        ApiKey::ShareFetch
-    } else {
-        ApiKey::ShareAcknowledge
-    };
-    let header = RequestHeader::default()
-        .with_request_api_key(api as i16)
-        .with_request_api_version(2)
-        .with_correlation_id(7)
-        .with_client_id(Some(s("replay-test")));
-    let mut buf = BytesMut::new();
-    header.encode(&mut buf, 2).expect("header");
-    if fetch {
-        wire::request::encode_share_fetch(&mut buf, q, 2);
-    } else {
-        wire::request::encode_share_acknowledge(&mut buf, q, 2);
-    }
-    let mut resp = t
-        .broker
-        .handle(&mut t.session, buf.freeze())
-        .await
-        .expect("handled")
-        .expect("a response");
-    ResponseHeader::decode(&mut resp, 1).expect("response header");
-    let r = if fetch {
-        wire::response::decode_share_fetch(&resp).expect("decode")
-    } else {
-        wire::response::decode_share_acknowledge(&resp, 2).expect("decode")
-    };
+    let r = common::share::share_call(t, fetch, q).await;
     let p = &r.topics[0].partitions[0];
     let acquired = p
         .acquired
@@ -369,19 +303,25 @@ async fn drive(t: &mut TestBroker) {
     // A committed transaction with data and offsets, an aborted one, and one left open.
     let committed = init(t, Some("tx-commit")).await;
     add_partitions(t, "tx-commit", committed, 0).await;
-    send(t, TOPIC, 0, txn_batch(&["t1", "t2"], committed, 0)).await;
+    send(
+        t,
+        TOPIC,
+        0,
+        txn_batch(&["t1", "t2"], committed.0, committed.1, 0),
+    )
+    .await;
     add_offsets_and_commit(t, "tx-commit", committed, "txn-group", 3).await;
     end(t, "tx-commit", committed, true).await;
     let aborted = init(t, Some("tx-abort")).await;
     add_partitions(t, "tx-abort", aborted, 1).await;
-    send(t, TOPIC, 1, txn_batch(&["x"], aborted, 0)).await;
+    send(t, TOPIC, 1, txn_batch(&["x"], aborted.0, aborted.1, 0)).await;
     end(t, "tx-abort", aborted, false).await;
     // Re-initialised: a new epoch for the same id.
     let again = init(t, Some("tx-abort")).await;
     assert_eq!((again.0, again.1), (aborted.0, aborted.1 + 1));
     let open = init(t, Some("tx-open")).await;
     add_partitions(t, "tx-open", open, 1).await;
-    send(t, TOPIC, 1, txn_batch(&["o"], open, 0)).await;
+    send(t, TOPIC, 1, txn_batch(&["o"], open.0, open.1, 0)).await;
     add_offsets_and_commit(t, "tx-open", open, "open-group", 1).await;
 
     // Share group: a config, a fetch and an acknowledgement that moves the start offset.

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use bytes::BytesMut;
 use common::TestBroker;
 use common::records::*;
+use common::share::share_call;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::alter_share_group_offsets_request::{
     AlterShareGroupOffsetsRequestPartition, AlterShareGroupOffsetsRequestTopic,
@@ -22,14 +23,11 @@ use kafka_protocol::messages::incremental_alter_configs_request::{
 use kafka_protocol::messages::{
     AlterShareGroupOffsetsRequest, ApiKey, DeleteGroupsRequest, DescribeConfigsRequest,
     DescribeShareGroupOffsetsRequest, GroupId, IncrementalAlterConfigsRequest, RequestHeader,
-    ResponseHeader, ShareGroupDescribeRequest, ShareGroupHeartbeatRequest,
-    ShareGroupHeartbeatResponse,
+    ShareGroupDescribeRequest, ShareGroupHeartbeatRequest, ShareGroupHeartbeatResponse,
 };
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use kafka_protocol::protocol::{Encodable, StrBytes};
 use kafka_protocol::records::Compression;
-use strait_kafka::share::wire::{
-    self, AckBatch, PartitionReq, ShareRequest, ShareResponse, TopicReq,
-};
+use strait_kafka::share::wire::{AckBatch, PartitionReq, ShareRequest, ShareResponse, TopicReq};
 
 fn s(v: &str) -> StrBytes {
     StrBytes::from_string(v.to_string())
@@ -86,40 +84,6 @@ async fn heartbeat(
         .with_member_epoch(epoch)
         .with_subscribed_topic_names(topics.map(|ts| ts.iter().map(|n| name(n)).collect()));
     t.call(1, &req).await
-}
-
-/// Sends a ShareFetch (`ack == false`) or ShareAcknowledge v2 encoded by hand and decodes the answer.
-async fn share_call(t: &mut TestBroker, fetch: bool, q: &ShareRequest) -> ShareResponse {
-    let api = if fetch {
-        ApiKey::ShareFetch
-    } else {
-        ApiKey::ShareAcknowledge
-    };
-    let header = RequestHeader::default()
-        .with_request_api_key(api as i16)
-        .with_request_api_version(2)
-        .with_correlation_id(7)
-        .with_client_id(Some(s("share-test")));
-    let mut buf = BytesMut::new();
-    header.encode(&mut buf, 2).expect("header");
-    if fetch {
-        wire::request::encode_share_fetch(&mut buf, q, 2);
-    } else {
-        wire::request::encode_share_acknowledge(&mut buf, q, 2);
-    }
-    let mut resp = t
-        .broker
-        .handle(&mut t.session, buf.freeze())
-        .await
-        .expect("handled")
-        .expect("a response");
-    let rh = ResponseHeader::decode(&mut resp, 1).expect("response header");
-    assert_eq!(rh.correlation_id, 7);
-    if fetch {
-        wire::response::decode_share_fetch(&resp).expect("decode")
-    } else {
-        wire::response::decode_share_acknowledge(&resp, 2).expect("decode")
-    }
 }
 
 fn fetch_req(group: &str, member: &str, epoch: i32, topic: uuid::Uuid) -> ShareRequest {

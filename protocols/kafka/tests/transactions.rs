@@ -7,10 +7,8 @@ mod common;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
 use common::TestBroker;
-use common::records::{fetch, fetch_partition, list_offsets, name, produce};
-use indexmap::IndexMap;
+use common::records::{fetch, fetch_partition, list_offsets, name, produce, txn_batch};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
@@ -24,9 +22,7 @@ use kafka_protocol::messages::{
     TransactionalId, TxnOffsetCommitRequest,
 };
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::RecordBatchDecoder;
 use strait_kafka::BrokerConfig;
 use strait_kafka::txn::TxnConfig;
 
@@ -115,40 +111,6 @@ async fn end(
     )
     .await
     .error_code
-}
-
-/// A transactional batch of `values` from (pid, epoch) starting at sequence `seq`.
-fn txn_batch(values: &[&str], pid: i64, epoch: i16, seq: i32) -> Bytes {
-    let records: Vec<Record> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| Record {
-            transactional: true,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: pid,
-            producer_epoch: epoch,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: seq + i as i32,
-            timestamp: 1000 + i as i64,
-            key: None,
-            value: Some(Bytes::from(v.to_string())),
-            headers: IndexMap::new(),
-        })
-        .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .expect("encode");
-    buf.freeze()
 }
 
 /// Produces a transactional batch to TOPIC-`partition`; (error, base offset).

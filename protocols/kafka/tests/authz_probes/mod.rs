@@ -2,7 +2,6 @@
 //! APIs: each sends a minimal valid request and returns the error code where Kafka puts its authorization error.
 //! APIs whose Kafka answer under deny is an empty listing assert that and return 0.
 
-use bytes::BytesMut;
 use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
 use kafka_protocol::messages::alter_share_group_offsets_request::{
     AlterShareGroupOffsetsRequestPartition, AlterShareGroupOffsetsRequestTopic,
@@ -32,8 +31,8 @@ use kafka_protocol::messages::txn_offset_commit_request::{
     TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
 };
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use strait_kafka::share::wire::{self, PartitionReq, ShareRequest, ShareResponse, TopicReq};
+
+use strait_kafka::share::wire::{PartitionReq, ShareRequest, ShareResponse, TopicReq};
 
 use crate::common::TestBroker;
 use crate::common::records::name;
@@ -344,31 +343,7 @@ pub(crate) fn expected(api: ApiKey) -> Option<i16> {
     })
 }
 
-/// Sends a ShareFetch or ShareAcknowledge v2 encoded by hand (the generated codec stops at v1).
+/// Sends a ShareFetch or ShareAcknowledge v2 (see `common::share`).
 async fn share_call(t: &mut TestBroker, api: ApiKey, q: &ShareRequest) -> ShareResponse {
-    let header = RequestHeader::default()
-        .with_request_api_key(api as i16)
-        .with_request_api_version(2)
-        .with_correlation_id(7)
-        .with_client_id(Some(StrBytes::from_static_str("authz-test")));
-    let mut buf = BytesMut::new();
-    header.encode(&mut buf, 2).expect("header");
-    let fetch = api == ApiKey::ShareFetch;
-    if fetch {
-        wire::request::encode_share_fetch(&mut buf, q, 2);
-    } else {
-        wire::request::encode_share_acknowledge(&mut buf, q, 2);
-    }
-    let mut resp = t
-        .broker
-        .handle(&mut t.session, buf.freeze())
-        .await
-        .expect("handled")
-        .expect("a response");
-    ResponseHeader::decode(&mut resp, 1).expect("response header");
-    if fetch {
-        wire::response::decode_share_fetch(&resp).expect("decode")
-    } else {
-        wire::response::decode_share_acknowledge(&resp, 2).expect("decode")
-    }
+    crate::common::share::share_call(t, api == ApiKey::ShareFetch, q).await
 }

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod group_harness;
 pub mod records;
+pub mod share;
 
 use bytes::BytesMut;
 use kafka_protocol::messages::{RequestHeader, ResponseHeader};

@@ -7,8 +7,9 @@
 //! removal is committed right after; see `store::lifecycle`).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
+use strait_engine::meta::FirstCorruptRow;
 use strait_engine::{MetaOp, MetaStore, Tables};
 use strait_shard_map::schema::record_belongs_to;
 
@@ -21,7 +22,7 @@ pub struct StreamCache {
     pub(super) streams: RwLock<BTreeMap<String, Arc<StreamHandle>>>,
     pub(super) account: RwLock<AccountSettings>,
     /// The first record that did not decode, if any: the front end refuses to open over damaged metadata.
-    pub(super) corrupt: Mutex<Option<String>>,
+    pub(super) corrupt: FirstCorruptRow,
 }
 
 impl StreamCache {
@@ -125,15 +126,7 @@ impl StreamCache {
     }
 
     fn mark_corrupt(&self, key: &[u8], e: &serde_json::Error) {
-        let what = format!(
-            "Kinesis metadata {} is corrupt: {e}",
-            String::from_utf8_lossy(key)
-        );
-        tracing::error!("{what}");
-        self.corrupt
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_or_insert(what);
+        self.corrupt.record("Kinesis", key, e);
     }
 }
 

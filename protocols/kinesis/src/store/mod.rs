@@ -103,12 +103,7 @@ impl Store {
     pub(crate) async fn open(engine: &Engine) -> Result<Store, KinesisError> {
         let meta = engine.meta().clone();
         let cache = StreamCache::follow(&meta).map_err(internal)?;
-        if let Some(what) = cache
-            .corrupt
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-        {
+        if let Some(what) = cache.corrupt.get() {
             return Err(KinesisError::Internal(what));
         }
         let secret = match meta.get(TABLE, ITERATOR_KEY).map_err(internal)? {
