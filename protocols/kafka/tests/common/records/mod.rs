@@ -29,13 +29,25 @@ pub fn batch_at(
     compression: Compression,
     producer: Option<Producer>,
 ) -> Bytes {
+    encode(values, timestamps, compression, producer, false)
+}
+
+/// The encoder behind [`batch_at`] and [`txn_batch`]: keyed (`k0`, `k1`, ...) plain records, or unkeyed
+/// transactional ones.
+fn encode(
+    values: &[&str],
+    timestamps: &[i64],
+    compression: Compression,
+    producer: Option<Producer>,
+    transactional: bool,
+) -> Bytes {
     let (pid, epoch, seq) = producer.unwrap_or((-1, -1, -1));
     let records: Vec<Record> = values
         .iter()
         .zip(timestamps)
         .enumerate()
         .map(|(i, (v, ts))| Record {
-            transactional: false,
+            transactional,
             control: false,
             delete_horizon: false,
             partition_leader_epoch: -1,
@@ -47,7 +59,7 @@ pub fn batch_at(
             // sequences still needs them to step with the offsets; -1 + i keeps the base sequence at -1.
             sequence: seq.wrapping_add(i as i32),
             timestamp: *ts,
-            key: Some(Bytes::from(format!("k{i}"))),
+            key: (!transactional).then(|| Bytes::from(format!("k{i}"))),
             value: Some(Bytes::from(v.to_string())),
             headers: IndexMap::new(),
         })
@@ -152,34 +164,12 @@ pub fn values(mut records: Bytes) -> Vec<(i64, String)> {
 
 /// A transactional batch of `values` from (pid, epoch) starting at sequence `seq`.
 pub fn txn_batch(values: &[&str], pid: i64, epoch: i16, seq: i32) -> Bytes {
-    let records: Vec<Record> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| Record {
-            transactional: true,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: pid,
-            producer_epoch: epoch,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: seq + i as i32,
-            timestamp: 1000 + i as i64,
-            key: None,
-            value: Some(Bytes::from(v.to_string())),
-            headers: IndexMap::new(),
-        })
-        .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
+    let ts: Vec<i64> = (0..values.len() as i64).map(|i| 1_000 + i).collect();
+    encode(
+        values,
+        &ts,
+        Compression::None,
+        Some((pid, epoch, seq)),
+        true,
     )
-    .expect("encode");
-    buf.freeze()
 }
