@@ -26,11 +26,17 @@ pub enum Cbor {
 
 /// Why a body is not acceptable CBOR. The text is what the services put in their serialization errors.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{0}")]
-pub struct CborError(pub String);
+pub enum CborError {
+    /// Not well-formed CBOR, or not the shape AWS bodies have (non-text map keys, trailing bytes).
+    #[error("{0}")]
+    Malformed(String),
+    /// Nested deeper than the caller allows: a refusal of this server, not a parse failure.
+    #[error("request body is nested too deeply")]
+    TooDeep,
+}
 
 fn err(e: minicbor::decode::Error) -> CborError {
-    CborError(format!("Invalid CBOR in request body: {e}"))
+    CborError::Malformed(format!("Invalid CBOR in request body: {e}"))
 }
 
 /// Decodes one complete CBOR item making up all of `body`, nested at most `max_depth` containers deep (bounds
@@ -39,14 +45,16 @@ pub fn decode(body: &[u8], max_depth: usize) -> Result<Cbor, CborError> {
     let mut d = Decoder::new(body);
     let v = item(&mut d, 0, max_depth)?;
     if d.position() != body.len() {
-        return Err(CborError("trailing bytes after the CBOR body".into()));
+        return Err(CborError::Malformed(
+            "trailing bytes after the CBOR body".into(),
+        ));
     }
     Ok(v)
 }
 
 fn item(d: &mut Decoder<'_>, depth: usize, max: usize) -> Result<Cbor, CborError> {
     if depth > max {
-        return Err(CborError("request body is nested too deeply".into()));
+        return Err(CborError::TooDeep);
     }
     let t = d.datatype().map_err(err)?;
     Ok(match t {
@@ -77,7 +85,7 @@ fn item(d: &mut Decoder<'_>, depth: usize, max: usize) -> Result<Cbor, CborError
                 .input()
                 .get(at + 1..at + 3)
                 .map(|b| u16::from_be_bytes([b[0], b[1]]))
-                .ok_or_else(|| CborError("truncated CBOR half float".into()))?;
+                .ok_or_else(|| CborError::Malformed("truncated CBOR half float".into()))?;
             d.set_position(at + 3);
             Cbor::Float(half(bits))
         }
@@ -115,7 +123,7 @@ fn item(d: &mut Decoder<'_>, depth: usize, max: usize) -> Result<Cbor, CborError
                 let k = match item(d, depth + 1, max)? {
                     Cbor::Text(s) => s,
                     other => {
-                        return Err(CborError(format!(
+                        return Err(CborError::Malformed(format!(
                             "CBOR map keys must be text strings, found {other:?}"
                         )));
                     }
@@ -130,7 +138,7 @@ fn item(d: &mut Decoder<'_>, depth: usize, max: usize) -> Result<Cbor, CborError
             Cbor::Tagged(tag.as_u64(), Box::new(item(d, depth + 1, max)?))
         }
         Type::Simple | Type::Break | Type::Unknown(_) => {
-            return Err(CborError(format!("unexpected CBOR item {t}")));
+            return Err(CborError::Malformed(format!("unexpected CBOR item {t}")));
         }
     })
 }
@@ -268,7 +276,7 @@ mod tests {
         let deep = [0x81u8; 10];
         let mut body = deep.to_vec();
         body.push(0x01);
-        assert!(decode(&body, 9).is_err());
+        assert_eq!(decode(&body, 9), Err(CborError::TooDeep));
         assert!(decode(&body, 10).is_ok());
     }
 }

@@ -77,7 +77,7 @@ pub(crate) fn from_cbor(body: &[u8]) -> Result<Value, CloudWatchError> {
     if body.is_empty() {
         return Ok(Value::Map(Vec::new()));
     }
-    let tree = cbor::decode(body, MAX_DEPTH).map_err(|e| ser(e.0))?;
+    let tree = cbor::decode(body, MAX_DEPTH).map_err(|e| ser(e.to_string()))?;
     Ok(from_tree(tree))
 }
 

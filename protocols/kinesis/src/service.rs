@@ -98,7 +98,7 @@ impl Kinesis {
         format: WireFormat,
         body: &[u8],
     ) -> Result<Value, KinesisError> {
-        let mut req = codec::decode(format, body).map_err(|e| KinesisError::UnreadableBody(e.0))?;
+        let mut req = codec::decode(format, body)?;
         self.authorize(ctx, op, &req)?;
         model::validate(op, format, &mut req)?;
         ops::dispatch(self, op, req).await
@@ -113,7 +113,7 @@ impl Kinesis {
         format: WireFormat,
         body: &[u8],
     ) -> Result<(), KinesisError> {
-        let req = codec::decode(format, body).map_err(|e| KinesisError::UnreadableBody(e.0))?;
+        let req = codec::decode(format, body)?;
         self.authorize(ctx, op, &req)
     }
 

@@ -11,7 +11,10 @@ use super::{DecodeError, MAX_DEPTH};
 use crate::value::Value;
 
 pub(super) fn decode(body: &[u8]) -> Result<Value, DecodeError> {
-    let tree = cbor::decode(body, MAX_DEPTH).map_err(|e| DecodeError(e.0))?;
+    let tree = cbor::decode(body, MAX_DEPTH).map_err(|e| match e {
+        cbor::CborError::Malformed(m) => DecodeError::Malformed(m),
+        cbor::CborError::TooDeep => DecodeError::TooDeep,
+    })?;
     Ok(value(tree))
 }
 

@@ -1,5 +1,6 @@
 //! AWS JSON 1.1: blobs are base64 strings, timestamps epoch seconds with a fractional part.
 
+use std::cell::Cell;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -11,38 +12,51 @@ pub(super) fn decode(body: &[u8]) -> Result<Value, DecodeError> {
     // Straight into `Value`: an earlier version parsed into a `serde_json::Value` (a BTreeMap per object) and
     // converted that, which cost about a seventh of the PutRecords path's CPU.
     let mut de = serde_json::Deserializer::from_slice(body);
-    let v = Doc { depth: 0 }
-        .deserialize(&mut de)
-        .and_then(|v| de.end().map(|()| v))
-        .map_err(|e| DecodeError(format!("Invalid JSON in request body: {e}")))?;
-    Ok(v)
+    let too_deep = Cell::new(false);
+    Doc {
+        depth: 0,
+        too_deep: &too_deep,
+    }
+    .deserialize(&mut de)
+    .and_then(|v| de.end().map(|()| v))
+    .map_err(|e| {
+        if too_deep.get() {
+            DecodeError::TooDeep
+        } else {
+            DecodeError::Malformed(format!("Invalid JSON in request body: {e}"))
+        }
+    })
 }
 
-/// Deserialises one JSON value at nesting `depth`, refusing nesting beyond [`MAX_DEPTH`].
+/// Deserialises one JSON value at nesting `depth`, refusing nesting beyond [`MAX_DEPTH`] (and saying so in
+/// `too_deep`, since serde's error carries only text).
 #[derive(Clone, Copy)]
-struct Doc {
+struct Doc<'a> {
     depth: usize,
+    too_deep: &'a Cell<bool>,
 }
 
-impl Doc {
-    fn inner(self) -> Doc {
+impl Doc<'_> {
+    fn inner(self) -> Self {
         Doc {
             depth: self.depth + 1,
+            ..self
         }
     }
 }
 
-impl<'de> DeserializeSeed<'de> for Doc {
+impl<'de> DeserializeSeed<'de> for Doc<'_> {
     type Value = Value;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
         if self.depth > MAX_DEPTH {
+            self.too_deep.set(true);
             return Err(de::Error::custom("request body is nested too deeply"));
         }
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Doc {
+impl<'de> Visitor<'de> for Doc<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -7,6 +7,7 @@ mod cbor;
 mod json;
 
 use crate::envelope::WireFormat;
+use crate::error::KinesisError;
 use crate::value::Value;
 
 /// Nesting deeper than any Kinesis shape (the deepest is 4) is refused instead of recursing without bound.
@@ -14,8 +15,23 @@ pub const MAX_DEPTH: usize = 32;
 
 /// Why a body could not be decoded; answered with `SerializationException`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct DecodeError(pub String);
+pub enum DecodeError {
+    /// Not JSON/CBOR, or not a structure: AWS cannot read it and names no reason (the text is only logged).
+    #[error("{0}")]
+    Malformed(String),
+    /// Nested deeper than any Kinesis shape ([`MAX_DEPTH`]): Strait's own refusal, answered with its reason.
+    #[error("request body is nested too deeply")]
+    TooDeep,
+}
+
+impl From<DecodeError> for KinesisError {
+    fn from(e: DecodeError) -> KinesisError {
+        match e {
+            DecodeError::Malformed(reason) => KinesisError::UnreadableBody(reason),
+            DecodeError::TooDeep => KinesisError::Serialization(e.to_string()),
+        }
+    }
+}
 
 /// Decodes a request body. JSON SDKs send `{}` for an empty input and AWS answers an empty JSON body with a
 /// SerializationException. An empty CBOR body is read as an empty map: whether every Java SDK version writes a map
@@ -23,7 +39,7 @@ pub struct DecodeError(pub String);
 pub fn decode(format: WireFormat, body: &[u8]) -> Result<Value, DecodeError> {
     if body.is_empty() {
         return match format {
-            WireFormat::Json => Err(DecodeError(
+            WireFormat::Json => Err(DecodeError::Malformed(
                 "The request body is empty; expected a serialized structure.".into(),
             )),
             WireFormat::Cbor => Ok(Value::map()),
@@ -36,7 +52,7 @@ pub fn decode(format: WireFormat, body: &[u8]) -> Result<Value, DecodeError> {
     match v {
         Value::Map(_) => Ok(v),
         // AWS's own wording for a top-level value that is not an object.
-        _ => Err(DecodeError(
+        _ => Err(DecodeError::Malformed(
             "Start of structure or map found where not expected.".into(),
         )),
     }

@@ -22,7 +22,7 @@ pub(super) async fn subscribe(
     shutdown: watch::Receiver<bool>,
 ) -> Result<Subscription, KinesisError> {
     let k = &fo.kinesis;
-    let mut req = codec::decode(format, body).map_err(|e| KinesisError::UnreadableBody(e.0))?;
+    let mut req = codec::decode(format, body)?;
     model::validate(Operation::SubscribeToShard, format, &mut req)?;
     let consumer = k.consumer_by_arn(req.str("ConsumerARN").unwrap_or_default())?;
     // The canonical ARN: the region part of an ARN is not checked, so two spellings can name one consumer, and
