@@ -26,9 +26,23 @@ forbid strait-kafka 'strait|strait-kinesis|strait-dynamodb|strait-cloudwatch|str
 forbid strait-kinesis 'strait|strait-kafka|strait-dynamodb|strait-cloudwatch|strait-kcl-bridge'
 forbid strait-dynamodb 'strait|strait-kafka|strait-kinesis|strait-cloudwatch|strait-shard-map|strait-kcl-bridge'
 forbid strait-cloudwatch 'strait|strait-kafka|strait-kinesis|strait-dynamodb|strait-engine|strait-shard-map|strait-kcl-bridge'
+# Replication sits on the engine only: no protocol crate, no server, no sockets (the transport is the server's).
+forbid strait-raft 'strait|strait-cluster|strait-aws|strait-kafka|strait-kinesis|strait-dynamodb|strait-cloudwatch|strait-shard-map|strait-kcl-bridge'
 # The shared AWS crate sits below the three AWS services: no engine, no protocol crate, no server.
 forbid strait-aws 'strait|strait-engine|strait-shard-map|strait-kafka|strait-kinesis|strait-dynamodb|strait-cloudwatch|strait-kcl-bridge'
 forbid strait-kcl-bridge 'strait|strait-cloudwatch'
+# Tiering sits on the engine: no protocol crate, no server. Only the server wires it (no protocol depends on it).
+forbid strait-tier 'strait|strait-cluster|strait-raft|strait-aws|strait-kafka|strait-kinesis|strait-dynamodb|strait-cloudwatch|strait-shard-map|strait-kcl-bridge'
+tier_users=$(cargo tree --locked -i strait-tier -e normal,build,dev --depth 1 --prefix none --format '{p}' 2>/dev/null \
+  | awk '{print $1}' | sort -u | grep -vE '^(strait-tier|strait)$' || true)
+if [ -n "$tier_users" ]; then
+  echo "FORBIDDEN: depends on strait-tier: $tier_users"
+  fail=1
+else
+  echo "ok: only strait depends on strait-tier"
+fi
+# The inter-node transport is pure transport: it moves opaque payloads and knows no Raft, engine or protocol.
+forbid strait-cluster 'strait|strait-engine|strait-shard-map|strait-aws|strait-kafka|strait-kinesis|strait-dynamodb|strait-cloudwatch|strait-kcl-bridge'
 # Nothing but the server may depend on the bridge.
 bridge_users=$(cargo tree --locked -i strait-kcl-bridge -e normal,build,dev --depth 1 --prefix none --format '{p}' 2>/dev/null \
   | awk '{print $1}' | sort -u | grep -vE '^(strait-kcl-bridge|strait)$' || true)

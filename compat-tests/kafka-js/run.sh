@@ -5,16 +5,9 @@
 # Usage: run.sh [node --test args...]   e.g. run.sh --test-name-pattern=gzip
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/strait/target}"
-command -v node >/dev/null || { echo "FAIL: node is required for the kafkajs compat suite"; exit 1; }
-command -v npm >/dev/null || { echo "FAIL: npm is required for the kafkajs compat suite"; exit 1; }
-# scripts/test.sh passes the binary it just built; run alone, the suite builds it.
-if [ -z "${STRAIT_BIN:-}" ]; then
-  cargo build --locked -p strait --manifest-path "$root/Cargo.toml"
-  export STRAIT_BIN="$CARGO_TARGET_DIR/debug/strait"
-fi
 . "$here/../sh-support/env.sh"
+strait_require kafkajs node npm
+strait_binary "$here/../.."
 strait_node_modules "$here"
 cd "$here"
 node --test --test-reporter=spec "$@"

@@ -49,10 +49,7 @@ class StraitProcess:
         assert binary and os.path.exists(binary), "STRAIT_BIN must point at a built strait binary (run.sh sets it)"
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                self.wrapper + [binary, "dev", "--data-dir", self.data_dir,
-                 "--kafka-addr", self.bootstrap,
-                 "--aws-addr", f"127.0.0.1:{self.aws_port}",
-                 "--admin-addr", f"127.0.0.1:{self.admin_port}"] + self.extra_args,
+                self.wrapper + self.command(binary),
                 stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=self.new_session)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -65,6 +62,14 @@ class StraitProcess:
             except OSError:
                 time.sleep(0.1)
         raise AssertionError("strait did not become healthy in 30 s")
+
+    def command(self, binary):
+        """The server's command line (after the wrapper): `strait dev` on this object's ports. A suite that needs
+        `strait serve --config ...` overrides it."""
+        return [binary, "dev", "--data-dir", self.data_dir,
+                "--kafka-addr", self.bootstrap,
+                "--aws-addr", f"127.0.0.1:{self.aws_port}",
+                "--admin-addr", f"127.0.0.1:{self.admin_port}"] + self.extra_args
 
     def log(self):
         """The last 4,000 characters of the server's log, for failure messages."""

@@ -49,3 +49,63 @@ strait_node_modules() { # dir
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || return 1
   echo "$want" >"$stamp"
 }
+
+# Fails the calling suite (exit 1) unless every tool is on PATH: a missing toolchain is a failure, never a skip.
+strait_require() { # suite name, tools...
+  local suite="$1" tool; shift
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "FAIL: $tool is required for the $suite compat suite"; exit 1; }
+  done
+}
+
+# Exports STRAIT_BIN: the binary scripts/test.sh built and passed in, or (a suite run alone) a fresh debug build.
+strait_binary() { # repository root
+  if [ -z "${STRAIT_BIN:-}" ]; then
+    export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/strait/target}"
+    cargo build --locked -p strait --manifest-path "$1/Cargo.toml" || exit 1
+    export STRAIT_BIN="$CARGO_TARGET_DIR/debug/strait"
+  fi
+  [ -x "$STRAIT_BIN" ] || { echo "FAIL: STRAIT_BIN=$STRAIT_BIN is not an executable"; exit 1; }
+}
+
+# Installs the venv $2 from $1/requirements.txt (see strait_venv) and runs pytest in $1 with the remaining
+# arguments; returns pytest's status.
+strait_pytest() { # suite dir, venv, pytest args...
+  local dir="$1" venv="$2"; shift 2
+  strait_venv "$venv" "$dir/requirements.txt" || return 1
+  (cd "$dir" && PYTHONDONTWRITEBYTECODE=1 "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@")
+}
+
+# Runs `mvn test` in the current directory (MAVEN_REPO, if set, is the local repository) and prints Surefire's
+# totals as one closing line `<name>: N passed, N failed, N skipped` (mvn -q hides them). Returns non-zero when
+# Maven failed or no test ran.
+strait_mvn_test() { # name, mvn args...
+  local name="$1"; shift
+  local mvn_args=(-B -q -Dstyle.color=never) status=0 tests=0 failed=0 skipped=0 report line
+  if [ -n "${MAVEN_REPO:-}" ]; then
+    mvn_args+=("-Dmaven.repo.local=$MAVEN_REPO")
+  fi
+  rm -rf target/surefire-reports
+  mvn "${mvn_args[@]}" test "$@" || status=$?
+  for report in target/surefire-reports/TEST-*.xml; do
+    [ -e "$report" ] || continue
+    line="$(grep -m1 -o '<testsuite [^>]*>' "$report")"
+    tests=$(( tests + $(strait_xml_attr tests "$line") ))
+    failed=$(( failed + $(strait_xml_attr failures "$line") + $(strait_xml_attr errors "$line") ))
+    skipped=$(( skipped + $(strait_xml_attr skipped "$line") ))
+  done
+  if [ "$tests" -eq 0 ] && [ "$status" -eq 0 ]; then
+    echo "FAIL: the $name suite ran no test"
+    status=1
+  fi
+  echo
+  echo "$name: $(( tests - failed - skipped )) passed, $failed failed, $skipped skipped"
+  return "$status"
+}
+
+# The numeric attribute $1 of the XML start tag $2 (0 when absent).
+strait_xml_attr() { # attribute, tag
+  local v
+  v="$(sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$2")"
+  echo "${v:-0}"
+}

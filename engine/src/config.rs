@@ -51,6 +51,25 @@ pub struct EngineConfig {
     pub max_inflated_batch_bytes: u64,
     /// Defaults for topics that do not override a setting.
     pub topic_defaults: TopicConfig,
+    /// Who moves partitions' committed points: [`CommitPolicy::Local`] on a single node (the default),
+    /// [`CommitPolicy::External`] on a cluster node, where each partition's Raft group commits. External logs
+    /// also skip the engine's own time/size retention: dropping a replicated log's front must go through its
+    /// Raft group (a purge every replica agrees on), or replicas would disagree on where the log starts.
+    /// Not a setting: the node chooses it (a `[cluster]` section makes it External).
+    #[serde(skip)]
+    pub commit: CommitPolicy,
+}
+
+/// Who moves a log's committed point (the high watermark), chosen when the log is opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CommitPolicy {
+    /// Single node: the high watermark follows the local log (the durable end under `fsync = always`, the log
+    /// end under `fsync = interval`), moved by the log itself.
+    #[default]
+    Local,
+    /// The log's owner commits: the high watermark starts at the log start on open and moves only through
+    /// `PartitionLog::set_high_watermark` (after replication, the Raft commit index). Reads never pass it.
+    External,
 }
 
 /// Bounds of the automatic segment-file budget (`max_open_files = 0`).
@@ -80,6 +99,7 @@ impl Default for EngineConfig {
             max_open_files: 0,
             max_inflated_batch_bytes: 64 << 20,
             topic_defaults: TopicConfig::default(),
+            commit: CommitPolicy::Local,
         }
     }
 }
@@ -119,6 +139,16 @@ pub struct TopicConfig {
     pub max_message_bytes: u32,
     pub cleanup_policy: CleanupPolicy,
     pub message_timestamp_type: TimestampType,
+    /// Kafka's `remote.storage.enable`: sealed segments are uploaded to the node's object store (`[tiering]`)
+    /// and read back from it once local retention removed them. Only accepted on a node with tiering. Default
+    /// false.
+    pub remote_storage_enable: bool,
+    /// Kafka's `local.retention.ms`, for tiered topics: how long an uploaded segment also stays on local disk;
+    /// -2 means as long as `retention_ms`, -1 forever. Default -2.
+    pub local_retention_ms: i64,
+    /// Kafka's `local.retention.bytes`, for tiered topics: uploaded segments leave local disk while the local part
+    /// of a partition is larger than this; -2 means `retention_bytes`, -1 no limit. Default -2.
+    pub local_retention_bytes: i64,
 }
 
 impl Default for TopicConfig {
@@ -131,6 +161,9 @@ impl Default for TopicConfig {
             max_message_bytes: 1_048_588,
             cleanup_policy: CleanupPolicy::Delete,
             message_timestamp_type: TimestampType::CreateTime,
+            remote_storage_enable: false,
+            local_retention_ms: -2,
+            local_retention_bytes: -2,
         }
     }
 }
@@ -138,8 +171,11 @@ impl Default for TopicConfig {
 /// The Kafka-named keys a topic may override, in a stable order.
 pub const TOPIC_CONFIG_KEYS: &[&str] = &[
     "cleanup.policy",
+    "local.retention.bytes",
+    "local.retention.ms",
     "max.message.bytes",
     "message.timestamp.type",
+    "remote.storage.enable",
     "retention.bytes",
     "retention.ms",
     "segment.bytes",
@@ -169,7 +205,40 @@ impl TopicConfig {
         for (k, v) in overrides {
             self.set(k, v)?;
         }
+        self.check_local_retention()?;
         Ok(self)
+    }
+
+    /// Kafka's rule: local retention may not be longer (or larger) than total retention.
+    fn check_local_retention(&self) -> Result<(), EngineError> {
+        let over =
+            |local: i64, total: i64| local != -2 && total != -1 && (local == -1 || local > total);
+        if over(self.local_retention_ms, self.retention_ms) {
+            let v = self.local_retention_ms.to_string();
+            return Err(invalid(
+                "local.retention.ms",
+                &v,
+                "must not exceed retention.ms",
+            ));
+        }
+        if over(self.local_retention_bytes, self.retention_bytes) {
+            let v = self.local_retention_bytes.to_string();
+            return Err(invalid(
+                "local.retention.bytes",
+                &v,
+                "must not exceed retention.bytes",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The effective local retention `(ms, bytes)` of a tiered topic: -2 resolved to the total retention.
+    pub fn effective_local_retention(&self) -> (i64, i64) {
+        let pick = |local: i64, total: i64| if local == -2 { total } else { local };
+        (
+            pick(self.local_retention_ms, self.retention_ms),
+            pick(self.local_retention_bytes, self.retention_bytes),
+        )
     }
 
     /// Sets one Kafka-named key.
@@ -223,6 +292,28 @@ impl TopicConfig {
                     _ => return Err(invalid(key, v, "must be delete, compact or compact,delete")),
                 };
             }
+            "local.retention.ms" | "local.retention.bytes" => {
+                let n: i64 = parse_num(key, v)?;
+                if n < -2 {
+                    return Err(invalid(
+                        key,
+                        v,
+                        "must be -2 (as retention), -1 (infinite) or >= 0",
+                    ));
+                }
+                if key == "local.retention.ms" {
+                    self.local_retention_ms = n;
+                } else {
+                    self.local_retention_bytes = n;
+                }
+            }
+            "remote.storage.enable" => {
+                self.remote_storage_enable = match v.trim().to_ascii_lowercase().as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(invalid(key, v, "must be true or false")),
+                };
+            }
             "message.timestamp.type" => {
                 self.message_timestamp_type = match v.trim() {
                     "CreateTime" => TimestampType::CreateTime,
@@ -243,6 +334,9 @@ impl TopicConfig {
             "segment.bytes" => self.segment_bytes.to_string(),
             "segment.ms" => self.segment_ms.to_string(),
             "max.message.bytes" => self.max_message_bytes.to_string(),
+            "local.retention.ms" => self.local_retention_ms.to_string(),
+            "local.retention.bytes" => self.local_retention_bytes.to_string(),
+            "remote.storage.enable" => self.remote_storage_enable.to_string(),
             "cleanup.policy" => match self.cleanup_policy {
                 CleanupPolicy::Delete => "delete",
                 CleanupPolicy::Compact => "compact",
@@ -308,5 +402,36 @@ mod tests {
             c.set("no.such.key", "1"),
             Err(EngineError::UnknownConfig(_))
         ));
+        assert!(c.set("local.retention.ms", "-3").is_err());
+        assert!(c.set("remote.storage.enable", "yes").is_err());
+    }
+
+    #[test]
+    fn local_retention_follows_kafka_rules() {
+        let with = |pairs: &[(&str, &str)]| {
+            let o: BTreeMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            TopicConfig::default().with_overrides(&o)
+        };
+        let c =
+            with(&[("retention.ms", "5000"), ("remote.storage.enable", "true")]).expect("valid");
+        assert!(c.remote_storage_enable);
+        assert_eq!(
+            c.effective_local_retention(),
+            (5000, -1),
+            "-2 means the total retention"
+        );
+        let c = with(&[
+            ("local.retention.ms", "1000"),
+            ("local.retention.bytes", "0"),
+        ])
+        .expect("valid");
+        assert_eq!(c.effective_local_retention(), (1000, 0));
+        assert!(with(&[("retention.ms", "1000"), ("local.retention.ms", "2000")]).is_err());
+        assert!(with(&[("retention.ms", "1000"), ("local.retention.ms", "-1")]).is_err());
+        assert!(with(&[("retention.ms", "-1"), ("local.retention.ms", "-1")]).is_ok());
+        assert!(with(&[("retention.bytes", "10"), ("local.retention.bytes", "11")]).is_err());
     }
 }

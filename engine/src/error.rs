@@ -75,6 +75,22 @@ pub enum EngineError {
         expected: i64,
         got: i64,
     },
+    /// The partition is replicated and this node does not lead it (or lost leadership while the write was in
+    /// flight, so its outcome is unknown and a retry must be deduplicated). `leader` is the node it knows leads.
+    #[error("this node does not lead partition {partition} of '{topic}' (leader: {leader:?})")]
+    NotLeader {
+        topic: String,
+        partition: u32,
+        leader: Option<i32>,
+    },
+    /// A change to a replicated partition that must go through its Raft group but cannot yet (seal,
+    /// DeleteRecords): refused rather than applied on one replica only.
+    #[error("{what} on partition {partition} of '{topic}' is not replicated yet on a cluster node")]
+    NotReplicated {
+        topic: String,
+        partition: u32,
+        what: String,
+    },
     #[error("data directory {0} is in use by another process")]
     DataDirLocked(PathBuf),
     #[error("the engine is shutting down")]

@@ -282,6 +282,7 @@ async fn truncate_suffix_and_epochs() {
                 strait_engine::AppendOptions {
                     leader_epoch: epoch,
                     wait_durable: true,
+                    forward: false,
                 },
             )
             .await
@@ -307,6 +308,7 @@ async fn truncate_suffix_and_epochs() {
             strait_engine::AppendOptions {
                 leader_epoch: 7,
                 wait_durable: true,
+                forward: false,
             },
         )
         .await

@@ -9,6 +9,12 @@
 //! by itself once the disk takes writes again, so use it for readiness (take the node out of rotation), not
 //! for a liveness check that restarts the process. `/metrics` exports the same as `strait_partition_offline`,
 //! `strait_partitions_offline`, `strait_metadata_store_healthy` and `strait_storage_errors_total`.
+//!
+//! On a cluster node, `/healthz` also reports the cluster as this node sees it: `200` with the controller's
+//! leader and this node's replicas by role (leading, following, without a leader), or `503 degraded: no
+//! controller leader` while the node reaches no quorum (it cannot create topics, commit offsets or serve
+//! DynamoDB then). Partitions without a leader do not make the node unready: another node cannot serve them
+//! either; they are counted in the body and in `strait_raft_replicas{role="leaderless"}`.
 
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
@@ -23,7 +29,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use strait_engine::{Engine, EngineStats, StorageHealth};
 use tokio::net::TcpListener;
 
-use crate::health::{Health, Phase};
+use crate::health::{ClusterHealth, ClusterStatus, Health, Phase};
 use crate::http::{self, Handler, HttpLimits, HttpResponse};
 
 /// Where `/metrics` gets engine totals from; `None` while the engine is not open yet.
@@ -74,11 +80,59 @@ fn degraded_body(h: &StorageHealth) -> Option<String> {
     Some(body)
 }
 
+/// The `/healthz` answer for a ready node whose storage is healthy: its cluster view, when it is in one.
+fn cluster_answer(h: Option<&ClusterHealth>) -> (StatusCode, String) {
+    let Some(h) = h else {
+        return (StatusCode::OK, "ok\n".into());
+    };
+    let replicas = format!(
+        "replicas on node {}: {} leading, {} following, {} without a leader; commit lag {} entries\n",
+        h.node, h.leading, h.following, h.leaderless, h.commit_lag
+    );
+    if let Some(ms) = h.controller_cut_off_ms {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "degraded: no controller quorum: this node leads the controller (term {}) but no quorum has \
+                 acknowledged it for {ms} ms\n{replicas}",
+                h.controller_term
+            ),
+        );
+    }
+    match h.controller_leader {
+        Some(l) if h.controller_leader_unreachable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "degraded: no controller leader: node {l}, the last leader this node knew (term {}), does not \
+                 answer, and no quorum has elected another\n{replicas}",
+                h.controller_term
+            ),
+        ),
+        Some(l) => (
+            StatusCode::OK,
+            format!(
+                "ok\ncontroller leader: node {l} (term {})\n{replicas}",
+                h.controller_term
+            ),
+        ),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "degraded: no controller leader: this node reaches no quorum of the cluster (term {}); \
+                 metadata changes, offset commits and DynamoDB requests fail until it does\n{replicas}",
+                h.controller_term
+            ),
+        ),
+    }
+}
+
 /// Everything the admin endpoints read.
 pub struct AdminState<S> {
     pub health: Health,
     pub prometheus: PrometheusHandle,
     pub stats: Arc<S>,
+    /// Filled once a second on a cluster node; empty on a single node.
+    pub cluster: ClusterStatus,
 }
 
 /// Serves the admin endpoints on `listener` until `shutdown` resolves.
@@ -86,6 +140,7 @@ pub async fn serve<S: StatsSource>(
     listener: TcpListener,
     state: AdminState<S>,
     limits: HttpLimits,
+    tls: Option<crate::tls::ServerTls>,
     grace: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -94,6 +149,7 @@ pub async fn serve<S: StatsSource>(
         listener,
         Admin(Arc::new(state)),
         limits,
+        tls,
         grace,
         shutdown,
     )
@@ -120,7 +176,10 @@ impl<S: StatsSource> Handler for Admin<S> {
                     .as_ref()
                     .and_then(degraded_body)
                 {
-                    None => text(StatusCode::OK, "ok\n"),
+                    None => {
+                        let (status, body) = cluster_answer(state.cluster.get().as_ref());
+                        text(status, body)
+                    }
                     Some(body) => text(StatusCode::SERVICE_UNAVAILABLE, body),
                 },
                 Phase::Starting => text(StatusCode::SERVICE_UNAVAILABLE, "starting\n"),
@@ -167,6 +226,51 @@ mod tests {
     use strait_engine::OfflinePartition;
 
     use super::*;
+
+    #[test]
+    fn cluster_health_is_ready_only_with_a_controller_leader() {
+        assert_eq!(cluster_answer(None), (StatusCode::OK, "ok\n".into()));
+        let mut h = ClusterHealth {
+            node: 2,
+            controller_leader: Some(1),
+            controller_term: 4,
+            controller_cut_off_ms: None,
+            controller_leader_unreachable: false,
+            leading: 3,
+            following: 6,
+            leaderless: 1,
+            commit_lag: 0,
+        };
+        let (status, body) = cluster_answer(Some(&h));
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            body.starts_with("ok\ncontroller leader: node 1 (term 4)\n"),
+            "{body}"
+        );
+        assert!(
+            body.contains("3 leading, 6 following, 1 without a leader"),
+            "{body}"
+        );
+        h.controller_leader = Some(2);
+        h.controller_cut_off_ms = Some(4500);
+        let (status, body) = cluster_answer(Some(&h));
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body.starts_with("degraded: no controller quorum"), "{body}");
+        h.controller_leader = Some(1);
+        h.controller_cut_off_ms = None;
+        h.controller_leader_unreachable = true;
+        let (status, body) = cluster_answer(Some(&h));
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            body.starts_with("degraded: no controller leader: node 1"),
+            "{body}"
+        );
+        h.controller_leader = None;
+        h.controller_leader_unreachable = false;
+        let (status, body) = cluster_answer(Some(&h));
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body.starts_with("degraded: no controller leader"), "{body}");
+    }
 
     #[test]
     fn healthy_storage_has_no_degraded_body() {

@@ -20,7 +20,7 @@ use hyper::header::{
     HeaderValue, ORIGIN,
 };
 use hyper::{Request, Response, StatusCode};
-use strait_access::{Principal, SharedAuthorizer};
+use strait_access::{AuthMechanism, Principal, SharedAuthorizer};
 use strait_aws::sigv4::{self, AccessKey, SignedRequest};
 use strait_aws::{ErrorEnvelope, RequestContext, Service, SigV4Error};
 use strait_cloudwatch::{CloudWatch, CloudWatchConfig};
@@ -41,9 +41,13 @@ use crate::limits::MemoryBudget;
 pub enum Auth {
     /// Any well-formed signature (`aws.auth = "none"`).
     WellFormed,
-    /// Signatures verified against these keys (`aws.auth = "sigv4"`).
-    Verify(Vec<AccessKey>),
+    /// Signatures verified against these keys (`aws.auth = "sigv4"`); a key listed in the map acts as that
+    /// principal, any other as `User:<access key id>`.
+    Verify(Vec<AccessKey>, KeyPrincipals),
 }
+
+/// Access key id → the principal its requests act as (`aws.access_keys[].principal`).
+pub type KeyPrincipals = std::collections::HashMap<String, Principal>;
 
 impl From<&AwsConfig> for Auth {
     fn from(c: &AwsConfig) -> Auth {
@@ -52,9 +56,15 @@ impl From<&AwsConfig> for Auth {
             AwsAuth::Sigv4 => Auth::Verify(
                 c.access_keys
                     .iter()
-                    .map(|k| AccessKey {
-                        access_key_id: k.access_key_id.clone(),
-                        secret_access_key: k.secret_access_key.clone(),
+                    .map(crate::config::AwsAccessKey::to_access_key)
+                    .collect(),
+                c.access_keys
+                    .iter()
+                    .filter_map(|k| {
+                        let (kind, name) = k.principal.as_deref()?.split_once(':')?;
+                        let mut p = Principal::user(name, AuthMechanism::AwsSigV4);
+                        p.principal_type = kind.to_string();
+                        Some((k.access_key_id.clone(), p))
                     })
                     .collect(),
             ),
@@ -95,9 +105,19 @@ pub async fn serve(
             budget: guards.budget,
             throttle: guards.throttle,
             authorizer: guards.authorizer,
+            dynamo_route: guards.dynamo_route,
         }),
     };
-    http::serve("aws", listener, handler, guards.limits, grace, shutdown).await;
+    http::serve(
+        "aws",
+        listener,
+        handler,
+        guards.limits,
+        guards.tls,
+        grace,
+        shutdown,
+    )
+    .await;
 }
 
 /// The listener's limits and the node-wide guards it shares with the other listeners.
@@ -108,6 +128,11 @@ pub struct Guards {
     pub throttle: Arc<AuthThrottle>,
     /// The node's authorizer, which every AWS operation asks (the Kafka listener asks the same one).
     pub authorizer: SharedAuthorizer,
+    /// On a cluster node: where DynamoDB requests are served (the controller leader), see
+    /// `replication::DynamoRouter`. `None` on a single node.
+    pub dynamo_route: Option<Arc<crate::replication::DynamoRouter>>,
+    /// HTTPS, or `None` for plain HTTP.
+    pub tls: Option<crate::tls::ServerTls>,
 }
 
 impl Default for Guards {
@@ -121,7 +146,9 @@ impl Default for Guards {
                 Duration::from_millis(cfg.security.auth_failure_delay_ms),
                 Duration::from_millis(cfg.security.auth_failure_max_delay_ms),
             )),
-            authorizer: cfg.security.authorizer.build(),
+            authorizer: cfg.security.build_authorizer(),
+            dynamo_route: None,
+            tls: None,
         }
     }
 }
@@ -145,6 +172,7 @@ struct AwsInner {
     budget: MemoryBudget,
     throttle: Arc<AuthThrottle>,
     authorizer: SharedAuthorizer,
+    dynamo_route: Option<Arc<crate::replication::DynamoRouter>>,
 }
 
 /// The AWS-API handler; cheap to clone.
@@ -365,7 +393,7 @@ impl Aws {
                 self.inner.authorizer.clone(),
             )),
             Err(e) => {
-                if let Auth::Verify(_) = &self.inner.auth {
+                if let Auth::Verify(..) = &self.inner.auth {
                     let ip = peer
                         .map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |p| {
                             p.ip()
@@ -410,12 +438,13 @@ impl Aws {
         };
         match &self.inner.auth {
             Auth::WellFormed => sigv4::parse(&req).map(|_| Principal::anonymous()),
-            Auth::Verify(keys) => {
+            Auth::Verify(keys, principals) => {
                 let scope = sigv4::Scope {
                     region: &self.inner.kinesis.config().region,
                     service: service.signing_name(),
                 };
                 sigv4::verify(&req, keys, scope, self.inner.clock.now_ms())
+                    .map(|signer| principals.get(&signer.name).cloned().unwrap_or(signer))
             }
         }
     }
@@ -433,7 +462,14 @@ impl Aws {
             .authenticate(parts, body, Service::DynamoDb, peer, String::new())
             .await
         {
-            Ok(ctx) => self.inner.dynamodb.handle(&ctx, Some(target), body).await,
+            Ok(ctx) => {
+                // On a cluster, authenticated here and served where conditional writes are serialised.
+                let route = self.inner.dynamo_route.as_ref();
+                match route.and_then(|r| r.elsewhere().map(|to| (r, to))) {
+                    Some((r, to)) => r.forward(to, &ctx, target, body).await,
+                    None => self.inner.dynamodb.handle(&ctx, Some(target), body).await,
+                }
+            }
             Err(env) => strait_dynamodb::Response::from_envelope(&env),
         };
         let op = target

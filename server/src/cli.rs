@@ -21,7 +21,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Runs a single node with built-in defaults: data in ./strait-data, Kafka on 127.0.0.1:9092, the AWS API on
-    /// 127.0.0.1:4566, admin on 127.0.0.1:9644. STRAIT_* environment variables still apply.
+    /// 127.0.0.1:4566, admin on 127.0.0.1:9644. STRAIT_* environment variables still apply. With --nodes N, runs
+    /// a local N-node cluster instead, one process per node (see --nodes).
     Dev(DevArgs),
     /// Runs a node from a configuration file (see `strait config default`).
     Serve {
@@ -51,6 +52,33 @@ pub struct DevArgs {
     /// When writes are fsynced [default: always].
     #[arg(long, value_enum)]
     pub fsync: Option<Fsync>,
+    /// Nodes to run. Above 1, this process supervises one `strait serve` process per node: node i keeps its
+    /// data and generated strait.toml in <data-dir>/node-<i>, and listens on the Kafka, AWS, admin and
+    /// inter-node ports plus i-1 (Kafka 9092-9094, AWS 4566-4568, admin 9644-9646, inter-node 19092-19094 for
+    /// 3 nodes). The nodes' output is shown prefixed with [node i]. Ctrl-C stops them all.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=9))]
+    pub nodes: u8,
+    /// Node 1's inter-node (cluster) listener with --nodes above 1; node i uses its port plus i-1
+    /// [default: 127.0.0.1:19092].
+    #[arg(long)]
+    pub cluster_addr: Option<SocketAddr>,
+    /// Prints the configuration each node would run with, and starts nothing.
+    #[arg(long, visible_alias = "print-config")]
+    pub dry_run: bool,
+    /// Serves TLS on the Kafka (SSL), AWS (HTTPS) and admin (HTTPS) listeners, with a development CA, a server
+    /// certificate for localhost/127.0.0.1 and a client certificate generated into <data-dir>/tls/ on first use
+    /// (and reused after). Client certificates are requested, not required. Prints the client settings.
+    #[arg(long)]
+    pub tls: bool,
+    /// Tiers to this bucket (it must exist): sealed segments of topics with remote.storage.enable=true, and of
+    /// every Kinesis stream, are uploaded and read back from it (docs/tiering.md). Credentials come from the
+    /// AWS SDK's default chain (AWS_ACCESS_KEY_ID, ...). Single node only.
+    #[arg(long)]
+    pub tier_bucket: Option<String>,
+    /// The S3-compatible endpoint for --tier-bucket, such as http://127.0.0.1:19000 (moto); implies path-style
+    /// requests [default: AWS S3].
+    #[arg(long, requires = "tier_bucket")]
+    pub tier_endpoint: Option<String>,
 }
 
 /// Mirrors `strait_engine::FsyncPolicy` with the same names, for `--fsync`.
@@ -85,6 +113,26 @@ impl DevArgs {
             };
             o = o.set("engine.fsync", name);
         }
+        if let Some(b) = &self.tier_bucket {
+            o = o.set("tiering.bucket", b);
+        }
+        if let Some(e) = &self.tier_endpoint {
+            o = o.set("tiering.endpoint", e).set("tiering.path_style", true);
+        }
+        o
+    }
+
+    /// [`DevArgs::overrides`] plus TLS on every listener with the development certificates `certs`.
+    pub fn tls_overrides(&self, certs: &crate::tls::dev::DevCerts) -> Overrides {
+        let mut o = self.overrides();
+        for listener in ["kafka", "aws", "admin"] {
+            o = o
+                .set(&format!("{listener}.tls.enabled"), true)
+                .set(&format!("{listener}.tls.cert_file"), &certs.server_cert)
+                .set(&format!("{listener}.tls.key_file"), &certs.server_key)
+                .set(&format!("{listener}.tls.client_auth"), "requested")
+                .set(&format!("{listener}.tls.client_ca_file"), &certs.ca);
+        }
         o
     }
 }
@@ -113,6 +161,42 @@ mod tests {
     }
 
     #[test]
+    fn tier_flags_turn_tiering_on_with_path_style() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args);
+        assert!(
+            parse(&["strait", "dev", "--tier-endpoint", "http://127.0.0.1:1"]).is_err(),
+            "an endpoint without a bucket is refused"
+        );
+        let cli = parse(&[
+            "strait",
+            "dev",
+            "--tier-bucket",
+            "b",
+            "--tier-endpoint",
+            "http://127.0.0.1:19000",
+        ])
+        .expect("parses");
+        let Command::Dev(args) = cli.command else {
+            panic!("dev")
+        };
+        let cfg = crate::config::load(None, args.overrides()).expect("valid");
+        let t = cfg.tiering.expect("[tiering] set by the flags");
+        assert_eq!(t.bucket, "b");
+        assert_eq!(t.endpoint.as_deref(), Some("http://127.0.0.1:19000"));
+        assert!(t.path_style);
+        let plain =
+            crate::config::load(None, DevArgs::overrides(&dev(&["strait", "dev"]))).expect("valid");
+        assert!(plain.tiering.is_none(), "no tiering unless asked");
+    }
+
+    fn dev(args: &[&str]) -> DevArgs {
+        match Cli::parse_from(args).command {
+            Command::Dev(a) => a,
+            _ => panic!("dev"),
+        }
+    }
+
+    #[test]
     fn dev_flags_parse() {
         let cli = Cli::parse_from([
             "strait",
@@ -129,5 +213,30 @@ mod tests {
         };
         assert_eq!(args.data_dir, Some(PathBuf::from("/tmp/x")));
         assert!(matches!(args.fsync, Some(Fsync::Interval)));
+        assert_eq!(args.nodes, 1, "one node unless asked");
+        assert!(!args.dry_run);
+    }
+
+    #[test]
+    fn nodes_are_limited_to_one_through_nine() {
+        let parse = |n: &str| Cli::try_parse_from(["strait", "dev", "--nodes", n]);
+        for ok in ["1", "3", "9"] {
+            let Ok(Cli {
+                command: Command::Dev(args),
+            }) = parse(ok)
+            else {
+                panic!("--nodes {ok} refused")
+            };
+            assert_eq!(args.nodes.to_string(), ok);
+        }
+        for bad in ["0", "10", "-1", "three"] {
+            assert!(parse(bad).is_err(), "--nodes {bad} accepted");
+        }
+        let Command::Dev(args) =
+            Cli::parse_from(["strait", "dev", "--nodes", "3", "--print-config"]).command
+        else {
+            panic!("expected dev")
+        };
+        assert!(args.dry_run, "--print-config is --dry-run");
     }
 }

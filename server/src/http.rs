@@ -1,5 +1,5 @@
-//! The accept loop shared by the HTTP listeners: HTTP/1.1 and prior-knowledge HTTP/2 on one port, connection
-//! limits and timeouts, and a graceful shutdown that lets in-flight requests finish for at most a grace period.
+//! The accept loop shared by the HTTP listeners: HTTP/1.1 and prior-knowledge HTTP/2 on one port (or, with TLS,
+//! HTTPS with ALPN `h2` and `http/1.1`), connection limits and timeouts, and a graceful shutdown that lets in-flight requests finish for at most a grace period.
 //!
 //! A client must not be able to hold a connection, or memory, for free: a listener has a connection cap
 //! ([`ConnLimit`]); headers must arrive within `http.header_read_timeout_ms` (hyper's HTTP/1 timer); a connection
@@ -31,6 +31,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::HttpConfig;
 use crate::limits::{self, ConnLimit, MemoryBudget, Reservation};
+use crate::tls::{MaybeTls, ServerTls};
 
 /// A response whose body is small and fully built before sending (the default handler body).
 pub type HttpResponse = Response<Full<Bytes>>;
@@ -92,6 +93,7 @@ pub async fn serve<B, H>(
     listener: TcpListener,
     handler: H,
     limits: HttpLimits,
+    tls: Option<ServerTls>,
     grace: Duration,
     shutdown: impl Future<Output = ()>,
 ) where
@@ -131,11 +133,21 @@ pub async fn serve<B, H>(
                         Ok::<_, Infallible>(resp.map(|body| Tracked { body, _busy: busy }))
                     }
                 });
-                let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
                 let mut stop = stop_rx.clone();
                 let idle_timeout = limits.idle_timeout;
+                let builder = builder.clone();
+                let tls = tls.clone();
                 conns.spawn(async move {
                     let _slot = slot;
+                    // HTTPS: the handshake runs in the connection's task, bounded by its own timeout.
+                    let stream = match &tls {
+                        None => MaybeTls::Plain(stream),
+                        Some(tls) => match tls.accept(stream).await {
+                            Ok(s) => MaybeTls::Tls(Box::new(s)),
+                            Err(_) => return,
+                        },
+                    };
+                    let conn = builder.serve_connection(TokioIo::new(stream), svc);
                     tokio::pin!(conn);
                     let idle = tokio::select! {
                         r = conn.as_mut() => {

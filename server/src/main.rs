@@ -16,6 +16,7 @@ use strait::config::{self, Config, EXAMPLE_TOML, Overrides};
 use strait::node::{self, Listeners, NodeError};
 use strait::signal::Termination;
 use strait::telemetry;
+use strait::tls::dev::DevCerts;
 use tracing::error;
 
 fn main() -> ExitCode {
@@ -26,20 +27,36 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Command::Config(ConfigCommand::Show { config }) => {
-            // Secrets are redacted: this output ends up in tickets, chats and CI logs.
-            return match config::load(config.as_deref(), Overrides::default())
-                .map(|c| toml::to_string_pretty(&c.redacted()))
-            {
-                Ok(Ok(text)) => {
-                    print!("{text}");
-                    ExitCode::SUCCESS
-                }
-                Ok(Err(e)) => fail(&format!("cannot render the configuration: {e}")),
-                Err(e) => fail(&e.to_string()),
+            return show(config::load_serve(config.as_deref(), Overrides::default()));
+        }
+        Command::Dev(args) if args.nodes > 1 && args.tls => {
+            return fail("--tls runs a single node for now; drop --nodes or --tls");
+        }
+        Command::Dev(args) if args.nodes > 1 && args.tier_bucket.is_some() => {
+            return fail("--tier-bucket runs a single node for now; drop --nodes or --tier-bucket");
+        }
+        Command::Dev(args) if args.nodes > 1 => return strait::devcluster::run(args),
+        Command::Dev(args) if args.cluster_addr.is_some() => {
+            return fail("--cluster-addr needs --nodes 2 or more");
+        }
+        Command::Dev(args) if args.tls && args.dry_run => {
+            return match dev_data_dir(args) {
+                Ok(dir) => show(config::load(
+                    None,
+                    args.tls_overrides(&DevCerts::paths(&dir)),
+                )),
+                Err(e) => fail(&e),
             };
         }
+        Command::Dev(args) if args.tls => match dev_tls(args) {
+            Ok(cfg) => Ok(cfg),
+            Err(e) => return fail(&e),
+        },
+        Command::Dev(args) if args.dry_run => {
+            return show(config::load(None, args.overrides()));
+        }
         Command::Dev(args) => config::load(None, args.overrides()),
-        Command::Serve { config } => config::load(Some(config), Overrides::default()),
+        Command::Serve { config } => config::load_serve(Some(config), Overrides::default()),
     };
     let cfg = match loaded {
         Ok(cfg) => cfg,
@@ -48,7 +65,16 @@ fn main() -> ExitCode {
     if let Err(e) = telemetry::init_logging(&cfg.log) {
         return fail(&e.to_string());
     }
+    // Before any TLS configuration is built: with two providers compiled in, rustls would not pick one.
+    strait::tls::install_default_provider();
     strait::ratelimit::init(cfg.log.max_repeated_per_minute);
+    if cfg.aws.auth == config::AwsAuth::None {
+        // `strait dev`'s default; said at every start so nobody mistakes an open AWS port for a verified one.
+        tracing::warn!(
+            "aws.auth = \"none\": the AWS API accepts any access key and secret (strait dev's default). \
+             Set aws.auth = \"sigv4\" with [[aws.access_keys]] to verify signatures"
+        );
+    }
     // Before the engine sizes its segment-file budget from the limit.
     let nofile = strait::fdlimit::raise_nofile();
     strait::fdlimit::check(&cfg.engine, nofile);
@@ -59,7 +85,12 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
     };
-    match runtime.block_on(run(cfg)) {
+    // Loads the OAUTHBEARER key set now, so a bad file stops the start with a clear message.
+    let sasl = match cfg.kafka.sasl.to_broker() {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    match runtime.block_on(run(cfg, sasl)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             error!("{e}");
@@ -68,7 +99,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cfg: Config) -> Result<(), NodeError> {
+async fn run(cfg: Config, sasl: strait_kafka::sasl::SaslConfig) -> Result<(), NodeError> {
     let mut signals = Termination::register().map_err(NodeError::Signals)?;
     let listeners = Listeners::bind(&cfg).await?;
     let shutdown = async move {
@@ -88,11 +119,31 @@ async fn run(cfg: Config) -> Result<(), NodeError> {
         });
     };
     let kafka = cfg.kafka.clone();
-    let make_broker = move |engine: &strait_engine::Engine, bound: std::net::SocketAddr| {
+    // Kafka's AWS_MSK_IAM verifies against the AWS port's access-key table: one identity on both protocols.
+    let aws_identity: Option<strait_access::SharedAwsIdentityVerifier> =
+        cfg.kafka.aws_msk_iam.then(|| {
+            Arc::new(strait_aws::msk_iam::MskIamVerifier::new(
+                cfg.aws
+                    .access_keys
+                    .iter()
+                    .map(config::AwsAccessKey::to_access_key)
+                    .collect(),
+                cfg.aws.region.clone(),
+                Arc::new(strait_aws::SystemClock),
+            )) as strait_access::SharedAwsIdentityVerifier
+        });
+    let member = cfg.cluster.as_ref().map(|c| (c.node_id, c.rack.clone()));
+    let make_broker = move |engine: &strait_engine::Engine,
+                            bound: std::net::SocketAddr,
+                            cluster: Option<strait_engine::cluster::SharedClusterView>,
+                            authorizer: strait_access::SharedAuthorizer| {
         Arc::new(strait_kafka::Broker::new(
             engine.clone(),
             strait_kafka::BrokerConfig {
-                node_id: kafka.node_id,
+                // A cluster node's Kafka id is its node id, so Metadata and the cluster view agree.
+                node_id: member.as_ref().map_or(kafka.node_id, |m| m.0),
+                rack: member.as_ref().and_then(|m| m.1.clone()),
+                cluster,
                 advertised_host: kafka
                     .advertised_host
                     .unwrap_or_else(|| bound.ip().to_string()),
@@ -101,12 +152,65 @@ async fn run(cfg: Config) -> Result<(), NodeError> {
                 auto_create_topics: kafka.auto_create_topics,
                 default_partitions: kafka.default_partitions.max(1),
                 sasl_plain_users: kafka.sasl_plain_users,
-                // HOOK(security.authorizer): pass the node's SharedAuthorizer here: `authorizer: <it>.clone(),`
+                sasl,
+                aws_identity: aws_identity.clone(),
+                authorizer,
                 ..Default::default()
             },
         ))
     };
     node::run(cfg, listeners, make_broker, shutdown).await
+}
+
+/// The data directory `strait dev` would use: from a flag, STRAIT_NODE__DATA_DIR or the default. The listener
+/// checks are waived for this look-up only: TLS, which the real load adds, is what satisfies them.
+fn dev_data_dir(args: &strait::cli::DevArgs) -> Result<std::path::PathBuf, String> {
+    let probe = args
+        .overrides()
+        .set("kafka.insecure", true)
+        .set("aws.insecure", true)
+        .set("admin.insecure", true);
+    Ok(config::load(None, probe)
+        .map_err(|e| e.to_string())?
+        .node
+        .data_dir)
+}
+
+/// `strait dev --tls`: makes (or reuses) the development certificates in the data directory, prints the client
+/// settings, and loads the configuration with TLS on every listener.
+fn dev_tls(args: &strait::cli::DevArgs) -> Result<Config, String> {
+    let data_dir = dev_data_dir(args)?;
+    let (certs, fresh) = DevCerts::ensure(&data_dir).map_err(|e| e.to_string())?;
+    let cfg = config::load(None, args.tls_overrides(&certs)).map_err(|e| e.to_string())?;
+    if fresh {
+        println!(
+            "generated development certificates in {}",
+            certs.dir.display()
+        );
+    }
+    let dial = |a: std::net::SocketAddr| strait::devcluster::dialable(a).to_string();
+    println!(
+        "{}",
+        certs.client_settings(
+            &dial(cfg.kafka.listen),
+            &dial(cfg.aws.listen),
+            &dial(cfg.admin.listen)
+        )
+    );
+    Ok(cfg)
+}
+
+/// Prints a loaded configuration (`config show`, `dev --dry-run`). Secrets are redacted: this output ends up in
+/// tickets, chats and CI logs.
+fn show(loaded: Result<Config, config::ConfigError>) -> ExitCode {
+    match loaded.map(|c| toml::to_string_pretty(&c.redacted())) {
+        Ok(Ok(text)) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Ok(Err(e)) => fail(&format!("cannot render the configuration: {e}")),
+        Err(e) => fail(&e.to_string()),
+    }
 }
 
 fn fail(msg: &str) -> ExitCode {

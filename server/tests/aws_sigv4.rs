@@ -41,15 +41,12 @@ async fn start() -> (
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let keys = vec![AccessKey {
-        access_key_id: "AKIDSTRAIT".into(),
-        secret_access_key: SECRET.into(),
-    }];
+    let keys = vec![AccessKey::new("AKIDSTRAIT", SECRET)];
     tokio::spawn(strait::aws::serve(
         listener,
         kinesis,
         dynamodb,
-        strait::aws::Auth::Verify(keys),
+        strait::aws::Auth::Verify(keys, Default::default()),
         strait_cloudwatch::CloudWatchConfig::default(),
         clock,
         strait::aws::Guards::default(),

@@ -51,12 +51,14 @@ async fn healthz_follows_the_lifecycle_and_metrics_render() {
         health: health.clone(),
         prometheus: strait::telemetry::install_metrics().expect("recorder"),
         stats: Arc::new(FixedStats),
+        cluster: Default::default(),
     };
     let (_stop, stopped) = stop_signal();
     tokio::spawn(admin::serve(
         listener,
         state,
         strait::http::HttpLimits::default(),
+        None,
         Duration::from_secs(1),
         stopped,
     ));

@@ -151,6 +151,7 @@ async fn produce(part: Arc<Partition>, n: u64, batch: BytesMut) -> Result<Vec<f6
     let opts = AppendOptions {
         leader_epoch: 0,
         wait_durable: true,
+        forward: false,
     };
     let mut lat = Vec::with_capacity(n as usize);
     for _ in 0..n {

@@ -9,9 +9,15 @@
 //! The engine itself never authorizes: a front end asks before it calls the engine, and maps a denial to its
 //! protocol's own error (TOPIC_AUTHORIZATION_FAILED, AccessDeniedException, ...).
 
+mod aws_identity;
+
+pub use aws_identity::{AwsIdentityError, AwsIdentityVerifier, SharedAwsIdentityVerifier};
+
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
+
+pub mod acl;
 
 /// An authenticated (or anonymous) identity, in Kafka's `Type:name` form.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -30,8 +36,14 @@ pub enum AuthMechanism {
     None,
     /// Kafka SASL/PLAIN.
     SaslPlain,
+    /// Kafka SASL/SCRAM-SHA-256 or SCRAM-SHA-512.
+    SaslScram,
+    /// Kafka SASL/OAUTHBEARER (a validated JWT).
+    SaslOAuthBearer,
     /// An AWS SigV4 signature (the name is the access key id).
     AwsSigV4,
+    /// A TLS client certificate (the name is its subject DN after the principal mapping rules).
+    TlsCertificate,
 }
 
 impl Principal {
@@ -114,6 +126,13 @@ pub enum Decision {
 /// The single authorization hook every front end calls.
 pub trait Authorizer: Send + Sync + fmt::Debug {
     fn authorize(&self, access: &Access<'_>) -> Decision;
+
+    /// The ACL bindings this authorizer decides by, when it is [`acl::AclAuthorizer`]: what the Kafka ACL APIs
+    /// list and change. `None` (the default) for authorizers without ACLs, which those APIs answer
+    /// SECURITY_DISABLED.
+    fn acls(&self) -> Option<&acl::AclAuthorizer> {
+        None
+    }
 }
 
 /// Allows everything: a node without ACLs (today's only mode outside tests).

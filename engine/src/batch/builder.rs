@@ -147,6 +147,14 @@ impl BatchBuilder {
         self
     }
 
+    /// Marks the batch a non-transactional control batch: the Raft layer's own entries (leader change, voters),
+    /// which occupy offsets as KRaft's do and which consumers skip. The record key must be Kafka's 4-byte
+    /// control key (version i16, type i16).
+    pub fn control(mut self) -> Self {
+        self.attributes |= ATTR_CONTROL;
+        self
+    }
+
     /// Compresses the records with `codec` when the batch is finished (as a Kafka producer would). Costs one more
     /// copy of the records; the Kinesis write path leaves batches uncompressed.
     pub fn compression(mut self, codec: Compression) -> Self {

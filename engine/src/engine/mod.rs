@@ -1,6 +1,6 @@
 //! The engine: topics, their partitions, the metadata store and the background retention task.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,15 +9,18 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod follow;
 mod open;
+mod reconcile;
+use follow::TopicFollower;
 use open::{Shared, close_all, open_partition, remove_orphans, warn_if_shared};
 
 use crate::config::{EngineConfig, TopicConfig};
 use crate::error::{EngineError, IoContext, Result};
 use crate::events::{TopicEvent, TopicHook};
 use crate::fdcache::FdCache;
-use crate::meta::{MetaOp, MetaStore};
-use crate::partition::{LocalLog, PARTITIONS_TABLE, Partition, REMOTE_TABLE, SEALS_TABLE};
+use crate::meta::{MetaOp, MetaStore, RedbStore};
+use crate::partition::{LocalLog, Partition, REMOTE_TABLE};
 use crate::store::RemoteStore;
 pub use crate::topic::TopicInfo;
 use crate::util::{
@@ -77,14 +80,27 @@ struct Topic {
     partitions: Vec<Arc<LocalLog>>,
 }
 
+/// What front ends see a local log through on a cluster node (see [`Engine::set_log_wrapper`]).
+pub type LogWrapper = Arc<dyn Fn(Arc<LocalLog>) -> Arc<Partition> + Send + Sync>;
+
+/// Wrapped partitions by (topic, index), with the log each wraps.
+type Fronts = HashMap<(String, u32), (Arc<LocalLog>, Arc<Partition>)>;
+
 struct Inner {
     cfg: EngineConfig,
+    /// The node's own metadata file, under whatever backend `meta` has now.
+    redb: RedbStore,
+    wrapper: RwLock<Option<LogWrapper>>,
+    fronts: Mutex<Fronts>,
     meta: MetaStore,
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
     /// Serialises topic creation, deletion and reconfiguration (rare; keeps metadata and directories in step).
     admin: tokio::sync::Mutex<()>,
     closed: AtomicBool,
     retention: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The `topics` table's watcher and the task applying what it saw (see `follow`).
+    follower: Arc<TopicFollower>,
+    follow_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     files: Arc<FdCache>,
     /// The object store of remote (tiered) segments, when tiering is configured.
     remote: Option<Arc<dyn RemoteStore>>,
@@ -182,16 +198,8 @@ impl Engine {
             tracing::info!(dir = %data_dir.display(), "no clean-shutdown marker: recovering segment tails");
         }
         let meta_path = data_dir.join("meta.redb");
-        // redb creates its file with the umask's mode and has no hook for it; it initialises an existing empty
-        // file, so the file is created owner-only first.
-        std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(FILE_MODE)
-            .open(&meta_path)
-            .at(&meta_path)?;
-        let meta = MetaStore::open(&meta_path, cfg.metadata_cache_bytes)?;
+        let redb = RedbStore::open(&meta_path, cfg.metadata_cache_bytes)?;
+        let meta = MetaStore::from_backend(Arc::new(redb.clone()));
         let nofile = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
         let files = FdCache::new(cfg.open_files_budget(nofile));
         tracing::info!(
@@ -245,8 +253,13 @@ impl Engine {
                 topic_hooks: RwLock::new(Vec::new()),
                 closed: AtomicBool::new(false),
                 retention: Mutex::new(None),
+                follower: Arc::new(TopicFollower::default()),
+                follow_task: Mutex::new(None),
                 files,
                 remote,
+                redb,
+                wrapper: RwLock::new(None),
+                fronts: Mutex::new(HashMap::new()),
                 _lock: lock_file,
             }),
         };
@@ -261,11 +274,40 @@ impl Engine {
                 Engine { inner }.run_retention();
             }
         }));
+        // The registry is the table as read above; from here on it follows every committed change, its own
+        // and (on a cluster node) other nodes'. The initial feed repeats the rows just read: nothing to do.
+        engine.inner.meta.watch(
+            crate::meta::Tables::named([TOPICS_TABLE]),
+            engine.inner.follower.clone(),
+        )?;
+        *lock(&engine.inner.follow_task) = Some(follow::spawn(
+            Arc::downgrade(&engine.inner),
+            engine.inner.follower.clone(),
+        ));
         Ok(engine)
     }
 
     pub fn config(&self) -> &EngineConfig {
         &self.inner.cfg
+    }
+
+    /// Whether this node has an object store for tiered segments (`open_with_remote` with a store).
+    pub fn has_remote_store(&self) -> bool {
+        self.inner.remote.is_some()
+    }
+
+    /// `remote.storage.enable=true` needs an object store to upload to: without one the topic would silently
+    /// keep everything locally, so it is refused (Kafka refuses it when the broker's remote storage is off).
+    fn check_tiering(&self, config: &TopicConfig) -> Result<()> {
+        if config.remote_storage_enable && !self.has_remote_store() {
+            return Err(EngineError::InvalidConfig {
+                key: "remote.storage.enable".into(),
+                value: "true".into(),
+                reason: "this node has no object store for tiered storage (configure [tiering])"
+                    .into(),
+            });
+        }
+        Ok(())
     }
 
     /// The metadata store, for front ends that keep their own state (group offsets, producer ids, streams).
@@ -303,21 +345,50 @@ impl Engine {
         read(&self.inner.topics).get(name).map(|t| Self::info(t))
     }
 
-    /// The partition's log, as front ends use it.
+    /// The partition's log, as front ends use it: the local log itself, or on a cluster node what the
+    /// [`LogWrapper`] made of it (the replicated log, whose appends go through Raft).
     pub fn partition(&self, topic: &str, p: u32) -> Result<Arc<Partition>> {
-        self.local_partition(topic, p).map(|l| l as Arc<Partition>)
+        self.local_partition(topic, p).map(|l| self.front(l))
     }
 
     /// Every partition of `topic`, in index order.
     pub fn partitions(&self, topic: &str) -> Result<Vec<Arc<Partition>>> {
-        let topics = read(&self.inner.topics);
-        let t = topics
-            .get(topic)
-            .ok_or_else(|| EngineError::UnknownTopic(topic.to_string()))?;
-        Ok(t.partitions
-            .iter()
-            .map(|l| l.clone() as Arc<Partition>)
-            .collect())
+        let logs: Vec<Arc<LocalLog>> = {
+            let topics = read(&self.inner.topics);
+            let t = topics
+                .get(topic)
+                .ok_or_else(|| EngineError::UnknownTopic(topic.to_string()))?;
+            t.partitions.clone()
+        };
+        Ok(logs.into_iter().map(|l| self.front(l)).collect())
+    }
+
+    /// The node's local metadata store (its redb file): what a cluster node's replicated store applies to and
+    /// keeps node-scope tables in.
+    pub fn local_meta(&self) -> RedbStore {
+        self.inner.redb.clone()
+    }
+
+    /// Installs the wrapper front ends see partitions through (once, before front ends start). Wrappers are made
+    /// on first use and kept while their log lives (a deleted and recreated topic gets new ones).
+    pub fn set_log_wrapper(&self, w: LogWrapper) {
+        *write(&self.inner.wrapper) = Some(w);
+    }
+
+    fn front(&self, log: Arc<LocalLog>) -> Arc<Partition> {
+        let Some(wrap) = read(&self.inner.wrapper).clone() else {
+            return log;
+        };
+        let key = (log.topic().to_string(), log.index());
+        let mut fronts = lock(&self.inner.fronts);
+        if let Some((l, f)) = fronts.get(&key)
+            && Arc::ptr_eq(l, &log)
+        {
+            return f.clone();
+        }
+        let f = wrap(log.clone());
+        fronts.insert(key, (log, f.clone()));
+        f
     }
 
     /// The local log itself, for this node's subsystems that work on its files (the tiering uploader).
@@ -365,6 +436,7 @@ impl Engine {
             });
         }
         let config = self.inner.cfg.topic_defaults.with_overrides(&overrides)?;
+        self.check_tiering(&config)?;
         let _admin = self.inner.admin.lock().await;
         if read(&self.inner.topics).contains_key(name) {
             return Err(EngineError::TopicExists(name.to_string()));
@@ -383,16 +455,15 @@ impl Engine {
             self.discard_partitions(&parts).await;
             return Err(e);
         }
-        let topic = Arc::new(Topic {
-            record,
-            config,
-            partitions: parts,
-        });
-        let info = Self::info(&topic);
-        write(&self.inner.topics).insert(name.to_string(), topic);
         tracing::info!(topic = name, partitions, "created topic");
-        self.emit(TopicEvent::Created(info.clone()));
-        Ok(info)
+        Ok(self.install(
+            Topic {
+                record,
+                config,
+                partitions: parts,
+            },
+            TopicEvent::Created,
+        ))
     }
 
     async fn persist_topic(&self, record: &TopicRecord, extra: Vec<MetaOp>) -> Result<()> {
@@ -404,73 +475,6 @@ impl Engine {
         }];
         ops.extend(extra);
         self.inner.meta.commit(ops).await
-    }
-
-    /// Creates partitions `range` of a topic whose metadata is not committed yet. On failure every directory of
-    /// the range is removed again, so nothing of the attempt remains.
-    async fn open_partitions(
-        &self,
-        record: &TopicRecord,
-        range: std::ops::Range<u32>,
-        config: TopicConfig,
-    ) -> Result<Vec<Arc<LocalLog>>> {
-        let mut parts = Vec::with_capacity(range.len());
-        let mut result = Ok(());
-        for p in range.clone() {
-            let dir = partition_dir(&self.inner.cfg.data_dir, &record.name, p);
-            // A directory left by an interrupted deletion of a same-named topic must not be adopted.
-            if dir.exists()
-                && let Err(e) = std::fs::remove_dir_all(&dir).at(&dir)
-            {
-                result = Err(e);
-                break;
-            }
-            match open_partition(
-                Shared {
-                    cfg: &self.inner.cfg,
-                    meta: &self.inner.meta,
-                    files: &self.inner.files,
-                    remote: &self.inner.remote,
-                },
-                &record.name,
-                p,
-                config,
-                true,
-            ) {
-                Ok(part) => parts.push(part),
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            }
-        }
-        let result = result.and_then(|()| sync_dir(&logs_dir(&self.inner.cfg.data_dir)));
-        if let Err(e) = result {
-            tracing::warn!(topic = %record.name, error = %e, "creating partitions failed; removing what was created");
-            self.discard_partitions(&parts).await;
-            for p in range {
-                let dir = partition_dir(&self.inner.cfg.data_dir, &record.name, p);
-                if dir.is_dir()
-                    && let Err(e) = std::fs::remove_dir_all(&dir)
-                {
-                    // Harmless: the next open removes directories that no topic owns.
-                    tracing::warn!(dir = %dir.display(), error = %e, "could not remove a partition directory");
-                }
-            }
-            return Err(e);
-        }
-        Ok(parts)
-    }
-
-    /// Stops and removes partitions whose topic change was not committed (no reader has seen them).
-    async fn discard_partitions(&self, parts: &[Arc<LocalLog>]) {
-        for p in parts {
-            p.halt().await;
-            if let Err(e) = std::fs::remove_dir_all(p.dir()) {
-                tracing::warn!(dir = %p.dir().display(), error = %e,
-                    "could not remove an uncommitted partition directory (the next start removes it)");
-            }
-        }
     }
 
     fn topic_entry(&self, name: &str) -> Result<Arc<Topic>> {
@@ -487,48 +491,19 @@ impl Engine {
         let topic = self.topic_entry(name)?;
         let mut prefix = name.as_bytes().to_vec();
         prefix.push(0);
-        self.inner
-            .meta
-            .commit(vec![
-                MetaOp::Delete {
-                    table: TOPICS_TABLE.into(),
-                    key: name.as_bytes().to_vec(),
-                },
-                MetaOp::DeletePrefix {
-                    table: PARTITIONS_TABLE.into(),
-                    prefix: prefix.clone(),
-                },
-                MetaOp::DeletePrefix {
-                    table: SEALS_TABLE.into(),
-                    prefix: prefix.clone(),
-                },
-                MetaOp::DeletePrefix {
-                    table: REMOTE_TABLE.into(),
-                    prefix,
-                },
-            ])
-            .await?;
-        for p in &topic.partitions {
-            p.delete_remote_objects();
-        }
-        write(&self.inner.topics).remove(name);
-        self.emit(TopicEvent::Deleted {
-            name: name.to_string(),
-            id: topic.record.id,
-        });
-        for p in &topic.partitions {
-            if let Err(e) = p.close().await {
-                tracing::warn!(topic = name, error = %e, "flush before delete failed (data is being deleted anyway)");
-            }
-            let dir = p.dir().to_path_buf();
-            let doomed = dir.with_extension(format!("{}-delete", uuid::Uuid::new_v4().simple()));
-            std::fs::rename(&dir, &doomed).at(&dir)?;
-            tokio::task::spawn_blocking(move || {
-                if let Err(e) = std::fs::remove_dir_all(&doomed) {
-                    tracing::warn!(dir = %doomed.display(), error = %e, "could not remove a deleted partition");
-                }
-            });
-        }
+        let mut ops = vec![
+            MetaOp::Delete {
+                table: TOPICS_TABLE.into(),
+                key: name.as_bytes().to_vec(),
+            },
+            MetaOp::DeletePrefix {
+                table: REMOTE_TABLE.into(),
+                prefix,
+            },
+        ];
+        ops.extend(reconcile::node_rows_deletion(name));
+        self.inner.meta.commit(ops).await?;
+        self.retire(&topic).await?;
         tracing::info!(topic = name, "deleted topic");
         Ok(())
     }
@@ -559,15 +534,14 @@ impl Engine {
         }
         let mut parts = topic.partitions.clone();
         parts.extend(added);
-        let new = Arc::new(Topic {
-            record,
-            config: topic.config,
-            partitions: parts,
-        });
-        let info = Self::info(&new);
-        write(&self.inner.topics).insert(name.to_string(), new);
-        self.emit(TopicEvent::Grown(info.clone()));
-        Ok(info)
+        Ok(self.install(
+            Topic {
+                record,
+                config: topic.config,
+                partitions: parts,
+            },
+            TopicEvent::Grown,
+        ))
     }
 
     /// Replaces a topic's overrides (Kafka AlterConfigs semantics; incremental callers merge first).
@@ -578,23 +552,13 @@ impl Engine {
     ) -> Result<TopicInfo> {
         self.check_open()?;
         let config = self.inner.cfg.topic_defaults.with_overrides(&overrides)?;
+        self.check_tiering(&config)?;
         let _admin = self.inner.admin.lock().await;
         let topic = self.topic_entry(name)?;
         let mut record = topic.record.clone();
         record.overrides = overrides;
         self.persist_topic(&record, Vec::new()).await?;
-        for p in &topic.partitions {
-            p.set_config(config);
-        }
-        let new = Arc::new(Topic {
-            record,
-            config,
-            partitions: topic.partitions.clone(),
-        });
-        let info = Self::info(&new);
-        write(&self.inner.topics).insert(name.to_string(), new);
-        self.emit(TopicEvent::Reconfigured(info.clone()));
-        Ok(info)
+        Ok(self.reconfigure(&topic, record, config))
     }
 
     /// Registers a hook called after every topic creation, growth, reconfiguration and deletion (see
@@ -665,6 +629,9 @@ impl Engine {
         if let Some(h) = lock(&self.inner.retention).take() {
             h.abort();
         }
+        if let Some(h) = lock(&self.inner.follow_task).take() {
+            h.abort();
+        }
         let topics = std::mem::take(&mut *write(&self.inner.topics));
         for p in topics.values().flat_map(|t| t.partitions.iter()) {
             p.halt().await;
@@ -679,6 +646,10 @@ impl Engine {
         }
         let _admin = self.inner.admin.lock().await;
         if let Some(h) = lock(&self.inner.retention).take() {
+            h.abort();
+        }
+        // Holding the admin lock, the task is not in the middle of a change.
+        if let Some(h) = lock(&self.inner.follow_task).take() {
             h.abort();
         }
         let parts: Vec<Arc<LocalLog>> = read(&self.inner.topics)

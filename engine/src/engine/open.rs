@@ -11,8 +11,8 @@ use crate::error::{EngineError, IoContext, Result};
 use crate::fdcache::FdCache;
 use crate::meta::MetaStore;
 use crate::partition::{
-    self, CommitPolicy, LocalLog, OpenArgs, PARTITIONS_TABLE, PartitionState, REMOTE_TABLE,
-    SEALS_TABLE, SealRecord,
+    self, LocalLog, OpenArgs, PARTITIONS_TABLE, PartitionState, REMOTE_TABLE, SEALS_TABLE,
+    SealRecord,
 };
 use crate::store::{RemoteSegment, RemoteStore};
 
@@ -97,8 +97,7 @@ pub(super) fn open_partition(
         meta: meta.clone(),
         sealed,
         files: files.clone(),
-        // One node: the committed point follows the local log, as before replication.
-        commit: CommitPolicy::Local,
+        commit: cfg.commit,
         remote_segments,
         remote_store: remote.clone(),
     })

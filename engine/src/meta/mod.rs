@@ -11,6 +11,7 @@
 //! health probe) never leave the node; everything the front ends write is cluster state. Caches follow committed
 //! changes through [`MetaStore::watch`] (see `watch`).
 
+mod create;
 mod redb;
 pub mod tables;
 mod watch;
@@ -79,10 +80,11 @@ pub trait MetaBackend: Send + Sync {
     fn probe_space(&self) -> std::result::Result<(), String>;
 }
 
-/// Handle to the metadata store; cheap to clone.
+/// Handle to the metadata store; cheap to clone. Every clone shares the backend, which a cluster node replaces
+/// once at start-up ([`MetaStore::replace_backend`]: the local store, then the replicated one over it).
 #[derive(Clone)]
 pub struct MetaStore {
-    backend: Arc<dyn MetaBackend>,
+    backend: Arc<std::sync::RwLock<Arc<dyn MetaBackend>>>,
 }
 
 impl MetaStore {
@@ -96,32 +98,52 @@ impl MetaStore {
 
     /// A handle on any backend.
     pub fn from_backend(backend: Arc<dyn MetaBackend>) -> MetaStore {
-        MetaStore { backend }
+        MetaStore {
+            backend: Arc::new(std::sync::RwLock::new(backend)),
+        }
+    }
+
+    /// Makes every clone of this handle use `backend` from now on; returns the previous one. A cluster node calls
+    /// it once, before front ends start, to put the replicated store (which writes through to the local one) in
+    /// front of the local store the engine opened with.
+    pub fn replace_backend(&self, backend: Arc<dyn MetaBackend>) -> Arc<dyn MetaBackend> {
+        let mut b = self
+            .backend
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::replace(&mut *b, backend)
+    }
+
+    fn backend(&self) -> Arc<dyn MetaBackend> {
+        self.backend
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// `None` when the store takes writes; otherwise why it does not (it recovers by itself once it can).
     pub fn fault(&self) -> Option<String> {
-        self.backend.fault()
+        self.backend().fault()
     }
 
     pub(crate) fn probe_space(&self) -> std::result::Result<(), String> {
-        self.backend.probe_space()
+        self.backend().probe_space()
     }
 
     /// Applies `ops` atomically; returns once they are durable. Concurrent calls may share one transaction.
     pub async fn commit(&self, ops: Vec<MetaOp>) -> Result<()> {
-        self.backend.commit(ops).await
+        self.backend().commit(ops).await
     }
 
     /// Like [`commit`](Self::commit), but does not wait; errors are logged by the writer.
     pub fn commit_in_background(&self, ops: Vec<MetaOp>) {
-        self.backend.commit_in_background(ops)
+        self.backend().commit_in_background(ops)
     }
 
     /// Commits everything queued so far and stops the store. Later writes fail with
     /// [`EngineError::MetaClosed`](crate::EngineError::MetaClosed).
     pub async fn close(&self) {
-        self.backend.close().await
+        self.backend().close().await
     }
 
     pub async fn put(&self, table: &str, key: &[u8], value: Vec<u8>) -> Result<()> {
@@ -136,16 +158,16 @@ impl MetaStore {
     /// Registers `watcher` for `tables`: it is fed their current contents (one batch of `Put`s per non-empty
     /// table) and from then on every committed batch touching them, before the committer's `commit` returns.
     pub fn watch(&self, tables: Tables, watcher: Arc<dyn MetaWatcher>) -> Result<()> {
-        self.backend.watch(tables, watcher)
+        self.backend().watch(tables, watcher)
     }
 
     pub fn get(&self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.backend.get(table, key)
+        self.backend().get(table, key)
     }
 
     /// All `(key, value)` pairs whose key starts with `prefix`, in key order.
     pub fn scan_prefix(&self, table: &str, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        self.backend.scan_prefix(table, prefix)
+        self.backend().scan_prefix(table, prefix)
     }
 }
 

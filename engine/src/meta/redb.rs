@@ -130,6 +130,7 @@ fn probe_write(dir: &Path, name: &str, bytes: usize) -> std::io::Result<()> {
 impl RedbStore {
     /// Opens (or creates) the database and starts its writer thread.
     pub fn open(path: &Path, cache_bytes: usize) -> Result<RedbStore> {
+        super::create::create_atomically(path, cache_bytes)?;
         let p = path.to_path_buf();
         let opener: Opener =
             Box::new(move || Database::builder().set_cache_size(cache_bytes).create(&p));
@@ -679,6 +680,38 @@ mod tests {
         fn query_lock_range(&self, s: Bound, e: Bound) -> Result<bool, redb::BackendError> {
             self.inner.query_lock_range(s, e)
         }
+    }
+
+    #[tokio::test]
+    async fn a_creation_cut_short_by_a_crash_is_replaced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("meta.redb");
+        // What a kill during the first start leaves: a scratch file without a redb header.
+        std::fs::write(dir.path().join("meta.redb.creating"), b"\0\0partial").expect("write");
+        let m = RedbStore::open(&path, 1 << 20).expect("open");
+        m.put("t", b"k", b"v".to_vec()).await.expect("put");
+        assert!(path.exists());
+        assert!(!dir.path().join("meta.redb.creating").exists());
+        assert_eq!(m.get("t", b"k").expect("get"), Some(b"v".to_vec()));
+    }
+
+    #[tokio::test]
+    async fn a_file_whose_header_was_never_written_is_replaced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for leftover in [&[][..], &[0u8; 4096][..]] {
+            let path = dir.path().join(format!("meta-{}.redb", leftover.len()));
+            std::fs::write(&path, leftover).expect("write");
+            let m = RedbStore::open(&path, 1 << 20).expect("open");
+            m.put("t", b"k", b"v".to_vec()).await.expect("put");
+        }
+        // A file with anything else in it is not silently replaced.
+        let path = dir.path().join("garbage.redb");
+        std::fs::write(&path, b"not a database at all").expect("write");
+        assert!(RedbStore::open(&path, 1 << 20).is_err());
+        assert_eq!(
+            std::fs::read(&path).expect("read"),
+            b"not a database at all"
+        );
     }
 
     #[tokio::test]

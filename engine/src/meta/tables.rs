@@ -58,6 +58,8 @@ pub const PARTITIONS: &str = "partitions";
 pub const SEALED_PARTITIONS: &str = "sealed_partitions";
 pub const HEALTH: &str = "_health";
 pub const ENGINE_REMOTE_SEGMENTS: &str = "engine_remote_segments";
+// Replication.
+pub const RAFT_GROUP_STATE: &str = "raft_group_state";
 // Kafka front end.
 pub const KAFKA_GROUP_OFFSETS: &str = "kafka_group_offsets";
 pub const KAFKA_TXN_STATE: &str = "kafka_txn_state";
@@ -66,6 +68,9 @@ pub const KAFKA_PRODUCERS: &str = "kafka_producers";
 pub const KAFKA_TOPIC_EXTRA_CONFIGS: &str = "kafka_topic_extra_configs";
 pub const SHARE_START_OFFSETS: &str = "share_start_offsets";
 pub const GROUP_CONFIGS: &str = "group_configs";
+/// ACL bindings (written by CreateAcls/DeleteAcls, enforced on every protocol); layout in `strait_access::acl`.
+pub const KAFKA_ACLS: &str = "kafka_acls";
+pub const KAFKA_SCRAM_CREDENTIALS: &str = "kafka_scram_credentials";
 /// Retired: emptied at start by the transaction coordinator (kept registered so the name is never reused).
 pub const KAFKA_TXN_ONGOING: &str = "kafka_txn_ongoing";
 /// Retired, like [`KAFKA_TXN_ONGOING`].
@@ -103,6 +108,13 @@ pub const ALL: &[TableDef] = &[
         Scope::Cluster,
         false,
         "segments of each partition that live in the object store (the tiering manifest), one row each",
+    ),
+    def(
+        RAFT_GROUP_STATE,
+        "raft",
+        Scope::Node,
+        false,
+        "this replica's Raft vote, commit hint and index anchor per replicated group (never replicated itself)",
     ),
     def(
         HEALTH,
@@ -159,6 +171,20 @@ pub const ALL: &[TableDef] = &[
         Scope::Cluster,
         true,
         "dynamic group configs (share groups)",
+    ),
+    def(
+        KAFKA_ACLS,
+        "kafka",
+        Scope::Cluster,
+        false,
+        "ACL bindings, one key each (the Kafka and AWS front ends enforce them)",
+    ),
+    def(
+        KAFKA_SCRAM_CREDENTIALS,
+        "kafka",
+        Scope::Cluster,
+        false,
+        "SASL/SCRAM credentials per user and mechanism: salt, iterations, StoredKey, ServerKey (no passwords)",
     ),
     def(KAFKA_TXN_ONGOING, "kafka", Scope::Cluster, false, "retired"),
     def(KAFKA_TXN_ABORTED, "kafka", Scope::Cluster, false, "retired"),
@@ -217,9 +243,13 @@ mod tests {
     }
 
     #[test]
-    fn node_local_tables_are_the_engines_own() {
+    fn node_local_tables_belong_to_the_storage_layers() {
+        // The engine's own files and the Raft replicas over them: nothing a front end writes is node-local.
         let node: Vec<_> = ALL.iter().filter(|t| t.scope == Scope::Node).collect();
-        assert!(node.iter().all(|t| t.owner == "engine"));
+        assert!(
+            node.iter()
+                .all(|t| t.owner == "engine" || t.owner == "raft")
+        );
         assert_eq!(scope_of(PARTITIONS), Scope::Node);
         assert_eq!(scope_of(TOPICS), Scope::Cluster);
         assert_eq!(scope_of("unregistered"), Scope::Cluster);

@@ -135,6 +135,7 @@ async fn replica_appends_keep_the_leaders_offsets_and_refuse_a_gap() {
                 AppendOptions {
                     leader_epoch: i as i32 + 1,
                     wait_durable: true,
+                    forward: false,
                 },
             )
             .await

@@ -21,6 +21,7 @@ use bytes::Bytes;
 
 use super::{AppendInfo, AppendOptions, LocalLog, LogOffsets, ReadResult};
 use crate::batch::BatchHeader;
+pub use crate::config::CommitPolicy;
 use crate::config::TopicConfig;
 use crate::error::Result;
 use crate::txn::AbortedTxn;
@@ -33,18 +34,6 @@ pub type DurableCallback = Box<dyn FnOnce(Result<()>) + Send>;
 
 /// The name handlers use for a partition: `Arc<Partition>` is `Arc<dyn PartitionLog>`.
 pub type Partition = dyn PartitionLog;
-
-/// Who moves a log's committed point (the high watermark), chosen when the log is opened.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum CommitPolicy {
-    /// Single node: the high watermark follows the local log (the durable end under `fsync = always`, the log
-    /// end under `fsync = interval`), moved by the log itself.
-    #[default]
-    Local,
-    /// The log's owner commits: the high watermark starts at the log start on open and moves only through
-    /// [`PartitionLog::set_high_watermark`] (after replication, the Raft commit index). Reads never pass it.
-    External,
-}
 
 /// One partition's log, as front ends and replication see it. Offsets are Kafka offsets; batches are Kafka v2
 /// record batches kept exactly as stored.
@@ -65,6 +54,9 @@ pub trait PartitionLog: Send + Sync {
     fn offsets(&self) -> LogOffsets;
     /// Bytes of the log's segments.
     fn size_bytes(&self) -> u64;
+    /// The offsets held in the object store, `[first, end)`, or `None` when nothing is tiered: ListOffsets'
+    /// EARLIEST_LOCAL (the first local offset is `end`) and LATEST_TIERED (`end - 1`), KIP-1005.
+    fn remote_range(&self) -> Option<(i64, i64)>;
     /// The end of the durable (fsynced) prefix.
     fn durable_offset(&self) -> i64;
     /// Why the log refuses writes after a storage failure, or `None`.
@@ -147,6 +139,9 @@ impl PartitionLog for LocalLog {
     }
     fn size_bytes(&self) -> u64 {
         LocalLog::size_bytes(self)
+    }
+    fn remote_range(&self) -> Option<(i64, i64)> {
+        LocalLog::remote_range(self)
     }
     fn durable_offset(&self) -> i64 {
         LocalLog::durable_offset(self)
@@ -251,6 +246,9 @@ impl<T: PartitionLog + ?Sized> PartitionLog for std::sync::Arc<T> {
     }
     fn size_bytes(&self) -> u64 {
         (**self).size_bytes()
+    }
+    fn remote_range(&self) -> Option<(i64, i64)> {
+        (**self).remote_range()
     }
     fn durable_offset(&self) -> i64 {
         (**self).durable_offset()

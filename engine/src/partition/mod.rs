@@ -85,6 +85,10 @@ pub struct AppendOptions {
     pub leader_epoch: i32,
     /// Wait until the data is durable (fsynced) before returning — the acks=all / Kinesis success path.
     pub wait_durable: bool,
+    /// On a replicated partition this node does not lead: send the append to the leader rather than refuse it.
+    /// For front ends whose clients cannot find leaders themselves (Kinesis, whose SDKs talk to one endpoint);
+    /// Kafka clients route to leaders and keep their idempotence state there, so Kafka never forwards.
+    pub forward: bool,
 }
 
 impl Default for AppendOptions {
@@ -92,6 +96,7 @@ impl Default for AppendOptions {
         AppendOptions {
             leader_epoch: 0,
             wait_durable: true,
+            forward: false,
         }
     }
 }
@@ -266,6 +271,12 @@ impl LocalLog {
     /// The partition's remote segments, oldest first.
     pub fn remote_segments(&self) -> Vec<RemoteSegment> {
         read(&self.remote).iter().map(|s| (**s).clone()).collect()
+    }
+    /// The offsets the remote segments hold, `[first, end)`; `None` when there are none. Remote segments are
+    /// contiguous and older than every local one.
+    pub fn remote_range(&self) -> Option<(i64, i64)> {
+        let remote = read(&self.remote);
+        Some((remote.first()?.base_offset, remote.last()?.next_offset))
     }
     /// Bytes of the remote segments (not counted in [`size_bytes`](Self::size_bytes), which is the local disk).
     pub fn remote_size_bytes(&self) -> u64 {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::{LocalLog, Writer};
+use super::{CommitPolicy, LocalLog, Writer};
 use crate::error::{EngineError, Result};
 use crate::segment::Segment;
 use crate::txn::TxnIndex;
@@ -35,7 +35,9 @@ impl LocalLog {
     /// segments deleted.
     pub(crate) fn apply_retention(&self, now: i64) -> Result<usize> {
         let cfg = self.config();
-        if !cfg.deletes() {
+        // A replicated log's front moves through its Raft group (every replica purges the same prefix), never
+        // by one replica's clock or disk size.
+        if !cfg.deletes() || self.commit == CommitPolicy::External {
             return Ok(0);
         }
         let total: u64 = self.size_bytes() + self.remote_size_bytes();

@@ -305,3 +305,33 @@ async fn a_crash_between_recording_an_upload_and_deleting_the_local_files_is_fin
     assert_eq!(all(&p).await.expect("read"), before);
     e.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test]
+async fn remote_storage_enable_needs_a_remote_store() {
+    let on = BTreeMap::from([("remote.storage.enable".to_string(), "true".to_string())]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (e, _p) = open(dir.path(), None).await;
+    assert!(!e.has_remote_store());
+    let err = e
+        .create_topic("u", 1, on.clone())
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(&err, EngineError::InvalidConfig { key, .. } if key == "remote.storage.enable"),
+        "{err}"
+    );
+    let err = e
+        .set_topic_config("t", on.clone())
+        .await
+        .expect_err("refused");
+    assert!(matches!(err, EngineError::InvalidConfig { .. }), "{err}");
+    e.shutdown().await.expect("shutdown");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (e, _p) = open(dir.path(), Some(Arc::new(MemStore::default()))).await;
+    let t = e
+        .create_topic("u", 1, on)
+        .await
+        .expect("accepted with a store");
+    assert!(t.config.remote_storage_enable);
+    e.shutdown().await.expect("shutdown");
+}

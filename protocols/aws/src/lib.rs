@@ -8,6 +8,8 @@
 //!   authorizer).
 //! - [`clock`]: the injectable [`Clock`]; [`time`]: AWS's date forms.
 //! - [`envelope`]: AWS error bodies (JSON `__type`/`message`, CBOR, awsQuery XML).
+//! - [`msk_iam`]: Kafka's AWS identities (SASL `AWS_MSK_IAM`, the MSK signer token in OAUTHBEARER), verified
+//!   by [`sigv4`] against the same access keys.
 //! - [`operations`]: the `aws_operations!` macro behind each service's `Operation` enum.
 //! - [`cbor`]: the bounded CBOR decoder (into a neutral tree each service maps onto its model) and the writer
 //!   primitives.
@@ -16,6 +18,7 @@ pub mod cbor;
 pub mod clock;
 pub mod context;
 pub mod envelope;
+pub mod msk_iam;
 pub mod operations;
 pub mod sigv4;
 pub mod time;

@@ -1,27 +1,16 @@
 //! SigV4 verification against requests signed by AWS's own signer (aws-sigv4, the Rust SDK's), and tampered
 //! variants of them, with the exact messages the services answer.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod support;
 
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
-use strait_aws::sigv4::{AccessKey, Scope, SigV4Error, SignedRequest, verify};
+use std::time::{Duration, SystemTime};
 
-const BODY: &[u8] = br#"{"StreamName":"orders"}"#;
+use strait_aws::sigv4::{AccessKey, Scope, SigV4Error};
+use support::{BODY, SCOPE, Signing, verify_at};
 
 fn keys() -> Vec<AccessKey> {
-    vec![AccessKey {
-        access_key_id: "AKIDSTRAIT".into(),
-        secret_access_key: "c2VjcmV0LXNlY3JldC1zZWNyZXQ".into(),
-    }]
+    vec![AccessKey::new("AKIDSTRAIT", "c2VjcmV0LXNlY3JldC1zZWNyZXQ")]
 }
-
-/// The node's scope: its region, and Kinesis's signing name.
-const SCOPE: Scope<'static> = Scope {
-    region: "us-east-1",
-    service: "kinesis",
-};
 
 /// Headers of a DescribeStream request signed at `at` with `secret`.
 fn signed(at: SystemTime, secret: &str) -> Vec<(String, String)> {
@@ -37,72 +26,18 @@ fn signed_as(
     service: &str,
     unsigned: &[&'static str],
 ) -> Vec<(String, String)> {
-    let identity = Credentials::new("AKIDSTRAIT", secret, None, None, "test").into();
-    let mut settings = SigningSettings::default();
-    if let Some(excluded) = settings.excluded_headers.as_mut() {
-        excluded.extend(unsigned.iter().map(|h| std::borrow::Cow::Borrowed(*h)));
+    Signing {
+        region,
+        service,
+        unsigned,
+        ..Signing::new("AKIDSTRAIT", secret)
     }
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name(service)
-        .time(at)
-        .settings(settings)
-        .build()
-        .expect("params")
-        .into();
-    let mut req = http::Request::builder()
-        .method("POST")
-        .uri("http://127.0.0.1:4566/")
-        .header("host", "127.0.0.1:4566")
-        .header("content-type", "application/x-amz-json-1.1")
-        .header("x-amz-target", "Kinesis_20131202.DescribeStream")
-        .body(BODY.to_vec())
-        .expect("request");
-    let headers: Vec<(String, String)> = req
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                v.to_str().expect("ascii").to_string(),
-            )
-        })
-        .collect();
-    let signable = SignableRequest::new(
-        "POST",
-        "http://127.0.0.1:4566/",
-        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        SignableBody::Bytes(BODY),
-    )
-    .expect("signable");
-    let (instructions, _) = sign(signable, &params).expect("sign").into_parts();
-    instructions.apply_to_request_http1x(&mut req);
-    req.headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                v.to_str().expect("ascii").to_string(),
-            )
-        })
-        .collect()
+    .sign(at)
+    .1
 }
 
 fn check(headers: &[(String, String)], body: &[u8], now: SystemTime) -> Result<(), SigV4Error> {
-    let h: Vec<(&str, &str)> = headers
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let req = SignedRequest {
-        method: "POST",
-        path: "/",
-        query: "",
-        headers: &h,
-        body,
-    };
-    let ms = now.duration_since(UNIX_EPOCH).expect("time").as_millis() as i64;
-    verify(&req, &keys(), SCOPE, ms).map(|_| ())
+    verify_at("", headers, body, &keys(), SCOPE, now).map(|_| ())
 }
 
 #[test]
@@ -110,9 +45,17 @@ fn accepts_what_the_aws_signer_produces() {
     let now = SystemTime::now();
     let h = signed(now, "c2VjcmV0LXNlY3JldC1zZWNyZXQ");
     assert_eq!(check(&h, BODY, now), Ok(()));
-    // Within the allowed skew either way.
-    assert_eq!(check(&h, BODY, now + Duration::from_secs(14 * 60)), Ok(()));
-    assert_eq!(check(&h, BODY, now - Duration::from_secs(14 * 60)), Ok(()));
+    // Within Kinesis's 5 minutes of skew either way; past them, AWS's own words.
+    assert_eq!(check(&h, BODY, now + Duration::from_secs(4 * 60)), Ok(()));
+    assert_eq!(check(&h, BODY, now - Duration::from_secs(4 * 60)), Ok(()));
+    assert!(matches!(
+        check(&h, BODY, now + Duration::from_secs(6 * 60)),
+        Err(SigV4Error::InvalidSignature(m)) if m.starts_with("Signature expired: ") && m.ends_with(" - 5 min.)")
+    ));
+    assert!(matches!(
+        check(&h, BODY, now - Duration::from_secs(6 * 60)),
+        Err(SigV4Error::InvalidSignature(m)) if m.starts_with("Signature not yet current: ") && m.ends_with(" + 5 min.)")
+    ));
 }
 
 #[test]
@@ -188,23 +131,11 @@ fn refuses_signatures_for_another_region_or_service() {
     // The same valid DynamoDB signature is refused by Kinesis and accepted where it was meant to go.
     let dynamodb = signed_as(now, secret, "us-east-1", "dynamodb", &[]);
     assert!(check(&dynamodb, BODY, now).is_err());
-    let h: Vec<(&str, &str)> = dynamodb
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let req = SignedRequest {
-        method: "POST",
-        path: "/",
-        query: "",
-        headers: &h,
-        body: BODY,
-    };
-    let ms = now.duration_since(UNIX_EPOCH).expect("time").as_millis() as i64;
     let dynamodb_scope = Scope {
         region: "us-east-1",
         service: "dynamodb",
     };
-    assert!(verify(&req, &keys(), dynamodb_scope, ms).is_ok());
+    assert!(verify_at("", &dynamodb, BODY, &keys(), dynamodb_scope, now).is_ok());
 }
 
 #[test]

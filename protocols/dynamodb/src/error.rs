@@ -67,6 +67,22 @@ pub struct CancellationReason {
 
 impl DynamoError {
     /// The `__type` value.
+    /// Every type name [`type_name`](Self::type_name) returns for an error of this crate's own (not the
+    /// authentication envelopes, which are decided before a request is served or forwarded).
+    pub const TYPE_NAMES: &'static [&'static str] = &[
+        "com.amazon.coral.service#UnknownOperationException",
+        "com.amazon.coral.service#SerializationException",
+        "com.amazon.coral.validate#ValidationException",
+        "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException",
+        "com.amazonaws.dynamodb.v20120810#ResourceInUseException",
+        "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",
+        "com.amazonaws.dynamodb.v20120810#TableNotFoundException",
+        "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+        "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "com.amazon.coral.service#AccessDeniedException",
+        "com.amazonaws.dynamodb.v20120810#InternalServerError",
+    ];
+
     pub fn type_name(&self) -> &'static str {
         match self {
             DynamoError::UnknownOperation => "com.amazon.coral.service#UnknownOperationException",

@@ -45,11 +45,14 @@ pub enum Subject {
     Tables,
 }
 
-/// The ACL operation and subject `op` requires.
+/// The ACL operation and subject `op` requires. A table is judged as the consumer group of its name (a KCL lease
+/// table is named after the application, whose group its checkpoints are offsets of), so the operations are the
+/// ones Kafka defines for groups: reading the table is DESCRIBE, writing it READ (a Kafka offset commit needs
+/// GROUP READ), and creating it READ too (a KCL worker creates its lease table when it starts).
 pub fn required(op: Operation) -> (Acl, Subject) {
     use Operation as O;
     match op {
-        O::CreateTable => (Acl::Create, Subject::Tables),
+        O::CreateTable => (Acl::Read, Subject::Tables),
         O::DeleteTable => (Acl::Delete, Subject::Tables),
         O::DescribeTable
         | O::DescribeContinuousBackups

@@ -59,6 +59,20 @@ impl Response {
         }
     }
 
+    /// A response another node rendered, rebuilt from what travelled between nodes (a request forwarded to the
+    /// node that serialises DynamoDB writes): the same status and body, and the error type by its short name
+    /// (`ConditionalCheckFailedException`); a fresh CRC and request id, as for any response of this node.
+    pub fn relayed(status: u16, body: Vec<u8>, error: Option<&str>) -> Response {
+        let error_type = error.map(|short| {
+            DynamoError::TYPE_NAMES
+                .iter()
+                .copied()
+                .find(|t| t.rsplit('#').next() == Some(short))
+                .unwrap_or("com.amazonaws.dynamodb.v20120810#InternalServerError")
+        });
+        Response::new(status, body, error_type)
+    }
+
     /// The rendering of `err`.
     pub fn error(err: &DynamoError) -> Response {
         Response::new(
@@ -234,5 +248,39 @@ async fn returned_items(hook: &dyn ItemHook, op: &str, req: &Json, out: &mut Jso
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_relayed_error_keeps_its_type_and_an_unknown_one_becomes_internal() {
+        let r = Response::relayed(400, b"{}".to_vec(), Some("ConditionalCheckFailedException"));
+        assert_eq!(r.status, 400);
+        assert_eq!(r.error, Some("ConditionalCheckFailedException"));
+        assert_eq!(
+            r.header("x-amzn-errortype"),
+            Some("ConditionalCheckFailedException")
+        );
+        assert_eq!(
+            r.header("x-amz-crc32"),
+            Some(crc32fast::hash(b"{}").to_string().as_str())
+        );
+        let r = Response::relayed(500, b"{}".to_vec(), Some("NoSuchThing"));
+        assert_eq!(r.error, Some("InternalServerError"));
+        assert_eq!(Response::relayed(200, b"{}".to_vec(), None).error, None);
+    }
+
+    #[test]
+    fn every_type_name_is_listed_for_relaying() {
+        for e in [
+            DynamoError::UnknownOperation,
+            DynamoError::ConditionalCheckFailed { item: None },
+            DynamoError::Internal("x".into()),
+        ] {
+            assert!(DynamoError::TYPE_NAMES.contains(&e.type_name()), "{e:?}");
+        }
     }
 }

@@ -21,6 +21,11 @@ pub struct BrokerConfig {
     /// SASL/PLAIN users (name → password). Empty: no authentication (the dev default); otherwise every connection
     /// must authenticate before using any API but ApiVersions.
     pub sasl_plain_users: std::collections::BTreeMap<String, String>,
+    /// SCRAM bootstrap users, re-authentication (see [`BrokerConfig::sasl_required`]).
+    pub sasl: crate::sasl::SaslConfig,
+    /// SASL AWS_MSK_IAM (and MSK-signer tokens in OAUTHBEARER), verified against the node's AWS access keys.
+    /// `Some` also makes authentication required.
+    pub aws_identity: Option<strait_access::SharedAwsIdentityVerifier>,
     pub node_id: i32,
     /// Host and port clients are told to connect to (Metadata, FindCoordinator).
     pub advertised_host: String,
@@ -62,6 +67,8 @@ impl Default for BrokerConfig {
             default_partitions: 1,
             groups: crate::coordinator::group::GroupConfig::default(),
             sasl_plain_users: Default::default(),
+            sasl: Default::default(),
+            aws_identity: None,
             offsets_topic_partitions: 50,
             transactions: Default::default(),
             shares: Default::default(),
@@ -72,6 +79,16 @@ impl Default for BrokerConfig {
 }
 
 impl BrokerConfig {
+    /// Whether every connection must authenticate: some SASL user is configured (PLAIN or SCRAM), OAUTHBEARER
+    /// is, or AWS identities are (AWS_MSK_IAM). Users created later through AlterUserScramCredentials do not
+    /// switch authentication on by themselves: that would lock out every client of an open broker at once.
+    pub fn sasl_required(&self) -> bool {
+        !self.sasl_plain_users.is_empty()
+            || !self.sasl.scram_users.is_empty()
+            || self.sasl.oauthbearer.is_some()
+            || self.aws_identity.is_some()
+    }
+
     /// The single-node view of this broker's own identity.
     fn single_node(&self) -> SingleNode {
         SingleNode::new(NodeInfo {
@@ -100,6 +117,8 @@ struct Inner {
     txns: crate::coordinator::txn::TxnCoordinator,
     /// Share groups, share sessions and share-partition record states.
     shares: crate::coordinator::share::ShareCoordinator,
+    /// SASL/SCRAM credentials (stored and bootstrap).
+    scram: crate::sasl::credentials::ScramStore,
     /// The coordinators' background tasks that run while this node coordinates their kind; each task stops when
     /// its flag is cleared (the node stopped coordinating) or the broker is dropped.
     running: Mutex<HashMap<CoordinatorKind, Arc<AtomicBool>>>,
@@ -122,7 +141,10 @@ impl Broker {
             .unwrap_or_else(|| Arc::new(cfg.single_node()));
         let b = Broker {
             inner: Arc::new(Inner {
-                producers: crate::coordinator::producer::ProducerStates::new(engine.meta().clone()),
+                producers: crate::coordinator::producer::ProducerStates::new(
+                    engine.meta().clone(),
+                    cfg.cluster.is_some().then_some(cfg.node_id),
+                ),
                 topic_ids: Default::default(),
                 groups: crate::coordinator::group::GroupCoordinator::new(
                     engine.clone(),
@@ -135,6 +157,10 @@ impl Broker {
                 shares: crate::coordinator::share::ShareCoordinator::new(
                     engine.meta().clone(),
                     cfg.shares,
+                ),
+                scram: crate::sasl::credentials::ScramStore::new(
+                    engine.meta().clone(),
+                    &cfg.sasl.scram_users,
                 ),
                 cluster: cluster.clone(),
                 running: Mutex::new(HashMap::new()),
@@ -215,6 +241,10 @@ impl Broker {
 
     pub fn shares(&self) -> &crate::coordinator::share::ShareCoordinator {
         &self.inner.shares
+    }
+
+    pub fn scram(&self) -> &crate::sasl::credentials::ScramStore {
+        &self.inner.scram
     }
 
     pub fn engine(&self) -> &Engine {

@@ -17,6 +17,9 @@ pub enum KafkaError {
     UnsupportedVersion { api: i16, version: i16 },
     #[error("SASL authentication is required before API key {0}")]
     NotAuthenticated(i16),
+    /// KIP-368: the session's lifetime ended without a re-authentication; Kafka closes the connection.
+    #[error("SASL session expired before API key {0}; the client did not re-authenticate in time")]
+    SessionExpired(i16),
     /// Kafka closes the connection when a Produce with acks=0 fails: the producer gets no response, and a broken
     /// connection is the only signal that makes it refresh its metadata.
     #[error("{failed} partition(s) of a produce request with acks=0 failed: {first_error}")]
@@ -71,6 +74,11 @@ pub fn engine_error_code(e: &EngineError) -> ResponseError {
         EngineError::NotBatchBoundary(_) => ResponseError::OffsetOutOfRange,
         // Only replication's replica appends produce it; no Kafka request reaches that path.
         EngineError::ReplicaOffsetMismatch { .. } => ResponseError::UnknownServerError,
+        // Retriable: clients refresh metadata and go to the leader (idempotent producers deduplicate a retry of
+        // a write whose outcome was unknown).
+        EngineError::NotLeader { .. } => ResponseError::NotLeaderOrFollower,
+        // Not retriable: the message says which operation a cluster node cannot do yet.
+        EngineError::NotReplicated { .. } => ResponseError::UnknownServerError,
         // A sealed partition (a closed Kinesis shard) never accepts writes again, so the error must be one that
         // producers do not retry: a retriable code (e.g. NOT_LEADER_OR_FOLLOWER) would make them retry until
         // delivery.timeout.ms. POLICY_VIOLATION is not retriable (the Java client's PolicyViolationException is

@@ -7,11 +7,13 @@
 //! authorizer, coordinators) → [`coordinator`] (classic and KIP-848 groups, share groups, transactions,
 //! producer state; never imports `api` or `broker`) → [`topics`] and [`session`] → [`codec`] and [`error`].
 
+pub mod acls;
 pub mod api;
 pub mod broker;
 pub mod codec;
 pub mod coordinator;
 pub mod error;
+pub mod sasl;
 pub mod session;
 pub mod topics;
 

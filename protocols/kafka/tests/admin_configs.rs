@@ -225,6 +225,21 @@ async fn alter_configs_replaces_the_override_set() {
             legacy_alter(TOPIC, "alter", &[("segment.bytes", "1")], false),
             ResponseError::InvalidConfig,
         ),
+        // Tiered storage needs a node with an object store ([tiering]); this one has none.
+        (
+            legacy_alter(TOPIC, "alter", &[("remote.storage.enable", "true")], false),
+            ResponseError::InvalidConfig,
+        ),
+        // Kafka's rule: local retention may not exceed total retention.
+        (
+            legacy_alter(
+                TOPIC,
+                "alter",
+                &[("retention.ms", "1000"), ("local.retention.ms", "2000")],
+                false,
+            ),
+            ResponseError::InvalidConfig,
+        ),
         (
             legacy_alter(
                 TOPIC,

@@ -150,6 +150,29 @@ async fn probe(t: &mut TestBroker, api: ApiKey) -> i16 {
                 .await
                 .error_code
         }
+        ApiKey::DescribeUserScramCredentials => {
+            t.call(
+                0,
+                &DescribeUserScramCredentialsRequest::default().with_users(None),
+            )
+            .await
+            .error_code
+        }
+        ApiKey::AlterUserScramCredentials => {
+            use kafka_protocol::messages::alter_user_scram_credentials_request::ScramCredentialUpsertion;
+            let req = AlterUserScramCredentialsRequest::default().with_upsertions(vec![
+                ScramCredentialUpsertion::default()
+                    .with_name(s("mallory"))
+                    .with_mechanism(1)
+                    .with_iterations(4096)
+                    .with_salt(vec![1; 16].into())
+                    .with_salted_password(vec![2; 32].into()),
+            ]);
+            let code = t.call(0, &req).await.results[0].error_code;
+            let users = t.broker.scram().users().expect("users");
+            assert!(users.is_empty(), "nothing stored: {users:?}");
+            code
+        }
         other => authz_probes::probe(t, other)
             .await
             .unwrap_or_else(|| panic!("no probe for {other:?}")),
@@ -171,7 +194,10 @@ fn expected(api: ApiKey) -> i16 {
         | ApiKey::ConsumerGroupHeartbeat
         | ApiKey::ShareGroupHeartbeat => GROUP,
         ApiKey::EndTxn | ApiKey::AddOffsetsToTxn | ApiKey::InitProducerId => TXN,
-        ApiKey::DescribeCluster | ApiKey::DescribeLogDirs => CLUSTER,
+        ApiKey::DescribeCluster
+        | ApiKey::DescribeLogDirs
+        | ApiKey::DescribeUserScramCredentials
+        | ApiKey::AlterUserScramCredentials => CLUSTER,
         other => {
             authz_probes::expected(other).unwrap_or_else(|| panic!("no expectation for {other:?}"))
         }

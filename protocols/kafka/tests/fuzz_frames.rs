@@ -121,6 +121,7 @@ const ARRAY_FREE: &[(kafka_protocol::messages::ApiKey, i16, i16)] = {
         (ApiKey::ApiVersions, 0, 4),
         (ApiKey::InitProducerId, 0, 5),
         (ApiKey::DescribeCluster, 0, 2),
+        (ApiKey::DescribeAcls, 1, 3),
         (ApiKey::FindCoordinator, 0, 3),
         (ApiKey::Heartbeat, 0, 4),
         (ApiKey::LeaveGroup, 0, 2),

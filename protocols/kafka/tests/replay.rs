@@ -83,7 +83,7 @@ impl Follower {
     fn of(meta: &MetaStore) -> Follower {
         Follower {
             txns: TxnCoordinator::new(meta.clone(), TxnConfig::default()),
-            producers: ProducerStates::new(meta.clone()),
+            producers: ProducerStates::new(meta.clone(), None),
             shares: ShareCoordinator::new(meta.clone(), ShareConfig::default()),
         }
     }

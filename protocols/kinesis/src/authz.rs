@@ -18,6 +18,9 @@ pub enum Subject {
     Stream,
     /// The consumer the request names (`ConsumerName` or `ConsumerARN`).
     Consumer,
+    /// Nothing up front: the answer lists only the streams the principal may perform the operation on (ListStreams
+    /// with TOPIC DESCRIBE, as Kafka's Metadata lists only the topics the principal may describe).
+    Listed,
 }
 
 /// The ACL operation and subject `op` requires.
@@ -34,9 +37,8 @@ pub fn required(op: Operation) -> (Acl, Subject) {
         | O::ListTagsForStream
         | O::ListTagsForResource
         | O::GetResourcePolicy => (Acl::Describe, Subject::Stream),
-        O::ListStreams | O::DescribeLimits | O::DescribeAccountSettings => {
-            (Acl::Describe, Subject::Cluster)
-        }
+        O::ListStreams => (Acl::Describe, Subject::Listed),
+        O::DescribeLimits | O::DescribeAccountSettings => (Acl::Describe, Subject::Cluster),
         O::UpdateAccountSettings => (Acl::AlterConfigs, Subject::Cluster),
         O::CreateStream => (Acl::Create, Subject::Stream),
         O::DeleteStream => (Acl::Delete, Subject::Stream),
@@ -63,6 +65,24 @@ pub fn required(op: Operation) -> (Acl, Subject) {
     }
 }
 
+/// A question whose ALLOW is enough instead of [`required`]'s: CreateStream may be allowed by CLUSTER CREATE
+/// (Kafka's CreateTopics accepts either CLUSTER CREATE or TOPIC CREATE).
+pub fn instead(op: Operation) -> Option<(Acl, Subject)> {
+    match op {
+        Operation::CreateStream => Some((Acl::Create, Subject::Cluster)),
+        _ => None,
+    }
+}
+
+/// A question that must be allowed besides [`required`]'s: SubscribeToShard reads through a registered consumer,
+/// so it also needs GROUP READ on that consumer (as a Kafka consumer needs its group).
+pub fn also(op: Operation) -> Option<(Acl, Subject)> {
+    match op {
+        Operation::SubscribeToShard => Some((Acl::Read, Subject::Consumer)),
+        _ => None,
+    }
+}
+
 /// The name of the stream or consumer `req` names ("" when it names none: the operation then fails validation
 /// for an authorized caller, and is judged on the empty name for any other).
 pub fn subject_name(subject: Subject, req: &Value) -> String {
@@ -71,7 +91,7 @@ pub fn subject_name(subject: Subject, req: &Value) -> String {
         .or_else(|| req.str("ConsumerARN"))
         .or_else(|| req.str("ResourceARN"));
     match subject {
-        Subject::Cluster => String::new(),
+        Subject::Cluster | Subject::Listed => String::new(),
         Subject::Stream => req
             .str("StreamName")
             .map(str::to_string)

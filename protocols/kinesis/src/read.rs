@@ -78,6 +78,9 @@ pub fn engine_error(e: EngineError) -> KinesisError {
         | EngineError::PartitionFailed { .. }
         | EngineError::NoRemoteStore
         | EngineError::RemoteStore { .. }) => KinesisError::StorageUnavailable(e.to_string()),
+        // Until writes are forwarded to shard leaders, a node that does not lead the shard says so; SDKs retry
+        // InternalFailure.
+        e @ EngineError::NotLeader { .. } => KinesisError::Internal(e.to_string()),
         e @ (EngineError::CorruptMetadata { .. }
         | EngineError::MetaClosed
         | EngineError::InvalidPartitions { .. }
@@ -87,6 +90,7 @@ pub fn engine_error(e: EngineError) -> KinesisError {
         | EngineError::OffsetOutOfRange { .. }
         | EngineError::NotBatchBoundary(_)
         | EngineError::ReplicaOffsetMismatch { .. }
+        | EngineError::NotReplicated { .. }
         | EngineError::RemoteSegmentMismatch { .. }
         | EngineError::DataDirLocked(_)) => KinesisError::Internal(e.to_string()),
     }

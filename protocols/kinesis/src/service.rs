@@ -101,7 +101,7 @@ impl Kinesis {
         let mut req = codec::decode(format, body)?;
         self.authorize(ctx, op, &req)?;
         model::validate(op, format, &mut req)?;
-        ops::dispatch(self, op, req).await
+        ops::dispatch(self, op, req, &|name| self.visible(ctx, name)).await
     }
 
     /// Asks the authorizer about `op` on what `body` names, for callers that run the operation themselves (the
@@ -117,7 +117,8 @@ impl Kinesis {
         self.authorize(ctx, op, &req)
     }
 
-    /// The one authorization question of `op` ([`authz::required`]), answered as AWS does when denied.
+    /// The authorization of `op` ([`authz::required`], [`authz::instead`], [`authz::also`]), answered as AWS
+    /// does when denied. A listing ([`Subject::Listed`]) is filtered by the operation instead.
     fn authorize(
         &self,
         ctx: &RequestContext,
@@ -125,9 +126,54 @@ impl Kinesis {
         req: &Value,
     ) -> Result<(), KinesisError> {
         let (acl, subject) = authz::required(op);
-        let name = authz::subject_name(subject, req);
+        if subject == Subject::Listed {
+            return Ok(());
+        }
+        if let Some((acl, subject)) = authz::instead(op)
+            && self.check(ctx, op, acl, subject, req).is_ok()
+        {
+            return Ok(());
+        }
+        self.check(ctx, op, acl, subject, req)?;
+        match authz::also(op) {
+            Some((acl, subject)) => self.check(ctx, op, acl, subject, req),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether `ctx` may see stream `name` in a listing (TOPIC DESCRIBE).
+    pub(crate) fn visible(&self, ctx: &RequestContext, name: &str) -> bool {
+        ctx.authorize(
+            strait_access::Operation::Describe,
+            Resource::Topic(name),
+            Operation::ListStreams.iam_action(),
+        ) == Decision::Allow
+    }
+
+    /// One authorization question: `acl` on the `subject` `req` names.
+    fn check(
+        &self,
+        ctx: &RequestContext,
+        op: Operation,
+        acl: strait_access::Operation,
+        subject: Subject,
+        req: &Value,
+    ) -> Result<(), KinesisError> {
+        let mut name = authz::subject_name(subject, req);
+        // GetRecords names its stream only inside the iterator (authenticated by the node's key).
+        if subject == Subject::Stream
+            && name.is_empty()
+            && let Some(token) = req.str("ShardIterator")
+        {
+            match crate::tokens::IteratorToken::decode(self.inner.store.secret(), token) {
+                Ok(it) => name = it.stream,
+                // An iterator this node did not issue reads nothing: the operation refuses it as AWS does
+                // ("Invalid ShardIterator."), so there is nothing to authorize.
+                Err(_) => return Ok(()),
+            }
+        }
         let resource = match subject {
-            Subject::Cluster => Resource::Cluster,
+            Subject::Cluster | Subject::Listed => Resource::Cluster,
             Subject::Stream => Resource::Topic(&name),
             Subject::Consumer => Resource::Group(&name),
         };
@@ -142,7 +188,7 @@ impl Kinesis {
                     )
                 };
                 let arn = match subject {
-                    Subject::Cluster => {
+                    Subject::Cluster | Subject::Listed => {
                         format!("arn:aws:kinesis:{}:{}:*", cfg.region, cfg.account_id)
                     }
                     Subject::Stream => stream_arn(&name),

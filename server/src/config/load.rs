@@ -6,7 +6,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::Serialize;
 
-use super::{AwsAuth, Config};
+use super::{AwsAuth, ClusterConfigError, Config};
 
 /// Environment variables `STRAIT_<SECTION>__<KEY>` override settings; `__` separates nesting levels because
 /// keys themselves contain single underscores (`STRAIT_ENGINE__TOPIC_DEFAULTS__RETENTION_MS`).
@@ -23,6 +23,20 @@ pub enum ConfigError {
     Parse(#[from] Box<figment::Error>),
     #[error("invalid setting {key}: {reason}")]
     Invalid { key: &'static str, reason: String },
+    #[error("invalid [cluster] section: {0}")]
+    Cluster(#[from] ClusterConfigError),
+    #[error("invalid setting {key}: {reason}")]
+    InvalidTls { key: String, reason: String },
+    #[error(
+        "refusing to start the {listener} listener on {addr} without TLS or authentication: it is reachable from \
+         other machines, where anyone could read and write every stream. Either {fix}, listen on a loopback \
+         address, or set {listener}.insecure = true to run this way knowingly"
+    )]
+    Insecure {
+        listener: &'static str,
+        addr: std::net::SocketAddr,
+        fix: &'static str,
+    },
 }
 
 /// The highest-precedence layer: values given as command-line flags, by dotted key.
@@ -41,9 +55,29 @@ impl Overrides {
     }
 }
 
-/// Builds the effective configuration and validates it.
+/// Builds the effective configuration of `strait dev` (and of in-process tests) and validates it.
 pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
-    let mut figment = Figment::from(Serialized::defaults(Config::default()));
+    load_layers(
+        Figment::from(Serialized::defaults(Config::default())),
+        file,
+        overrides,
+    )
+}
+
+/// Builds the effective configuration of `strait serve` (and `strait config show`) and validates it: as
+/// [`load`], but AWS requests are verified (`aws.auth = "sigv4"`) unless the file, the environment or a flag
+/// says otherwise. A server that accepted any key by default would be open the moment it left localhost.
+pub fn load_serve(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
+    let defaults = Figment::from(Serialized::defaults(Config::default()))
+        .merge(Serialized::default("aws.auth", super::AwsAuth::Sigv4));
+    load_layers(defaults, file, overrides)
+}
+
+fn load_layers(
+    mut figment: Figment,
+    file: Option<&Path>,
+    overrides: Overrides,
+) -> Result<Config, ConfigError> {
     if let Some(path) = file {
         if !path.is_file() {
             return Err(ConfigError::MissingFile(path.to_path_buf()));
@@ -61,6 +95,7 @@ pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigE
         .merge(overrides.0);
     let mut cfg: Config = figment.extract().map_err(Box::new)?;
     take_engine_data_dir_from_node(&mut cfg)?;
+    take_kafka_identity_from_cluster(&mut cfg)?;
     cfg.validate()?;
     Ok(cfg)
 }
@@ -76,6 +111,37 @@ fn take_engine_data_dir_from_node(cfg: &mut Config) -> Result<(), ConfigError> {
         });
     }
     cfg.engine.data_dir = cfg.node.data_dir.clone();
+    Ok(())
+}
+
+/// With a `[cluster]` section, `cluster.node_id` and `cluster.cluster_id` are the broker id and cluster id
+/// Kafka clients see. `kafka.node_id`/`kafka.cluster_id` are tolerated only at their defaults or when equal, so a
+/// leftover single-node setting cannot make Kafka report another identity than the cluster uses.
+fn take_kafka_identity_from_cluster(cfg: &mut Config) -> Result<(), ConfigError> {
+    let Some(cluster) = &cfg.cluster else {
+        return Ok(());
+    };
+    let defaults = super::KafkaConfig::default();
+    if cfg.kafka.node_id != defaults.node_id && cfg.kafka.node_id != cluster.node_id {
+        return Err(ClusterConfigError::KafkaIdentity {
+            key: "kafka.node_id",
+            value: cfg.kafka.node_id.to_string(),
+            cluster_key: "node_id",
+            cluster_value: cluster.node_id.to_string(),
+        }
+        .into());
+    }
+    if cfg.kafka.cluster_id != defaults.cluster_id && cfg.kafka.cluster_id != cluster.cluster_id {
+        return Err(ClusterConfigError::KafkaIdentity {
+            key: "kafka.cluster_id",
+            value: cfg.kafka.cluster_id.clone(),
+            cluster_key: "cluster_id",
+            cluster_value: cluster.cluster_id.clone(),
+        }
+        .into());
+    }
+    cfg.kafka.node_id = cluster.node_id;
+    cfg.kafka.cluster_id = cluster.cluster_id.clone();
     Ok(())
 }
 
@@ -97,6 +163,9 @@ impl Config {
         }
         if self.kafka.idle_timeout_ms == 0 {
             return invalid("kafka.idle_timeout_ms", "must be at least 1");
+        }
+        if let Err(reason) = self.kafka.sasl.check() {
+            return invalid("kafka.sasl", &reason);
         }
         if self.kafka.pre_auth_max_request_bytes == 0 {
             return invalid("kafka.pre_auth_max_request_bytes", "must be at least 1");
@@ -138,10 +207,41 @@ impl Config {
         if self.aws.auth == AwsAuth::Sigv4 && self.aws.access_keys.is_empty() {
             return invalid(
                 "aws.auth",
-                "\"sigv4\" needs at least one [[aws.access_keys]] entry to verify against",
+                "\"sigv4\" (the default under `strait serve`) needs at least one [[aws.access_keys]] entry to \
+                 verify against; set aws.auth = \"none\" to accept any key, as `strait dev` does",
+            );
+        }
+        if self.kafka.aws_msk_iam && self.aws.access_keys.is_empty() {
+            return invalid(
+                "kafka.aws_msk_iam",
+                "needs at least one [[aws.access_keys]] entry to verify AWS_MSK_IAM against",
             );
         }
         self.check_cross_protocol_auth()?;
+        let not_principal = |p: &str| {
+            !p.split_once(':')
+                .is_some_and(|(t, n)| !t.is_empty() && !n.is_empty())
+        };
+        let principals = self
+            .security
+            .super_users
+            .iter()
+            .map(|p| ("security.super_users", p.as_str()))
+            .chain(
+                self.aws
+                    .access_keys
+                    .iter()
+                    .filter_map(|k| k.principal.as_deref())
+                    .map(|p| ("aws.access_keys.principal", p)),
+            );
+        for (key, p) in principals {
+            if not_principal(p) {
+                return invalid(
+                    key,
+                    &format!("{p:?} is not a principal of the form Type:name, such as User:alice"),
+                );
+            }
+        }
         if self.aws.account_id.len() != 12
             || !self.aws.account_id.bytes().all(|b| b.is_ascii_digit())
         {
@@ -159,11 +259,14 @@ impl Config {
         if self.aws.kinesis.shard_limit == 0 {
             return invalid("aws.kinesis.shard_limit", "must be at least 1");
         }
-        let addrs = [
+        let mut addrs = vec![
             ("kafka.listen", self.kafka.listen),
             ("aws.listen", self.aws.listen),
             ("admin.listen", self.admin.listen),
         ];
+        if let Some(cluster) = &self.cluster {
+            addrs.push(("cluster.listen", cluster.listen));
+        }
         for (i, (key, a)) in addrs.iter().enumerate() {
             // Port 0 asks the OS for a free port, so equal port-0 addresses never collide.
             if a.port() != 0 && addrs[..i].iter().any(|(_, b)| b == a) {
@@ -173,18 +276,34 @@ impl Config {
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return invalid("log.level", &e.to_string());
         }
+        if let Some(cluster) = &self.cluster {
+            cluster.validate(&self.kafka, &self.aws)?;
+        }
+        if let Some(t) = &self.tiering {
+            if let Err((key, reason)) = t.check() {
+                return invalid(key, &reason);
+            }
+            // Uploads and hand-overs are a partition leader's job, agreed through its Raft group: not built yet.
+            if self.cluster.is_some() {
+                return invalid(
+                    "tiering",
+                    "tiering runs on a single node for now; remove [tiering] or [cluster]",
+                );
+            }
+        }
+        self.validate_tls()?;
         Ok(())
     }
 
     /// Both protocols reach the same topics and there are no ACLs yet: authentication on one protocol means
     /// nothing while the other is open, so that combination needs the operator's explicit consent.
     fn check_cross_protocol_auth(&self) -> Result<(), ConfigError> {
-        let kafka_auth = !self.kafka.sasl_plain_users.is_empty();
+        let kafka_auth = self.kafka_sasl_required();
         let aws_auth = self.aws.auth == AwsAuth::Sigv4;
         if kafka_auth && !aws_auth && !self.security.allow_unauthenticated_aws {
             return Err(ConfigError::Invalid {
                 key: "aws.auth",
-                reason: "Kafka requires SASL authentication (kafka.sasl_plain_users is set), but aws.auth = \"none\" \
+                reason: "Kafka requires SASL authentication (kafka.sasl_plain_users, kafka.sasl.scram_users, kafka.sasl.oauthbearer or kafka.aws_msk_iam is set), but aws.auth = \"none\" \
                          lets any AWS key read and delete the same topics through the Kinesis API. Set aws.auth = \
                          \"sigv4\" with [[aws.access_keys]], or set security.allow_unauthenticated_aws = true to \
                          run this way knowingly"
@@ -195,7 +314,8 @@ impl Config {
             return Err(ConfigError::Invalid {
                 key: "kafka.sasl_plain_users",
                 reason: "the AWS API requires SigV4 (aws.auth = \"sigv4\"), but Kafka has no SASL users, so any \
-                         Kafka client can read and delete the same streams. Configure [kafka.sasl_plain_users], \
+                         Kafka client can read and delete the same streams. Configure [kafka.sasl_plain_users] or \
+                         kafka.aws_msk_iam = true, \
                          or set security.allow_unauthenticated_kafka = true to run this way knowingly"
                     .to_string(),
             });
@@ -217,12 +337,46 @@ mod tests {
     // test's `STRAIT_*` variables never leak into another's result.
 
     #[test]
+    fn the_production_example_turns_acls_on() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "prod.toml",
+                include_str!("../../../deploy/strait.production.toml"),
+            )?;
+            let cfg = load(Some(Path::new("prod.toml")), Overrides::default())
+                .map_err(|e| e.to_string())?;
+            assert_eq!(cfg.security.authorizer, crate::config::AuthorizerKind::Acl);
+            assert!(!cfg.security.allow_everyone_if_no_acl_found);
+            assert_eq!(cfg.security.super_users, ["User:admin"]);
+            assert_eq!(
+                cfg.aws.access_keys[0].principal.as_deref(),
+                Some("User:alice")
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn principals_must_be_type_and_name() {
+        Jail::expect_with(|_jail| {
+            let bad = Overrides::default().set("security.super_users", vec!["admin"]);
+            let err = load(None, bad).map(|_| ()).expect_err("no type");
+            assert!(err.to_string().contains("security.super_users"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn example_file_lists_every_setting_at_its_default() {
         let example: toml::Table = toml::from_str(EXAMPLE_TOML).expect("example parses as TOML");
         let mut defaults = toml::Table::try_from(Config::default()).expect("defaults serialise");
-        // The example leaves engine.data_dir out on purpose: node.data_dir is the single source.
+        // The example leaves engine.data_dir out on purpose: node.data_dir is the single source. It comments
+        // aws.auth out: its default depends on the command (sigv4 for serve, none for dev).
         if let Some(toml::Value::Table(engine)) = defaults.get_mut("engine") {
             engine.remove("data_dir");
+        }
+        if let Some(toml::Value::Table(aws)) = defaults.get_mut("aws") {
+            aws.remove("auth");
         }
         assert_eq!(
             example, defaults,
@@ -232,6 +386,64 @@ mod tests {
             jail.create_file("strait.toml", EXAMPLE_TOML)?;
             load(Some(Path::new("strait.toml")), Overrides::default())
                 .map_err(|e| e.to_string())?;
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn serve_verifies_sigv4_by_default_and_dev_does_not() {
+        Jail::expect_with(|jail| {
+            jail.create_file("example.toml", EXAMPLE_TOML)?;
+            let example = Path::new("example.toml");
+            assert_eq!(
+                load(Some(example), Overrides::default())
+                    .map_err(|e| e.to_string())?
+                    .aws
+                    .auth,
+                AwsAuth::None
+            );
+            let refused = load_serve(Some(example), Overrides::default())
+                .expect_err("serve without keys")
+                .to_string();
+            assert!(
+                refused.contains("aws.auth") && refused.contains("strait serve"),
+                "{refused}"
+            );
+            jail.create_file(
+                "keys.toml",
+                "[kafka]\naws_msk_iam = true\n[[aws.access_keys]]\naccess_key_id = \"AKID\"\n\
+                 secret_access_key = \"s\"\nsession_token = \"t\"\nprincipal = \"User:app\"\n",
+            )?;
+            let cfg = load_serve(Some(Path::new("keys.toml")), Overrides::default())
+                .map_err(|e| e.to_string())?;
+            assert_eq!(cfg.aws.auth, AwsAuth::Sigv4);
+            assert_eq!(cfg.aws.access_keys[0].session_token.as_deref(), Some("t"));
+            assert_eq!(
+                cfg.aws.access_keys[0].principal.as_deref(),
+                Some("User:app")
+            );
+            // AWS_MSK_IAM counts as Kafka authentication for the cross-protocol rule.
+            assert!(cfg.kafka.aws_msk_iam);
+            // A file or the environment may still say "none" under serve.
+            jail.create_file("open.toml", "[aws]\nauth = \"none\"\n")?;
+            let open = load_serve(Some(Path::new("open.toml")), Overrides::default())
+                .map_err(|e| e.to_string())?;
+            assert_eq!(open.aws.auth, AwsAuth::None);
+            jail.set_env("STRAIT_AWS__AUTH", "none");
+            let env = load_serve(Some(example), Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(env.aws.auth, AwsAuth::None);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn aws_msk_iam_needs_access_keys() {
+        Jail::expect_with(|jail| {
+            jail.create_file("iam.toml", "[kafka]\naws_msk_iam = true\n")?;
+            let e = load(Some(Path::new("iam.toml")), Overrides::default())
+                .expect_err("no keys")
+                .to_string();
+            assert!(e.contains("kafka.aws_msk_iam"), "{e}");
             Ok(())
         });
     }
@@ -345,12 +557,33 @@ mod tests {
             );
             let ok = Overrides::default().set("security.allow_unauthenticated_aws", true);
             load(None, ok).map_err(|e| e.to_string())?;
+            // SCRAM bootstrap users require SASL just as PLAIN users do.
+            jail.clear_env();
+            jail.set_env(
+                "STRAIT_KAFKA__SASL__SCRAM_USERS",
+                r#"[{name="bob",password="pw",mechanism="SCRAM-SHA-256"}]"#,
+            );
+            let err = load(None, Overrides::default())
+                .map(|_| ())
+                .expect_err("SCRAM users with aws.auth = none");
+            assert!(err.to_string().contains("scram_users"), "{err}");
+            let cfg = load(
+                None,
+                Overrides::default().set("security.allow_unauthenticated_aws", true),
+            )
+            .map_err(|e| e.to_string())?;
+            assert_eq!(
+                cfg.kafka.sasl.scram_users[0].iterations, 8192,
+                "default count"
+            );
 
             let both = Overrides::default().set("aws.auth", "sigv4").set(
                 "aws.access_keys",
                 vec![crate::config::AwsAccessKey {
                     access_key_id: "AKID".into(),
                     secret_access_key: "s".into(),
+                    session_token: None,
+                    principal: None,
                 }],
             );
             load(None, both).map_err(|e| e.to_string())?;
@@ -363,6 +596,8 @@ mod tests {
                     vec![crate::config::AwsAccessKey {
                         access_key_id: "AKID".into(),
                         secret_access_key: "s".into(),
+                        session_token: None,
+                        principal: None,
                     }],
                 )
             };
@@ -387,13 +622,25 @@ mod tests {
         cfg.aws.access_keys.push(crate::config::AwsAccessKey {
             access_key_id: "AKIDSHOWN".into(),
             secret_access_key: "wJalrHIDDEN".into(),
+            session_token: None,
+            principal: None,
+        });
+        cfg.kafka.sasl.scram_users.push(crate::config::ScramUser {
+            name: "scrammer".into(),
+            password: "scram-HIDDEN".into(),
+            mechanism: crate::config::ScramMechanism::ScramSha512,
+            iterations: 4096,
         });
         let shown = toml::to_string_pretty(&cfg.redacted()).expect("renders");
         assert!(
-            !shown.contains("alice-secret") && !shown.contains("wJalrHIDDEN"),
+            !shown.contains("alice-secret")
+                && !shown.contains("wJalrHIDDEN")
+                && !shown.contains("scram-HIDDEN"),
             "{shown}"
         );
-        assert!(shown.contains("alice") && shown.contains("AKIDSHOWN"));
+        assert!(
+            shown.contains("alice") && shown.contains("AKIDSHOWN") && shown.contains("scrammer")
+        );
         assert!(shown.contains(crate::config::REDACTED));
     }
 }

@@ -5,7 +5,11 @@
 //! `STRAIT_<SECTION>__<KEY>` environment variables, then command-line flags. `deploy/strait.example.toml` lists
 //! every setting with its default; a test keeps it equal to [`Config::default`].
 
+mod cluster;
 mod load;
+mod sasl;
+mod tiering;
+mod tls;
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
@@ -13,7 +17,13 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use strait_engine::EngineConfig;
 
-pub use load::{ConfigError, ENV_PREFIX, Overrides, load};
+pub use cluster::{
+    ClusterConfig, ClusterConfigError, ClusterNode, DEFAULT_CLUSTER_PORT, PeerConfig, RaftTiming,
+};
+pub use load::{ConfigError, ENV_PREFIX, Overrides, load, load_serve};
+pub use sasl::{OAuthBearerConfig, SaslConfig, ScramMechanism, ScramUser};
+pub use tiering::TieringConfig;
+pub use tls::{ClientAuth, TlsConfig};
 
 /// The commented default configuration shipped in `deploy/`, printed by `strait config default`.
 pub const EXAMPLE_TOML: &str = include_str!("../../../deploy/strait.example.toml");
@@ -33,6 +43,12 @@ pub struct Config {
     /// Storage engine settings. `engine.data_dir` is not set here: it always equals `node.data_dir`.
     pub engine: EngineConfig,
     pub log: LogConfig,
+    /// Membership in a cluster. Absent (the default): a single node, as without replication.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterConfig>,
+    /// S3 tiering (`docs/tiering.md`). Absent (the default): no object store, nothing is tiered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tiering: Option<TieringConfig>,
 }
 
 impl Default for Config {
@@ -52,6 +68,8 @@ impl Default for Config {
             security: SecurityConfig::default(),
             engine,
             log: LogConfig::default(),
+            cluster: None,
+            tiering: None,
         }
     }
 }
@@ -111,12 +129,26 @@ pub struct KafkaConfig {
     /// SASL/PLAIN users, name → password. Default empty: no authentication. When set, every Kafka connection must
     /// authenticate (SASL_PLAINTEXT) before any request but ApiVersions.
     pub sasl_plain_users: std::collections::BTreeMap<String, String>,
-    /// Largest frame accepted from a connection that has not completed SASL authentication (only when
-    /// `sasl_plain_users` is set); a larger one closes the connection, so an anonymous client cannot make the
+    /// SCRAM bootstrap users, OAUTHBEARER and re-authentication; see [`SaslConfig`].
+    pub sasl: SaslConfig,
+    /// Largest frame accepted from a connection that has not completed SASL authentication (only when SASL is
+    /// required: `sasl_plain_users`, `sasl.scram_users` or `sasl.oauthbearer` is set); a larger one closes the connection, so an anonymous client cannot make the
     /// node buffer `max_request_bytes`. Default 524288 (512 KiB), Kafka's `sasl.server.max.receive.size`.
     pub pre_auth_max_request_bytes: u32,
     /// Open connections allowed; past it new connections are closed right after accept. Default 4096.
     pub max_connections: u32,
+    /// TLS on this listener: Kafka's `SSL` (or, with SASL users, `SASL_SSL`) security protocol. Default off.
+    pub tls: TlsConfig,
+    /// How a client certificate's subject DN becomes the connection's principal when it does not authenticate
+    /// with SASL, as Kafka's `ssl.principal.mapping.rules` (one rule per entry): `RULE:pattern/replacement/`
+    /// with an optional `L` or `U` after the last `/`, or `DEFAULT`. Default `["DEFAULT"]`: `User:<DN>`.
+    pub principal_mapping_rules: Vec<String>,
+    /// Listen on a non-loopback address without TLS or authentication. Default false: refused at startup.
+    pub insecure: bool,
+    /// Accept SASL `AWS_MSK_IAM` (the `aws-msk-iam-auth` client library) and the MSK IAM signer libraries'
+    /// tokens, verified against `[[aws.access_keys]]`: one AWS identity, the same principal on both protocols.
+    /// When true every Kafka connection must authenticate. Default false.
+    pub aws_msk_iam: bool,
 }
 
 impl Default for KafkaConfig {
@@ -132,30 +164,62 @@ impl Default for KafkaConfig {
             node_id: 1,
             cluster_id: "strait-dev".into(),
             sasl_plain_users: Default::default(),
+            sasl: SaslConfig::default(),
             pre_auth_max_request_bytes: 512 * 1024,
             max_connections: 4096,
+            tls: TlsConfig::default(),
+            principal_mapping_rules: tls::default_principal_mapping_rules(),
+            insecure: false,
+            aws_msk_iam: false,
         }
     }
 }
 
-/// How AWS-API requests are authenticated.
+/// How AWS-API requests are authenticated. The default depends on the command: `sigv4` under `strait serve`,
+/// `none` under `strait dev` (and in [`Config::default`], which in-process tests build on).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AwsAuth {
-    /// Any well-formed SigV4 `Authorization` header is accepted, whatever its keys, as local emulators do; a
-    /// request without one gets `MissingAuthenticationTokenException`. The default.
+    /// Any well-formed SigV4 `Authorization` header or presigned query is accepted, whatever its keys, as local
+    /// emulators do; a request without one gets `MissingAuthenticationTokenException`. `strait dev`'s default.
     #[default]
     None,
-    /// SigV4 signatures are verified against [`AwsConfig::access_keys`].
+    /// SigV4 signatures (header and presigned forms) are verified against [`AwsConfig::access_keys`].
+    /// `strait serve`'s default.
     Sigv4,
 }
 
-/// One access key pair accepted when `auth = "sigv4"`.
+/// One access key accepted when `auth = "sigv4"` (and by Kafka's AWS_MSK_IAM, `kafka.aws_msk_iam`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AwsAccessKey {
     pub access_key_id: String,
     pub secret_access_key: String,
+    /// For temporary credentials: the session token requests must carry (`X-Amz-Security-Token`). A key without
+    /// one refuses requests that carry a token. Default none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<String>,
+    /// The principal requests signed with this key act as, in Kafka's `Type:name` form: what ACLs name, so one
+    /// identity can hold the same rights on both protocols (`User:alice` for the key and the SASL user alice).
+    /// Default `User:<access_key_id>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+}
+
+impl AwsAccessKey {
+    /// The verifier's view of this key.
+    pub fn to_access_key(&self) -> strait_aws::AccessKey {
+        strait_aws::AccessKey {
+            access_key_id: self.access_key_id.clone(),
+            secret_access_key: self.secret_access_key.clone(),
+            session_token: self.session_token.clone(),
+            // The verifier takes the principal's name; ACLs and this config use Kafka's `User:name` form.
+            principal: self
+                .principal
+                .as_ref()
+                .map(|p| p.strip_prefix("User:").unwrap_or(p).to_string()),
+        }
+    }
 }
 
 /// The AWS-API (Kinesis) HTTP listener.
@@ -165,7 +229,7 @@ pub struct AwsConfig {
     /// Address to listen on; HTTP/1.1 and prior-knowledge HTTP/2 share it. Default `127.0.0.1:4566`, the port
     /// AWS emulators use, so `AWS_ENDPOINT_URL=http://127.0.0.1:4566` works unchanged.
     pub listen: SocketAddr,
-    /// See [`AwsAuth`]. Default `none`.
+    /// See [`AwsAuth`]. Default `sigv4` under `strait serve`, `none` under `strait dev`.
     pub auth: AwsAuth,
     /// Region in ARNs, and (with `auth = "sigv4"`) the region signatures must be scoped to. Default `us-east-1`.
     pub region: String,
@@ -179,6 +243,11 @@ pub struct AwsConfig {
     pub cloudwatch: CloudWatchSettings,
     /// Open connections allowed; past it new connections are closed right after accept. Default 4096.
     pub max_connections: u32,
+    /// HTTPS on this listener (ALPN `h2` and `http/1.1`). Default off. A client certificate, when asked for, is
+    /// checked during the handshake only; SigV4 stays the requests' identity.
+    pub tls: TlsConfig,
+    /// Listen on a non-loopback address without TLS or SigV4. Default false: refused at startup.
+    pub insecure: bool,
 }
 
 impl Default for AwsConfig {
@@ -192,6 +261,8 @@ impl Default for AwsConfig {
             kinesis: KinesisSettings::default(),
             cloudwatch: CloudWatchSettings::default(),
             max_connections: 4096,
+            tls: TlsConfig::default(),
+            insecure: false,
         }
     }
 }
@@ -255,6 +326,10 @@ pub struct AdminConfig {
     /// Open connections allowed (scrapers and probes need few); past it new connections are closed right after
     /// accept. Default 64.
     pub max_connections: u32,
+    /// HTTPS on this listener. Default off.
+    pub tls: TlsConfig,
+    /// Listen on a non-loopback address without TLS. Default false: refused at startup.
+    pub insecure: bool,
 }
 
 impl Default for AdminConfig {
@@ -262,6 +337,8 @@ impl Default for AdminConfig {
         AdminConfig {
             listen: loopback(9644),
             max_connections: 64,
+            tls: TlsConfig::default(),
+            insecure: false,
         }
     }
 }
@@ -312,10 +389,17 @@ pub struct SecurityConfig {
     pub auth_failure_delay_ms: u64,
     /// Cap of that delay. Default 5000.
     pub auth_failure_max_delay_ms: u64,
-    /// The authorizer every Kafka API and AWS operation asks before it runs. Default `allow-all` (there are no
-    /// ACLs yet); `deny-all` refuses everything with each protocol's own authorization error, to check that every
-    /// request path asks.
+    /// The authorizer every Kafka API and AWS operation asks before it runs. Default `allow-all` (`strait dev`'s
+    /// mode: no ACLs, and the ACL APIs answer SECURITY_DISABLED); `acl` enforces the ACL bindings managed with
+    /// Kafka's CreateAcls/DeleteAcls (`kafka-acls`) on both protocols; `deny-all` refuses everything with each
+    /// protocol's own authorization error, to check that every request path asks.
     pub authorizer: AuthorizerKind,
+    /// With `authorizer = "acl"`: principals allowed everything whatever the ACLs say (Kafka's `super.users`),
+    /// such as `["User:admin"]`. Default empty.
+    pub super_users: Vec<String>,
+    /// With `authorizer = "acl"`: allow a request on a resource no ACL names (Kafka's
+    /// `allow.everyone.if.no.acl.found`). Default false: what no ACL allows is denied.
+    pub allow_everyone_if_no_acl_found: bool,
 }
 
 /// Which authorizer the node runs (`security.authorizer`).
@@ -327,15 +411,27 @@ pub enum AuthorizerKind {
     AllowAll,
     /// Every request is refused (TOPIC_AUTHORIZATION_FAILED and friends on Kafka, AccessDeniedException on AWS).
     DenyAll,
+    /// Kafka's ACLs (`strait_access::acl`), stored in the cluster metadata, on every protocol.
+    Acl,
 }
 
-impl AuthorizerKind {
-    /// The authorizer itself, shared by every front end of the node.
-    pub fn build(self) -> strait_access::SharedAuthorizer {
-        match self {
+impl SecurityConfig {
+    /// The authorizer itself, shared by every front end of the node. An ACL authorizer starts empty: the node
+    /// fills it from the stored bindings (`strait_kafka::acls::follow`) before it serves.
+    pub fn build_authorizer(&self) -> strait_access::SharedAuthorizer {
+        match self.authorizer {
             AuthorizerKind::AllowAll => strait_access::allow_all(),
             AuthorizerKind::DenyAll => std::sync::Arc::new(strait_access::DenyAll),
+            AuthorizerKind::Acl => std::sync::Arc::new(self.acl_authorizer()),
         }
+    }
+
+    /// The ACL authorizer with this section's settings.
+    pub fn acl_authorizer(&self) -> strait_access::acl::AclAuthorizer {
+        strait_access::acl::AclAuthorizer::new(strait_access::acl::AclSettings {
+            super_users: self.super_users.clone(),
+            allow_everyone_if_no_acl_found: self.allow_everyone_if_no_acl_found,
+        })
     }
 }
 
@@ -347,6 +443,8 @@ impl Default for SecurityConfig {
             auth_failure_delay_ms: 100,
             auth_failure_max_delay_ms: 5_000,
             authorizer: AuthorizerKind::AllowAll,
+            super_users: Vec::new(),
+            allow_everyone_if_no_acl_found: false,
         }
     }
 }
@@ -398,10 +496,40 @@ impl Config {
         for password in c.kafka.sasl_plain_users.values_mut() {
             *password = REDACTED.to_string();
         }
+        for user in &mut c.kafka.sasl.scram_users {
+            user.password = REDACTED.to_string();
+        }
+        if let Some(t) = &mut c.tiering {
+            for secret in [&mut t.secret_access_key, &mut t.session_token]
+                .into_iter()
+                .flatten()
+            {
+                *secret = REDACTED.to_string();
+            }
+        }
         for key in &mut c.aws.access_keys {
             key.secret_access_key = REDACTED.to_string();
+            if key.session_token.is_some() {
+                key.session_token = Some(REDACTED.to_string());
+            }
         }
         c
+    }
+
+    /// Whether Kafka clients must authenticate (a SASL user or OAUTHBEARER configured; the same rule as
+    /// `strait_kafka::BrokerConfig::sasl_required`).
+    pub fn kafka_sasl_required(&self) -> bool {
+        !self.kafka.sasl_plain_users.is_empty()
+            || self.kafka.sasl.requires_auth()
+            || self.kafka.aws_msk_iam
+    }
+
+    /// Every node of the cluster (this one and its peers) sorted by id, or `None` without a `[cluster]`
+    /// section.
+    pub fn cluster_nodes(&self) -> Option<Vec<ClusterNode>> {
+        self.cluster
+            .as_ref()
+            .map(|c| c.nodes(&self.kafka, &self.aws))
     }
 }
 

@@ -1,4 +1,5 @@
-//! One Kafka connection: a reader that frames requests and a writer that answers them in order.
+//! One Kafka connection: a reader that frames requests and a writer that answers them in order. The stream is
+//! plain TCP or TLS whose handshake the listener has already completed; framing is the same over both.
 //!
 //! Both halves run in the connection's task. The reader may read one frame ahead while the handler works on the
 //! previous one, overlapping network and work; the bound of one keeps a connection's memory to a few
@@ -18,14 +19,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use strait_kafka::codec::Frame;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::debug;
 
 use super::{Guards, KafkaHandler, Limits, Reply};
 use crate::limits::{MemoryBudget, Reservation};
+use crate::tls::MaybeTls;
+use crate::tls::stream::{ReadHalf, WriteHalf};
 
 /// Read buffer size; also the most memory reserved before a frame's bytes actually arrive, so a client that only
 /// announces a large frame cannot make the server allocate it.
@@ -67,7 +68,7 @@ enum WriteEnd<E> {
 
 /// One accepted connection and what it needs.
 pub(super) struct Conn<H: KafkaHandler> {
-    pub(super) stream: TcpStream,
+    pub(super) stream: MaybeTls,
     pub(super) peer: SocketAddr,
     pub(super) handler: Arc<H>,
     pub(super) session: H::Session,
@@ -164,7 +165,7 @@ pub(super) async fn run<H: KafkaHandler>(c: Conn<H>) {
 }
 
 async fn read_frames(
-    rd: OwnedReadHalf,
+    rd: ReadHalf,
     tx: mpsc::Sender<Framed>,
     limits: Limits,
     budget: MemoryBudget,
@@ -192,7 +193,7 @@ async fn read_frames(
 }
 
 async fn read_frame(
-    rd: &mut BufReader<OwnedReadHalf>,
+    rd: &mut BufReader<ReadHalf>,
     limits: &Limits,
     authed: &AtomicBool,
     budget: &MemoryBudget,
@@ -285,7 +286,7 @@ impl Auth<'_> {
 
 async fn write_responses<H: KafkaHandler>(
     mut rx: mpsc::Receiver<Framed>,
-    wr: OwnedWriteHalf,
+    wr: WriteHalf,
     handler: &H,
     mut session: H::Session,
     auth: Auth<'_>,
@@ -349,7 +350,7 @@ fn joined<E>(
 }
 
 async fn write_one<E>(
-    wr: &mut BufWriter<OwnedWriteHalf>,
+    wr: &mut BufWriter<WriteHalf>,
     response: Option<Frame>,
 ) -> Result<(), WriteEnd<E>> {
     let Some(response) = response else {

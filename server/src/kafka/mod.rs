@@ -22,6 +22,7 @@ use tracing::{Instrument, info, info_span, warn};
 use crate::auth_throttle::AuthThrottle;
 use crate::config::KafkaConfig;
 use crate::limits::{self, ConnLimit, MemoryBudget};
+use crate::tls::{MaybeTls, ServerTls};
 
 /// What handling a request yields: a response now, or one that completes later.
 pub enum Reply<L> {
@@ -50,6 +51,10 @@ pub trait KafkaHandler: Send + Sync + 'static {
     type Later: Future<Output = Result<Option<Bytes>, Self::Error>> + Send + 'static;
 
     fn open_session(&self, peer: SocketAddr) -> Self::Session;
+
+    /// The connection presented a TLS client certificate whose principal name (after the mapping rules) is
+    /// `name`: the session acts as `User:<name>` unless it authenticates with SASL, as in Kafka.
+    fn certificate_principal(&self, _session: &mut Self::Session, _name: String) {}
 
     /// Handles one request (the frame without its length prefix). Responses are written back with a length
     /// prefix added.
@@ -109,6 +114,11 @@ impl KafkaHandler for strait_kafka::Broker {
         }
     }
 
+    fn certificate_principal(&self, session: &mut strait_kafka::Session, name: String) {
+        session.principal =
+            strait_access::Principal::user(name, strait_access::AuthMechanism::TlsCertificate);
+    }
+
     async fn handle(
         &self,
         session: &mut strait_kafka::Session,
@@ -123,11 +133,7 @@ impl KafkaHandler for strait_kafka::Broker {
     }
 
     fn authenticated(&self, session: &strait_kafka::Session) -> bool {
-        self.config().sasl_plain_users.is_empty()
-            || matches!(
-                session.sasl,
-                strait_kafka::api::sasl::SaslState::Authenticated(_)
-            )
+        !self.config().sasl_required() || session.login.is_some()
     }
 
     fn auth_failed(&self, session: &strait_kafka::Session) -> bool {
@@ -168,6 +174,8 @@ pub struct Guards {
     /// In-flight request bytes, shared with the other listeners.
     pub budget: MemoryBudget,
     pub throttle: Arc<AuthThrottle>,
+    /// TLS (Kafka's `SSL`/`SASL_SSL`), or `None` for plain TCP.
+    pub tls: Option<ServerTls>,
 }
 
 impl Default for Guards {
@@ -177,6 +185,7 @@ impl Default for Guards {
         Guards {
             budget: aws.budget,
             throttle: aws.throttle,
+            tls: None,
         }
     }
 }
@@ -205,19 +214,47 @@ pub async fn serve<H: KafkaHandler>(
                 let _ = stream.set_nodelay(true);
                 next_id += 1;
                 let span = info_span!("kafka_conn", id = next_id, %peer);
-                let session = handler.open_session(peer);
-                let conn = conn::run(conn::Conn {
-                    stream,
-                    peer,
-                    handler: handler.clone(),
-                    session,
-                    limits,
-                    guards: guards.clone(),
-                    stop: stop_rx.clone(),
-                });
+                let handler = handler.clone();
+                let guards = guards.clone();
+                let stop = stop_rx.clone();
                 conns.spawn(async move {
                     let _slot = slot;
-                    conn.await;
+                    let mut session = handler.open_session(peer);
+                    let stream = match &guards.tls {
+                        None => MaybeTls::Plain(stream),
+                        // The handshake runs here, in the connection's task, so a slow or silent client never
+                        // holds up the accept loop.
+                        Some(tls) => match tls.accept(stream).await {
+                            Ok(s) => {
+                                match tls.principal_of(&s) {
+                                    None => {}
+                                    Some(Ok(name)) => handler.certificate_principal(&mut session, name),
+                                    // Kafka fails the authentication when no mapping rule applies.
+                                    Some(Err(e)) => {
+                                        crate::log_limited!(
+                                            warn,
+                                            "kafka_tls_principal",
+                                            error = %e,
+                                            "closing Kafka connection: its client certificate maps to no principal"
+                                        );
+                                        return;
+                                    }
+                                }
+                                MaybeTls::Tls(Box::new(s))
+                            }
+                            Err(_) => return,
+                        },
+                    };
+                    conn::run(conn::Conn {
+                        stream,
+                        peer,
+                        handler,
+                        session,
+                        limits,
+                        guards,
+                        stop,
+                    })
+                    .await;
                 }.instrument(span));
             }
             // Reap finished connections so the set does not grow with every connection ever accepted.

@@ -9,7 +9,7 @@ use aws_sigv4::sign::v4::generate_signing_key;
 use super::SignedRequest;
 
 /// RFC 3986 unreserved characters stay; everything else is `%XX` (upper case), as SigV4 requires.
-pub(super) fn uri_encode(s: &[u8], keep_slash: bool) -> String {
+pub(crate) fn uri_encode(s: &[u8], keep_slash: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for &b in s {
         if b.is_ascii_alphanumeric()
@@ -24,7 +24,7 @@ pub(super) fn uri_encode(s: &[u8], keep_slash: bool) -> String {
     out
 }
 
-pub(super) fn percent_decode(s: &str) -> Vec<u8> {
+pub(crate) fn percent_decode(s: &str) -> Vec<u8> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -45,7 +45,7 @@ pub(super) fn percent_decode(s: &str) -> Vec<u8> {
 }
 
 /// The query's parameters, decoded.
-pub(super) fn query_params(query: &str) -> Vec<(String, String)> {
+pub(crate) fn query_params(query: &str) -> Vec<(String, String)> {
     query
         .split('&')
         .filter(|kv| !kv.is_empty())

@@ -3,8 +3,9 @@
 //! Verification rebuilds the canonical request from exactly the headers the client listed in `SignedHeaders`
 //! (never re-signing with an SDK signer, which drops or rewrites some headers: see the shared notes, crates §4),
 //! derives the signing key from the configured secret with aws-sigv4's primitives, and compares signatures in
-//! constant time. The request time must be within 15 minutes of the server's clock (or, for a presigned request,
-//! within its `X-Amz-Expires`).
+//! constant time. The request time must be within the service's skew of the server's clock (5 minutes for Kinesis,
+//! 15 for DynamoDB and CloudWatch, as AWS answers) or, for a presigned request, within its `X-Amz-Expires`. A
+//! temporary key's session token (`X-Amz-Security-Token`, header or query) must match the configured one.
 //!
 //! Both forms are accepted: the `Authorization: AWS4-HMAC-SHA256 …` header and the presigned query string
 //! (`X-Amz-Algorithm`, `X-Amz-Credential`, `X-Amz-Date`, `X-Amz-SignedHeaders`, `X-Amz-Signature`).
@@ -16,7 +17,7 @@
 //! another `X-Amz-Target` and the same body, would pass. `aws.auth = "none"` only [`parse`]s the request (any
 //! region, service and signed headers, as AWS emulators accept).
 
-mod canonical;
+pub(crate) mod canonical;
 mod error;
 #[cfg(test)]
 mod tests;
@@ -31,18 +32,58 @@ use crate::time::{format_amz_date, parse_amz_date};
 use canonical::{canonical_request, query_params, signing_key};
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
-/// Allowed clock skew between client and server, as on AWS.
+/// Allowed clock skew between client and server for most AWS services (DynamoDB, CloudWatch).
 pub const MAX_SKEW_MS: i64 = 15 * 60 * 1000;
+/// Kinesis allows only 5 minutes ("Signature expired: … (… - 5 min.)", as Kinesis and the KPL report it); so does
+/// Strait for `kafka-cluster`, MSK IAM's signing name, whose tokens carry their own 15-minute expiry besides.
+pub const KINESIS_MAX_SKEW_MS: i64 = 5 * 60 * 1000;
+
+/// The clock skew allowed for a credential scoped to `service` (its signing name).
+pub fn max_skew_ms(service: &str) -> i64 {
+    match service {
+        "kinesis" | "kafka-cluster" => KINESIS_MAX_SKEW_MS,
+        _ => MAX_SKEW_MS,
+    }
+}
 /// The credential scope's terminator.
 const TERMINATOR: &str = "aws4_request";
 /// The presigned form's signature parameter, left out of the canonical query.
 const SIGNATURE_PARAM: &str = "X-Amz-Signature";
 
-/// One configured key pair.
+/// One configured key pair: the credential table both the AWS port and Kafka's AWS_MSK_IAM verify against.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessKey {
     pub access_key_id: String,
     pub secret_access_key: String,
+    /// A temporary key's session token: requests must carry exactly it (`X-Amz-Security-Token`). A key without
+    /// one is a long-term key, and a request that carries a token with it is refused, as AWS refuses a token
+    /// that does not belong to the key.
+    pub session_token: Option<String>,
+    /// The principal's name (`User:<name>`); the access key id when not given.
+    pub principal: Option<String>,
+}
+
+impl AccessKey {
+    /// A long-term key whose principal is its id.
+    pub fn new(
+        access_key_id: impl Into<String>,
+        secret_access_key: impl Into<String>,
+    ) -> AccessKey {
+        AccessKey {
+            access_key_id: access_key_id.into(),
+            secret_access_key: secret_access_key.into(),
+            session_token: None,
+            principal: None,
+        }
+    }
+
+    /// The identity a request signed with this key acts as.
+    pub fn principal(&self) -> Principal {
+        Principal::user(
+            self.principal.as_deref().unwrap_or(&self.access_key_id),
+            AuthMechanism::AwsSigV4,
+        )
+    }
 }
 
 /// What verification needs of an HTTP request. Header names are matched case-insensitively; for HTTP/2 the
@@ -213,6 +254,12 @@ fn parse_query(req: &SignedRequest<'_>) -> Result<Authorization, SigV4Error> {
     let expires_s = match get("X-Amz-Expires") {
         None => None,
         Some(e) => match e.parse::<i64>() {
+            // AWS caps a presigned URL's life at a week.
+            Ok(s) if s > 604_800 => {
+                return Err(SigV4Error::InvalidSignature(
+                    "X-Amz-Expires must be less than a week (in seconds) that is 604800".into(),
+                ));
+            }
             Ok(s) if s >= 0 => Some(s),
             _ => {
                 return Err(SigV4Error::IncompleteSignature(format!(
@@ -281,12 +328,13 @@ pub fn verify(
             auth.amz_date
         )));
     };
-    check_time(&auth, t, now_ms)?;
+    check_time(&auth, t, now_ms, max_skew_ms(scope.service))?;
     check_signed_headers(req, &auth)?;
     check_scope(&auth, scope)?;
     let Some(key) = keys.iter().find(|k| k.access_key_id == auth.access_key_id) else {
         return Err(SigV4Error::UnrecognizedClient);
     };
+    check_session_token(req, &auth, key)?;
     let body_hash = hex::encode(Sha256::digest(req.body));
     let payload_hash = match req.header("x-amz-content-sha256") {
         Some("UNSIGNED-PAYLOAD") => "UNSIGNED-PAYLOAD".to_string(),
@@ -313,16 +361,16 @@ pub fn verify(
         auth.amz_date,
         hex::encode(Sha256::digest(canonical.as_bytes()))
     );
-    let key = signing_key(
+    let signing = signing_key(
         &key.secret_access_key,
         &auth.date,
         t,
         &auth.region,
         &auth.service,
     );
-    let expected = aws_sigv4::sign::v4::calculate_signature(&key, string_to_sign.as_bytes());
+    let expected = aws_sigv4::sign::v4::calculate_signature(&signing, string_to_sign.as_bytes());
     if bool::from(expected.as_bytes().ct_eq(auth.signature.as_bytes())) {
-        Ok(Principal::user(auth.access_key_id, AuthMechanism::AwsSigV4))
+        Ok(key.principal())
     } else {
         Err(SigV4Error::InvalidSignature(
             "The request signature we calculated does not match the signature you provided. Check your AWS \
@@ -332,9 +380,36 @@ pub fn verify(
     }
 }
 
-/// The request time against the clock: ±15 minutes for a signed header; for a presigned request, no later than
-/// 15 minutes ahead and not past its `X-Amz-Expires`.
-fn check_time(auth: &Authorization, t: i64, now_ms: i64) -> Result<(), SigV4Error> {
+/// The session token the request carries (header or presigned query) against the key's: a temporary key needs
+/// its own, a long-term key none. AWS tells both mismatches as an invalid security token.
+fn check_session_token(
+    req: &SignedRequest<'_>,
+    auth: &Authorization,
+    key: &AccessKey,
+) -> Result<(), SigV4Error> {
+    let sent = match auth.location {
+        Location::Header => req.header("x-amz-security-token").map(str::to_string),
+        Location::Query { .. } => query_params(req.query)
+            .into_iter()
+            .find(|(k, _)| k == "X-Amz-Security-Token")
+            .map(|(_, v)| v),
+    };
+    let ok = match (&key.session_token, &sent) {
+        (None, None) => true,
+        (Some(want), Some(got)) => bool::from(want.as_bytes().ct_eq(got.as_bytes())),
+        (None, Some(_)) | (Some(_), None) => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(SigV4Error::UnrecognizedClient)
+    }
+}
+
+/// The request time against the clock: ± the service's skew for a signed header; for a presigned request, no
+/// more than the skew ahead and not past its `X-Amz-Expires`.
+fn check_time(auth: &Authorization, t: i64, now_ms: i64, skew_ms: i64) -> Result<(), SigV4Error> {
+    let minutes = skew_ms / 60_000;
     let expired = match auth.location {
         Location::Query { expires_s: Some(s) } => {
             (t.saturating_add(s.saturating_mul(1000)) < now_ms).then(|| {
@@ -347,11 +422,11 @@ fn check_time(auth: &Authorization, t: i64, now_ms: i64) -> Result<(), SigV4Erro
             })
         }
         Location::Query { expires_s: None } | Location::Header => {
-            (t < now_ms - MAX_SKEW_MS).then(|| {
+            (t < now_ms - skew_ms).then(|| {
                 format!(
-                    "Signature expired: {} is now earlier than {} ({} - 15 min.)",
+                    "Signature expired: {} is now earlier than {} ({} - {minutes} min.)",
                     auth.amz_date,
-                    format_amz_date(now_ms - MAX_SKEW_MS),
+                    format_amz_date(now_ms - skew_ms),
                     format_amz_date(now_ms)
                 )
             })
@@ -360,11 +435,11 @@ fn check_time(auth: &Authorization, t: i64, now_ms: i64) -> Result<(), SigV4Erro
     if let Some(m) = expired {
         return Err(SigV4Error::InvalidSignature(m));
     }
-    if t > now_ms + MAX_SKEW_MS {
+    if t > now_ms + skew_ms {
         return Err(SigV4Error::InvalidSignature(format!(
-            "Signature not yet current: {} is still later than {} ({} + 15 min.)",
+            "Signature not yet current: {} is still later than {} ({} + {minutes} min.)",
             auth.amz_date,
-            format_amz_date(now_ms + MAX_SKEW_MS),
+            format_amz_date(now_ms + skew_ms),
             format_amz_date(now_ms)
         )));
     }

@@ -54,10 +54,10 @@ fn aws_documentation_example() {
         headers: &headers,
         body: b"",
     };
-    let keys = [AccessKey {
-        access_key_id: "AKIDEXAMPLE".into(),
-        secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
-    }];
+    let keys = [AccessKey::new(
+        "AKIDEXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+    )];
     let now = parse_amz_date("20150830T123600Z").expect("date");
     let iam = Scope {
         region: "us-east-1",
@@ -71,10 +71,7 @@ fn aws_documentation_example() {
         verify(&req, &keys, iam, now + MAX_SKEW_MS + 1000),
         Err(SigV4Error::InvalidSignature(m)) if m.starts_with("Signature expired: 20150830T123600Z is now earlier than")
     ));
-    let other = [AccessKey {
-        access_key_id: "AKIDEXAMPLE".into(),
-        secret_access_key: "wrong".into(),
-    }];
+    let other = [AccessKey::new("AKIDEXAMPLE", "wrong")];
     assert!(matches!(
         verify(&req, &other, iam, now),
         Err(SigV4Error::InvalidSignature(_))
@@ -239,10 +236,7 @@ mod signer {
     };
 
     fn keys() -> Vec<AccessKey> {
-        vec![AccessKey {
-            access_key_id: "AKIDSTRAIT".into(),
-            secret_access_key: SECRET.into(),
-        }]
+        vec![AccessKey::new("AKIDSTRAIT", SECRET)]
     }
 
     /// (path and query, headers) of a DescribeStream request signed at `at` in `location`.

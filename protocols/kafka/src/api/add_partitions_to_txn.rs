@@ -57,7 +57,13 @@ pub async fn handle(
                 .collect::<Vec<_>>(),
         )
     } else {
-        None
+        // The transactional id's coordinator adds partitions; elsewhere every partition gets the refusal.
+        super::coordinator_gate::refusal(
+            ctx.broker,
+            strait_engine::cluster::CoordinatorKind::Transaction,
+            &req.v3_and_below_transactional_id,
+        )
+        .map(|e| topics.iter().map(|(t, _)| (t.as_str(), e)).collect())
     };
     let results = match refused {
         Some(refused) => refused

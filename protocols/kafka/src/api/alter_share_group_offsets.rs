@@ -24,6 +24,11 @@ pub fn handle(
     if let Err(e) = super::authz::group(ctx, Operation::Read, &group) {
         return AlterShareGroupOffsetsResponse::default().with_error_code(e.code.code());
     }
+    if let Some(e) =
+        super::coordinator_gate::refusal(b, strait_engine::cluster::CoordinatorKind::Group, &group)
+    {
+        return AlterShareGroupOffsetsResponse::default().with_error_code(e.code());
+    }
     let mut st = shares.lock();
     if st.groups.get(&group).is_some_and(|g| !g.members.is_empty()) {
         return AlterShareGroupOffsetsResponse::default()

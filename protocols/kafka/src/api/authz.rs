@@ -65,6 +65,9 @@ pub fn rule(api: ApiKey) -> Rule {
         ApiKey::AlterConfigs | ApiKey::IncrementalAlterConfigs => {
             Rule::Needs(&[(K::Topic, Op::AlterConfigs), (K::Cluster, Op::AlterConfigs)])
         }
+        // Answered per user with CLUSTER_AUTHORIZATION_FAILED (Alter) or as a whole (Describe), by the handlers.
+        ApiKey::DescribeUserScramCredentials => Rule::Needs(&[(K::Cluster, Op::Describe)]),
+        ApiKey::AlterUserScramCredentials => Rule::Needs(&[(K::Cluster, Op::Alter)]),
         ApiKey::DescribeLogDirs | ApiKey::DescribeCluster => {
             Rule::Needs(&[(K::Cluster, Op::Describe)])
         }
@@ -118,10 +121,10 @@ pub fn rule(api: ApiKey) -> Rule {
         ApiKey::DescribeTransactions | ApiKey::ListTransactions => {
             Rule::Needs(&[(K::TransactionalId, Op::Describe)])
         }
+        // Answered by their handlers: SECURITY_DISABLED comes before authorization when there are no ACLs.
+        ApiKey::DescribeAcls => Rule::Needs(&[(K::Cluster, Op::Describe)]),
+        ApiKey::CreateAcls | ApiKey::DeleteAcls => Rule::Needs(&[(K::Cluster, Op::Alter)]),
         ApiKey::WriteTxnMarkers
-        | ApiKey::DescribeAcls
-        | ApiKey::CreateAcls
-        | ApiKey::DeleteAcls
         | ApiKey::AlterReplicaLogDirs
         | ApiKey::CreateDelegationToken
         | ApiKey::RenewDelegationToken
@@ -132,8 +135,6 @@ pub fn rule(api: ApiKey) -> Rule {
         | ApiKey::ListPartitionReassignments
         | ApiKey::DescribeClientQuotas
         | ApiKey::AlterClientQuotas
-        | ApiKey::DescribeUserScramCredentials
-        | ApiKey::AlterUserScramCredentials
         | ApiKey::Vote
         | ApiKey::BeginQuorumEpoch
         | ApiKey::EndQuorumEpoch

@@ -1,7 +1,7 @@
 //! The catalogue of Kafka topic config names Strait accepts, with the wire codes the config APIs use.
 //!
 //! Two kinds of key live here:
-//! - **enforced**: the seven keys the engine implements (`strait_engine::config::TOPIC_CONFIG_KEYS`); the engine
+//! - **enforced**: the keys the engine implements (`strait_engine::config::TOPIC_CONFIG_KEYS`); the engine
 //!   validates and stores them.
 //! - **stored only**: an allow-list of well-known Kafka topic configs that tools routinely set
 //!   (`compression.type`, `min.insync.replicas`, …) but that mean nothing, or nothing different, on one node
@@ -135,8 +135,8 @@ pub static TOPIC_KEYS: &[TopicKey] = &[
     stored("index.interval.bytes", Int, Some("log.index.interval.bytes"), "4096", Check::Range(0, IMAX),
         "Stored only: the index interval is a server setting (index_interval_bytes)."),
     stored("leader.replication.throttled.replicas", List, None, "", Check::Any, NOT_ENFORCED),
-    stored("local.retention.bytes", Long, Some("log.local.retention.bytes"), "-2", Check::Range(-2, MAX), NOT_ENFORCED),
-    stored("local.retention.ms", Long, Some("log.local.retention.ms"), "-2", Check::Range(-2, MAX), NOT_ENFORCED),
+    engine("local.retention.bytes", Long, "log.local.retention.bytes", "With remote.storage.enable: uploaded segments leave local disk while the partition's local part is larger than this; -2 means retention.bytes."),
+    engine("local.retention.ms", Long, "log.local.retention.ms", "With remote.storage.enable: how long uploaded segments also stay on local disk; -2 means retention.ms."),
     stored("max.compaction.lag.ms", Long, Some("log.cleaner.max.compaction.lag.ms"), "9223372036854775807", Check::Range(1, MAX), NOT_ENFORCED),
     engine("max.message.bytes", Int, "message.max.bytes", "The largest record batch the topic accepts."),
     stored("message.timestamp.after.max.ms", Long, Some("log.message.timestamp.after.max.ms"), "3600000", Check::Range(0, MAX), NOT_ENFORCED),
@@ -150,8 +150,8 @@ pub static TOPIC_KEYS: &[TopicKey] = &[
     stored("min.insync.replicas", Int, Some("min.insync.replicas"), "1", Check::Range(1, IMAX),
         "Stored only: a single Strait node is the whole in-sync replica set, so acks=all waits for it alone."),
     stored("preallocate", Boolean, Some("log.preallocate"), "false", Check::Bool, NOT_ENFORCED),
-    stored("remote.storage.enable", Boolean, None, "false", Check::OneOf(&["false"]),
-        "Kafka tiered storage is not available through this config; only false is accepted."),
+    TopicKey { broker_name: None, ..engine("remote.storage.enable", Boolean, "",
+        "Upload sealed segments to the node's object store ([tiering]) and read them back from it; true is refused on a node without tiering.") },
     engine("retention.bytes", Long, "log.retention.bytes", "Oldest segments are deleted while a partition is larger than this; -1 means no limit."),
     engine("retention.ms", Long, "log.retention.ms", "Segments whose newest record is older than this are deleted; -1 keeps them forever."),
     engine("segment.bytes", Int, "log.segment.bytes", "The active segment rolls when it would grow past this size."),

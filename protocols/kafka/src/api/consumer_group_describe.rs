@@ -53,6 +53,16 @@ pub fn handle(
                     .with_error_code(ResponseError::GroupAuthorizationFailed.code())
                     .with_authorized_operations(OPS_OMITTED);
             }
+            if let Some(e) = super::coordinator_gate::refusal(
+                b,
+                strait_engine::cluster::CoordinatorKind::Group,
+                &id,
+            ) {
+                return DescribedGroup::default()
+                    .with_group_id(id)
+                    .with_error_code(e.code())
+                    .with_authorized_operations(OPS_OMITTED);
+            }
             let ops = if req.include_authorized_operations {
                 authorized_operations(ctx, ResourceKind::Group, Resource::Group(&id.0))
             } else {

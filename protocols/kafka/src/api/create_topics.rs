@@ -26,6 +26,8 @@ pub(super) const MAX_NEW_PARTITIONS: i64 = 10_000;
 struct Created {
     id: uuid::Uuid,
     partitions: u32,
+    /// What the request asked for (the default for -1); see [`replication_factor`].
+    replication_factor: i16,
     overrides: ConfigMap,
 }
 
@@ -115,6 +117,7 @@ async fn create(b: &Broker, t: &CreatableTopic, validate_only: bool) -> Result<C
         return Ok(Created {
             id: uuid::Uuid::nil(),
             partitions,
+            replication_factor: replication_factor(b, t),
             overrides,
         });
     }
@@ -135,8 +138,24 @@ async fn create(b: &Broker, t: &CreatableTopic, validate_only: bool) -> Result<C
     Ok(Created {
         id: info.id,
         partitions: info.partitions,
+        replication_factor: replication_factor(b, t),
         overrides,
     })
+}
+
+/// The replication factor a validated request asked for: the explicit one, the length of a manual assignment's
+/// replica lists, or for -1 the default (Kafka's issue-15 default of 3 replicas where there are 3+ nodes, else
+/// every node). Placement belongs to the cluster view, and the engine's topic record has no field for this yet,
+/// so it is reported, not stored.
+fn replication_factor(b: &Broker, t: &CreatableTopic) -> i16 {
+    if let Some(a) = t.assignments.first() {
+        return i16::try_from(a.broker_ids.len()).unwrap_or(i16::MAX);
+    }
+    if t.replication_factor > 0 {
+        return t.replication_factor;
+    }
+    let nodes = b.cluster().nodes().len().clamp(1, 3);
+    i16::try_from(nodes).unwrap_or(1)
 }
 
 /// The partition count, from the explicit count (or the broker default) or from a manual assignment.
@@ -155,13 +174,23 @@ fn partition_count(b: &Broker, t: &CreatableTopic) -> Result<u32, ApiError> {
                 "Number of partitions was set to an invalid non-positive value.",
             ));
         }
-        if rf > 1 {
+        let nodes = b.cluster().nodes().len();
+        if nodes <= 1 && rf > 1 {
             return Err(ApiError::new(
                 ResponseError::InvalidReplicationFactor,
                 format!(
                     "Unable to replicate the partition {rf} time(s): The target replication factor of {rf} \
                      cannot be reached because only 1 broker(s) are registered (Strait is a single node; \
                      use replication factor 1 or -1)."
+                ),
+            ));
+        }
+        if usize::try_from(rf).is_ok_and(|rf| rf > nodes) {
+            return Err(ApiError::new(
+                ResponseError::InvalidReplicationFactor,
+                format!(
+                    "Unable to replicate the partition {rf} time(s): The target replication factor of {rf} \
+                     cannot be reached because only {nodes} broker(s) are registered."
                 ),
             ));
         }
@@ -190,6 +219,12 @@ fn partition_count(b: &Broker, t: &CreatableTopic) -> Result<u32, ApiError> {
                 ));
             }
             check_replicas(b, &a.broker_ids)?;
+            if a.broker_ids.len() != t.assignments[0].broker_ids.len() {
+                return Err(ApiError::new(
+                    ResponseError::InvalidReplicaAssignment,
+                    "All partitions should have the same number of replicas.",
+                ));
+            }
         }
         if indexes.iter().copied().ne(0..indexes.len() as i32) {
             return Err(ApiError::new(
@@ -210,22 +245,29 @@ fn partition_count(b: &Broker, t: &CreatableTopic) -> Result<u32, ApiError> {
     Ok(count as u32)
 }
 
-/// Checks one partition's manual replica list: on a single node the only valid list is `[our node id]`.
+/// Checks one partition's manual replica list: every broker must be a node of the cluster view, once. On a
+/// single node the only valid list is `[our node id]`.
 pub(super) fn check_replicas(b: &Broker, ids: &[BrokerId]) -> Result<(), ApiError> {
-    // Only this node stores partitions until replication lands, so it is the only valid replica.
-    let node = b.cluster().local_node();
+    let nodes: Vec<i32> = b.cluster().nodes().iter().map(|n| n.id).collect();
     let invalid = |m: String| Err(ApiError::new(ResponseError::InvalidReplicaAssignment, m));
     if ids.is_empty() {
         return invalid("The manual partition assignment includes an empty replica list.".into());
     }
     let mut seen = HashSet::new();
     for id in ids {
-        if id.0 != node {
-            return invalid(format!(
-                "The manual partition assignment includes broker {}, but no such broker is registered \
-                 (this single-node cluster has only broker {node}).",
-                id.0
-            ));
+        if !nodes.contains(&id.0) {
+            return invalid(match nodes.as_slice() {
+                [node] => format!(
+                    "The manual partition assignment includes broker {}, but no such broker is registered \
+                     (this single-node cluster has only broker {node}).",
+                    id.0
+                ),
+                _ => format!(
+                    "The manual partition assignment includes broker {}, but no such broker is registered \
+                     (the cluster's brokers are {nodes:?}).",
+                    id.0
+                ),
+            });
         }
         if !seen.insert(id.0) {
             return invalid(format!(
@@ -256,6 +298,6 @@ fn success(b: &Broker, name: TopicName, c: Created) -> CreatableTopicResult {
         .with_error_code(0)
         .with_error_message(None)
         .with_num_partitions(c.partitions as i32)
-        .with_replication_factor(1)
+        .with_replication_factor(c.replication_factor)
         .with_configs(Some(configs))
 }

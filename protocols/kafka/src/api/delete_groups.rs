@@ -7,6 +7,8 @@ use kafka_protocol::messages::{DeleteGroupsRequest, DeleteGroupsResponse};
 use kafka_protocol::error::ResponseError;
 use strait_access::Operation;
 
+use strait_engine::cluster::CoordinatorKind;
+
 use super::Ctx;
 
 pub async fn handle(ctx: &mut Ctx<'_>, req: DeleteGroupsRequest) -> DeleteGroupsResponse {
@@ -17,11 +19,21 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: DeleteGroupsRequest) -> DeleteGroups
         .filter(|g| super::authz::group(ctx, Operation::Delete, &g.0).is_err())
         .map(|g| g.0.to_string())
         .collect();
+    // Groups another node coordinates (or none does) are answered NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE.
+    let elsewhere: std::collections::HashMap<String, ResponseError> = req
+        .groups_names
+        .iter()
+        .filter(|g| !denied.contains(&*g.0))
+        .filter_map(|g| {
+            super::coordinator_gate::refusal(ctx.broker, CoordinatorKind::Group, &g.0)
+                .map(|e| (g.0.to_string(), e))
+        })
+        .collect();
     let ids: Vec<String> = req
         .groups_names
         .iter()
         .map(|g| g.0.to_string())
-        .filter(|id| !denied.contains(id))
+        .filter(|id| !denied.contains(id) && !elsewhere.contains_key(id))
         .collect();
     // Share groups are answered here; the rest go to the consumer-group coordinator.
     let shares = ctx.broker.shares();
@@ -50,6 +62,8 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: DeleteGroupsRequest) -> DeleteGroups
             .map(|id| {
                 let e = if denied.contains(&*id.0) {
                     Some(ResponseError::GroupAuthorizationFailed)
+                } else if let Some(e) = elsewhere.get(&*id.0) {
+                    Some(*e)
                 } else {
                     results.next().flatten()
                 };

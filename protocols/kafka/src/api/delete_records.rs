@@ -47,6 +47,15 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: DeleteRecordsRequest) -> DeleteRecor
 /// Returns the partition's new low watermark.
 async fn delete(b: &Broker, topic: &str, index: i32, offset: i64) -> Result<i64, ResponseError> {
     let index = u32::try_from(index).map_err(|_| ResponseError::UnknownTopicOrPartition)?;
+    // Only the partition's leader moves its log start (Kafka answers NOT_LEADER_OR_FOLLOWER elsewhere); asked
+    // before the local log, which a node without a replica does not have.
+    if b.engine()
+        .topic(topic)
+        .is_some_and(|t| index < t.partitions)
+        && !b.cluster().is_local_leader(topic, index)
+    {
+        return Err(ResponseError::NotLeaderOrFollower);
+    }
     let part = b
         .engine()
         .partition(topic, index)

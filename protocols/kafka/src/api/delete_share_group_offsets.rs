@@ -21,6 +21,11 @@ pub fn handle(
     if let Err(e) = super::authz::group(ctx, Operation::Delete, &group) {
         return DeleteShareGroupOffsetsResponse::default().with_error_code(e.code.code());
     }
+    if let Some(e) =
+        super::coordinator_gate::refusal(b, strait_engine::cluster::CoordinatorKind::Group, &group)
+    {
+        return DeleteShareGroupOffsetsResponse::default().with_error_code(e.code());
+    }
     let mut st = shares.lock();
     if !shares.group_exists(&st, &group) {
         return DeleteShareGroupOffsetsResponse::default()

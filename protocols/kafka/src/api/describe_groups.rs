@@ -24,6 +24,16 @@ pub fn handle(ctx: &mut Ctx<'_>, req: DescribeGroupsRequest) -> DescribeGroupsRe
                     .with_error_code(ResponseError::GroupAuthorizationFailed.code())
                     .with_authorized_operations(OPS_OMITTED);
             }
+            if let Some(e) = super::coordinator_gate::refusal(
+                ctx.broker,
+                strait_engine::cluster::CoordinatorKind::Group,
+                &id,
+            ) {
+                return DescribedGroup::default()
+                    .with_group_id(id)
+                    .with_error_code(e.code())
+                    .with_authorized_operations(OPS_OMITTED);
+            }
             // The request field exists from v3; earlier versions decode it as false.
             let ops = if req.include_authorized_operations {
                 authorized_operations(ctx, ResourceKind::Group, Resource::Group(&id.0))

@@ -35,6 +35,11 @@ pub fn handle(
                     .with_group_id(g.group_id.clone())
                     .with_error_code(ResponseError::GroupAuthorizationFailed.code());
             }
+            if let Some(e) = super::coordinator_gate::refusal(b, strait_engine::cluster::CoordinatorKind::Group, &group) {
+                return DescribeShareGroupOffsetsResponseGroup::default()
+                    .with_group_id(g.group_id.clone())
+                    .with_error_code(e.code());
+            }
             let may = |t: &str| super::authz::topic(ctx, Operation::Describe, t).is_ok();
             // Live state first, then what is persisted (a restarted broker has only the latter).
             let mut starts: std::collections::BTreeMap<(uuid::Uuid, i32), i64> =

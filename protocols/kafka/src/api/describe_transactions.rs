@@ -20,14 +20,22 @@ pub async fn handle(
     let mut states = Vec::with_capacity(req.transactional_ids.len());
     for id in req.transactional_ids {
         // Kafka answers an id the principal may not describe with TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
-        let described = match super::authz::transactional_id(ctx, Operation::Describe, &id) {
-            Ok(()) => ctx
+        let elsewhere = super::coordinator_gate::refusal(
+            ctx.broker,
+            strait_engine::cluster::CoordinatorKind::Transaction,
+            &id,
+        );
+        // Authorized first, then routed (another node's coordinator answers for the id), as in Kafka.
+        let allowed = super::authz::transactional_id(ctx, Operation::Describe, &id);
+        let described = match (allowed, elsewhere) {
+            (Err(e), _) => Err(e.code),
+            (Ok(()), Some(e)) => Err(e),
+            (Ok(()), None) => ctx
                 .broker
                 .txns()
                 .describe(&id)
                 .await
                 .ok_or(ResponseError::TransactionalIdNotFound),
-            Err(e) => Err(e.code),
         };
         let state = match described {
             Err(e) => TransactionState::default()

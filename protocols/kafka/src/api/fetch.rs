@@ -41,7 +41,6 @@ struct Target {
     index: i32,
     fetch_offset: i64,
     max_bytes: usize,
-    current_leader_epoch: i32,
     last_fetched_epoch: i32,
     partition: Result<Arc<Partition>, ApiError>,
     /// A partition of the virtual `__consumer_offsets` topic: always empty (see `internal_topic`).
@@ -51,6 +50,8 @@ struct Target {
 struct TopicTargets {
     name: TopicName,
     id: uuid::Uuid,
+    /// The topic's name when it resolved (v13+ requests name it by id only).
+    resolved: Option<String>,
     partitions: Vec<Target>,
 }
 
@@ -61,9 +62,8 @@ struct Round {
     bytes: usize,
     /// An error, a divergence or a full budget: waiting would not change the answer.
     respond_now: bool,
-    /// Some partition failed a leader-epoch check; the response then names this broker as leader.
-    leader_hint: bool,
-    node_id: i32,
+    /// The leaders named in partitions' `current_leader` (KIP-951), whose endpoints the response lists.
+    leaders: Vec<i32>,
     /// Per readable partition, the offset its high watermark must pass for new data to exist.
     waits: Vec<(Arc<Partition>, i64)>,
 }
@@ -101,12 +101,14 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: FetchRequest) -> FetchResponse {
     let mut resp = FetchResponse::default()
         .with_session_id(0)
         .with_responses(round.topics);
-    if round.leader_hint && version >= 16 {
-        // KIP-951: name the leader's endpoint along with a leader-epoch error.
-        let leader = super::cluster::broker(b, round.node_id);
+    if !round.leaders.is_empty() && version >= 16 {
+        // KIP-951: name the leaders' endpoints along with NOT_LEADER_OR_FOLLOWER and leader-epoch errors.
+        let mut ids = round.leaders;
+        ids.sort_unstable();
+        ids.dedup();
         resp = resp.with_node_endpoints(
-            leader
-                .into_iter()
+            ids.into_iter()
+                .filter_map(|id| super::cluster::broker(b, id))
                 .map(|n| {
                     NodeEndpoint::default()
                         .with_node_id(n.id)
@@ -155,22 +157,21 @@ fn targets(ctx: &Ctx<'_>, req: &FetchRequest, version: i16) -> Vec<TopicTargets>
                     index: p.partition,
                     fetch_offset: p.fetch_offset,
                     max_bytes: p.partition_max_bytes.max(0) as usize,
-                    current_leader_epoch: p.current_leader_epoch,
                     last_fetched_epoch: p.last_fetched_epoch,
                     internal: internal
                         && internal_topic::has_partition(
                             b.config().offsets_topic_partitions,
                             p.partition,
                         ),
-                    partition: topic
-                        .as_ref()
-                        .map_err(Clone::clone)
-                        .and_then(|t| resolve::partition(b, t, p.partition)),
+                    partition: topic.as_ref().map_err(Clone::clone).and_then(|t| {
+                        resolve::partition_at(b, t, p.partition, p.current_leader_epoch)
+                    }),
                 })
                 .collect();
             TopicTargets {
                 name: t.topic.clone(),
                 id: t.topic_id,
+                resolved: topic.as_ref().ok().map(|info| info.name.clone()),
                 partitions,
             }
         })
@@ -184,17 +185,22 @@ async fn read_round(
     version: i16,
     read_committed: bool,
 ) -> Round {
-    let mut round = Round {
-        // Every partition a round reads is led here (`resolve::partition` refuses the others).
-        node_id: b.cluster().local_node(),
-        ..Round::default()
-    };
+    let mut round = Round::default();
     let mut budget = max_bytes;
     for t in targets {
         let mut parts = Vec::with_capacity(t.partitions.len());
         for target in &t.partitions {
             parts.push(
-                read_partition(target, &mut budget, &mut round, version, read_committed).await,
+                read_partition(
+                    b,
+                    t,
+                    target,
+                    &mut budget,
+                    &mut round,
+                    version,
+                    read_committed,
+                )
+                .await,
             );
         }
         round.topics.push(
@@ -223,7 +229,43 @@ fn failed(index: i32, e: &ApiError, round: &mut Round) -> PartitionData {
     empty(index).with_error_code(e.code.code())
 }
 
+/// A partition that cannot be read here. A leader-epoch error names the current leader (in every version with
+/// the field, as Strait always has); from v16, NOT_LEADER_OR_FOLLOWER does too (KIP-951, as Kafka).
+fn refused(
+    b: &Broker,
+    topic: &TopicTargets,
+    t: &Target,
+    e: &ApiError,
+    round: &mut Round,
+    version: i16,
+) -> PartitionData {
+    let out = failed(t.index, e, round);
+    let hinted = match e.code {
+        ResponseError::FencedLeaderEpoch | ResponseError::UnknownLeaderEpoch => true,
+        ResponseError::NotLeaderOrFollower => version >= 16,
+        _ => false,
+    };
+    if !hinted {
+        return out;
+    }
+    // A topic that did not resolve has no leader to name.
+    let Some(name) = &topic.resolved else {
+        return out;
+    };
+    let hint = super::cluster::leader_hint(b, name, t.index);
+    if hint.node.is_some() {
+        round.leaders.push(hint.id.0);
+    }
+    out.with_current_leader(
+        LeaderIdAndEpoch::default()
+            .with_leader_id(hint.id)
+            .with_leader_epoch(hint.epoch),
+    )
+}
+
 async fn read_partition(
+    b: &Broker,
+    topic: &TopicTargets,
     t: &Target,
     budget: &mut usize,
     round: &mut Round,
@@ -243,15 +285,8 @@ async fn read_partition(
     }
     let p = match &t.partition {
         Ok(p) => p,
-        Err(e) => return failed(t.index, e, round),
+        Err(e) => return refused(b, topic, t, e, round, version),
     };
-    if let Err(e) = resolve::check_leader_epoch(p, t.current_leader_epoch) {
-        round.leader_hint = true;
-        let leader = LeaderIdAndEpoch::default()
-            .with_leader_id(BrokerId(round.node_id))
-            .with_leader_epoch(resolve::leader_epoch(p));
-        return failed(t.index, &e, round).with_current_leader(leader);
-    }
     let offsets = |hw: i64, log_start: i64| {
         empty(t.index)
             .with_high_watermark(hw)
@@ -261,7 +296,7 @@ async fn read_partition(
     // KIP-320/595: a fetcher whose last fetched epoch ended earlier on this leader has diverged; tell it where
     // instead of handing it records on top of a log it must truncate first.
     if version >= 12 && t.last_fetched_epoch >= 0 {
-        let (epoch, end) = resolve::epoch_end_offset(p, t.last_fetched_epoch);
+        let (epoch, end) = resolve::epoch_end_offset(b, p, t.last_fetched_epoch);
         if epoch < t.last_fetched_epoch || end < t.fetch_offset {
             round.respond_now = true;
             return offsets(p.high_watermark(), p.log_start()).with_diverging_epoch(

@@ -109,6 +109,16 @@ pub fn handle(ctx: &mut Ctx<'_>, req: ListGroupsRequest) -> ListGroupsResponse {
             });
         }
     }
+    // Each broker lists the groups it coordinates (clients ask every broker and merge); coordinator state kept
+    // on a node that no longer coordinates a group is not its to report.
+    groups.retain(|g| {
+        super::coordinator_gate::refusal(
+            ctx.broker,
+            strait_engine::cluster::CoordinatorKind::Group,
+            &g.group_id.0,
+        )
+        .is_none()
+    });
     // Kafka lists every group to a principal with CLUSTER DESCRIBE, otherwise only the groups it may describe
     // (no error: an unauthorized caller sees an empty list).
     if !super::authz::allowed(ctx, Operation::Describe, Resource::Cluster) {

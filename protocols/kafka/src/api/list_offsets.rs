@@ -2,10 +2,14 @@
 //!
 //! - LATEST (-1): the high watermark, or for READ_COMMITTED the last stable offset (the first offset of the
 //!   earliest open transaction, else the high watermark).
-//! - EARLIEST (-2) and EARLIEST_LOCAL (-4): the log start (all data is local).
+//! - EARLIEST (-2): the log start, whether that offset is on local disk or in the object store (tiering).
+//! - EARLIEST_LOCAL (-4, KIP-1005): the first offset on local disk: past the tiered segments that left it, else
+//!   the log start.
 //! - MAX_TIMESTAMP (-3): the first record carrying the largest timestamp, found inside the batch the engine
 //!   indexes for it (compressed batches are decompressed for this, with the node's cap on the inflated size).
-//! - LATEST_TIERED (-5): nothing is tiered, so "no offset" (-1), as Kafka answers without remote storage.
+//! - LATEST_TIERED (-5, KIP-1005): the last offset of the tiered segments whose local copy is gone, or "no
+//!   offset" (-1) when none is, as Kafka answers without remote storage. A segment uploaded but still on local
+//!   disk (local retention not yet passed) is not counted: the engine learns of it when it hands the segment over.
 //! - A timestamp: the first record at or after the log start whose timestamp is >= it, or -1 if none.
 //!
 //! A stored batch whose records cannot be decoded (damaged, or a decompression bomb appended before records were
@@ -136,8 +140,7 @@ async fn lookup(
     read_committed: bool,
 ) -> Result<Found, ApiError> {
     let t = topic.as_ref().map_err(Clone::clone)?;
-    let p = resolve::partition(b, t, req.partition_index)?;
-    resolve::check_leader_epoch(&p, req.current_leader_epoch)?;
+    let p = resolve::partition_at(b, t, req.partition_index, req.current_leader_epoch)?;
     match req.timestamp {
         LATEST => {
             let hw = p.high_watermark();
@@ -149,30 +152,42 @@ async fn lookup(
             Ok(Found {
                 timestamp: -1,
                 offset,
-                leader_epoch: resolve::leader_epoch(&p),
+                leader_epoch: resolve::leader_epoch(b, &p),
             })
         }
         EARLIEST | EARLIEST_LOCAL => {
-            let start = p.log_start();
+            // The first local offset follows the tiered ones; with nothing tiered it is the log start.
+            let start = match (req.timestamp, p.remote_range()) {
+                (EARLIEST_LOCAL, Some((_, end))) => end.max(p.log_start()),
+                _ => p.log_start(),
+            };
             Ok(Found {
                 timestamp: -1,
                 offset: start,
-                leader_epoch: epoch_at(&p, start).await?,
+                leader_epoch: epoch_at(&p, start, resolve::leader_epoch(b, &p)).await?,
             })
         }
-        LATEST_TIERED => Ok(NOT_FOUND),
+        LATEST_TIERED => match p.remote_range() {
+            // Kafka answers the highest tiered offset with its epoch, or -1 (and no epoch) when none is.
+            Some((_, end)) => Ok(Found {
+                timestamp: -1,
+                offset: end - 1,
+                leader_epoch: epoch_at(&p, end - 1, resolve::leader_epoch(b, &p)).await?,
+            }),
+            None => Ok(NOT_FOUND),
+        },
         MAX_TIMESTAMP => max_timestamp(&p).await,
         ts => by_timestamp(&p, ts).await,
     }
 }
 
-/// The epoch of the batch holding `offset`; the current epoch if no record is there yet.
-async fn epoch_at(p: &Partition, offset: i64) -> Result<i32, ApiError> {
+/// The epoch of the batch holding `offset`; the current epoch (`current`) if no record is there yet.
+async fn epoch_at(p: &Partition, offset: i64, current: i32) -> Result<i32, ApiError> {
     match p.read(offset, 1).await {
         Ok(r) if !r.records.is_empty() => Ok(BatchHeader::parse(&r.records)
             .map(|h| h.partition_leader_epoch)
-            .unwrap_or_else(|_| resolve::leader_epoch(p))),
-        Ok(_) | Err(EngineError::OffsetOutOfRange { .. }) => Ok(resolve::leader_epoch(p)),
+            .unwrap_or(current)),
+        Ok(_) | Err(EngineError::OffsetOutOfRange { .. }) => Ok(current),
         Err(e) => Err(e.into()),
     }
 }

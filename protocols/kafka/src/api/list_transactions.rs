@@ -57,6 +57,13 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: ListTransactionsRequest) -> ListTran
                     || req.producer_id_filters.iter().any(|p| p.0 == m.producer_id))
                 && (duration < 0 || now - m.start_ms >= duration)
                 && pattern.as_ref().is_none_or(|r| r.is_match(&m.txn_id))
+                // Each broker lists the ids it coordinates (clients ask every broker and merge).
+                && super::coordinator_gate::refusal(
+                    ctx.broker,
+                    strait_engine::cluster::CoordinatorKind::Transaction,
+                    &m.txn_id,
+                )
+                .is_none()
                 // Kafka lists only the ids the principal may describe, without an error.
                 && super::authz::allowed(
                     ctx,

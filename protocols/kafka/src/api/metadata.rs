@@ -1,10 +1,11 @@
-//! Metadata: the one broker, and topics with their partitions (creating unknown topics when allowed).
+//! Metadata: every broker of the cluster view (with its rack), the view's controller, and topics with their
+//! partitions' leader, epoch, replicas and in-sync replicas (creating unknown topics when allowed).
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
-use kafka_protocol::messages::{MetadataRequest, MetadataResponse, TopicName};
+use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use strait_engine::{EngineError, TopicInfo};
 
@@ -177,6 +178,7 @@ fn consumer_offsets_entry(b: &Broker) -> MetadataResponseTopic {
                 super::cluster::leadership(b, internal_topic::CONSUMER_OFFSETS, p);
             MetadataResponsePartition::default()
                 .with_partition_index(p as i32)
+                .with_error_code(no_leader(leader))
                 .with_leader_id(leader)
                 .with_leader_epoch(0)
                 .with_replica_nodes(replicas)
@@ -191,6 +193,15 @@ fn consumer_offsets_entry(b: &Broker) -> MetadataResponseTopic {
         .with_is_internal(true)
         .with_partitions(partitions)
         .with_topic_authorized_operations(OPS_OMITTED)
+}
+
+/// A partition without a leader is LEADER_NOT_AVAILABLE (retriable: clients refresh until one is elected).
+fn no_leader(leader: BrokerId) -> i16 {
+    if leader.0 < 0 {
+        ResponseError::LeaderNotAvailable.code()
+    } else {
+        0
+    }
 }
 
 fn topic_entry(b: &Broker, t: &TopicInfo) -> MetadataResponseTopic {
@@ -211,6 +222,7 @@ fn topic_entry(b: &Broker, t: &TopicInfo) -> MetadataResponseTopic {
                 .unwrap_or(0);
             MetadataResponsePartition::default()
                 .with_partition_index(p as i32)
+                .with_error_code(no_leader(leader))
                 .with_leader_id(leader)
                 .with_leader_epoch(epoch)
                 .with_replica_nodes(replicas)

@@ -19,6 +19,7 @@ pub mod api_versions;
 pub mod authz;
 mod authz_gate;
 pub(crate) mod cluster;
+pub(crate) mod coordinator_gate;
 pub mod fetch;
 pub mod init_producer_id;
 pub use crate::topics::internal as internal_topic;
@@ -28,6 +29,11 @@ pub mod offset_for_leader_epoch;
 pub mod produce;
 pub(crate) mod resolve;
 pub mod sasl;
+pub mod sasl_aws;
+
+// SASL/SCRAM credential management.
+pub mod alter_user_scram_credentials;
+pub mod describe_user_scram_credentials;
 
 // Admin APIs and the topic-config helpers they share.
 pub mod alter_configs;
@@ -45,6 +51,11 @@ pub mod group_configs;
 pub mod hash_key_ranges;
 pub mod incremental_alter_configs;
 pub mod topic_configs;
+
+// ACLs (KIP-11/KIP-290), stored in the cluster metadata and enforced by the node's authorizer.
+pub mod create_acls;
+pub mod delete_acls;
+pub mod describe_acls;
 
 // Consumer groups (classic protocol) and committed offsets.
 pub mod delete_groups;
@@ -99,6 +110,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DescribeLogDirs, 1, 4),
     (ApiKey::DescribeCluster, 0, 2),
+    (ApiKey::DescribeAcls, 1, 3),
+    (ApiKey::CreateAcls, 1, 3),
+    (ApiKey::DeleteAcls, 1, 3),
     (ApiKey::FindCoordinator, 0, 6),
     (ApiKey::JoinGroup, 0, 9),
     (ApiKey::SyncGroup, 0, 5),
@@ -127,6 +141,8 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteShareGroupOffsets, 0, 0),
     (ApiKey::SaslHandshake, 1, 1),
     (ApiKey::SaslAuthenticate, 0, 2),
+    (ApiKey::DescribeUserScramCredentials, 0, 0),
+    (ApiKey::AlterUserScramCredentials, 0, 0),
 ];
 
 pub fn supported_range(api: ApiKey) -> Option<(i16, i16)> {
@@ -228,6 +244,10 @@ pub(crate) async fn dispatch(
         return codec::encode_frame(api, version, header.correlation_id, &denied)
             .map(|f| Reply::Now(Some(f)));
     }
+    if let Some(refused) = coordinator_gate::check(&ctx, &decoded.request) {
+        return codec::encode_frame(api, version, header.correlation_id, &refused)
+            .map(|f| Reply::Now(Some(f)));
+    }
     let response = match decoded.request {
         RequestKind::ApiVersions(r) => ResponseKind::ApiVersions(api_versions::handle(&mut ctx, r)),
         RequestKind::Metadata(r) => ResponseKind::Metadata(metadata::handle(&mut ctx, r).await),
@@ -235,6 +255,12 @@ pub(crate) async fn dispatch(
         RequestKind::SaslAuthenticate(r) => {
             ResponseKind::SaslAuthenticate(sasl::authenticate(&mut ctx, r))
         }
+        RequestKind::DescribeUserScramCredentials(r) => ResponseKind::DescribeUserScramCredentials(
+            describe_user_scram_credentials::handle(&mut ctx, r),
+        ),
+        RequestKind::AlterUserScramCredentials(r) => ResponseKind::AlterUserScramCredentials(
+            alter_user_scram_credentials::handle(&mut ctx, r).await,
+        ),
         RequestKind::Produce(r) => match produce::accept(&mut ctx, r).await? {
             produce::Accepted::Ready(resp) => ResponseKind::Produce(resp),
             // acks=0: Kafka sends nothing back.
@@ -283,6 +309,15 @@ pub(crate) async fn dispatch(
         }
         RequestKind::DescribeCluster(r) => {
             ResponseKind::DescribeCluster(describe_cluster::handle(&mut ctx, r))
+        }
+        RequestKind::DescribeAcls(r) => {
+            ResponseKind::DescribeAcls(describe_acls::handle(&mut ctx, r))
+        }
+        RequestKind::CreateAcls(r) => {
+            ResponseKind::CreateAcls(create_acls::handle(&mut ctx, r).await)
+        }
+        RequestKind::DeleteAcls(r) => {
+            ResponseKind::DeleteAcls(delete_acls::handle(&mut ctx, r).await)
         }
         RequestKind::FindCoordinator(r) => {
             ResponseKind::FindCoordinator(find_coordinator::handle(&mut ctx, r))
@@ -356,19 +391,20 @@ pub(crate) async fn dispatch(
 }
 
 /// With SASL configured, nothing but the handshake (and ApiVersions, which clients send first) is served to a
-/// connection that has not authenticated; Kafka closes such connections too.
+/// connection that has not authenticated; Kafka closes such connections too. A connection whose session
+/// lifetime ended (KIP-368) is closed on its next request unless that request re-authenticates.
 fn check_authenticated(broker: &Broker, session: &Session, api: ApiKey) -> Result<(), KafkaError> {
-    let open = matches!(
-        api,
-        ApiKey::ApiVersions | ApiKey::SaslHandshake | ApiKey::SaslAuthenticate
-    );
-    if !broker.config().sasl_plain_users.is_empty()
-        && !open
-        && !matches!(session.sasl, sasl::SaslState::Authenticated(_))
+    if !broker.config().sasl_required()
+        || matches!(api, ApiKey::SaslHandshake | ApiKey::SaslAuthenticate)
     {
-        return Err(KafkaError::NotAuthenticated(api as i16));
+        return Ok(());
     }
-    Ok(())
+    match &session.login {
+        None if api == ApiKey::ApiVersions => Ok(()),
+        None => Err(KafkaError::NotAuthenticated(api as i16)),
+        Some(_) if session.logged_in(std::time::Instant::now()) => Ok(()),
+        Some(_) => Err(KafkaError::SessionExpired(api as i16)),
+    }
 }
 
 /// ShareFetch / ShareAcknowledge: the header through the generated codec, the body through `share::wire`.
@@ -396,7 +432,7 @@ async fn share_dispatch(
     if api == ApiKey::ShareFetch {
         let req = crate::codec::share_wire::decode_share_fetch(&body, version)
             .map_err(KafkaError::ShareWire)?;
-        let resp = match share_authz::check(&ctx, req) {
+        let mut resp = match share_authz::check(&ctx, req) {
             share_authz::Checked::Refused(r) => r,
             share_authz::Checked::Proceed(req, refused) => {
                 let mut r = share_fetch::handle(broker, req).await;
@@ -404,11 +440,12 @@ async fn share_dispatch(
                 r
             }
         };
+        cluster::share_leader_hints(broker, &mut resp);
         crate::codec::share_wire::encode_share_fetch_response(&mut buf, &resp);
     } else {
         let req = crate::codec::share_wire::decode_share_acknowledge(&body, version)
             .map_err(KafkaError::ShareWire)?;
-        let resp = match share_authz::check(&ctx, req) {
+        let mut resp = match share_authz::check(&ctx, req) {
             share_authz::Checked::Refused(r) => r,
             share_authz::Checked::Proceed(req, refused) => {
                 let mut r = share_acknowledge::handle(broker, req);
@@ -416,6 +453,7 @@ async fn share_dispatch(
                 r
             }
         };
+        cluster::share_leader_hints(broker, &mut resp);
         crate::codec::share_wire::encode_share_acknowledge_response(&mut buf, &resp, version);
     }
     Ok(Reply::Now(Some(buf.freeze().into())))

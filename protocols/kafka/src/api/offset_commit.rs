@@ -9,6 +9,8 @@ use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse, TopicN
 use kafka_protocol::protocol::StrBytes;
 use strait_access::Operation;
 
+use strait_engine::cluster::CoordinatorKind;
+
 use super::Ctx;
 use crate::coordinator::group::commit::{CommitParams, CommitResults, PartitionCommit};
 
@@ -38,7 +40,21 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: OffsetCommitRequest) -> OffsetCommit
             (t.name.0.to_string(), partitions)
         })
         .collect();
-    if call_coordinator {
+    let elsewhere = call_coordinator
+        .then(|| {
+            super::coordinator_gate::refusal(ctx.broker, CoordinatorKind::Group, &req.group_id)
+        })
+        .flatten();
+    if let Some(e) = elsewhere {
+        results.extend(topics.iter().map(|t| {
+            let partitions = t
+                .partitions
+                .iter()
+                .map(|p| (p.partition_index, Some(e)))
+                .collect();
+            (t.name.0.to_string(), partitions)
+        }));
+    } else if call_coordinator {
         results.extend(
             commit(
                 ctx,

@@ -8,6 +8,8 @@ use kafka_protocol::messages::{OffsetDeleteRequest, OffsetDeleteResponse, TopicN
 use kafka_protocol::protocol::StrBytes;
 use strait_access::Operation;
 
+use strait_engine::cluster::CoordinatorKind;
+
 use super::Ctx;
 
 pub async fn handle(ctx: &mut Ctx<'_>, req: OffsetDeleteRequest) -> OffsetDeleteResponse {
@@ -15,6 +17,11 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: OffsetDeleteRequest) -> OffsetDelete
     // and not passed to the coordinator).
     if let Err(e) = super::authz::group(ctx, Operation::Delete, &req.group_id.0) {
         return OffsetDeleteResponse::default().with_error_code(e.code.code());
+    }
+    if let Some(e) =
+        super::coordinator_gate::refusal(ctx.broker, CoordinatorKind::Group, &req.group_id)
+    {
+        return OffsetDeleteResponse::default().with_error_code(e.code());
     }
     let (topics, denied): (Vec<(String, Vec<i32>)>, Vec<_>) = req
         .topics

@@ -12,6 +12,8 @@ use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse, TopicNam
 use kafka_protocol::protocol::StrBytes;
 use strait_access::{Operation, Resource};
 
+use strait_engine::cluster::CoordinatorKind;
+
 use super::Ctx;
 use crate::coordinator::group::offsets::{CommittedOffset, TopicOffsets};
 
@@ -70,7 +72,11 @@ pub fn handle(ctx: &mut Ctx<'_>, req: OffsetFetchRequest) -> OffsetFetchResponse
                 let member_check = g
                     .member_id
                     .as_deref()
-                    .filter(|_| version >= 9 && may_describe(ctx, &g.group_id.0))
+                    .filter(|_| {
+                        version >= 9
+                            && may_describe(ctx, &g.group_id.0)
+                            && coordinates(b, &g.group_id)
+                    })
                     .and_then(|m| {
                         groups
                             .consumer()
@@ -123,6 +129,11 @@ pub fn handle(ctx: &mut Ctx<'_>, req: OffsetFetchRequest) -> OffsetFetchResponse
     }
 }
 
+/// Whether this node coordinates `group` (other nodes answer NOT_COORDINATOR from [`fetch`]).
+fn coordinates(b: &crate::broker::Broker, group: &str) -> bool {
+    super::coordinator_gate::refusal(b, CoordinatorKind::Group, group).is_none()
+}
+
 fn may_describe(ctx: &Ctx<'_>, group: &str) -> bool {
     super::authz::allowed(ctx, Operation::Describe, Resource::Group(group))
 }
@@ -140,6 +151,9 @@ fn fetch(
         return Err(ResponseError::GroupAuthorizationFailed);
     }
     let b = ctx.broker;
+    if let Some(e) = super::coordinator_gate::refusal(b, CoordinatorKind::Group, group) {
+        return Err(e);
+    }
     let may = |t: &str| super::authz::allowed(ctx, Operation::Describe, Resource::Topic(t));
     let Some(named) = topics else {
         let all = b.groups().fetch_offsets(group, None)?;

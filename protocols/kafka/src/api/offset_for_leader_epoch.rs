@@ -52,7 +52,6 @@ fn answer(
     req: &OffsetForLeaderPartition,
 ) -> Result<(i32, i64), ApiError> {
     let t = topic.as_ref().map_err(Clone::clone)?;
-    let p = resolve::partition(b, t, req.partition)?;
-    resolve::check_leader_epoch(&p, req.current_leader_epoch)?;
-    Ok(resolve::epoch_end_offset(&p, req.leader_epoch))
+    let p = resolve::partition_at(b, t, req.partition, req.current_leader_epoch)?;
+    Ok(resolve::epoch_end_offset(b, &p, req.leader_epoch))
 }

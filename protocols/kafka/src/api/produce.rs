@@ -14,7 +14,8 @@ use std::time::Duration;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_request::PartitionProduceData;
 use kafka_protocol::messages::produce_response::{
-    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+    BatchIndexAndErrorMessage, LeaderIdAndEpoch, NodeEndpoint, PartitionProduceResponse,
+    TopicProduceResponse,
 };
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
@@ -64,6 +65,8 @@ pub enum Accepted {
 
 /// The durability wait of an acks=-1 Produce, owned so it can run while the connection appends the next request.
 pub struct PendingProduce {
+    broker: Broker,
+    version: i16,
     topics: Vec<TopicProduceResponse>,
     waits: Vec<(usize, usize, Arc<Partition>, i64)>,
     deadline: Option<Instant>,
@@ -148,11 +151,11 @@ pub async fn accept(ctx: &mut Ctx<'_>, req: ProduceRequest) -> Result<Accepted, 
         };
     }
     if waits.is_empty() {
-        return Ok(Accepted::Ready(
-            ProduceResponse::default().with_responses(topics),
-        ));
+        return Ok(Accepted::Ready(response(b, version, topics)));
     }
     Ok(Accepted::Durability(PendingProduce {
+        broker: b.clone(),
+        version,
         topics,
         waits,
         deadline,
@@ -164,6 +167,8 @@ impl PendingProduce {
     /// Waits until every appended batch is durable (or the request's timeout passes) and builds the response.
     pub async fn finish(self) -> ProduceResponse {
         let PendingProduce {
+            broker,
+            version,
             mut topics,
             waits,
             deadline,
@@ -187,8 +192,63 @@ impl PendingProduce {
             let slot = &mut topics[t].partition_responses[p];
             *slot = error_response(slot.index, &err, None);
         }
-        ProduceResponse::default().with_responses(topics)
+        response(&broker, version, topics)
     }
+}
+
+/// The response, with KIP-951's leader hints from v10 on, as Kafka adds them: every partition refused with
+/// NOT_LEADER_OR_FOLLOWER names its current leader and epoch, and the response lists those leaders' endpoints.
+fn response(b: &Broker, version: i16, mut topics: Vec<TopicProduceResponse>) -> ProduceResponse {
+    let not_leader = ResponseError::NotLeaderOrFollower.code();
+    let mut leaders: Vec<i32> = Vec::new();
+    if version >= 10 {
+        for t in &mut topics {
+            if !t
+                .partition_responses
+                .iter()
+                .any(|p| p.error_code == not_leader)
+            {
+                continue;
+            }
+            // v13 names topics by id only.
+            let name = if version >= 13 {
+                match b.topic_ids().lookup(b.engine(), &t.topic_id) {
+                    Ok(info) => info.name,
+                    Err(_) => continue,
+                }
+            } else {
+                t.name.0.to_string()
+            };
+            for p in t
+                .partition_responses
+                .iter_mut()
+                .filter(|p| p.error_code == not_leader)
+            {
+                let hint = super::cluster::leader_hint(b, &name, p.index);
+                p.current_leader = LeaderIdAndEpoch::default()
+                    .with_leader_id(hint.id)
+                    .with_leader_epoch(hint.epoch);
+                if hint.node.is_some() && !leaders.contains(&hint.id.0) {
+                    leaders.push(hint.id.0);
+                }
+            }
+        }
+    }
+    leaders.sort_unstable();
+    let endpoints = leaders
+        .into_iter()
+        .filter_map(|id| super::cluster::broker(b, id))
+        .map(|n| {
+            NodeEndpoint::default()
+                .with_node_id(n.id)
+                .with_host(StrBytes::from_string(n.host))
+                .with_port(n.port)
+                .with_rack(n.rack.map(StrBytes::from_string))
+        })
+        .collect();
+    ProduceResponse::default()
+        .with_responses(topics)
+        .with_node_endpoints(endpoints)
 }
 
 /// A refused partition: the error and, when the refusal is about one record, that record's index in the batch
@@ -257,8 +317,9 @@ async fn append(
     let records = pd.records.unwrap_or_default();
     let h = check_batch(&records, version)?;
     let opts = AppendOptions {
-        leader_epoch: resolve::leader_epoch(&p),
+        leader_epoch: resolve::leader_epoch(b, &p),
         wait_durable: false,
+        forward: false,
     };
     // A slice of the request buffer, shared with the other partitions' batches: the engine stamps offsets and
     // epoch into its own copy of each batch header and writes the rest from here, uncopied.

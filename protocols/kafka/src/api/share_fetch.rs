@@ -325,7 +325,7 @@ async fn acquire_round(
             PartitionResp {
                 partition: *idx,
                 leader_id: b.cluster().local_node(),
-                leader_epoch: super::resolve::leader_epoch(p),
+                leader_epoch: super::resolve::leader_epoch(b, p),
                 records: Some(records.freeze()),
                 acquired,
                 ..Default::default()

@@ -33,6 +33,15 @@ pub fn handle(ctx: &mut Ctx<'_>, req: ShareGroupDescribeRequest) -> ShareGroupDe
                     .with_error_code(ResponseError::GroupAuthorizationFailed.code())
                     .with_authorized_operations(OPS_OMITTED);
             }
+            if let Some(e) = super::coordinator_gate::refusal(
+                ctx.broker,
+                strait_engine::cluster::CoordinatorKind::Group,
+                &id.0,
+            ) {
+                return base
+                    .with_error_code(e.code())
+                    .with_authorized_operations(OPS_OMITTED);
+            }
             let ops = if req.include_authorized_operations {
                 authorized_operations(ctx, ResourceKind::Group, Resource::Group(&id.0))
             } else {

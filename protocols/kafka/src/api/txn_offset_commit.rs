@@ -9,6 +9,8 @@ use kafka_protocol::messages::{TopicName, TxnOffsetCommitRequest, TxnOffsetCommi
 use kafka_protocol::error::ResponseError;
 use strait_access::Operation;
 
+use strait_engine::cluster::CoordinatorKind;
+
 use super::Ctx;
 use crate::coordinator::txn::add::{PartitionResults, TxnCommit};
 
@@ -79,7 +81,20 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: TxnOffsetCommitRequest) -> TxnOffset
             })
             .collect(),
     };
-    if call_coordinator {
+    // The group's coordinator takes the commit (Kafka sends TxnOffsetCommit there).
+    let elsewhere = call_coordinator
+        .then(|| super::coordinator_gate::refusal(b, CoordinatorKind::Group, &req.group_id))
+        .flatten();
+    if let Some(e) = elsewhere {
+        results.extend(allowed.iter().map(|t| {
+            let ps = t
+                .partitions
+                .iter()
+                .map(|p| (p.partition_index, Some(e)))
+                .collect();
+            (t.name.0.to_string(), ps)
+        }));
+    } else if call_coordinator {
         results.extend(
             b.txns()
                 .txn_offset_commit(&b.txn_deps(), commit, version)

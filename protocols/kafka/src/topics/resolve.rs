@@ -19,11 +19,11 @@ pub(crate) fn leader_epoch(p: &Partition) -> i32 {
 
 /// KIP-320: a client that knows a newer epoch than ours talks to a stale leader (UNKNOWN_LEADER_EPOCH, retry);
 /// one that knows an older epoch has stale metadata (FENCED_LEADER_EPOCH, refresh). -1 means "not checked".
-pub(crate) fn check_leader_epoch(p: &Partition, current: i32) -> Result<(), ApiError> {
+/// `ours` is the leader's epoch: the cluster view's when it knows the partition's, else [`leader_epoch`].
+pub(crate) fn check_epoch_against(ours: i32, current: i32) -> Result<(), ApiError> {
     if current < 0 {
         return Ok(());
     }
-    let ours = leader_epoch(p);
     match current.cmp(&ours) {
         Ordering::Equal => Ok(()),
         Ordering::Greater => Err(ApiError::new(
@@ -42,9 +42,9 @@ pub(crate) fn check_leader_epoch(p: &Partition, current: i32) -> Result<(), ApiE
 /// for the current one, and for an epoch older than any retained one that epoch with the start of the log.
 /// A leader's cache always holds its own epoch, even before its first write; the engine's does not, so an
 /// empty partition is answered as if epoch [`leader_epoch`] started at its log end.
-pub(crate) fn epoch_end_offset(p: &Partition, requested: i32) -> (i32, i64) {
+/// `ours` is the leader's epoch: the cluster view's when it knows the partition's, else [`leader_epoch`].
+pub(crate) fn epoch_end_offset_at(p: &Partition, ours: i32, requested: i32) -> (i32, i64) {
     const UNDEFINED: (i32, i64) = (-1, -1);
-    let ours = leader_epoch(p);
     if requested < 0 || requested > ours {
         return UNDEFINED;
     }

@@ -310,8 +310,42 @@ pub(crate) async fn probe(t: &mut TestBroker, api: ApiKey) -> Option<i16> {
                 ]);
             t.call(0, &req).await.error_code
         }
+        ApiKey::DescribeAcls => t.call(3, &acl_filter()).await.error_code,
+        ApiKey::CreateAcls => {
+            let req = CreateAclsRequest::default().with_creations(vec![
+                create_acls_request::AclCreation::default()
+                    .with_resource_type(2)
+                    .with_resource_name(s("t"))
+                    .with_resource_pattern_type(3)
+                    .with_principal(s("User:x"))
+                    .with_host(s("*"))
+                    .with_operation(3)
+                    .with_permission_type(3),
+            ]);
+            t.call(3, &req).await.results[0].error_code
+        }
+        ApiKey::DeleteAcls => {
+            let f = acl_filter();
+            let req = DeleteAclsRequest::default().with_filters(vec![
+                delete_acls_request::DeleteAclsFilter::default()
+                    .with_resource_type_filter(f.resource_type_filter)
+                    .with_pattern_type_filter(f.pattern_type_filter)
+                    .with_operation(f.operation)
+                    .with_permission_type(f.permission_type),
+            ]);
+            t.call(3, &req).await.filter_results[0].error_code
+        }
         _ => return None,
     })
+}
+
+/// A DescribeAcls request for every binding (type, pattern, operation and permission ANY).
+fn acl_filter() -> DescribeAclsRequest {
+    DescribeAclsRequest::default()
+        .with_resource_type_filter(1)
+        .with_pattern_type_filter(1)
+        .with_operation(1)
+        .with_permission_type(1)
 }
 
 /// The code `probe` returns for `api` under DenyAll, if it probes it.
@@ -337,6 +371,7 @@ pub(crate) fn expected(api: ApiKey) -> Option<i16> {
         | ApiKey::AlterShareGroupOffsets
         | ApiKey::DeleteShareGroupOffsets => GROUP,
         ApiKey::AddPartitionsToTxn | ApiKey::TxnOffsetCommit | ApiKey::DescribeTransactions => TXN,
+        ApiKey::DescribeAcls | ApiKey::CreateAcls | ApiKey::DeleteAcls => CLUSTER,
         // Kafka filters these listings to what the principal may describe: empty, no error.
         ApiKey::ListGroups | ApiKey::ListTransactions => 0,
         _ => return None,

@@ -1,10 +1,11 @@
 //! Test support shared by the Kafka crate's integration tests: here, a broker over a temporary engine and a typed
 //! request/response round trip through the real wire encoding (requests encoded as a client would, responses
 //! decoded as a client would); `records`: batches and data-path requests; `group_harness`: extra connections for
-//! group tests; `admin`: admin-test helpers.
+//! group tests; `admin`: admin-test helpers; `cluster`: a 3-node cluster view and a socket front.
 #![allow(dead_code, unreachable_pub)]
 
 pub mod admin;
+pub mod cluster;
 pub mod group_harness;
 pub mod records;
 pub mod share;

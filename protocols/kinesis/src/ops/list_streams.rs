@@ -12,7 +12,13 @@ use crate::value::Value;
 const DEFAULT_LIMIT: usize = 100;
 const TOKEN_KIND: &str = "ListStreams";
 
-pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisError> {
+/// Lists the streams `visible` lets the caller see; pages count only those, so a filtered listing pages like an
+/// account that holds just them.
+pub(crate) async fn handle(
+    k: &Kinesis,
+    req: &Value,
+    visible: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<Value, KinesisError> {
     let now = k.now_ms();
     // AWS returns at most 100 streams per call whatever Limit asks for (1..=10000 is valid): its model says "If you
     // specify a value greater than 100, at most 100 results are returned", and clients page with HasMoreStreams
@@ -26,7 +32,8 @@ pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisErr
         }
         None => req.string("ExclusiveStartStreamName"),
     };
-    let names = k.inner.store.names(&k.inner.engine);
+    let mut names = k.inner.store.names(&k.inner.engine);
+    names.retain(|n| visible(n));
     // Names are sorted: the page starts right after `after`, found by binary search, and only the page's streams
     // are looked up (a Kafka topic's view is built per lookup), so a call costs the page, not the whole account.
     let first = after

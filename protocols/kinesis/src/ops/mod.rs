@@ -55,10 +55,12 @@ use crate::value::Value;
 
 /// Runs one validated request. The writes take the request by value so record data moves into the batch
 /// instead of being copied.
+/// Runs `op`. `visible` says which streams a listing may show (the caller's authorizer: TOPIC DESCRIBE).
 pub(crate) async fn dispatch(
     k: &Kinesis,
     op: Operation,
     mut owned: Value,
+    visible: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<Value, KinesisError> {
     let req = &owned;
     match op {
@@ -85,7 +87,7 @@ pub(crate) async fn dispatch(
         }
         Operation::ListShards => list_shards::handle(k, req).await,
         Operation::ListStreamConsumers => list_stream_consumers::handle(k, req).await,
-        Operation::ListStreams => list_streams::handle(k, req).await,
+        Operation::ListStreams => list_streams::handle(k, req, visible).await,
         Operation::ListTagsForResource => list_tags_for_resource::handle(k, req).await,
         Operation::ListTagsForStream => list_tags_for_stream::handle(k, req).await,
         Operation::MergeShards => merge_shards::handle(k, req).await,

@@ -188,7 +188,13 @@ pub(crate) async fn write(
 }
 
 async fn append(p: &Partition, batch: bytes::BytesMut) -> Result<i64, KinesisError> {
-    p.append(batch.into(), AppendOptions::default())
+    // Kinesis clients know one endpoint: in a cluster, a node that does not lead the shard's partition hands
+    // the append to the leader rather than refuse it.
+    let opts = AppendOptions {
+        forward: true,
+        ..AppendOptions::default()
+    };
+    p.append(batch.into(), opts)
         .await
         .map(|info| info.base_offset)
         .map_err(|e| {

@@ -102,6 +102,7 @@ async fn write_loop(
     let opts = AppendOptions {
         leader_epoch: 0,
         wait_durable: true,
+        forward: false,
     };
     while !stop.load(Ordering::Acquire) {
         let partition = rng.random_range(0..parts.len());

@@ -33,6 +33,9 @@ pub fn store_error_code(e: &EngineError) -> ResponseError {
         | EngineError::OffsetOutOfRange { .. }
         | EngineError::NotBatchBoundary(_)
         | EngineError::ReplicaOffsetMismatch { .. }
+        | EngineError::NotReplicated { .. }
         | EngineError::PartitionSealed { .. } => ResponseError::UnknownServerError,
+        // The coordinator's state lives on a replicated partition this node no longer leads.
+        EngineError::NotLeader { .. } => ResponseError::NotCoordinator,
     }
 }

@@ -9,6 +9,12 @@
 //! commits a new block end and reads it back from there, so a restart (fed the table's contents) and a second
 //! store fed the same committed changes know the same reservation. The cursor inside the block is this node's
 //! own, volatile state.
+//!
+//! **In a cluster** every node reserves blocks in its own id space: `kafka_producers` is replicated by the
+//! controller group, and two nodes that read the same committed end and both commit `end + BLOCK` would hand out
+//! the same ids (the metadata store has no compare-and-set). So a clustered node `n` keeps its reservation under
+//! its own key and hands out `(n + 1) << NODE_SHIFT | counter`: spaces never overlap each other, nor the ids a
+//! single node handed out before it joined a cluster (all below `1 << NODE_SHIFT`).
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -20,15 +26,24 @@ const TABLE: &str = strait_engine::meta::tables::KAFKA_PRODUCERS;
 const KEY: &[u8] = b"id_block_end";
 /// Ids reserved per metadata commit.
 pub const BLOCK: i64 = 1000;
+/// Bits of a clustered node's id space: 2^40 producer ids per node, for node ids below 2^22.
+pub const NODE_SHIFT: u32 = 40;
 
 /// The committed reservation row, as the watcher last saw it (raw: a row that does not decode is reported by
 /// the allocation that needs it, as before, rather than lost on the writer thread).
-#[derive(Default)]
 pub struct Reservation {
+    key: Vec<u8>,
     raw: Mutex<Option<Vec<u8>>>,
 }
 
 impl Reservation {
+    fn new(key: Vec<u8>) -> Reservation {
+        Reservation {
+            key,
+            raw: Mutex::new(None),
+        }
+    }
+
     /// The first id not covered by the committed reservation (0 when nothing was ever reserved).
     pub fn end(&self) -> Result<i64, EngineError> {
         let raw = self.raw.lock().unwrap_or_else(PoisonError::into_inner);
@@ -49,10 +64,10 @@ impl MetaWatcher for Reservation {
         let mut raw = self.raw.lock().unwrap_or_else(PoisonError::into_inner);
         for op in ops {
             match op {
-                MetaOp::Put { key, value, .. } if key == KEY => *raw = Some(value.clone()),
-                MetaOp::Delete { key, .. } if key == KEY => *raw = None,
-                MetaOp::DeletePrefix { prefix, .. } if KEY.starts_with(prefix) => *raw = None,
-                // Other keys of the table: none are written today.
+                MetaOp::Put { key, value, .. } if *key == self.key => *raw = Some(value.clone()),
+                MetaOp::Delete { key, .. } if *key == self.key => *raw = None,
+                MetaOp::DeletePrefix { prefix, .. } if self.key.starts_with(prefix) => *raw = None,
+                // Other nodes' reservations.
                 MetaOp::Put { .. } | MetaOp::Delete { .. } | MetaOp::DeletePrefix { .. } => {}
             }
         }
@@ -62,6 +77,8 @@ impl MetaWatcher for Reservation {
 pub struct ProducerIdAllocator {
     meta: MetaStore,
     reservation: Arc<Reservation>,
+    /// The first id of this allocator's space: 0 on a single node, `(node + 1) << NODE_SHIFT` in a cluster.
+    base: i64,
     follow: Follow,
     /// The next id to hand out, -1 until the first allocation since start (it then starts at the committed end:
     /// the rest of the block reserved before a restart is skipped).
@@ -69,13 +86,22 @@ pub struct ProducerIdAllocator {
 }
 
 impl ProducerIdAllocator {
-    /// An allocator whose reservation follows `meta`'s `kafka_producers` table.
-    pub fn new(meta: MetaStore) -> ProducerIdAllocator {
-        let reservation = Arc::new(Reservation::default());
+    /// An allocator whose reservation follows `meta`'s `kafka_producers` table: the single-node space when
+    /// `cluster_node` is `None`, else that node's own space.
+    pub fn new(meta: MetaStore, cluster_node: Option<i32>) -> ProducerIdAllocator {
+        let (key, base) = match cluster_node {
+            None => (KEY.to_vec(), 0),
+            Some(n) => (
+                format!("id_block_end.node.{n}").into_bytes(),
+                (i64::from(n.clamp(0, (1 << 22) - 2)) + 1) << NODE_SHIFT,
+            ),
+        };
+        let reservation = Arc::new(Reservation::new(key));
         ProducerIdAllocator {
             follow: Follow::new(&meta, &[TABLE], reservation.clone()),
             meta,
             reservation,
+            base,
             next: tokio::sync::Mutex::new(-1),
         }
     }
@@ -90,7 +116,7 @@ impl ProducerIdAllocator {
     pub async fn allocate(&self) -> Result<i64, EngineError> {
         let mut next = self.next.lock().await;
         self.follow.ensure()?;
-        let end = self.reservation.end()?;
+        let end = self.reservation.end()?.max(self.base);
         if *next < 0 {
             *next = end;
         }
@@ -98,11 +124,58 @@ impl ProducerIdAllocator {
             // Committed before any id of the block is returned; the watcher has published it when `put` returns.
             let end = *next + BLOCK;
             self.meta
-                .put(TABLE, KEY, end.to_string().into_bytes())
+                .put(TABLE, &self.reservation.key, end.to_string().into_bytes())
                 .await?;
         }
         let id = *next;
         *next += 1;
         Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn cluster_nodes_allocate_from_disjoint_spaces_that_survive_a_restart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("meta.redb");
+        let meta = MetaStore::open(&path, 1 << 20).expect("open");
+        // One store standing for the replicated table every node sees: the reservations must not collide.
+        let single = ProducerIdAllocator::new(meta.clone(), None);
+        let one = ProducerIdAllocator::new(meta.clone(), Some(1));
+        let two = ProducerIdAllocator::new(meta.clone(), Some(2));
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..(BLOCK + 5) {
+            for a in [&single, &one, &two] {
+                let id = a.allocate().await.expect("allocate");
+                assert!(seen.insert(id), "id {id} handed out twice");
+            }
+        }
+        let of = |n: i64| {
+            seen.iter()
+                .filter(move |&&id| id >> NODE_SHIFT == n)
+                .count()
+        };
+        assert_eq!(
+            of(0),
+            (BLOCK + 5) as usize,
+            "single-node ids stay below 2^40"
+        );
+        assert_eq!(
+            of(2),
+            (BLOCK + 5) as usize,
+            "node 1 owns the space (1 + 1) << 40"
+        );
+        assert_eq!(
+            of(3),
+            (BLOCK + 5) as usize,
+            "node 2 owns the space (2 + 1) << 40"
+        );
+        // A restarted node 1 (a fresh allocator over the same table) never repeats an id it handed out.
+        let again = ProducerIdAllocator::new(meta.clone(), Some(1));
+        let next = again.allocate().await.expect("allocate");
+        assert!(!seen.contains(&next) && next >> NODE_SHIFT == 2, "{next}");
     }
 }

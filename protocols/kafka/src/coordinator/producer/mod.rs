@@ -103,6 +103,9 @@ pub struct PartitionProducers {
     /// (`None` before first use: a `Weak` of a trait object has no empty default.)
     partition: Option<Weak<Partition>>,
     loaded: bool,
+    /// The log's latest leader epoch when this state was last brought up to its end; a different epoch means
+    /// batches may have arrived through replication (see [`ProducerStates::lock`]).
+    synced_epoch: Option<i32>,
     topic_id: uuid::Uuid,
     /// Offset after the last batch reflected in this state, and that batch (see `recovery`).
     end_offset: i64,
@@ -214,10 +217,12 @@ pub struct ProducerStates {
 }
 
 impl ProducerStates {
-    pub fn new(meta: MetaStore) -> ProducerStates {
+    /// `cluster_node`: this node's id when it is part of a cluster (producer ids then come from its own space,
+    /// see [`ids`]), `None` on a single node.
+    pub fn new(meta: MetaStore, cluster_node: Option<i32>) -> ProducerStates {
         ProducerStates {
             slots: Mutex::new(HashMap::new()),
-            ids: ids::ProducerIdAllocator::new(meta),
+            ids: ids::ProducerIdAllocator::new(meta, cluster_node),
         }
     }
 
@@ -251,8 +256,17 @@ impl ProducerStates {
             };
         }
         if !st.loaded {
+            recovery::settle(p).await?;
             recovery::load(engine, p, &mut st).await?;
             st.loaded = true;
+            st.synced_epoch = p.latest_epoch();
+        } else if p.latest_epoch() != st.synced_epoch {
+            // The log gained batches this state did not see append: written under another leader (a replicated
+            // partition whose leadership moved here, or back here). Without them a producer's retry into the new
+            // leader would be written twice.
+            recovery::settle(p).await?;
+            recovery::catch_up(engine, p, &mut st).await?;
+            st.synced_epoch = p.latest_epoch();
         }
         Ok(st)
     }

@@ -173,6 +173,64 @@ pub(super) async fn load(
     Ok(())
 }
 
+/// How long a replicated partition's new leader may take to commit the tail it inherited.
+const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// On a replicated partition, waits until everything in the log is committed, so the state built from committed
+/// reads covers every batch the log holds. A new Raft leader may hold batches of the previous term that commit
+/// only with its first entry; a retry of one of them checked before that would be written again. Single-node logs
+/// commit what they append, so they never wait here.
+pub(super) async fn settle(p: &Partition) -> Result<(), EngineError> {
+    if p.commit_policy() != strait_engine::CommitPolicy::External {
+        return Ok(());
+    }
+    let end = p.offsets().log_end;
+    match tokio::time::timeout(SETTLE_TIMEOUT, p.wait_committed(end)).await {
+        Ok(r) => r,
+        // Not committing: this node is most likely not (or no longer) the leader; the client retries.
+        Err(_) => Err(EngineError::NotLeader {
+            topic: p.topic().to_string(),
+            partition: p.index(),
+            leader: None,
+        }),
+    }
+}
+
+/// Brings `st` up to the log end after batches were appended by other leaders: the tail after the state's last
+/// batch is scanned; if that batch is gone (this node's uncommitted tail was truncated by the new leader), the
+/// state is rebuilt from scratch.
+pub(super) async fn catch_up(
+    engine: &Engine,
+    p: &Partition,
+    st: &mut PartitionProducers,
+) -> Result<(), EngineError> {
+    if !anchor_holds(p, st.anchor).await? {
+        tracing::info!(
+            topic = p.topic(),
+            partition = p.index(),
+            "the log was truncated below the idempotent-producer state; rebuilding it"
+        );
+        let partition = st.partition.take();
+        *st = PartitionProducers {
+            partition,
+            ..Default::default()
+        };
+        return load(engine, p, st).await;
+    }
+    let from = st.end_offset.max(p.log_start());
+    let scanned = scan(p, from, st).await?;
+    if scanned > 0 {
+        tracing::info!(
+            topic = p.topic(),
+            partition = p.index(),
+            from,
+            batches = scanned,
+            "idempotent-producer state caught up with batches written under another leader"
+        );
+    }
+    Ok(())
+}
+
 /// Whether the log still holds the batch the snapshot ends with.
 async fn anchor_holds(p: &Partition, anchor: Option<Anchor>) -> Result<bool, EngineError> {
     let Some(a) = anchor else {

@@ -108,6 +108,7 @@ pub async fn write(
         AppendOptions {
             leader_epoch: resolve::leader_epoch(&p),
             wait_durable: true,
+            forward: false,
         },
     )
     .await?;
