@@ -40,7 +40,9 @@ pub use engine::{
 };
 pub use error::{EngineError, Result};
 pub use events::{TopicEvent, TopicHook};
-pub use meta::{MetaBackend, MetaFuture, MetaOp, MetaStore, MetaWatcher, RedbStore, Tables};
+pub use meta::{
+    Absent, MetaBackend, MetaFuture, MetaOp, MetaStore, MetaWatcher, RedbStore, Tables,
+};
 pub use partition::{
     AppendInfo, AppendOptions, CommitPolicy, DurableCallback, LocalLog, LogFuture, LogOffsets,
     Partition, PartitionLog, ReadResult,

@@ -185,6 +185,40 @@ async fn a_topic_created_on_one_node_replicates_and_survives_its_leader() {
     })
     .await;
 
+    // Every node creates one name at once, each with its own partition count, none having seen the others'
+    // record yet: exactly one creation wins, the others hear "exists", and all nodes keep the winner's topic (a
+    // later record must not replace it, which would drop its partitions everywhere).
+    let racers: Vec<_> = nodes
+        .iter()
+        .map(|n| {
+            let e = n.engine.clone().unwrap();
+            let parts = n.id as u32;
+            tokio::spawn(
+                async move { (parts, e.create_topic("race", parts, BTreeMap::new()).await) },
+            )
+        })
+        .collect();
+    let mut won = Vec::new();
+    for r in racers {
+        match r.await.unwrap() {
+            (parts, Ok(t)) => won.push((parts, t.id)),
+            (_, Err(EngineError::TopicExists(_))) => {}
+            (_, Err(e)) => panic!("a racing creation failed otherwise: {e}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one creation wins: {won:?}");
+    let (parts, id) = won[0];
+    until("the winner's topic on every node", || {
+        nodes.iter().all(|n| {
+            n.engine
+                .as_ref()
+                .unwrap()
+                .topic("race")
+                .is_some_and(|t| t.id == id && t.partitions == parts)
+        })
+    })
+    .await;
+
     let leader_of = |nodes: &[Node], p: u32| -> i32 {
         nodes
             .iter()

@@ -19,7 +19,7 @@ use crate::config::{EngineConfig, TopicConfig};
 use crate::error::{EngineError, IoContext, Result};
 use crate::events::{TopicEvent, TopicHook};
 use crate::fdcache::FdCache;
-use crate::meta::{MetaOp, MetaStore, RedbStore};
+use crate::meta::{Absent, MetaOp, MetaStore, RedbStore};
 use crate::partition::{LocalLog, Partition, REMOTE_TABLE};
 use crate::store::RemoteStore;
 pub use crate::topic::TopicInfo;
@@ -474,7 +474,18 @@ impl Engine {
             value,
         }];
         ops.extend(extra);
-        self.inner.meta.commit(ops).await
+        // Guarded, not a plain put: on a cluster another node may have created the topic in the controller log
+        // a moment ago without this node having applied it yet (its registry check above passed); a plain put
+        // would replace that topic, and every node would then drop the partitions it had opened for it.
+        let absent = vec![Absent {
+            table: TOPICS_TABLE.into(),
+            key: record.name.as_bytes().to_vec(),
+        }];
+        if self.inner.meta.commit_if_absent(absent, ops).await? {
+            Ok(())
+        } else {
+            Err(EngineError::TopicExists(record.name.clone()))
+        }
     }
 
     fn topic_entry(&self, name: &str) -> Result<Arc<Topic>> {

@@ -49,6 +49,17 @@ pub enum MetaOp {
     },
 }
 
+/// A guarded commit's precondition: `key` must be absent from `table` when the batch applies.
+///
+/// Why a precondition rather than a read before the commit: on a cluster the batch applies on every node in log
+/// order, possibly after another node's batch that wrote the same key (two nodes creating one topic at once);
+/// only a check made where it applies sees that.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Absent {
+    pub table: String,
+    pub key: Vec<u8>,
+}
+
 impl MetaOp {
     /// The table this op changes.
     pub fn table(&self) -> &str {
@@ -65,6 +76,13 @@ impl MetaOp {
 pub trait MetaBackend: Send + Sync {
     /// Applies `ops` atomically; resolves once they are durable.
     fn commit(&self, ops: Vec<MetaOp>) -> MetaFuture<'_, Result<()>>;
+    /// Applies `ops` atomically if every key of `absent` is absent when they apply, resolving to `true` once they
+    /// are durable; resolves to `false`, having changed nothing, if one is present.
+    fn commit_if_absent(
+        &self,
+        absent: Vec<Absent>,
+        ops: Vec<MetaOp>,
+    ) -> MetaFuture<'_, Result<bool>>;
     /// Like `commit`, without waiting; errors are logged.
     fn commit_in_background(&self, ops: Vec<MetaOp>);
     fn get(&self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>>;
@@ -136,6 +154,11 @@ impl MetaStore {
     }
 
     /// Like [`commit`](Self::commit), but does not wait; errors are logged by the writer.
+    /// See [`MetaBackend::commit_if_absent`].
+    pub async fn commit_if_absent(&self, absent: Vec<Absent>, ops: Vec<MetaOp>) -> Result<bool> {
+        self.backend().commit_if_absent(absent, ops).await
+    }
+
     pub fn commit_in_background(&self, ops: Vec<MetaOp>) {
         self.backend().commit_in_background(ops)
     }
@@ -188,6 +211,13 @@ mod tests {
         fn commit(&self, ops: Vec<MetaOp>) -> MetaFuture<'_, Result<()>> {
             self.commits.fetch_add(1, Ordering::Relaxed);
             self.inner.commit_boxed(ops)
+        }
+        fn commit_if_absent(
+            &self,
+            absent: Vec<Absent>,
+            ops: Vec<MetaOp>,
+        ) -> MetaFuture<'_, Result<bool>> {
+            Box::pin(self.inner.commit_if_absent(absent, ops))
         }
         fn commit_in_background(&self, ops: Vec<MetaOp>) {
             self.inner.commit_in_background(ops)

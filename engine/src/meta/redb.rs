@@ -17,14 +17,14 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use redb::{Database, DatabaseError, ReadableDatabase, TableDefinition};
+use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableDefinition};
 use tokio::sync::oneshot;
 
 use crate::error::{EngineError, Result};
 use crate::util::{lock, read, write};
 
 use super::watch::Watch;
-use super::{MetaBackend, MetaFuture, MetaOp, MetaWatcher, Tables, tables};
+use super::{Absent, MetaBackend, MetaFuture, MetaOp, MetaWatcher, Tables, tables};
 
 /// First wait before retrying a failed store (and a fenced partition); doubles up to [`RETRY_MAX`].
 pub(crate) const RETRY_MIN: Duration = Duration::from_millis(100);
@@ -42,8 +42,11 @@ const PROBE_REUSE: Duration = Duration::from_millis(250);
 const HEALTH_TABLE: &str = tables::HEALTH;
 
 struct Job {
+    /// Keys that must be absent for `ops` to apply (see [`Absent`]); empty for a plain commit.
+    absent: Vec<Absent>,
     ops: Vec<MetaOp>,
-    done: oneshot::Sender<Result<()>>,
+    /// `Ok(false)`: a key of `absent` was present and nothing was applied.
+    done: oneshot::Sender<Result<bool>>,
 }
 
 enum Msg {
@@ -184,9 +187,14 @@ impl RedbStore {
 
     /// Applies `ops` atomically; returns once they are durable. Concurrent calls share one transaction.
     pub async fn commit(&self, ops: Vec<MetaOp>) -> Result<()> {
+        self.commit_if_absent(Vec::new(), ops).await.map(|_| ())
+    }
+
+    /// See [`MetaBackend::commit_if_absent`]: the check runs inside the transaction that applies `ops`.
+    pub async fn commit_if_absent(&self, absent: Vec<Absent>, ops: Vec<MetaOp>) -> Result<bool> {
         let (done, rx) = oneshot::channel();
         self.tx
-            .send(Msg::Write(Job { ops, done }))
+            .send(Msg::Write(Job { absent, ops, done }))
             .map_err(|_| EngineError::MetaClosed)?;
         rx.await.map_err(|_| EngineError::MetaClosed)?
     }
@@ -194,7 +202,12 @@ impl RedbStore {
     /// Like [`commit`](Self::commit), but does not wait; errors are logged by the writer.
     pub fn commit_in_background(&self, ops: Vec<MetaOp>) {
         let (done, _rx) = oneshot::channel();
-        if self.tx.send(Msg::Write(Job { ops, done })).is_err() {
+        let job = Job {
+            absent: Vec::new(),
+            ops,
+            done,
+        };
+        if self.tx.send(Msg::Write(job)).is_err() {
             tracing::warn!("metadata writer stopped; a background metadata update was dropped");
         }
     }
@@ -385,6 +398,7 @@ fn try_recover(shared: &Shared) -> std::result::Result<(), String> {
         .clone()
         .ok_or_else(|| "not open".to_string())?;
     let probe = Job {
+        absent: Vec::new(),
         ops: vec![MetaOp::Put {
             table: HEALTH_TABLE.into(),
             key: b"probe".to_vec(),
@@ -470,13 +484,15 @@ fn writer_loop(shared: Arc<Shared>, rx: &mpsc::Receiver<Msg>) {
         drop(db);
         metrics::counter!("strait_meta_commits_total").increment(1);
         match &result {
-            Ok(()) => {
+            Ok(applied) => {
                 let watches = read(&shared.watches);
-                for j in jobs {
-                    for w in watches.iter() {
-                        w.notify(&j.ops);
+                for (j, &applied) in jobs.into_iter().zip(applied) {
+                    if applied {
+                        for w in watches.iter() {
+                            w.notify(&j.ops);
+                        }
                     }
-                    let _ = j.done.send(Ok(()));
+                    let _ = j.done.send(Ok(applied));
                 }
             }
             Err(e) => {
@@ -513,9 +529,34 @@ fn job_error(e: &redb::Error) -> EngineError {
     }
 }
 
-fn apply(db: &Database, jobs: &[Job]) -> std::result::Result<(), redb::Error> {
+/// Applies the jobs in one transaction, in order; a job whose `absent` keys are not all absent (after the jobs
+/// before it) is skipped. Returns which jobs applied.
+fn apply(db: &Database, jobs: &[Job]) -> std::result::Result<Vec<bool>, redb::Error> {
     let wtx = db.begin_write()?;
-    for op in jobs.iter().flat_map(|j| &j.ops) {
+    let mut applied = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let mut clear = true;
+        for a in &job.absent {
+            if wtx
+                .open_table(table(&a.table))?
+                .get(a.key.as_slice())?
+                .is_some()
+            {
+                clear = false;
+                break;
+            }
+        }
+        applied.push(clear);
+        if clear {
+            apply_ops(&wtx, &job.ops)?;
+        }
+    }
+    wtx.commit()?;
+    Ok(applied)
+}
+
+fn apply_ops(wtx: &redb::WriteTransaction, ops: &[MetaOp]) -> std::result::Result<(), redb::Error> {
+    for op in ops {
         match op {
             MetaOp::Put {
                 table: name,
@@ -543,7 +584,6 @@ fn apply(db: &Database, jobs: &[Job]) -> std::result::Result<(), redb::Error> {
             }
         }
     }
-    wtx.commit()?;
     Ok(())
 }
 
@@ -557,6 +597,13 @@ impl RedbStore {
 impl MetaBackend for RedbStore {
     fn commit(&self, ops: Vec<MetaOp>) -> MetaFuture<'_, Result<()>> {
         self.commit_boxed(ops)
+    }
+    fn commit_if_absent(
+        &self,
+        absent: Vec<Absent>,
+        ops: Vec<MetaOp>,
+    ) -> MetaFuture<'_, Result<bool>> {
+        Box::pin(RedbStore::commit_if_absent(self, absent, ops))
     }
     fn commit_in_background(&self, ops: Vec<MetaOp>) {
         RedbStore::commit_in_background(self, ops)
@@ -582,203 +629,5 @@ impl MetaBackend for RedbStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn put_get_scan_delete_and_reopen() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("meta.redb");
-        {
-            let m = RedbStore::open(&path, 1 << 20).expect("open");
-            let mut handles = Vec::new();
-            for i in 0..50u32 {
-                let m = m.clone();
-                handles.push(tokio::spawn(async move {
-                    m.put("t", format!("a/{i:03}").as_bytes(), vec![i as u8])
-                        .await
-                }));
-            }
-            for h in handles {
-                h.await.expect("join").expect("put");
-            }
-            m.put("t", b"b/1", b"x".to_vec()).await.expect("put");
-            assert_eq!(m.get("t", b"a/007").expect("get"), Some(vec![7]));
-            assert_eq!(m.scan_prefix("t", b"a/").expect("scan").len(), 50);
-            m.commit(vec![MetaOp::DeletePrefix {
-                table: "t".into(),
-                prefix: b"a/".to_vec(),
-            }])
-            .await
-            .expect("del");
-            assert!(m.scan_prefix("t", b"a/").expect("scan").is_empty());
-            assert_eq!(m.get("missing-table", b"k").expect("get"), None);
-            m.close().await;
-        }
-        let m = RedbStore::open(&path, 1 << 20).expect("reopen");
-        assert_eq!(m.get("t", b"b/1").expect("get"), Some(b"x".to_vec()));
-    }
-
-    /// The database file behind a switch that makes it behave like a full disk: overwriting allocated bytes
-    /// works, growing the file fails with ENOSPC.
-    #[derive(Debug)]
-    struct FullDisk {
-        inner: redb::backends::FileBackend,
-        full: Arc<std::sync::atomic::AtomicBool>,
-    }
-
-    impl FullDisk {
-        fn check(&self, end: u64) -> std::io::Result<()> {
-            if self.full.load(std::sync::atomic::Ordering::Acquire)
-                && end > redb::StorageBackend::len(&self.inner)?
-            {
-                Err(std::io::Error::from_raw_os_error(28))
-            } else {
-                Ok(())
-            }
-        }
-    }
-
-    type Bound = std::ops::Bound<u64>;
-
-    impl redb::StorageBackend for FullDisk {
-        fn len(&self) -> std::io::Result<u64> {
-            self.inner.len()
-        }
-        fn read(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
-            self.inner.read(offset, out)
-        }
-        fn set_len(&self, len: u64) -> std::io::Result<()> {
-            self.check(len)?;
-            self.inner.set_len(len)
-        }
-        fn sync_data(&self) -> std::io::Result<()> {
-            self.inner.sync_data()
-        }
-        fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
-            self.check(offset + data.len() as u64)?;
-            self.inner.write(offset, data)
-        }
-        fn close(&self) -> std::io::Result<()> {
-            self.inner.close()
-        }
-        fn try_lock_range(&self, s: Bound, e: Bound) -> Result<bool, redb::BackendError> {
-            self.inner.try_lock_range(s, e)
-        }
-        fn try_lock_shared_range(&self, s: Bound, e: Bound) -> Result<bool, redb::BackendError> {
-            self.inner.try_lock_shared_range(s, e)
-        }
-        fn lock_range(&self, s: Bound, e: Bound) -> Result<(), redb::BackendError> {
-            self.inner.lock_range(s, e)
-        }
-        fn lock_shared_range(&self, s: Bound, e: Bound) -> Result<(), redb::BackendError> {
-            self.inner.lock_shared_range(s, e)
-        }
-        fn unlock_range(&self, s: Bound, e: Bound) -> Result<(), redb::BackendError> {
-            self.inner.unlock_range(s, e)
-        }
-        fn query_lock_range(&self, s: Bound, e: Bound) -> Result<bool, redb::BackendError> {
-            self.inner.query_lock_range(s, e)
-        }
-    }
-
-    #[tokio::test]
-    async fn a_creation_cut_short_by_a_crash_is_replaced() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("meta.redb");
-        // What a kill during the first start leaves: a scratch file without a redb header.
-        std::fs::write(dir.path().join("meta.redb.creating"), b"\0\0partial").expect("write");
-        let m = RedbStore::open(&path, 1 << 20).expect("open");
-        m.put("t", b"k", b"v".to_vec()).await.expect("put");
-        assert!(path.exists());
-        assert!(!dir.path().join("meta.redb.creating").exists());
-        assert_eq!(m.get("t", b"k").expect("get"), Some(b"v".to_vec()));
-    }
-
-    #[tokio::test]
-    async fn a_file_whose_header_was_never_written_is_replaced() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for leftover in [&[][..], &[0u8; 4096][..]] {
-            let path = dir.path().join(format!("meta-{}.redb", leftover.len()));
-            std::fs::write(&path, leftover).expect("write");
-            let m = RedbStore::open(&path, 1 << 20).expect("open");
-            m.put("t", b"k", b"v".to_vec()).await.expect("put");
-        }
-        // A file with anything else in it is not silently replaced.
-        let path = dir.path().join("garbage.redb");
-        std::fs::write(&path, b"not a database at all").expect("write");
-        assert!(RedbStore::open(&path, 1 << 20).is_err());
-        assert_eq!(
-            std::fs::read(&path).expect("read"),
-            b"not a database at all"
-        );
-    }
-
-    #[tokio::test]
-    async fn recovers_by_itself_after_a_failed_commit() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("meta.redb");
-        let full = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (p, f) = (path.clone(), full.clone());
-        let opener: Opener = Box::new(move || {
-            let file = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&p)
-                .map_err(redb::StorageError::from)?;
-            Database::builder().create_with_backend(FullDisk {
-                inner: redb::backends::FileBackend::new(file)?,
-                full: f.clone(),
-            })
-        });
-        let m = RedbStore::open_with(&path, opener).expect("open");
-        m.put("t", b"before", b"1".to_vec()).await.expect("put");
-        assert_eq!(m.fault(), None);
-
-        full.store(true, std::sync::atomic::Ordering::Release);
-        // Big enough that the file must grow.
-        let err = m
-            .put("t", b"lost", vec![7u8; 8 << 20])
-            .await
-            .expect_err("disk is full");
-        assert!(err.to_string().contains("os error 28"), "{err}");
-        assert!(
-            m.fault().is_some(),
-            "a failed commit marks the store faulty"
-        );
-        // Refused while faulty (with the reason), or failing again after a re-open while the disk is full.
-        let err = m
-            .put("t", b"lost", vec![7u8; 8 << 20])
-            .await
-            .expect_err("still full");
-        assert!(
-            err.to_string().contains("unavailable") || err.to_string().contains("os error 28"),
-            "{err}"
-        );
-        // The re-opened instance serves reads while writes are refused.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            if let Ok(v) = m.get("t", b"before") {
-                assert_eq!(v, Some(b"1".to_vec()));
-                break;
-            }
-            assert!(Instant::now() < deadline, "reads never came back");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-
-        full.store(false, std::sync::atomic::Ordering::Release);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while m.fault().is_some() {
-            assert!(Instant::now() < deadline, "the store did not recover");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        m.put("t", b"after", b"3".to_vec())
-            .await
-            .expect("put after recovery");
-        assert_eq!(m.get("t", b"before").expect("get"), Some(b"1".to_vec()));
-        assert_eq!(m.get("t", b"lost").expect("get"), None);
-        assert_eq!(m.get("t", b"after").expect("get"), Some(b"3".to_vec()));
-    }
-}
+#[path = "redb_tests.rs"]
+mod tests;

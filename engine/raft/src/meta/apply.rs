@@ -22,7 +22,7 @@ use std::sync::Mutex;
 
 use bytes::Bytes;
 use strait_engine::meta::tables::{RAFT_GROUP_STATE, Scope, scope_of};
-use strait_engine::{MetaOp, RedbStore};
+use strait_engine::{Absent, MetaOp, RedbStore};
 use tokio::sync::oneshot;
 
 use crate::error::GroupError;
@@ -40,6 +40,8 @@ pub(crate) const WINDOW: usize = 1024;
 pub(crate) enum Outcome {
     /// Applied here (now, or as an earlier copy of the same proposal).
     Applied,
+    /// Not applied anywhere: a key its proposal required absent was present (see `strait_engine::Absent`).
+    Present,
     /// Skipped: it reached the log after its window had moved past it. Not applied anywhere.
     Stale,
     /// The local commit failed; the group stops.
@@ -190,6 +192,15 @@ impl Applier {
         }
     }
 
+    fn any_present(&self, absent: &[Absent]) -> Result<bool, GroupError> {
+        for a in absent {
+            if self.local.get(&a.table, &a.key)?.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     async fn apply_entry(&self, batch: &Bytes, at: Appended) -> Result<(), GroupError> {
         if lock(&self.state)
             .applied
@@ -204,13 +215,18 @@ impl Applier {
         })?;
         let (verdict, window) = self.verdict(&e.origin)?;
         let mine = e.origin.node == self.node;
+        // Every replica decides from the same state (the entries before this one), so all decide alike. A
+        // present key skips the ops but still records the request, so a retried copy is not judged again.
+        let present = matches!(verdict, Verdict::New) && self.any_present(&e.absent)?;
         let mut ops: Vec<MetaOp> = Vec::with_capacity(e.ops.len() + 2);
-        if matches!(verdict, Verdict::New) {
+        if matches!(verdict, Verdict::New) && !present {
             ops.extend(
                 e.ops
                     .into_iter()
                     .filter(|op| mine || scope_of(op.table()) == Scope::Cluster),
             );
+        }
+        if matches!(verdict, Verdict::New) {
             ops.push(MetaOp::Put {
                 table: RAFT_GROUP_STATE.into(),
                 key: window_row(&self.group_key, e.origin.node, e.origin.incarnation),
@@ -235,6 +251,7 @@ impl Applier {
         self.settle(
             &e.origin,
             match verdict {
+                Verdict::New if present => Outcome::Present,
                 Verdict::New | Verdict::Duplicate => Outcome::Applied,
                 Verdict::Stale => Outcome::Stale,
             },
@@ -273,12 +290,22 @@ mod tests {
     }
 
     fn batch(node: RaftNodeId, req: u64, key: &str) -> Bytes {
+        guarded(node, req, key, false)
+    }
+
+    /// `batch`, made conditional on `key`'s absence from TOPICS when `if_absent`.
+    fn guarded(node: RaftNodeId, req: u64, key: &str, if_absent: bool) -> Bytes {
+        let absent = if_absent.then(|| Absent {
+            table: TOPICS.into(),
+            key: key.as_bytes().to_vec(),
+        });
         let e = Entry {
             origin: Origin {
                 node,
                 incarnation: 9,
                 req,
             },
+            absent: absent.into_iter().collect(),
             ops: vec![
                 MetaOp::Put {
                     table: TOPICS.into(),
@@ -375,6 +402,36 @@ mod tests {
             .expect("apply");
         assert_eq!(late.await.expect("settled"), Outcome::Stale);
         assert!(!lock(&seen).iter().any(|k| k == "late"));
+    }
+
+    /// Two nodes create the same key at once: the first entry in the log wins on every replica; the second is
+    /// skipped whole (its node-scope op too) and its waiter hears that the key was present.
+    #[tokio::test]
+    async fn a_guarded_entry_whose_key_is_present_is_skipped_and_its_waiter_told() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (a, seen) = applier(dir.path());
+        let first = a.expect(1);
+        a.apply_entry(&guarded(1, 1, "t", true), at(0))
+            .await
+            .expect("apply");
+        assert_eq!(first.await.expect("settled"), Outcome::Applied);
+        let second = a.expect(2);
+        a.apply_entry(&guarded(1, 2, "t", true), at(1))
+            .await
+            .expect("apply");
+        assert_eq!(second.await.expect("settled"), Outcome::Present);
+        assert_eq!(*lock(&seen), ["t"]);
+        assert_eq!(a.applied(), Some(1));
+        // A replica of another node decides the same from the same log.
+        let dir2 = tempfile::tempdir().expect("tempdir");
+        let (b, seen2) = applier(dir2.path());
+        b.apply_entry(&guarded(2, 1, "t", true), at(0))
+            .await
+            .expect("apply");
+        b.apply_entry(&guarded(3, 1, "t", true), at(1))
+            .await
+            .expect("apply");
+        assert_eq!(*lock(&seen2), ["t"]);
     }
 
     #[test]

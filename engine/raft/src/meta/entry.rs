@@ -9,18 +9,21 @@
 //! u8  format (= 1)
 //! u64 origin node   u64 origin incarnation   u64 request id
 //! u32 op count, then per op:
-//!   u8 kind (1 Put, 2 Delete, 3 DeletePrefix)
+//!   u8 kind (1 Put, 2 Delete, 3 DeletePrefix, 4 Absent)
 //!   u16 table length, table bytes (UTF-8)
 //!   u32 key (or prefix) length, key bytes
 //!   Put only: u32 value length, value bytes
 //! ```
 //!
+//! An Absent op is not a change but the batch's precondition (see `strait_engine::Absent`): the batch applies only
+//! if that key is absent when it applies. Absent ops come first; a log written before they existed has none.
+//!
 //! The origin (node, incarnation, request id) names the proposal: the origin node applies the batch's node-scope
 //! ops, and a retried proposal that ends up in the log twice is applied once (see `apply`).
 
 use bytes::{BufMut, Bytes, BytesMut};
-use strait_engine::MetaOp;
 use strait_engine::batch::{BatchBuilder, BatchError, RecordInput, decode_records};
+use strait_engine::{Absent, MetaOp};
 
 use crate::types::RaftNodeId;
 
@@ -28,6 +31,7 @@ const FORMAT_V1: u8 = 1;
 const PUT: u8 = 1;
 const DELETE: u8 = 2;
 const DELETE_PREFIX: u8 = 3;
+const ABSENT: u8 = 4;
 
 /// Who proposed an entry, and which of its proposals it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,6 +46,8 @@ pub(crate) struct Origin {
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
     pub(crate) origin: Origin,
+    /// Keys that must be absent for `ops` to apply.
+    pub(crate) absent: Vec<Absent>,
     pub(crate) ops: Vec<MetaOp>,
 }
 
@@ -78,22 +84,29 @@ fn encode_value(e: &Entry) -> BytesMut {
     buf.put_u64(e.origin.node);
     buf.put_u64(e.origin.incarnation);
     buf.put_u64(e.origin.req);
-    buf.put_u32(u32::try_from(e.ops.len()).unwrap_or(u32::MAX));
+    buf.put_u32(u32::try_from(e.absent.len() + e.ops.len()).unwrap_or(u32::MAX));
+    for a in &e.absent {
+        put_op(&mut buf, ABSENT, &a.table, &a.key);
+    }
     for op in &e.ops {
         let (kind, table, key, value) = match op {
             MetaOp::Put { table, key, value } => (PUT, table, key, Some(value)),
             MetaOp::Delete { table, key } => (DELETE, table, key, None),
             MetaOp::DeletePrefix { table, prefix } => (DELETE_PREFIX, table, prefix, None),
         };
-        buf.put_u8(kind);
-        buf.put_u16(u16::try_from(table.len()).unwrap_or(u16::MAX));
-        buf.put_slice(table.as_bytes());
-        put_bytes32(&mut buf, key);
+        put_op(&mut buf, kind, table, key);
         if let Some(v) = value {
             put_bytes32(&mut buf, v);
         }
     }
     buf
+}
+
+fn put_op(buf: &mut BytesMut, kind: u8, table: &str, key: &[u8]) {
+    buf.put_u8(kind);
+    buf.put_u16(u16::try_from(table.len()).unwrap_or(u16::MAX));
+    buf.put_slice(table.as_bytes());
+    put_bytes32(buf, key);
 }
 
 /// The record batch carrying `e`.
@@ -163,6 +176,7 @@ fn decode_value(b: &[u8]) -> Result<Entry, EntryError> {
     let n = r.u32()?;
     // Never trust a count for an allocation: each op takes at least 7 bytes.
     let mut ops = Vec::with_capacity((n as usize).min(b.len() / 7));
+    let mut absent = Vec::new();
     for _ in 0..n {
         let kind = r.u8()?;
         let tlen = r.u16()? as usize;
@@ -178,13 +192,21 @@ fn decode_value(b: &[u8]) -> Result<Entry, EntryError> {
             },
             DELETE => MetaOp::Delete { table, key },
             DELETE_PREFIX => MetaOp::DeletePrefix { table, prefix: key },
+            ABSENT => {
+                absent.push(Absent { table, key });
+                continue;
+            }
             other => return Err(EntryError::OpKind(other)),
         });
     }
     if r.at != b.len() {
         return Err(EntryError::Trailing(b.len() - r.at));
     }
-    Ok(Entry { origin, ops })
+    Ok(Entry {
+        origin,
+        absent,
+        ops,
+    })
 }
 
 /// The entry a controller record batch carries.
@@ -208,6 +230,10 @@ mod tests {
                 incarnation: 0xdead_beef,
                 req: 42,
             },
+            absent: vec![Absent {
+                table: "topics".into(),
+                key: b"orders".to_vec(),
+            }],
             ops: vec![
                 MetaOp::Put {
                     table: "dynamodb".into(),
@@ -232,6 +258,7 @@ mod tests {
         let b = encode(&e, 1_000).expect("encode");
         let d = decode(&b).expect("decode");
         assert_eq!(d.origin, e.origin);
+        assert_eq!(d.absent, e.absent);
         assert_eq!(format!("{:?}", d.ops), format!("{:?}", e.ops));
     }
 

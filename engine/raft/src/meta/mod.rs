@@ -34,8 +34,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use strait_engine::meta::tables::{Scope, scope_of};
 use strait_engine::{
-    EngineError, MetaBackend, MetaFuture, MetaOp, MetaStore, MetaWatcher, Partition, RedbStore,
-    Tables,
+    Absent, EngineError, MetaBackend, MetaFuture, MetaOp, MetaStore, MetaWatcher, Partition,
+    RedbStore, Tables,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -247,6 +247,15 @@ impl Inner {
     /// A caller's commit: after every background batch it queued before (the local store keeps that order too,
     /// as one writer queue serves both).
     async fn commit(&self, ops: Vec<MetaOp>) -> Result<(), EngineError> {
+        self.commit_if_absent(Vec::new(), ops).await.map(|_| ())
+    }
+
+    /// [`commit`](Self::commit) with a precondition (see [`Absent`]): `Ok(false)` when a key was present.
+    async fn commit_if_absent(
+        &self,
+        absent: Vec<Absent>,
+        ops: Vec<MetaOp>,
+    ) -> Result<bool, EngineError> {
         let before = {
             let _queue = self
                 .background
@@ -258,12 +267,15 @@ impl Inner {
             // Settled is sent for every batch the task takes, failed ones included, so this ends.
             let _ = self.settled.subscribe().wait_for(|&s| s >= before).await;
         }
-        self.commit_now(ops).await
+        self.commit_now(absent, ops).await
     }
 
-    async fn commit_now(&self, ops: Vec<MetaOp>) -> Result<(), EngineError> {
-        if ops.iter().all(|op| scope_of(op.table()) == Scope::Node) {
-            return self.local.commit(ops).await;
+    async fn commit_now(&self, absent: Vec<Absent>, ops: Vec<MetaOp>) -> Result<bool, EngineError> {
+        let node_scope = |table: &str| scope_of(table) == Scope::Node;
+        if ops.iter().all(|op| node_scope(op.table()))
+            && absent.iter().all(|a| node_scope(&a.table))
+        {
+            return self.local.commit_if_absent(absent, ops).await;
         }
         let req = self.next_req.fetch_add(1, Ordering::Relaxed);
         let e = Entry {
@@ -272,6 +284,7 @@ impl Inner {
                 incarnation: self.incarnation,
                 req,
             },
+            absent,
             ops,
         };
         let bytes = entry::encode(&e, now_ms())?;
@@ -289,7 +302,7 @@ impl Inner {
         &self,
         bytes: Bytes,
         applied: &mut oneshot::Receiver<Outcome>,
-    ) -> Result<(), EngineError> {
+    ) -> Result<bool, EngineError> {
         let deadline = tokio::time::Instant::now() + self.retry.no_leader_for;
         let mut backoff = self.retry.backoff_min;
         loop {
@@ -362,9 +375,10 @@ impl Inner {
 fn outcome(
     o: Result<Outcome, oneshot::error::RecvError>,
     leader: Option<RaftNodeId>,
-) -> Result<(), EngineError> {
+) -> Result<bool, EngineError> {
     match o {
-        Ok(Outcome::Applied) => Ok(()),
+        Ok(Outcome::Applied) => Ok(true),
+        Ok(Outcome::Present) => Ok(false),
         Ok(Outcome::Stale) => Err(no_leader(leader)),
         Ok(Outcome::Failed) | Err(_) => Err(EngineError::MetaClosed),
     }
@@ -380,7 +394,7 @@ async fn background(inner: Weak<Inner>, mut rx: mpsc::UnboundedReceiver<Numbered
         let Some(inner) = inner.upgrade() else {
             return;
         };
-        if let Err(e) = inner.commit_now(ops).await {
+        if let Err(e) = inner.commit_now(Vec::new(), ops).await {
             tracing::warn!("background metadata commit failed: {e}");
         }
         inner.settled.send_replace(last);
@@ -390,6 +404,14 @@ async fn background(inner: Weak<Inner>, mut rx: mpsc::UnboundedReceiver<Numbered
 impl MetaBackend for RaftMeta {
     fn commit(&self, ops: Vec<MetaOp>) -> MetaFuture<'_, Result<(), EngineError>> {
         Box::pin(self.inner.commit(ops))
+    }
+
+    fn commit_if_absent(
+        &self,
+        absent: Vec<Absent>,
+        ops: Vec<MetaOp>,
+    ) -> MetaFuture<'_, Result<bool, EngineError>> {
+        Box::pin(self.inner.commit_if_absent(absent, ops))
     }
 
     fn commit_in_background(&self, ops: Vec<MetaOp>) {
