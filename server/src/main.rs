@@ -155,6 +155,7 @@ async fn run(cfg: Config, sasl: strait_kafka::sasl::SaslConfig) -> Result<(), No
                 sasl,
                 aws_identity: aws_identity.clone(),
                 authorizer,
+                fetch_session_cache_slots: kafka.fetch_session_cache_slots as usize,
                 ..Default::default()
             },
         ))

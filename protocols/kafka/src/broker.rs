@@ -47,6 +47,9 @@ pub struct BrokerConfig {
     pub shares: crate::coordinator::share::ShareConfig,
     /// The authorizer every API asks (`AllowAll` by default; the server passes the one its config names).
     pub authorizer: SharedAuthorizer,
+    /// Fetch sessions (KIP-227) the broker keeps at once (Kafka's `max.incremental.fetch.session.cache.slots`);
+    /// 0 keeps every client sessionless.
+    pub fetch_session_cache_slots: usize,
     /// Who leads and coordinates what. `None`: a [`SingleNode`] view of this node, built from `node_id`,
     /// `advertised_host`/`advertised_port` and `rack`.
     pub cluster: Option<SharedClusterView>,
@@ -73,6 +76,7 @@ impl Default for BrokerConfig {
             transactions: Default::default(),
             shares: Default::default(),
             authorizer: strait_access::allow_all(),
+            fetch_session_cache_slots: 1000,
             cluster: None,
         }
     }
@@ -119,6 +123,8 @@ struct Inner {
     shares: crate::coordinator::share::ShareCoordinator,
     /// SASL/SCRAM credentials (stored and bootstrap).
     scram: crate::sasl::credentials::ScramStore,
+    /// Fetch sessions (KIP-227), shared by every connection as in Kafka (a client may reconnect mid-session).
+    fetch_sessions: crate::fetch_sessions::FetchSessions,
     /// The coordinators' background tasks that run while this node coordinates their kind; each task stops when
     /// its flag is cleared (the node stopped coordinating) or the broker is dropped.
     running: Mutex<HashMap<CoordinatorKind, Arc<AtomicBool>>>,
@@ -161,6 +167,9 @@ impl Broker {
                 scram: crate::sasl::credentials::ScramStore::new(
                     engine.meta().clone(),
                     &cfg.sasl.scram_users,
+                ),
+                fetch_sessions: crate::fetch_sessions::FetchSessions::new(
+                    cfg.fetch_session_cache_slots,
                 ),
                 cluster: cluster.clone(),
                 running: Mutex::new(HashMap::new()),
@@ -257,6 +266,10 @@ impl Broker {
 
     pub fn producers(&self) -> &crate::coordinator::producer::ProducerStates {
         &self.inner.producers
+    }
+
+    pub fn fetch_sessions(&self) -> &crate::fetch_sessions::FetchSessions {
+        &self.inner.fetch_sessions
     }
 
     pub(crate) fn topic_ids(&self) -> &crate::topics::resolve::TopicIdCache {

@@ -13,6 +13,7 @@ pub mod broker;
 pub mod codec;
 pub mod coordinator;
 pub mod error;
+pub mod fetch_sessions;
 pub mod sasl;
 pub mod session;
 pub mod topics;

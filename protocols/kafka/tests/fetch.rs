@@ -112,7 +112,8 @@ async fn errors_sessions_and_epochs() {
         "fetching at the end is not an error"
     );
 
-    // Incremental fetch sessions are refused so the client falls back to full fetches.
+    // An incremental fetch of a session the broker does not have is refused (the client starts over with a full
+    // fetch, which opens one; sessions have their own tests in fetch_sessions.rs).
     let mut req = fetch("e", vec![fetch_partition(0, 0, 100)]);
     req.session_id = 17;
     req.session_epoch = 3;
@@ -120,7 +121,8 @@ async fn errors_sessions_and_epochs() {
     assert_eq!(r.error_code, ResponseError::FetchSessionIdNotFound.code());
     req.session_epoch = 0;
     let r = t.call(12, &req).await;
-    assert_eq!((r.error_code, r.session_id, code(&r)), (0, 0, 0));
+    assert_eq!((r.error_code, code(&r)), (0, 0));
+    assert!(r.session_id > 0);
 
     // KIP-320 epochs: ours is 0.
     let mut p = fetch_partition(0, 0, 1 << 20);

@@ -137,6 +137,10 @@ pub struct KafkaConfig {
     pub pre_auth_max_request_bytes: u32,
     /// Open connections allowed; past it new connections are closed right after accept. Default 4096.
     pub max_connections: u32,
+    /// Fetch sessions (KIP-227) kept at once; past it the least recently used idle ones are evicted, and a
+    /// client that finds no slot fetches without a session. 0 turns sessions off. Default 1000 (Kafka's
+    /// `max.incremental.fetch.session.cache.slots`).
+    pub fetch_session_cache_slots: u32,
     /// TLS on this listener: Kafka's `SSL` (or, with SASL users, `SASL_SSL`) security protocol. Default off.
     pub tls: TlsConfig,
     /// How a client certificate's subject DN becomes the connection's principal when it does not authenticate
@@ -167,6 +171,7 @@ impl Default for KafkaConfig {
             sasl: SaslConfig::default(),
             pre_auth_max_request_bytes: 512 * 1024,
             max_connections: 4096,
+            fetch_session_cache_slots: 1000,
             tls: TlsConfig::default(),
             principal_mapping_rules: tls::default_principal_mapping_rules(),
             insecure: false,

@@ -8,9 +8,8 @@
 //!   transaction, else the high watermark). READ_COMMITTED fetches get only whole batches below the LSO and the
 //!   aborted transactions overlapping what they read, so the client can drop aborted records; READ_UNCOMMITTED
 //!   ones get everything up to the high watermark and an empty aborted list (empty, not null, for every client).
-//! - Fetch sessions (KIP-227) are refused as a broker with a full session cache refuses them: full fetches get
-//!   session id 0, which clients take as "stay sessionless"; an incremental fetch (epoch > 0) gets
-//!   FETCH_SESSION_ID_NOT_FOUND, after which Java, librdkafka and franz-go start over with a full fetch.
+//! - Fetch sessions (KIP-227, v7+): the session metadata decides which partitions are read, and an incremental
+//!   answer keeps only the partitions with something new (see `fetch_sessions`).
 // #[PerformanceCriticalPath]
 
 use std::sync::Arc;
@@ -18,6 +17,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::fetch_request::FetchTopic;
 use kafka_protocol::messages::fetch_response::{
     AbortedTransaction, EpochEndOffset, FetchableTopicResponse, LeaderIdAndEpoch, NodeEndpoint,
     PartitionData,
@@ -33,6 +33,7 @@ use super::resolve;
 use super::{Ctx, internal_topic};
 use crate::broker::Broker;
 use crate::error::ApiError;
+use crate::fetch_sessions::Plan;
 
 /// Cap on one response, whatever the client asks (Kafka's `fetch.max.bytes` default).
 const MAX_RESPONSE_BYTES: usize = 55 << 20;
@@ -71,12 +72,29 @@ struct Round {
 pub async fn handle(ctx: &mut Ctx<'_>, req: FetchRequest) -> FetchResponse {
     let b = ctx.broker;
     let version = ctx.version();
-    if version >= 7 && !matches!(req.session_epoch, -1 | 0) {
-        return FetchResponse::default()
-            .with_error_code(ResponseError::FetchSessionIdNotFound.code())
-            .with_session_id(0);
+    let plan = if version >= 7 {
+        match b
+            .fetch_sessions()
+            .begin(&ctx.session.principal, version, &req)
+        {
+            Ok(plan) => plan,
+            Err(e) => {
+                return FetchResponse::default()
+                    .with_error_code(e.code())
+                    .with_session_id(0);
+            }
+        }
+    } else {
+        Plan {
+            session_id: 0,
+            incremental: false,
+            topics: req.topics.clone(),
+        }
+    };
+    if plan.incremental {
+        metrics::counter!("strait_kafka_incremental_fetches_total").increment(1);
     }
-    let targets = targets(ctx, &req, version);
+    let targets = targets(ctx, &plan.topics, version);
     // isolation_level: 0 READ_UNCOMMITTED, 1 READ_COMMITTED.
     let read_committed = req.isolation_level == 1;
     let deadline = Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
@@ -98,9 +116,11 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: FetchRequest) -> FetchResponse {
         wait_for_any(round.waits, deadline).await;
     };
     metrics::counter!("strait_kafka_fetched_bytes_total").increment(round.bytes as u64);
+    let mut topics = round.topics;
+    b.fetch_sessions().finish(&plan, &mut topics);
     let mut resp = FetchResponse::default()
-        .with_session_id(0)
-        .with_responses(round.topics);
+        .with_session_id(plan.session_id)
+        .with_responses(topics);
     if !round.leaders.is_empty() && version >= 16 {
         // KIP-951: name the leaders' endpoints along with NOT_LEADER_OR_FOLLOWER and leader-epoch errors.
         let mut ids = round.leaders;
@@ -122,9 +142,9 @@ pub async fn handle(ctx: &mut Ctx<'_>, req: FetchRequest) -> FetchResponse {
     resp
 }
 
-fn targets(ctx: &Ctx<'_>, req: &FetchRequest, version: i16) -> Vec<TopicTargets> {
+fn targets(ctx: &Ctx<'_>, topics: &[FetchTopic], version: i16) -> Vec<TopicTargets> {
     let b = ctx.broker;
-    req.topics
+    topics
         .iter()
         .map(|t| {
             let internal = if version >= 13 {
