@@ -451,7 +451,7 @@ impl Engine {
         // Files first, metadata last: a creation that fails leaves nothing behind, now or after a restart (a
         // crash in between leaves only directories, which the next open removes as orphans).
         let parts = self.open_partitions(&record, 0..partitions, config).await?;
-        if let Err(e) = self.persist_topic(&record, extra).await {
+        if let Err(e) = self.persist_new_topic(&record, extra).await {
             self.discard_partitions(&parts).await;
             return Err(e);
         }
@@ -466,17 +466,13 @@ impl Engine {
         ))
     }
 
-    async fn persist_topic(&self, record: &TopicRecord, extra: Vec<MetaOp>) -> Result<()> {
-        let value = encode("topic", record)?;
-        let mut ops = vec![MetaOp::Put {
-            table: TOPICS_TABLE.into(),
-            key: record.name.as_bytes().to_vec(),
-            value,
-        }];
+    /// Commits a new topic's record (with `extra`). Guarded, not a plain put: on a cluster another node may have
+    /// created the topic in the controller log a moment ago without this node having applied it yet (the
+    /// registry check passed); a plain put would replace that topic, and every node would then drop the
+    /// partitions it had opened for it.
+    async fn persist_new_topic(&self, record: &TopicRecord, extra: Vec<MetaOp>) -> Result<()> {
+        let mut ops = vec![topic_put(record)?];
         ops.extend(extra);
-        // Guarded, not a plain put: on a cluster another node may have created the topic in the controller log
-        // a moment ago without this node having applied it yet (its registry check above passed); a plain put
-        // would replace that topic, and every node would then drop the partitions it had opened for it.
         let absent = vec![Absent {
             table: TOPICS_TABLE.into(),
             key: record.name.as_bytes().to_vec(),
@@ -486,6 +482,11 @@ impl Engine {
         } else {
             Err(EngineError::TopicExists(record.name.clone()))
         }
+    }
+
+    /// Commits a changed record of an existing topic (grown, reconfigured).
+    async fn persist_topic(&self, record: &TopicRecord) -> Result<()> {
+        self.inner.meta.commit(vec![topic_put(record)?]).await
     }
 
     fn topic_entry(&self, name: &str) -> Result<Arc<Topic>> {
@@ -539,7 +540,7 @@ impl Engine {
         let added = self
             .open_partitions(&record, current..total, topic.config)
             .await?;
-        if let Err(e) = self.persist_topic(&record, Vec::new()).await {
+        if let Err(e) = self.persist_topic(&record).await {
             self.discard_partitions(&added).await;
             return Err(e);
         }
@@ -568,7 +569,7 @@ impl Engine {
         let topic = self.topic_entry(name)?;
         let mut record = topic.record.clone();
         record.overrides = overrides;
-        self.persist_topic(&record, Vec::new()).await?;
+        self.persist_topic(&record).await?;
         Ok(self.reconfigure(&topic, record, config))
     }
 
@@ -690,4 +691,12 @@ impl Engine {
         tracing::info!("engine shut down cleanly");
         Ok(())
     }
+}
+
+fn topic_put(record: &TopicRecord) -> Result<MetaOp> {
+    Ok(MetaOp::Put {
+        table: TOPICS_TABLE.into(),
+        key: record.name.as_bytes().to_vec(),
+        value: encode("topic", record)?,
+    })
 }
