@@ -44,8 +44,8 @@ pub fn rule(api: ApiKey) -> Rule {
         // Transactional produce also needs TRANSACTIONAL_ID WRITE; Kafka 3+ no longer asks for CLUSTER
         // IDEMPOTENT_WRITE from idempotent producers once they hold a producer id.
         ApiKey::Produce => Rule::Needs(&[(K::Topic, Op::Write), (K::TransactionalId, Op::Write)]),
-        ApiKey::Fetch => Rule::Needs(&[(K::Topic, Op::Read)]),
-        ApiKey::ListOffsets | ApiKey::OffsetForLeaderEpoch => {
+        ApiKey::Fetch | ApiKey::DescribeProducers => Rule::Needs(&[(K::Topic, Op::Read)]),
+        ApiKey::ListOffsets | ApiKey::OffsetForLeaderEpoch | ApiKey::DescribeTopicPartitions => {
             Rule::Needs(&[(K::Topic, Op::Describe)])
         }
         // Topics the principal may not describe are left out of an all-topics listing and answered
@@ -143,7 +143,6 @@ pub fn rule(api: ApiKey) -> Rule {
         | ApiKey::UpdateFeatures
         | ApiKey::Envelope
         | ApiKey::FetchSnapshot
-        | ApiKey::DescribeProducers
         | ApiKey::BrokerRegistration
         | ApiKey::BrokerHeartbeat
         | ApiKey::UnregisterBroker
@@ -153,7 +152,6 @@ pub fn rule(api: ApiKey) -> Rule {
         | ApiKey::PushTelemetry
         | ApiKey::AssignReplicasToDirs
         | ApiKey::ListConfigResources
-        | ApiKey::DescribeTopicPartitions
         | ApiKey::AddRaftVoter
         | ApiKey::RemoveRaftVoter
         | ApiKey::UpdateRaftVoter

@@ -196,7 +196,7 @@ fn consumer_offsets_entry(b: &Broker) -> MetadataResponseTopic {
 }
 
 /// A partition without a leader is LEADER_NOT_AVAILABLE (retriable: clients refresh until one is elected).
-fn no_leader(leader: BrokerId) -> i16 {
+pub(super) fn no_leader(leader: BrokerId) -> i16 {
     if leader.0 < 0 {
         ResponseError::LeaderNotAvailable.code()
     } else {
@@ -204,22 +204,25 @@ fn no_leader(leader: BrokerId) -> i16 {
     }
 }
 
+/// The view's epoch when it knows one, else the local log's (a single node's own leadership).
+pub(super) fn leader_epoch(b: &Broker, topic: &str, p: u32) -> i32 {
+    b.cluster()
+        .partition_leadership(topic, p)
+        .and_then(|l| l.leader_epoch)
+        .or_else(|| {
+            b.engine()
+                .partition(topic, p)
+                .ok()
+                .and_then(|p| p.latest_epoch())
+        })
+        .unwrap_or(0)
+}
+
 fn topic_entry(b: &Broker, t: &TopicInfo) -> MetadataResponseTopic {
     let partitions = (0..t.partitions)
         .map(|p| {
             let (leader, replicas, isr) = super::cluster::leadership(b, &t.name, p);
-            // The view's epoch when it knows one, else the local log's (a single node's own leadership).
-            let epoch = b
-                .cluster()
-                .partition_leadership(&t.name, p)
-                .and_then(|l| l.leader_epoch)
-                .or_else(|| {
-                    b.engine()
-                        .partition(&t.name, p)
-                        .ok()
-                        .and_then(|p| p.latest_epoch())
-                })
-                .unwrap_or(0);
+            let epoch = leader_epoch(b, &t.name, p);
             MetadataResponsePartition::default()
                 .with_partition_index(p as i32)
                 .with_error_code(no_leader(leader))

@@ -47,6 +47,7 @@ pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_log_dirs;
+pub mod describe_topic_partitions;
 pub mod group_configs;
 pub mod hash_key_ranges;
 pub mod incremental_alter_configs;
@@ -87,6 +88,7 @@ pub mod share_group_heartbeat;
 // Transactions (KIP-98).
 pub mod add_offsets_to_txn;
 pub mod add_partitions_to_txn;
+pub mod describe_producers;
 pub mod describe_transactions;
 pub mod end_txn;
 pub mod list_transactions;
@@ -129,6 +131,8 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::EndTxn, 0, 4),
     (ApiKey::TxnOffsetCommit, 0, 5),
     (ApiKey::DescribeTransactions, 0, 0),
+    (ApiKey::DescribeProducers, 0, 0),
+    (ApiKey::DescribeTopicPartitions, 0, 0),
     (ApiKey::ListTransactions, 0, 2),
     (ApiKey::ConsumerGroupHeartbeat, 0, 1),
     (ApiKey::ConsumerGroupDescribe, 0, 1),
@@ -309,6 +313,12 @@ pub(crate) async fn dispatch(
         }
         RequestKind::DescribeCluster(r) => {
             ResponseKind::DescribeCluster(describe_cluster::handle(&mut ctx, r))
+        }
+        RequestKind::DescribeTopicPartitions(r) => {
+            ResponseKind::DescribeTopicPartitions(describe_topic_partitions::handle(&mut ctx, r))
+        }
+        RequestKind::DescribeProducers(r) => {
+            ResponseKind::DescribeProducers(describe_producers::handle(&mut ctx, r).await)
         }
         RequestKind::DescribeAcls(r) => {
             ResponseKind::DescribeAcls(describe_acls::handle(&mut ctx, r))

@@ -242,6 +242,23 @@ pub(crate) async fn probe(t: &mut TestBroker, api: ApiKey) -> Option<i16> {
                 ]);
             t.call(3, &req).await.topics[0].partitions[0].error_code
         }
+        ApiKey::DescribeProducers => {
+            use kafka_protocol::messages::describe_producers_request::TopicRequest;
+            let req = DescribeProducersRequest::default().with_topics(vec![
+                TopicRequest::default()
+                    .with_name(name("t"))
+                    .with_partition_indexes(vec![0]),
+            ]);
+            t.call(0, &req).await.topics[0].partitions[0].error_code
+        }
+        ApiKey::DescribeTopicPartitions => {
+            use kafka_protocol::messages::describe_topic_partitions_request::TopicRequest;
+            let req = DescribeTopicPartitionsRequest::default()
+                .with_topics(vec![TopicRequest::default().with_name(name("t"))]);
+            let r = t.call(0, &req).await;
+            assert!(r.topics[0].partitions.is_empty(), "nothing disclosed");
+            r.topics[0].error_code
+        }
         ApiKey::DescribeTransactions => {
             let req = DescribeTransactionsRequest::default().with_transactional_ids(vec![txn("x")]);
             t.call(0, &req).await.transaction_states[0].error_code
@@ -354,6 +371,8 @@ pub(crate) fn expected(api: ApiKey) -> Option<i16> {
         ApiKey::OffsetForLeaderEpoch
         | ApiKey::CreatePartitions
         | ApiKey::DeleteRecords
+        | ApiKey::DescribeProducers
+        | ApiKey::DescribeTopicPartitions
         | ApiKey::DescribeConfigs
         | ApiKey::AlterConfigs
         | ApiKey::IncrementalAlterConfigs => TOPIC,

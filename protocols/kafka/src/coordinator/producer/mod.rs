@@ -197,6 +197,11 @@ impl PartitionProducers {
         self.producers.len()
     }
 
+    /// The producers this partition remembers (not yet expired), by producer id.
+    pub fn active(&self) -> impl Iterator<Item = (i64, &ProducerEntry)> {
+        self.producers.iter().map(|(id, e)| (*id, e))
+    }
+
     /// Each producer's epoch and remembered batches, without the time it was last seen (producers read back
     /// from the log after a restart count as seen at the restart): what tests compare across a restart.
     #[doc(hidden)]
