@@ -67,3 +67,22 @@ def test_healthz_reports_the_controller_quorum(cluster):
     for victim in (i for i in ids if i != survivor):
         cluster.restart(victim)
     controller_leader(cluster, ids)
+
+
+def test_the_controller_log_is_out_of_clients_reach(cluster):
+    """The controller's own log (`__strait_controller`) is a topic on every node's disk, but no client request may
+    touch it: deleting it would take the cluster's metadata with it."""
+    from confluent_kafka import KafkaError
+    from confluent_kafka.admin import NewTopic
+
+    controller = "__strait_controller"
+    admin = cluster.admin()
+    assert controller not in admin.list_topics(timeout=10).topics
+    err = admin.delete_topics([controller], operation_timeout=10)[controller].exception(15)
+    assert err is not None and err.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART, err
+    err = admin.create_topics([NewTopic("__strait_mine", 1, 3)])["__strait_mine"].exception(15)
+    assert err is not None and err.args[0].code() == KafkaError.TOPIC_EXCEPTION, err
+    md = admin.list_topics(controller, timeout=10).topics[controller]
+    assert md.error is not None and not md.partitions, md
+    # Every node still agrees on a controller leader and is ready.
+    controller_leader(cluster, list(cluster.nodes))

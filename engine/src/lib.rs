@@ -35,8 +35,8 @@ mod util;
 pub use cluster::{ClusterView, SharedClusterView, SingleNode};
 pub use config::{CleanupPolicy, EngineConfig, FsyncPolicy, TimestampType, TopicConfig};
 pub use engine::{
-    Engine, EngineStats, LogWrapper, OfflinePartition, StorageHealth, TopicInfo,
-    validate_topic_name,
+    Engine, EngineStats, LogWrapper, OfflinePartition, RESERVED_TOPIC_PREFIX, StorageHealth,
+    TopicInfo, is_reserved_topic, validate_topic_name,
 };
 pub use error::{EngineError, Result};
 pub use events::{TopicEvent, TopicHook};

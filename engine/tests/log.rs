@@ -68,6 +68,48 @@ async fn second_process_cannot_open_the_same_dir() {
     e.shutdown().await.expect("shutdown");
 }
 
+/// Strait's own logs (a cluster's controller log) are out of every front end's reach: a client can neither
+/// create a topic under a reserved name nor find, read, write, grow or delete one, and they are not listed.
+#[tokio::test]
+async fn reserved_topics_are_hidden_from_front_ends() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let e = Engine::open(config(dir.path())).await.expect("open");
+    assert!(matches!(
+        e.create_topic("__strait_controller", 1, overrides(&[]))
+            .await,
+        Err(EngineError::InvalidTopicName { .. })
+    ));
+    assert!(matches!(
+        e.create_reserved_topic("plain", 1).await,
+        Err(EngineError::InvalidTopicName { .. })
+    ));
+    e.create_reserved_topic("__strait_controller", 1)
+        .await
+        .expect("reserved");
+    e.create_topic("visible", 1, overrides(&[]))
+        .await
+        .expect("create");
+    let listed: Vec<String> = e.list_topics().into_iter().map(|t| t.name).collect();
+    assert_eq!(listed, ["visible"]);
+    assert!(e.topic("__strait_controller").is_none());
+    let unknown = |r: &Result<_, EngineError>| matches!(r, Err(EngineError::UnknownTopic(_)));
+    assert!(unknown(&e.partition("__strait_controller", 0).map(|_| ())));
+    assert!(unknown(&e.partitions("__strait_controller").map(|_| ())));
+    assert!(unknown(&e.delete_topic("__strait_controller").await));
+    assert!(unknown(
+        &e.create_partitions("__strait_controller", 2)
+            .await
+            .map(|_| ())
+    ));
+    // The node's own subsystems still reach it, across a restart.
+    e.shutdown().await.expect("shutdown");
+    drop(e);
+    let e = Engine::open(config(dir.path())).await.expect("reopen");
+    assert!(e.local_partition("__strait_controller", 0).is_ok());
+    assert!(e.topic("__strait_controller").is_none());
+    e.shutdown().await.expect("shutdown");
+}
+
 #[tokio::test]
 async fn invalid_input_is_rejected() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -116,7 +116,28 @@ pub struct Engine {
 }
 
 /// Checks a topic name with Kafka's rules (which also suit Kinesis stream names and directory names).
+/// Topics whose names start with this are Strait's own logs (a cluster's controller log): front ends can neither
+/// see, create, write, read nor delete them, so no client request can reach the cluster's metadata log.
+pub const RESERVED_TOPIC_PREFIX: &str = "__strait_";
+
+/// Whether `name` is reserved for Strait's own logs (see [`RESERVED_TOPIC_PREFIX`]).
+pub fn is_reserved_topic(name: &str) -> bool {
+    name.starts_with(RESERVED_TOPIC_PREFIX)
+}
+
+/// Checks a topic name a client chose: Kafka's rules, and not one of Strait's reserved names.
 pub fn validate_topic_name(name: &str) -> Result<()> {
+    validate_name_rules(name)?;
+    if is_reserved_topic(name) {
+        return Err(EngineError::InvalidTopicName {
+            name: name.to_string(),
+            reason: "names starting with '__strait_' are reserved for Strait's own logs",
+        });
+    }
+    Ok(())
+}
+
+fn validate_name_rules(name: &str) -> Result<()> {
     let bad = |reason| {
         Err(EngineError::InvalidTopicName {
             name: name.to_string(),
@@ -334,25 +355,37 @@ impl Engine {
         }
     }
 
+    /// Every topic but Strait's reserved ones.
     pub fn list_topics(&self) -> Vec<TopicInfo> {
         read(&self.inner.topics)
             .values()
+            .filter(|t| !is_reserved_topic(&t.record.name))
             .map(|t| Self::info(t))
             .collect()
     }
 
+    /// A topic by name; `None` for a reserved one (see [`RESERVED_TOPIC_PREFIX`]).
     pub fn topic(&self, name: &str) -> Option<TopicInfo> {
+        if is_reserved_topic(name) {
+            return None;
+        }
         read(&self.inner.topics).get(name).map(|t| Self::info(t))
     }
 
     /// The partition's log, as front ends use it: the local log itself, or on a cluster node what the
     /// [`LogWrapper`] made of it (the replicated log, whose appends go through Raft).
     pub fn partition(&self, topic: &str, p: u32) -> Result<Arc<Partition>> {
+        if is_reserved_topic(topic) {
+            return Err(EngineError::UnknownTopic(topic.to_string()));
+        }
         self.local_partition(topic, p).map(|l| self.front(l))
     }
 
     /// Every partition of `topic`, in index order.
     pub fn partitions(&self, topic: &str) -> Result<Vec<Arc<Partition>>> {
+        if is_reserved_topic(topic) {
+            return Err(EngineError::UnknownTopic(topic.to_string()));
+        }
         let logs: Vec<Arc<LocalLog>> = {
             let topics = read(&self.inner.topics);
             let t = topics
@@ -391,7 +424,8 @@ impl Engine {
         f
     }
 
-    /// The local log itself, for this node's subsystems that work on its files (the tiering uploader).
+    /// The local log itself, for this node's subsystems that work on its files (the tiering uploader, the
+    /// controller replica over a reserved topic).
     pub fn local_partition(&self, topic: &str, p: u32) -> Result<Arc<LocalLog>> {
         let topics = read(&self.inner.topics);
         let t = topics
@@ -427,8 +461,33 @@ impl Engine {
         overrides: BTreeMap<String, String>,
         extra: Vec<MetaOp>,
     ) -> Result<TopicInfo> {
-        self.check_open()?;
         validate_topic_name(name)?;
+        self.create_any_topic(name, partitions, overrides, extra)
+            .await
+    }
+
+    /// Creates one of Strait's own reserved topics (see [`RESERVED_TOPIC_PREFIX`]), with default settings. Only
+    /// the node's own subsystems call this; no front end reaches it.
+    pub async fn create_reserved_topic(&self, name: &str, partitions: u32) -> Result<TopicInfo> {
+        if !is_reserved_topic(name) {
+            return Err(EngineError::InvalidTopicName {
+                name: name.to_string(),
+                reason: "a reserved topic's name starts with '__strait_'",
+            });
+        }
+        self.create_any_topic(name, partitions, BTreeMap::new(), Vec::new())
+            .await
+    }
+
+    async fn create_any_topic(
+        &self,
+        name: &str,
+        partitions: u32,
+        overrides: BTreeMap<String, String>,
+        extra: Vec<MetaOp>,
+    ) -> Result<TopicInfo> {
+        self.check_open()?;
+        validate_name_rules(name)?;
         if partitions == 0 {
             return Err(EngineError::InvalidPartitions {
                 requested: 0,
@@ -490,6 +549,9 @@ impl Engine {
     }
 
     fn topic_entry(&self, name: &str) -> Result<Arc<Topic>> {
+        if is_reserved_topic(name) {
+            return Err(EngineError::UnknownTopic(name.to_string()));
+        }
         read(&self.inner.topics)
             .get(name)
             .cloned()

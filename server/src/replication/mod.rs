@@ -366,10 +366,8 @@ async fn open_controller(
     transport_rpc: Arc<TransportRpc>,
 ) -> Result<RaftMeta, ReplicationError> {
     // Created through the local store (before the swap): every node has its own copy of the row.
-    if engine.topic(CONTROLLER_TOPIC).is_none() {
-        engine
-            .create_topic(CONTROLLER_TOPIC, 1, BTreeMap::new())
-            .await?;
+    if engine.local_partition(CONTROLLER_TOPIC, 0).is_err() {
+        engine.create_reserved_topic(CONTROLLER_TOPIC, 1).await?;
     }
     let log = engine.local_partition(CONTROLLER_TOPIC, 0)?;
     let node = u64::try_from(spec.node_id).unwrap_or(0);

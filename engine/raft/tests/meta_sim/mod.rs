@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use strait_engine::{CommitPolicy, Engine, EngineConfig, MetaOp, MetaStore, RedbStore, Tables};
+use strait_engine::{
+    CommitPolicy, Engine, EngineConfig, MetaOp, MetaStore, Partition, RedbStore, Tables,
+};
 use strait_raft::{
     BasicNode, CONTROLLER_GROUP, CONTROLLER_TOPIC, GroupId, MetaArgs, MetaForward, MetaRetry,
     Method, RaftMeta, RaftNodeId, RaftRpc, RpcFailure, RpcFuture, Timing,
@@ -257,13 +259,13 @@ impl Cluster {
         })
         .await
         .unwrap();
-        if engine.partition(CONTROLLER_TOPIC, 0).is_err() {
+        if engine.local_partition(CONTROLLER_TOPIC, 0).is_err() {
             engine
-                .create_topic(CONTROLLER_TOPIC, 1, BTreeMap::new())
+                .create_reserved_topic(CONTROLLER_TOPIC, 1)
                 .await
                 .unwrap();
         }
-        let log = engine.partition(CONTROLLER_TOPIC, 0).unwrap();
+        let log: Arc<Partition> = engine.local_partition(CONTROLLER_TOPIC, 0).unwrap();
         let local = open_local(&n.dir.join("meta.redb")).await;
         let seen: Seen = Arc::default();
         let s2 = seen.clone();
