@@ -1,4 +1,5 @@
-//! Fetch (v4–16): whole stored batches, never decoded, with long polling on `max_wait_ms` / `min_bytes`.
+//! Fetch (v4–18): whole stored batches, never decoded, with long polling on `max_wait_ms` / `min_bytes`. (v17 and
+//! v18 add only fields a follower sends; a consumer leaves them at their defaults.)
 //!
 //! - Sizes: the first partition with data always gets at least one whole batch (KIP-74), even past
 //!   `partition_max_bytes` or `max_bytes`; later partitions get only what fits in both.

@@ -271,7 +271,7 @@ mod tests {
 
     #[test]
     fn chunks_are_kafka_protocols_encoding_in_every_version() {
-        for version in 4..=16 {
+        for version in 4..=18 {
             for topics in [0, 1, 3] {
                 check(version, response(version, topics), topics > 0);
             }
