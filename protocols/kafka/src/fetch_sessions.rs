@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic, ForgottenTopic};
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::fetch_response::{
     EpochEndOffset, FetchableTopicResponse, LeaderIdAndEpoch,
 };
@@ -90,26 +90,15 @@ fn next_epoch(epoch: i32) -> i32 {
     if epoch == i32::MAX { 1 } else { epoch + 1 }
 }
 
-fn key(t: &FetchTopic, by_id: bool, partition: i32) -> Key {
+/// The session key of `partition` of a topic named `topic` or identified by `id`, whichever the session uses.
+fn key(topic: &TopicName, id: uuid::Uuid, by_id: bool, partition: i32) -> Key {
     Key {
         topic: if by_id {
             TopicName::default()
         } else {
-            t.topic.clone()
+            topic.clone()
         },
-        id: if by_id { t.topic_id } else { uuid::Uuid::nil() },
-        partition,
-    }
-}
-
-fn forgotten_key(t: &ForgottenTopic, by_id: bool, partition: i32) -> Key {
-    Key {
-        topic: if by_id {
-            TopicName::default()
-        } else {
-            t.topic.clone()
-        },
-        id: if by_id { t.topic_id } else { uuid::Uuid::nil() },
+        id: if by_id { id } else { uuid::Uuid::nil() },
         partition,
     }
 }
@@ -184,12 +173,13 @@ impl FetchSessions {
             s.last_used = Instant::now();
             for t in &req.forgotten_topics_data {
                 for &p in &t.partitions {
-                    s.partitions.shift_remove(&forgotten_key(t, by_id, p));
+                    s.partitions
+                        .shift_remove(&key(&t.topic, t.topic_id, by_id, p));
                 }
             }
             for t in &req.topics {
                 for p in &t.partitions {
-                    let k = key(t, by_id, p.partition);
+                    let k = key(&t.topic, t.topic_id, by_id, p.partition);
                     match s.partitions.get_mut(&k) {
                         Some(c) => c.request = p.clone(),
                         None => {
@@ -227,7 +217,7 @@ impl FetchSessions {
         for t in &req.topics {
             for p in &t.partitions {
                 partitions.insert(
-                    key(t, by_id, p.partition),
+                    key(&t.topic, t.topic_id, by_id, p.partition),
                     Cached {
                         request: p.clone(),
                         reported: None,
@@ -301,19 +291,7 @@ impl FetchSessions {
         let mut moved = Vec::new();
         for t in topics.iter_mut() {
             t.partitions.retain(|p| {
-                let k = Key {
-                    topic: if s.by_id {
-                        TopicName::default()
-                    } else {
-                        t.topic.clone()
-                    },
-                    id: if s.by_id {
-                        t.topic_id
-                    } else {
-                        uuid::Uuid::nil()
-                    },
-                    partition: p.partition_index,
-                };
+                let k = key(&t.topic, t.topic_id, s.by_id, p.partition_index);
                 let Some(c) = s.partitions.get_mut(&k) else {
                     return true;
                 };

@@ -2,6 +2,10 @@ package dev.strait.compat;
 
 import dev.strait.compat.support.StraitServer;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Properties;
@@ -56,5 +60,31 @@ final class Clients {
     static void createTopic(Admin admin, String name, int partitions, Map<String, String> configs) throws Exception {
         admin.createTopics(java.util.List.of(new NewTopic(name, partitions, (short) 1).configs(configs)))
                 .all().get(30, TimeUnit.SECONDS);
+    }
+
+    /**
+     * The value of a series on strait's /metrics, summed over its label sets (0 when not yet emitted). `series` is
+     * a metric name, or a name with its exact label block (`name{api="Fetch"}`) for one label set.
+     */
+    static long metric(StraitServer s, String series) throws Exception {
+        HttpResponse<String> r = HttpClient.newHttpClient().send(
+                HttpRequest.newBuilder(URI.create(s.metricsUrl())).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException("/metrics answered " + r.statusCode());
+        }
+        double sum = 0;
+        for (String line : r.body().split("\n")) {
+            int space = line.lastIndexOf(' ');
+            if (line.startsWith("#") || space < 0) {
+                continue;
+            }
+            String key = line.substring(0, space);
+            String name = key.contains("{") ? key.substring(0, key.indexOf('{')) : key;
+            if (series.contains("{") ? key.equals(series) : name.equals(series)) {
+                sum += Double.parseDouble(line.substring(space + 1));
+            }
+        }
+        return (long) sum;
     }
 }

@@ -5,16 +5,10 @@ import dev.strait.compat.support.StraitServer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.DescribeTopicsOptions;
 import org.apache.kafka.clients.admin.ProducerState;
@@ -36,12 +30,13 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(StraitExtension.class)
 class DescribeApisTest {
     private static final long T = 30;
+    private static final String DTP_REQUESTS = "strait_kafka_requests_total{api=\"DescribeTopicPartitions\"}";
 
     @Test
     void describeTopicsPagesThroughDescribeTopicPartitions(StraitServer strait) throws Exception {
         String big = Clients.unique("java-dtp-big");
         String small = Clients.unique("java-dtp-small");
-        long before = requests(strait, "DescribeTopicPartitions");
+        long before = Clients.metric(strait, DTP_REQUESTS);
         try (Admin admin = Clients.admin(strait)) {
             Clients.createTopic(admin, big, 7, Map.of());
             Clients.createTopic(admin, small, 2, Map.of());
@@ -56,7 +51,7 @@ class DescribeApisTest {
                 assertEquals(1, p.isr().size());
             }
         }
-        long used = requests(strait, "DescribeTopicPartitions") - before;
+        long used = Clients.metric(strait, DTP_REQUESTS) - before;
         assertTrue(used >= 3, "9 partitions at 3 per page take at least 3 requests, saw " + used);
     }
 
@@ -102,16 +97,5 @@ class DescribeApisTest {
 
     private static List<Integer> partitions(TopicDescription d) {
         return d.partitions().stream().map(TopicPartitionInfo::partition).toList();
-    }
-
-    /** strait's count of decoded Kafka requests of one API, from /metrics. */
-    private static long requests(StraitServer strait, String api) throws Exception {
-        HttpResponse<String> r = HttpClient.newHttpClient().send(
-                HttpRequest.newBuilder(URI.create(strait.metricsUrl())).GET().build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertEquals(200, r.statusCode());
-        Matcher m = Pattern.compile("^strait_kafka_requests_total\\{api=\"" + api + "\"} ([0-9.eE+]+)$",
-                Pattern.MULTILINE).matcher(r.body());
-        return m.find() ? (long) Double.parseDouble(m.group(1)) : 0;
     }
 }

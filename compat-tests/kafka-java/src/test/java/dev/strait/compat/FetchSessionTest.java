@@ -5,18 +5,12 @@ import dev.strait.compat.support.StraitServer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -53,7 +47,7 @@ class FetchSessionTest {
             }
             producer.flush();
         }
-        long incrementalBefore = metric(strait, "strait_kafka_incremental_fetches_total");
+        long incrementalBefore = Clients.metric(strait, "strait_kafka_incremental_fetches_total");
 
         List<TopicPartition> all = new ArrayList<>();
         for (int p = 0; p < PARTITIONS; p++) {
@@ -75,16 +69,16 @@ class FetchSessionTest {
                 producer.flush();
             }
             pollUntil(consumer, got, PARTITIONS * PER_PARTITION + 15);
-            assertEquals(1, metric(strait, "strait_kafka_fetch_sessions"), "the consumer's session is cached");
+            assertEquals(1, Clients.metric(strait, "strait_kafka_fetch_sessions"), "the consumer's session is cached");
         }
         // Closing the consumer closes its session (a final fetch at epoch -1).
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (metric(strait, "strait_kafka_fetch_sessions") != 0) {
+        while (Clients.metric(strait, "strait_kafka_fetch_sessions") != 0) {
             assertTrue(System.nanoTime() < deadline, "the closed consumer's session is still cached");
             Thread.sleep(100);
         }
         assertEquals(sent, got, "every record exactly once, in order per partition");
-        long incremental = metric(strait, "strait_kafka_incremental_fetches_total") - incrementalBefore;
+        long incremental = Clients.metric(strait, "strait_kafka_incremental_fetches_total") - incrementalBefore;
         assertTrue(incremental > 0, "the consumer fetched incrementally (" + incremental + " incremental fetches)");
     }
 
@@ -105,19 +99,5 @@ class FetchSessionTest {
                 count++;
             }
         }
-    }
-
-    /** A metric's value on strait's /metrics (0 when not yet emitted), summed over its label sets. */
-    private static long metric(StraitServer strait, String name) throws Exception {
-        HttpResponse<String> r = HttpClient.newHttpClient().send(
-                HttpRequest.newBuilder(URI.create(strait.metricsUrl())).GET().build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertEquals(200, r.statusCode());
-        Matcher m = Pattern.compile("^" + name + "(\\{[^}]*})? ([0-9.eE+]+)$", Pattern.MULTILINE).matcher(r.body());
-        double sum = 0;
-        while (m.find()) {
-            sum += Double.parseDouble(m.group(2));
-        }
-        return (long) sum;
     }
 }
