@@ -60,6 +60,27 @@ def pid_alive(pid):
         return False
 
 
+
+def produce_paced(producer, topic, records, rate, on_delivery, before_each=None):
+    """Produces records 0..records-1 (key `k<seq>`, value `<seq>`) at a steady `rate` per second, waiting out a
+    full local queue; `before_each(start)` runs before each record (`start`: the run's time.monotonic() origin),
+    so a test can kill and restart nodes mid-run."""
+    start = time.monotonic()
+    for seq in range(records):
+        if before_each:
+            before_each(start)
+        # steady rate: wait for this record's slot
+        delay = start + seq / rate - time.monotonic()
+        if delay > 0:
+            producer.poll(delay)
+        while True:
+            try:
+                producer.produce(topic, key=f"k{seq}", value=str(seq), on_delivery=on_delivery)
+                break
+            except BufferError:
+                producer.poll(0.1)
+        producer.poll(0)
+
 class Node:
     def __init__(self, node_id, bases, data_dir):
         self.id = node_id

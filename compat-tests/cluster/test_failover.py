@@ -17,6 +17,7 @@ import time
 import urllib.request
 
 from confluent_kafka import Consumer, Producer, TopicPartition
+from conftest import produce_paced
 
 RECORDS = 3000
 RATE = 200  # records per second: production spans both kills (~15 s)
@@ -106,18 +107,7 @@ def test_acknowledged_records_survive_two_leader_failovers(cluster, idempotent):
     killer = threading.Thread(target=kill_two_leaders, args=(cluster, events, errors, TOPIC), daemon=True)
     start = time.monotonic()
     killer.start()
-    for seq in range(RECORDS):
-        # steady rate: wait for this record's slot
-        delay = start + seq / RATE - time.monotonic()
-        if delay > 0:
-            producer.poll(delay)
-        while True:
-            try:
-                producer.produce(TOPIC, key=f"k{seq}", value=str(seq), on_delivery=on_delivery)
-                break
-            except BufferError:
-                producer.poll(0.1)
-        producer.poll(0)
+    produce_paced(producer, TOPIC, RECORDS, RATE, on_delivery)
     assert producer.flush(60) == 0, "records still undelivered 60 s after the last produce"
     killer.join(60)
     assert not killer.is_alive(), "the kill/restart thread did not finish"

@@ -8,6 +8,7 @@ import threading
 import time
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from conftest import produce_paced
 
 RECORDS = 1500
 RATE = 150  # records per second: production spans the kill and the restart (~10 s)
@@ -89,8 +90,10 @@ def test_group_consumes_every_acknowledged_record_and_keeps_its_offsets(cluster)
         (acked.add if err is None else failed.append)(int(msg.value().decode()))
 
     events = []
-    start = time.monotonic()
-    for seq in range(RECORDS):
+    victim = None
+
+    def kill_then_restart(start):
+        nonlocal victim
         now = time.monotonic() - start
         if not events and now > 3:
             victim = cluster.wait_leaders(TOPIC, PARTITIONS)[0]
@@ -99,16 +102,8 @@ def test_group_consumes_every_acknowledged_record_and_keeps_its_offsets(cluster)
         elif len(events) == 1 and now > 5:
             cluster.restart(victim)
             events.append((time.monotonic() - start, f"restarted node {victim}"))
-        delay = start + seq / RATE - time.monotonic()
-        if delay > 0:
-            producer.poll(delay)
-        while True:
-            try:
-                producer.produce(TOPIC, key=f"k{seq}", value=str(seq), on_delivery=on_delivery)
-                break
-            except BufferError:
-                producer.poll(0.1)
-        producer.poll(0)
+
+    produce_paced(producer, TOPIC, RECORDS, RATE, on_delivery, kill_then_restart)
     assert producer.flush(60) == 0, "records still undelivered 60 s after the last produce"
     assert len(events) == 2, f"production ended before the kill and restart: {events}"
 
