@@ -33,6 +33,10 @@ pub enum Command {
     /// Prints configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The admin commands (`topic`, `group`, `stream`, `produce`, `consume`, `cluster`) from strait-cli: clients of
+    /// any node, over the Kafka protocol and the Kinesis API (docs/cli.md).
+    #[command(flatten)]
+    Admin(strait_cli::Command),
 }
 
 #[derive(Debug, Args)]

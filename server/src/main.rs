@@ -22,6 +22,13 @@ use tracing::error;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let loaded = match &cli.command {
+        // Clients, not a node: no logging, metrics or server runtime.
+        Command::Admin(_) => {
+            let Command::Admin(admin) = cli.command else {
+                unreachable!("matched above")
+            };
+            return strait_cli::run(admin);
+        }
         Command::Config(ConfigCommand::Default) => {
             print!("{EXAMPLE_TOML}");
             return ExitCode::SUCCESS;
