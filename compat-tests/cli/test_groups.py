@@ -94,3 +94,26 @@ def test_reset_offsets_moves_the_commits(cli, strait):
     assert committed(strait, g, t, [0, 1]) == {0: -1001, 1: -1001}, "no commits after delete"
     r = cli.run("group", "reset-offsets", g, "--topic", t)
     assert r.returncode == 2, "a reset needs a target"
+
+
+def test_describe_a_kip848_consumer_group(cli, strait):
+    t, g = filled_topic(cli, strait, 2, 3), name("kip848")
+    c = consumer(strait, g, **{"group.protocol": "consumer", "client.id": "cli-848"})
+    c.subscribe([t])
+    for _ in range(40):
+        c.poll(0.25)
+        if len(c.assignment()) == 2:
+            break
+    try:
+        c.commit(offsets=[TopicPartition(t, 0, 2)], asynchronous=False)
+        [d] = cli.json("group", "describe", g)
+        assert (d["state"], d["protocol_type"]) == ("Stable", "consumer")
+        [m] = d["members"]
+        assert m["client_id"] == "cli-848"
+        assert sorted((a["topic"], a["partition"]) for a in m["assignments"]) == [(t, 0), (t, 1)]
+        rows = {o["partition"]: o for o in d["offsets"]}
+        assert (rows[0]["committed_offset"], rows[0]["lag"], rows[0]["member_id"]) == (2, 1, m["member_id"])
+        r = cli.run("group", "reset-offsets", g, "--topic", t, "--to-earliest")
+        assert r.returncode == 1 and "NON_EMPTY_GROUP" in r.stderr
+    finally:
+        c.close()

@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Buf;
 use clap::{Args, Subcommand};
-use kafka_protocol::messages::describe_groups_response::DescribedGroup;
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{
-    ConsumerProtocolAssignment, DeleteGroupsRequest, DescribeGroupsRequest, ListGroupsRequest,
-    OffsetFetchRequest,
+    ConsumerGroupDescribeRequest, ConsumerProtocolAssignment, DeleteGroupsRequest,
+    DescribeGroupsRequest, ListGroupsRequest, OffsetFetchRequest,
 };
 use kafka_protocol::protocol::Decodable;
 use serde_json::{Value, json};
@@ -201,12 +201,21 @@ fn lag(committed: Option<i64>, end: Option<i64>) -> Option<i64> {
     Some((end? - committed?).max(0))
 }
 
-/// The group's DescribeGroups entry, from its coordinator.
+/// A group's state and members, from DescribeGroups (classic groups) or ConsumerGroupDescribe (KIP-848 groups).
+pub(crate) struct GroupState {
+    pub state: String,
+    pub protocol_type: String,
+    pub protocol: String,
+    pub members: Vec<Member>,
+}
+
+/// Describes `group` at its coordinator. DescribeGroups answers GROUP_ID_NOT_FOUND for a KIP-848 consumer
+/// group (it is not a classic group), so that answer is followed by ConsumerGroupDescribe.
 pub(crate) async fn describe_group(
     client: &mut Client,
     coord: i32,
     group: &str,
-) -> Result<DescribedGroup> {
+) -> Result<GroupState> {
     let req = DescribeGroupsRequest::default().with_groups(vec![group_id(group)]);
     let resp = client.call_node(coord, &req, 5).await?;
     let d = resp
@@ -214,12 +223,75 @@ pub(crate) async fn describe_group(
         .into_iter()
         .next()
         .ok_or_else(|| CliError::Protocol(format!("no DescribeGroups entry for {group}")))?;
+    if ResponseError::try_from_code(d.error_code) == Some(ResponseError::GroupIdNotFound)
+        && client.version_of::<ConsumerGroupDescribeRequest>(1).is_ok()
+    {
+        return describe_consumer_group(client, coord, group).await;
+    }
     check(
         d.error_code,
         format!("group {group}"),
         d.error_message.as_deref(),
     )?;
-    Ok(d)
+    Ok(GroupState {
+        state: d.group_state.to_string(),
+        protocol_type: d.protocol_type.to_string(),
+        protocol: d.protocol_data.to_string(),
+        members: d
+            .members
+            .iter()
+            .map(|m| Member {
+                id: m.member_id.to_string(),
+                client_id: m.client_id.to_string(),
+                host: m.client_host.to_string(),
+                instance: m.group_instance_id.as_deref().map(str::to_string),
+                assigned: decode_assignment(&m.member_assignment),
+            })
+            .collect(),
+    })
+}
+
+async fn describe_consumer_group(
+    client: &mut Client,
+    coord: i32,
+    group: &str,
+) -> Result<GroupState> {
+    let req = ConsumerGroupDescribeRequest::default().with_group_ids(vec![group_id(group)]);
+    let resp = client.call_node(coord, &req, 1).await?;
+    let d =
+        resp.groups.into_iter().next().ok_or_else(|| {
+            CliError::Protocol(format!("no ConsumerGroupDescribe entry for {group}"))
+        })?;
+    check(
+        d.error_code,
+        format!("group {group}"),
+        d.error_message.as_deref(),
+    )?;
+    Ok(GroupState {
+        state: d.group_state.to_string(),
+        protocol_type: "consumer".into(),
+        protocol: d.assignor_name.to_string(),
+        members: d
+            .members
+            .iter()
+            .map(|m| Member {
+                id: m.member_id.to_string(),
+                client_id: m.client_id.to_string(),
+                host: m.client_host.to_string(),
+                instance: m.instance_id.as_deref().map(str::to_string),
+                assigned: m
+                    .assignment
+                    .topic_partitions
+                    .iter()
+                    .flat_map(|tp| {
+                        tp.partitions
+                            .iter()
+                            .map(|p| (tp.topic_name.as_str().to_string(), *p))
+                    })
+                    .collect(),
+            })
+            .collect(),
+    })
 }
 
 /// The group's committed offsets: (topic, partition) -> offset, from its coordinator. Partitions without a commit
@@ -257,17 +329,7 @@ pub(crate) async fn committed(
 async fn describe_one(client: &mut Client, group: &str) -> Result<Described> {
     let coord = client.coordinator(group).await?;
     let d = describe_group(client, coord, group).await?;
-    let members: Vec<Member> = d
-        .members
-        .iter()
-        .map(|m| Member {
-            id: m.member_id.to_string(),
-            client_id: m.client_id.to_string(),
-            host: m.client_host.to_string(),
-            instance: m.group_instance_id.as_deref().map(str::to_string),
-            assigned: decode_assignment(&m.member_assignment),
-        })
-        .collect();
+    let members = d.members;
     let committed = committed(client, coord, group).await?;
     let mut offsets: BTreeMap<(String, i32), (Option<i64>, Option<i64>)> = BTreeMap::new();
     for (tp, off) in &committed {
@@ -302,9 +364,9 @@ async fn describe_one(client: &mut Client, group: &str) -> Result<Described> {
     }
     Ok(Described {
         group: group.to_string(),
-        state: d.group_state.to_string(),
-        protocol_type: d.protocol_type.to_string(),
-        protocol: d.protocol_data.to_string(),
+        state: d.state,
+        protocol_type: d.protocol_type,
+        protocol: d.protocol,
         members,
         offsets,
     })

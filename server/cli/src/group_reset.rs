@@ -66,7 +66,7 @@ pub(crate) fn parse_topic_spec(spec: &str) -> Result<(String, Option<Vec<i32>>)>
 pub(crate) async fn run(client: &mut Client, g: &Global, a: ResetArgs) -> Result<()> {
     let coord = client.coordinator(&a.group).await?;
     let d = describe_group(client, coord, &a.group).await?;
-    let state = d.group_state.to_string();
+    let state = d.state;
     // "Dead" is how a group that never existed is described; resetting creates its offsets.
     if !matches!(state.as_str(), "Empty" | "Dead" | "") || !d.members.is_empty() {
         return Err(CliError::Kafka {
