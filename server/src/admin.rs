@@ -133,6 +133,8 @@ pub struct AdminState<S> {
     pub stats: Arc<S>,
     /// Filled once a second on a cluster node; empty on a single node.
     pub cluster: ClusterStatus,
+    /// The web console at `/` and its `/api/...` endpoints (`crate::console`).
+    pub console: Arc<crate::console::Console>,
 }
 
 /// Serves the admin endpoints on `listener` until `shutdown` resolves.
@@ -169,22 +171,10 @@ impl<S: StatsSource> Handler for Admin<S> {
     async fn call(&self, req: Request<Incoming>) -> HttpResponse {
         let state = &self.0;
         match (req.method(), req.uri().path()) {
-            (&Method::GET, "/healthz") => match state.health.phase() {
-                Phase::Ready => match state
-                    .stats
-                    .storage_health()
-                    .as_ref()
-                    .and_then(degraded_body)
-                {
-                    None => {
-                        let (status, body) = cluster_answer(state.cluster.get().as_ref());
-                        text(status, body)
-                    }
-                    Some(body) => text(StatusCode::SERVICE_UNAVAILABLE, body),
-                },
-                Phase::Starting => text(StatusCode::SERVICE_UNAVAILABLE, "starting\n"),
-                Phase::ShuttingDown => text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
-            },
+            (&Method::GET, "/healthz") => {
+                let (status, body) = health_answer(state);
+                text(status, body)
+            }
             (&Method::GET, "/metrics") => {
                 if let Some(stats) = state.stats.engine_stats() {
                     crate::telemetry::record_engine_stats(&stats);
@@ -206,8 +196,35 @@ impl<S: StatsSource> Handler for Admin<S> {
                     .insert(ALLOW, HeaderValue::from_static("GET"));
                 resp
             }
+            (&Method::GET, path) if crate::console::serves(path) => {
+                let health = health_answer(state);
+                state.console.get(path, req.uri().query(), health).await
+            }
+            (_, path) if crate::console::serves(path) => {
+                let mut resp = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+                resp.headers_mut()
+                    .insert(ALLOW, HeaderValue::from_static("GET"));
+                resp
+            }
             _ => text(StatusCode::NOT_FOUND, "not found\n"),
         }
+    }
+}
+
+/// What `/healthz` answers now (the console's overview shows the same).
+fn health_answer<S: StatsSource>(state: &AdminState<S>) -> (StatusCode, String) {
+    match state.health.phase() {
+        Phase::Ready => match state
+            .stats
+            .storage_health()
+            .as_ref()
+            .and_then(degraded_body)
+        {
+            None => cluster_answer(state.cluster.get().as_ref()),
+            Some(body) => (StatusCode::SERVICE_UNAVAILABLE, body),
+        },
+        Phase::Starting => (StatusCode::SERVICE_UNAVAILABLE, "starting\n".into()),
+        Phase::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into()),
     }
 }
 

@@ -28,6 +28,7 @@ pub mod aws;
 pub mod cert_principal;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod devcluster;
 pub mod efo;
 pub mod fdlimit;

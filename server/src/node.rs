@@ -183,11 +183,14 @@ pub async fn run<H: KafkaHandler>(
     let engine_cell: Arc<OnceLock<Engine>> = Arc::new(OnceLock::new());
     let (admin_stop, admin_stopped) = watch::channel(false);
     let cluster_status = crate::health::ClusterStatus::default();
+    let console =
+        crate::console::Console::new(engine_cell.clone(), listener_infos(&cfg, &listeners, &tls));
     let admin_state = AdminState {
         health: health.clone(),
         prometheus,
         stats: engine_cell.clone(),
         cluster: cluster_status.clone(),
+        console: console.clone(),
     };
     let admin = tokio::spawn(admin::serve(
         listeners.admin,
@@ -280,6 +283,7 @@ pub async fn run<H: KafkaHandler>(
             return Err(NodeError::DynamoDbOpen(e));
         }
     };
+    console.set_kinesis(kinesis.clone());
     // KCL lease checkpoints and Kafka consumer-group offsets are one position, and a deleted topic's offsets go
     // with it whichever protocol deleted it (strait-kcl-bridge).
     dynamodb.set_hook(strait_kcl_bridge::CheckpointBridge::new(
@@ -306,9 +310,11 @@ pub async fn run<H: KafkaHandler>(
     let dynamo_route = replication
         .as_ref()
         .map(|r| r.serve_dynamodb(dynamodb.clone(), authorizer.clone()));
+    let kafka_handler = make_kafka_handler(&engine, kafka_addr, view, authorizer.clone());
+    console.set_kafka_handler(&kafka_handler);
     let kafka = tokio::spawn(kafka::serve(
         listeners.kafka,
-        make_kafka_handler(&engine, kafka_addr, view, authorizer.clone()),
+        kafka_handler,
         limits,
         kafka::Guards {
             budget: budget.clone(),
@@ -362,6 +368,31 @@ pub async fn run<H: KafkaHandler>(
     let _ = admin_stop.send(true);
     let _ = admin.await;
     result
+}
+
+/// The listeners as the console's overview lists them.
+fn listener_infos(
+    cfg: &Config,
+    listeners: &Listeners,
+    tls: &ListenerTls,
+) -> Vec<crate::console::ListenerInfo> {
+    let http = |on: bool| if on { "https" } else { "http" };
+    [
+        ("kafka", &listeners.kafka, kafka_security_protocol(cfg)),
+        ("aws", &listeners.aws, http(tls.aws.is_some())),
+        ("admin", &listeners.admin, http(tls.admin.is_some())),
+    ]
+    .into_iter()
+    .filter_map(|(name, l, protocol)| {
+        l.local_addr()
+            .ok()
+            .map(|address| crate::console::ListenerInfo {
+                name,
+                address,
+                protocol,
+            })
+    })
+    .collect()
 }
 
 /// The node's authorizer (`security.authorizer`). The ACL authorizer is loaded from the stored bindings and

@@ -52,6 +52,7 @@ async fn healthz_follows_the_lifecycle_and_metrics_render() {
         prometheus: strait::telemetry::install_metrics().expect("recorder"),
         stats: Arc::new(FixedStats),
         cluster: Default::default(),
+        console: strait::console::Console::new(Default::default(), Vec::new()),
     };
     let (_stop, stopped) = stop_signal();
     tokio::spawn(admin::serve(
@@ -88,6 +89,32 @@ async fn healthz_follows_the_lifecycle_and_metrics_render() {
     assert_eq!(get("/other").await.expect("404").status, 404);
     assert_eq!(
         http1(addr, "POST", "/healthz", &[], b"")
+            .await
+            .expect("405")
+            .status,
+        405
+    );
+    // The console: its page, and JSON errors (no engine here) rather than panics.
+    let page = get("/").await.expect("console page");
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("/console/app.js"));
+    let topics = get("/api/topics").await.expect("no engine");
+    assert_eq!(topics.status, 503);
+    assert!(
+        topics.text().contains("\"Unavailable\""),
+        "{}",
+        topics.text()
+    );
+    assert_eq!(get("/api/nothing").await.expect("404").status, 404);
+    let overview = get("/api/overview").await.expect("overview");
+    assert_eq!(overview.status, 200);
+    assert!(
+        overview.text().contains("\"ready\":true"),
+        "{}",
+        overview.text()
+    );
+    assert_eq!(
+        http1(addr, "POST", "/api/topics", &[], b"")
             .await
             .expect("405")
             .status,
