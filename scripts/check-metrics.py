@@ -2,7 +2,7 @@
 """Keeps the metric catalogue (engine/metrics-catalog/src/catalogue.rs) and the code in step.
 
 Fails when Rust code emits a `strait_*` metric literal (`counter!/gauge!/histogram!("strait_...")`, with or without
-the `metrics::` path, possibly over several lines) that the catalogue does not list, when the catalogue lists a
+the `metrics::` path, possibly over several lines, or `scraped("strait_...")` for series rendered at scrape time) that the catalogue does not list, when the catalogue lists a
 name nothing emits, or when the crates that emit a name differ from its `emitted_by`. Tests and benches are
 ignored (they read metrics, they do not define them). docs/metrics.md is checked by the catalogue crate's own unit
 test, which renders it.
@@ -14,7 +14,8 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CATALOGUE = os.path.join(ROOT, "engine", "metrics-catalog", "src", "catalogue.rs")
 SKIP_DIRS = {"target", ".git", "vendor", "node_modules", "tests", "benches"}
-EMIT = re.compile(r'\b(counter|gauge|histogram)!\s*\(\s*"(strait_[A-Za-z0-9_]*)"')
+# Recorder macros, and `scraped("strait_...")`: the series server/src/scrape.rs renders from live state.
+EMIT = re.compile(r'\b(counter!|gauge!|histogram!|scraped)\s*\(\s*"(strait_[A-Za-z0-9_]*)"')
 ROW = re.compile(r'name:\s*"([^"]+)".*?emitted_by:\s*&\[([^\]]*)\]', re.S)
 
 

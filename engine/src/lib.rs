@@ -45,7 +45,7 @@ pub use meta::{
 };
 pub use partition::{
     AppendInfo, AppendOptions, CommitPolicy, DurableCallback, LocalLog, LogFuture, LogOffsets,
-    Partition, PartitionLog, ReadResult,
+    Partition, PartitionLog, ReadResult, Traffic, TrafficTotals,
 };
 pub use store::{RemoteSegment, RemoteStore, StoreFuture};
 pub use txn::AbortedTxn;

@@ -1,4 +1,5 @@
-//! The admin HTTP listener: `GET /healthz` and `GET /metrics`.
+//! The admin HTTP listener: `GET /healthz` and `GET /metrics` (the recorder's series, then the per-partition and
+//! per-group ones rendered from live state by `crate::scrape`).
 //!
 //! It starts before the engine opens and stops after the engine has shut down, so orchestrators see `503` for
 //! the whole time the node cannot serve, instead of connection errors.
@@ -40,6 +41,9 @@ pub trait StatsSource: Send + Sync + 'static {
     fn storage_health(&self) -> Option<StorageHealth> {
         None
     }
+
+    /// Appends the series rendered from live state at each scrape (per partition, per group; `crate::scrape`).
+    fn render_live(&self, _out: &mut String) {}
 }
 
 /// The node fills this cell once the engine has opened.
@@ -50,6 +54,12 @@ impl StatsSource for OnceLock<Engine> {
 
     fn storage_health(&self) -> Option<StorageHealth> {
         self.get().map(Engine::storage_health)
+    }
+
+    fn render_live(&self, out: &mut String) {
+        if let Some(e) = self.get() {
+            crate::scrape::render(e, out);
+        }
     }
 }
 
@@ -183,7 +193,9 @@ impl<S: StatsSource> Handler for Admin<S> {
                     metrics::gauge!("strait_partitions_offline")
                         .set(h.offline_partitions.len() as f64);
                 }
-                let mut resp = Response::new(Full::new(Bytes::from(state.prometheus.render())));
+                let mut body = state.prometheus.render();
+                state.stats.render_live(&mut body);
+                let mut resp = Response::new(Full::new(Bytes::from(body)));
                 resp.headers_mut().insert(
                     CONTENT_TYPE,
                     HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

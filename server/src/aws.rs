@@ -190,7 +190,9 @@ impl Handler<BoxedBody> for Aws {
         if origin && req.method() == hyper::Method::OPTIONS {
             return preflight(req.headers());
         }
-        let mut resp = self.answer(req).await;
+        let mut resp = STARTED
+            .scope(std::time::Instant::now(), self.answer(req))
+            .await;
         if origin {
             let headers = resp.headers_mut();
             headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
@@ -568,6 +570,14 @@ impl Aws {
 /// What a request without an `Authorization` header is told when any keys would do (see `strait-aws`).
 pub use strait_aws::sigv4::DEV_MISSING_TOKEN_MESSAGE;
 
+tokio::task_local! {
+    /// When the request being answered arrived, for its latency in [`count`]: one scope around each request
+    /// instead of a start time threaded through every path that answers it.
+    static STARTED: std::time::Instant;
+}
+
+/// Counts an answered request and records its latency, by operation (SubscribeToShard: until its event stream
+/// starts).
 fn count(operation: &'static str, error: Option<&'static str>) {
     metrics::counter!(
         "strait_aws_requests_total",
@@ -575,6 +585,10 @@ fn count(operation: &'static str, error: Option<&'static str>) {
         "error" => error.unwrap_or("none")
     )
     .increment(1);
+    if let Ok(started) = STARTED.try_with(|s| *s) {
+        metrics::histogram!("strait_aws_request_seconds", "operation" => operation)
+            .record(started.elapsed().as_secs_f64());
+    }
 }
 
 /// Whether a form-encoded body has an `Action` parameter, as every awsQuery request does.

@@ -39,6 +39,7 @@ pub mod limits;
 pub mod node;
 pub mod ratelimit;
 pub mod replication;
+pub mod scrape;
 pub mod signal;
 pub mod telemetry;
 pub mod tiering;

@@ -1,9 +1,10 @@
 //! Logs (`tracing`) and metrics (the `metrics` facade rendered by the Prometheus exporter).
 
+use std::io::IsTerminal;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use strait_engine::EngineStats;
 use tracing_subscriber::EnvFilter;
 
@@ -32,8 +33,10 @@ pub fn init_logging(cfg: &LogConfig) -> Result<(), TelemetryError> {
     };
     let env_filter =
         EnvFilter::try_new(&filter).map_err(|source| TelemetryError::Filter { filter, source })?;
+    // Colour codes only for a person at a terminal: in a file, journald or a container log they are noise.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(env_filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let installed = match cfg.format {
         LogFormat::Text => builder.try_init(),
@@ -41,6 +44,13 @@ pub fn init_logging(cfg: &LogConfig) -> Result<(), TelemetryError> {
     };
     installed.map_err(|e| TelemetryError::Logger(e.to_string()))
 }
+
+/// Bucket bounds (seconds) of every latency histogram: from a page-cache fsync or a metadata request (well under
+/// a millisecond) to a long-polling Fetch or GetRecords (seconds).
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0, 30.0,
+];
 
 static PROMETHEUS: Mutex<Option<PrometheusHandle>> = Mutex::new(None);
 
@@ -53,11 +63,27 @@ pub fn install_metrics() -> Result<PrometheusHandle, TelemetryError> {
     if let Some(h) = slot.as_ref() {
         return Ok(h.clone());
     }
+    // Every `_seconds` series is a histogram with fixed buckets, not the exporter's default summary: a summary's
+    // quantiles cover a recent window while its sum and count are cumulative, and quantiles cannot be aggregated
+    // across nodes; buckets can.
     let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+        .map_err(|e| TelemetryError::Metrics(e.to_string()))?
         .install_recorder()
         .map_err(|e| TelemetryError::Metrics(e.to_string()))?;
     describe();
     metrics::gauge!("strait_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    // Failure counters exist from the start at zero, so a dashboard or an alert on `rate(...) > 0` sees a series
+    // before the first failure rather than "no data".
+    for listener in ["kafka", "aws", "admin"] {
+        metrics::counter!("strait_connections_refused_total", "listener" => listener).increment(0);
+    }
+    for protocol in ["kafka", "aws"] {
+        metrics::counter!("strait_auth_failures_total", "protocol" => protocol).increment(0);
+    }
+    for component in ["partition", "metadata"] {
+        metrics::counter!("strait_storage_errors_total", "component" => component).increment(0);
+    }
     // Histograms are only drained by upkeep; without it their memory grows until the next scrape.
     let upkeep = handle.clone();
     tokio::spawn(async move {

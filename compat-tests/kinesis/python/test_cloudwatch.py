@@ -85,12 +85,12 @@ def test_boto3_put_metric_data_reaches_prometheus(strait, cloudwatch):
         {"MetricName": "RecordsProcessed", "Dimensions": [{"Name": "ShardId", "Value": "shardId-000000000000"}],
          "StatisticValues": {"SampleCount": 1, "Sum": 7, "Minimum": 7, "Maximum": 7}}])
     text = metrics_text(strait)
-    shard = {"namespace": ns, "metric": "RecordsProcessed", "ShardId": "shardId-000000000000"}
-    assert sample(text, "strait_cloudwatch_sum", **shard) == 107
-    assert sample(text, "strait_cloudwatch_count", **shard) == 5
+    shard = {"namespace": ns, "metric": "RecordsProcessed", "shard_id": "shardId-000000000000"}
+    assert sample(text, "strait_cloudwatch_summed_value", **shard) == 107
+    assert sample(text, "strait_cloudwatch_samples", **shard) == 5
     assert sample(text, "strait_cloudwatch_value", **shard) == 7
-    assert sample(text, "strait_cloudwatch_sum", namespace=ns, metric="Latency") == 20
-    assert sample(text, "strait_cloudwatch_count", namespace=ns, metric="Latency") == 3
+    assert sample(text, "strait_cloudwatch_summed_value", namespace=ns, metric="Latency") == 20
+    assert sample(text, "strait_cloudwatch_samples", namespace=ns, metric="Latency") == 3
     assert sample(text, "strait_cloudwatch_value", namespace=ns, metric="Gauge") == 2.5
 
 

@@ -136,8 +136,13 @@ impl ReplicatedLog {
         let Some(g) = self.group() else {
             return Err(self.not_leader(None));
         };
+        let bytes = records.len() as u64;
         let r = g.propose(records).await;
-        self.answer(r)
+        let info = self.answer(r)?;
+        // Counted here, on the leader once Raft commits, and not by the log's own append, which every replica
+        // runs for each entry: a sum over the cluster's nodes counts each record once.
+        self.inner.traffic().accepted(bytes, info.record_count());
+        Ok(info)
     }
 
     fn answer(
@@ -268,5 +273,8 @@ impl PartitionLog for ReplicatedLog {
     }
     fn truncate_after(&self, _last_kept: i64) -> LogFuture<'_, Result<()>> {
         Box::pin(async { Err(self.not_replicated("truncation outside Raft")) })
+    }
+    fn traffic(&self) -> &strait_engine::Traffic {
+        self.inner.traffic()
     }
 }

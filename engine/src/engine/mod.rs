@@ -212,13 +212,16 @@ impl Engine {
         }
         let marker = data_dir.join(CLEAN_MARKER);
         let clean = marker.exists();
+        let meta_path = data_dir.join("meta.redb");
         if clean {
             std::fs::remove_file(&marker).at(&marker)?;
             sync_dir(&data_dir)?;
-        } else {
+        } else if meta_path.exists() {
             tracing::info!(dir = %data_dir.display(), "no clean-shutdown marker: recovering segment tails");
+        } else {
+            // No metadata store yet: a first start, with nothing to recover.
+            tracing::info!(dir = %data_dir.display(), "initialising a new data directory");
         }
-        let meta_path = data_dir.join("meta.redb");
         let redb = RedbStore::open(&meta_path, cfg.metadata_cache_bytes)?;
         let meta = MetaStore::from_backend(Arc::new(redb.clone()));
         let nofile = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;

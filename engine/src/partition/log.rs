@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{AppendInfo, AppendOptions, LocalLog, LogOffsets, ReadResult};
+use super::{AppendInfo, AppendOptions, LocalLog, LogOffsets, ReadResult, Traffic};
 use crate::batch::BatchHeader;
 pub use crate::config::CommitPolicy;
 use crate::config::TopicConfig;
@@ -107,6 +107,8 @@ pub trait PartitionLog: Send + Sync {
     fn delete_records(&self, offset: i64) -> LogFuture<'_, Result<i64>>;
     /// Drops every batch after `last_kept` (a batch end, or `log_start - 1`).
     fn truncate_after(&self, last_kept: i64) -> LogFuture<'_, Result<()>>;
+    /// Bytes and records taken in and handed out (see [`Traffic`]).
+    fn traffic(&self) -> &Traffic;
 }
 
 impl PartitionLog for LocalLog {
@@ -155,8 +157,15 @@ impl PartitionLog for LocalLog {
     fn end_offset_for_epoch(&self, epoch: i32) -> Option<(i32, i64)> {
         LocalLog::end_offset_for_epoch(self, epoch)
     }
+    /// The front ends' append on a single node: counted as taken in here, not in the inherent `append`, which
+    /// every Raft replica also calls for each entry.
     fn append(&self, records: Bytes, opts: AppendOptions) -> LogFuture<'_, Result<AppendInfo>> {
-        Box::pin(LocalLog::append(self, records, opts))
+        Box::pin(async move {
+            let bytes = records.len() as u64;
+            let info = LocalLog::append(self, records, opts).await?;
+            self.traffic.accepted(bytes, info.record_count());
+            Ok(info)
+        })
     }
     fn append_replica(&self, records: Bytes) -> LogFuture<'_, Result<AppendInfo>> {
         Box::pin(LocalLog::append_replica(self, records))
@@ -211,6 +220,9 @@ impl PartitionLog for LocalLog {
     }
     fn truncate_after(&self, last_kept: i64) -> LogFuture<'_, Result<()>> {
         Box::pin(LocalLog::truncate_after(self, last_kept))
+    }
+    fn traffic(&self) -> &Traffic {
+        &self.traffic
     }
 }
 
@@ -318,5 +330,8 @@ impl<T: PartitionLog + ?Sized> PartitionLog for std::sync::Arc<T> {
     }
     fn truncate_after(&self, last_kept: i64) -> LogFuture<'_, Result<()>> {
         (**self).truncate_after(last_kept)
+    }
+    fn traffic(&self) -> &Traffic {
+        (**self).traffic()
     }
 }

@@ -8,7 +8,7 @@
 //! end, as in Kafka on one node); under [`CommitPolicy::External`] only its owner moves it
 //! ([`PartitionLog::set_high_watermark`], the Raft commit index once replication lands).
 //!
-//! Files: `recovery` (open and rebuild), `append` (leader and replica appends, segment roll), `durable` (group
+//! Files: `recovery` (open and rebuild), `append` (leader and replica appends, segment roll), `traffic` (bytes and records in and out), `durable` (group
 //! commit, durability waits, fencing after a storage failure), `flusher` (the per-partition task), `read` (reads,
 //! long poll, timestamp lookups), `stable` (transaction read state), `retention` (retention, DeleteRecords,
 //! truncation), `seal` (Kinesis shard close, shutdown), `tier` (handing sealed segments over to an object store), `log` (the trait and its implementation for `LocalLog`).
@@ -30,6 +30,7 @@ mod tests;
 mod tier;
 #[cfg(test)]
 mod tier_tests;
+mod traffic;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -52,6 +53,7 @@ use crate::util::{lock, read, write};
 
 pub use log::{CommitPolicy, DurableCallback, LogFuture, Partition, PartitionLog};
 pub use tier::SealedSegment;
+pub use traffic::{Traffic, TrafficTotals};
 
 pub(crate) const PARTITIONS_TABLE: &str = crate::meta::tables::PARTITIONS;
 /// Sealed partitions, keyed like [`PARTITIONS_TABLE`]. A separate record (not a field of [`PartitionState`]) so
@@ -108,6 +110,13 @@ pub struct AppendInfo {
     /// The broker timestamp stamped on LogAppendTime topics, else -1.
     pub log_append_time: i64,
     pub log_start_offset: i64,
+}
+
+impl AppendInfo {
+    /// Records the append wrote: every record takes one offset.
+    pub fn record_count(&self) -> u64 {
+        u64::try_from(self.last_offset - self.base_offset + 1).unwrap_or(0)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,6 +193,8 @@ pub struct LocalLog {
     store: TieredStore,
     /// Serialises hand-overs to the object store ([`LocalLog::adopt_remote`]).
     tiering: tokio::sync::Mutex<()>,
+    /// Bytes and records in and out since open, for `/metrics`.
+    traffic: Traffic,
 }
 
 pub(crate) struct OpenArgs<'a> {

@@ -239,6 +239,7 @@ impl LocalLog {
             )),
             store: TieredStore::new(args.remote_store),
             tiering: tokio::sync::Mutex::new(()),
+            traffic: super::Traffic::default(),
         });
         if recovery_point != args.state.recovery_point {
             p.meta.commit_in_background(vec![p.state_op()?]);

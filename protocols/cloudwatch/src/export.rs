@@ -35,8 +35,9 @@ impl Exporter {
             }
             metrics::gauge!("strait_cloudwatch_value", labels.clone()).set(d.figures.last);
             // Gauges rather than counters: CloudWatch sums are doubles and may be negative.
-            metrics::gauge!("strait_cloudwatch_sum", labels.clone()).increment(d.figures.sum);
-            metrics::gauge!("strait_cloudwatch_count", labels).increment(d.figures.count);
+            metrics::gauge!("strait_cloudwatch_summed_value", labels.clone())
+                .increment(d.figures.sum);
+            metrics::gauge!("strait_cloudwatch_samples", labels).increment(d.figures.count);
         }
     }
 
@@ -77,12 +78,30 @@ fn labels(namespace: &str, d: &Datum) -> Vec<Label> {
     out
 }
 
-/// A Prometheus label name: `[a-zA-Z_][a-zA-Z0-9_]*`, and not the reserved `__` prefix.
+/// A Prometheus label name in snake_case (`ShardId` → `shard_id`, `KPLVersion` → `kpl_version`, as
+/// `promtool check metrics` requires): `[a-z_][a-z0-9_]*`, and not the reserved `__` prefix.
 pub fn sanitize(name: &str) -> String {
-    let mut s: String = name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
+    let chars: Vec<char> = name.chars().collect();
+    let mut s = String::with_capacity(name.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_ascii_alphanumeric() {
+            s.push('_');
+            continue;
+        }
+        if c.is_ascii_uppercase() && i > 0 {
+            let prev = chars[i - 1];
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            // A word starts at an upper-case letter after a lower-case one or a digit, or at the last capital of
+            // an acronym that a lower-case letter follows.
+            if prev.is_ascii_lowercase()
+                || prev.is_ascii_digit()
+                || (prev.is_ascii_uppercase() && next_lower)
+            {
+                s.push('_');
+            }
+        }
+        s.push(c.to_ascii_lowercase());
+    }
     if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) || s.starts_with("__") {
         s = format!("dim_{s}");
     }

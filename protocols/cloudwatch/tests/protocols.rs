@@ -79,16 +79,22 @@ fn query_put_metric_data_answers_xml_and_exports_the_value() {
     let labels = [
         ("namespace", "My/App"),
         ("metric", "Latency"),
-        ("Operation", "Get"),
-        ("Shard_Id", "shardId-0"),
+        ("operation", "Get"),
+        ("shard_id", "shardId-0"),
     ];
     assert_eq!(
         sample(&text, "strait_cloudwatch_value", &labels),
         Some(12.5),
         "{text}"
     );
-    assert_eq!(sample(&text, "strait_cloudwatch_sum", &labels), Some(12.5));
-    assert_eq!(sample(&text, "strait_cloudwatch_count", &labels), Some(1.0));
+    assert_eq!(
+        sample(&text, "strait_cloudwatch_summed_value", &labels),
+        Some(12.5)
+    );
+    assert_eq!(
+        sample(&text, "strait_cloudwatch_samples", &labels),
+        Some(1.0)
+    );
 }
 
 #[test]
@@ -124,14 +130,17 @@ fn json_statistic_values_accumulate_sum_and_count() {
     }
     let labels = [
         ("metric", "RecordsProcessed"),
-        ("ShardId", "shardId-000000000001"),
+        ("shard_id", "shardId-000000000001"),
     ];
     assert_eq!(
-        sample(&text, "strait_cloudwatch_sum", &labels),
+        sample(&text, "strait_cloudwatch_summed_value", &labels),
         Some(40.0),
         "{text}"
     );
-    assert_eq!(sample(&text, "strait_cloudwatch_count", &labels), Some(5.0));
+    assert_eq!(
+        sample(&text, "strait_cloudwatch_samples", &labels),
+        Some(5.0)
+    );
     // The last datum's mean.
     assert_eq!(
         sample(&text, "strait_cloudwatch_value", &labels),
@@ -180,11 +189,14 @@ fn cbor_values_and_counts_weight_the_sum() {
     assert_eq!(header(&r, "content-type"), Some("application/cbor"));
     let labels = [("namespace", "Cbor/App"), ("metric", "Bytes")];
     assert_eq!(
-        sample(&text, "strait_cloudwatch_sum", &labels),
+        sample(&text, "strait_cloudwatch_summed_value", &labels),
         Some(13.0),
         "{text}"
     );
-    assert_eq!(sample(&text, "strait_cloudwatch_count", &labels), Some(6.0));
+    assert_eq!(
+        sample(&text, "strait_cloudwatch_samples", &labels),
+        Some(6.0)
+    );
     assert_eq!(sample(&text, "strait_cloudwatch_value", &labels), Some(4.0));
 }
 
@@ -229,12 +241,12 @@ fn series_beyond_the_cap_are_dropped_and_counted() {
     );
     assert!(rs.iter().all(|r| r.status == 200));
     assert_eq!(
-        sample(&text, "strait_cloudwatch_count", &[("metric", "a")]),
+        sample(&text, "strait_cloudwatch_samples", &[("metric", "a")]),
         Some(2.0),
         "{text}"
     );
     assert_eq!(
-        sample(&text, "strait_cloudwatch_count", &[("metric", "c")]),
+        sample(&text, "strait_cloudwatch_samples", &[("metric", "c")]),
         None
     );
     assert_eq!(
@@ -245,7 +257,13 @@ fn series_beyond_the_cap_are_dropped_and_counted() {
 
 #[test]
 fn dimension_names_become_valid_distinct_label_names() {
-    assert_eq!(strait_cloudwatch::sanitize("Shard.Id"), "Shard_Id");
+    assert_eq!(strait_cloudwatch::sanitize("Shard.Id"), "shard_id");
+    assert_eq!(strait_cloudwatch::sanitize("ShardId"), "shard_id");
+    assert_eq!(strait_cloudwatch::sanitize("KPLVersion"), "kpl_version");
+    assert_eq!(
+        strait_cloudwatch::sanitize("WorkerID2Name"),
+        "worker_id2_name"
+    );
     assert_eq!(strait_cloudwatch::sanitize("9lives"), "dim_9lives");
     assert_eq!(strait_cloudwatch::sanitize("__name__"), "dim___name__");
     let body = serde_json::json!({

@@ -45,6 +45,18 @@ pub struct ShardRead {
     pub high_watermark: i64,
 }
 
+/// Counts records handed to a Kinesis consumer (GetRecords, SubscribeToShard) in the partition's traffic, in
+/// Kinesis's own measure: data plus partition key bytes, as AWS meters GetRecords.Bytes.
+pub fn count_delivered(partition: &Partition, records: &[KinesisRecord]) {
+    let bytes: usize = records
+        .iter()
+        .map(|r| r.data.len() + r.partition_key.len())
+        .sum();
+    partition
+        .traffic()
+        .delivered(bytes as u64, records.len() as u64);
+}
+
 /// Maps an engine failure during a read or write onto AWS's answers. Exhaustive on purpose: a new engine error
 /// must be placed deliberately.
 pub fn engine_error(e: EngineError) -> KinesisError {

@@ -21,6 +21,10 @@ pub enum ConfigError {
     // Boxed: figment's error is large and would bloat every `Result` on the happy path.
     #[error("invalid configuration: {0}")]
     Parse(#[from] Box<figment::Error>),
+    /// A `STRAIT_…` variable that does not parse, named as the operator wrote it (figment names the setting's
+    /// dotted path instead, which the operator has to translate back).
+    #[error("invalid environment variable {var}: {reason}")]
+    Env { var: String, reason: String },
     #[error("invalid setting {key}: {reason}")]
     Invalid { key: &'static str, reason: String },
     #[error("invalid [cluster] section: {0}")]
@@ -93,11 +97,27 @@ fn load_layers(
                 .split("__"),
         )
         .merge(overrides.0);
-    let mut cfg: Config = figment.extract().map_err(Box::new)?;
+    let mut cfg: Config = figment.extract().map_err(explain)?;
     take_engine_data_dir_from_node(&mut cfg)?;
     take_kafka_identity_from_cluster(&mut cfg)?;
     cfg.validate()?;
     Ok(cfg)
+}
+
+/// A configuration error, naming the environment variable when one caused it.
+fn explain(e: figment::Error) -> ConfigError {
+    let from_env = e
+        .metadata
+        .as_ref()
+        .is_some_and(|m| m.name.contains("environment variable"));
+    if !from_env || e.path.is_empty() {
+        return ConfigError::Parse(Box::new(e));
+    }
+    let var = format!("{ENV_PREFIX}{}", e.path.join("__").to_ascii_uppercase());
+    ConfigError::Env {
+        var,
+        reason: e.kind.to_string(),
+    }
 }
 
 /// `node.data_dir` is the one place the data directory is configured. An `engine.data_dir` is tolerated only
@@ -444,6 +464,23 @@ mod tests {
                 .expect_err("no keys")
                 .to_string();
             assert!(e.contains("kafka.aws_msk_iam"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_invalid_environment_override_is_named_as_written() {
+        Jail::expect_with(|jail| {
+            jail.set_env("STRAIT_ENGINE__TOPIC_DEFAULTS__RETENTION_MS", "soon");
+            let e = load(None, Overrides::default())
+                .expect_err("not a number")
+                .to_string();
+            assert!(
+                e.starts_with(
+                    "invalid environment variable STRAIT_ENGINE__TOPIC_DEFAULTS__RETENTION_MS: "
+                ),
+                "{e}"
+            );
             Ok(())
         });
     }

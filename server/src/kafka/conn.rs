@@ -185,7 +185,7 @@ async fn read_frames(
             // A dropped sender also means the listener is gone, so it counts as shutdown too.
             _ = stop.wait_for(|stopping| *stopping) => return ReadEnd::Shutdown,
         };
-        metrics::counter!("strait_kafka_requests_total").increment(1);
+        metrics::counter!("strait_kafka_frames_total").increment(1);
         if tx.send(frame).await.is_err() {
             return ReadEnd::WriterGone;
         }

@@ -26,7 +26,7 @@ use kafka_protocol::messages::fetch_response::{
 use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, ProducerId, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use strait_access::Operation;
-use strait_engine::{EngineError, Partition};
+use strait_engine::{EngineError, Partition, PartitionLog as _};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -362,6 +362,7 @@ async fn read_partition(
             }
             round.bytes += records.len();
             *budget = budget.saturating_sub(records.len());
+            p.traffic().delivered_batches(&records);
             offsets(r.high_watermark, r.log_start)
                 .with_last_stable_offset(lso)
                 .with_aborted_transactions(Some(aborted))

@@ -212,7 +212,40 @@ impl Broker {
     }
 }
 
+/// Handles a request and records its latency by API (`strait_kafka_request_seconds`): until the response is
+/// ready, so an acks=all Produce counts its wait for durability and a Fetch its long poll.
 pub(crate) async fn dispatch(
+    broker: &Broker,
+    session: &mut Session,
+    frame: Bytes,
+) -> Result<Reply, KafkaError> {
+    let started = std::time::Instant::now();
+    let api = codec::peek(&frame)
+        .ok()
+        .and_then(|(key, _, _)| ApiKey::try_from(key).ok());
+    let reply = dispatch_untimed(broker, session, frame).await;
+    let Some(api) = api else {
+        return reply;
+    };
+    match reply {
+        Ok(Reply::Later(f)) => Ok(Reply::Later(Box::pin(async move {
+            let r = f.await;
+            observe_latency(api, started);
+            r
+        }))),
+        other => {
+            observe_latency(api, started);
+            other
+        }
+    }
+}
+
+fn observe_latency(api: ApiKey, started: std::time::Instant) {
+    metrics::histogram!("strait_kafka_request_seconds", "api" => api_name::api_name(api))
+        .record(started.elapsed().as_secs_f64());
+}
+
+async fn dispatch_untimed(
     broker: &Broker,
     session: &mut Session,
     frame: Bytes,
@@ -238,7 +271,7 @@ pub(crate) async fn dispatch(
     }
     let header = decoded.header;
     check_authenticated(broker, session, api)?;
-    metrics::counter!("strait_kafka_requests_total", "api" => format!("{api:?}")).increment(1);
+    metrics::counter!("strait_kafka_requests_total", "api" => api_name::api_name(api)).increment(1);
     let mut ctx = Ctx {
         broker,
         header: &header,
@@ -431,7 +464,7 @@ async fn share_dispatch(
         session.client_id = header.client_id.as_ref().map(|s| s.to_string());
     }
     check_authenticated(broker, session, api)?;
-    metrics::counter!("strait_kafka_requests_total", "api" => format!("{api:?}")).increment(1);
+    metrics::counter!("strait_kafka_requests_total", "api" => api_name::api_name(api)).increment(1);
     let mut buf = bytes::BytesMut::with_capacity(256);
     codec::encode_header(&mut buf, api, version, header.correlation_id)?;
     let ctx = Ctx {

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::error::ResponseError;
-use strait_engine::Partition;
 use strait_engine::batch::peek_offset_and_len;
+use strait_engine::{Partition, PartitionLog as _};
 
 use crate::broker::Broker;
 use crate::codec::share_wire::{PartitionResp, ShareRequest, ShareResponse, TopicResp};
@@ -320,6 +320,7 @@ async fn acquire_round(
         max_records = max_records.saturating_sub(n as usize);
         max_bytes = max_bytes.saturating_sub(records.len());
         metrics::counter!("strait_kafka_share_acquired_records_total").increment(n as u64);
+        p.traffic().delivered(records.len() as u64, n as u64);
         out.push((
             *id,
             PartitionResp {

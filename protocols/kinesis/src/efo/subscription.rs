@@ -236,6 +236,7 @@ impl Subscription {
                 (std::mem::take(&mut self.pending), self.pending_next, hw)
             };
             let (records, next) = self.bound(batch, batch_next);
+            crate::read::count_delivered(&view.partition, &records);
             let at_end = end.is_some_and(|e| next >= e);
             if records.is_empty() && !at_end && now < self.next_heartbeat {
                 let until = self

@@ -72,6 +72,7 @@ pub(crate) async fn handle(k: &Kinesis, req: &Value) -> Result<Value, KinesisErr
         .map(|x| x.data.len() + x.partition_key.len())
         .sum();
     k.inner.limits.count_read_bytes(lkey, bytes as u64, now);
+    crate::read::count_delivered(&partition, &read.records);
     let behind = match read.records.last() {
         _ if read.next_offset >= read.high_watermark => 0,
         Some(last) => (now - last.arrival_ms).max(0),

@@ -107,7 +107,29 @@ impl Kinesis {
                 rec.resharding = Some((now, plan.now_ms));
                 Ok(())
             })
-            .await
+            .await?;
+        // Operators follow lineage in the log: which shards closed and which opened with what hash ranges (the
+        // intermediate shards of an UpdateShardCount are among both).
+        let closed: Vec<String> = plan
+            .seal
+            .iter()
+            .map(|&s| strait_shard_map::shard_id(s))
+            .collect();
+        let opened: Vec<String> = plan
+            .new_shards
+            .iter()
+            .filter(|s| !plan.seal.contains(&s.index))
+            .map(|s| {
+                format!(
+                    "{} {}..{}",
+                    s.shard_id(),
+                    s.hash_range.start,
+                    s.hash_range.end
+                )
+            })
+            .collect();
+        tracing::info!(stream = %name, closed = ?closed, opened = ?opened, "resharded");
+        Ok(())
     }
 
     /// Finishes resharding interrupted by a crash (called when the service opens).

@@ -101,6 +101,45 @@ pub(crate) fn delete_group_op(group: &str) -> MetaOp {
     }
 }
 
+/// One committed offset with where it belongs, as [`all_committed`] lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupPartitionOffset {
+    pub group: String,
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// Every committed offset of every group (Kafka consumer groups and the KCL applications whose checkpoints are
+/// stored as group offsets), in one read transaction, for the lag series on `/metrics`. Rows that do not parse
+/// are skipped: this is a report, and OffsetFetch reports a corrupt row for the group that owns it.
+pub fn all_committed(
+    meta: &strait_engine::MetaStore,
+) -> Result<Vec<GroupPartitionOffset>, EngineError> {
+    let rows = meta.scan_prefix(OFFSETS_TABLE, b"")?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (k, v) in rows {
+        let Some(nul) = k.iter().position(|b| *b == 0) else {
+            continue;
+        };
+        let (Ok(group), Some((topic, partition))) =
+            (std::str::from_utf8(&k[..nul]), split_key(&k[nul + 1..]))
+        else {
+            continue;
+        };
+        let Ok(c) = serde_json::from_slice::<CommittedOffset>(&v) else {
+            continue;
+        };
+        out.push(GroupPartitionOffset {
+            group: group.to_string(),
+            topic,
+            partition,
+            offset: c.offset,
+        });
+    }
+    Ok(out)
+}
+
 fn read_error(e: &EngineError) -> ResponseError {
     tracing::warn!(error = %e, "reading committed offsets failed");
     store_error_code(e)
