@@ -147,7 +147,11 @@ def test_disk_full_recovers_without_restart(make_node):
         assert f"partition {topic}-0 offline" in body, body
         metrics = node.metrics()
         assert offline_metric(metrics, topic) == "1", [m for m in metrics.splitlines() if "offline" in m]
-        assert "strait_storage_errors_total" in metrics
+        # The counters exist at zero from the start: the failures must have moved them.
+        errors = {line.split()[0]: float(line.split()[-1]) for line in metrics.splitlines()
+                  if line.startswith("strait_storage_errors_total{")}
+        assert errors.get('strait_storage_errors_total{component="metadata"}', 0) > 0, errors
+        assert errors.get('strait_storage_errors_total{component="partition"}', 0) > 0, errors
         assert "strait_metadata_store_healthy 0" in metrics
 
         # Kinesis: a retriable InternalFailure (500) that says why.
