@@ -10,11 +10,9 @@
 pub mod args;
 pub mod cluster;
 pub mod consume;
-mod consume_kinesis;
 mod error;
 mod format;
 pub mod group;
-mod group_reset;
 mod kafka;
 mod kinesis;
 mod output;

@@ -1,9 +1,11 @@
 //! `strait consume`: fetches from each partition's leader and prints records as text (a kcat-style format
-//! string) or JSON lines; `--kinesis` reads a stream's shards instead (`consume_kinesis.rs`).
+//! string) or JSON lines; `--kinesis` reads a stream's shards instead (`kinesis.rs`).
 //!
 //! `--group G` is a simple (non-member) consumer, like kcat's `-G`-less mode plus commits: it starts from G's
 //! committed offsets and commits its position as it goes, without joining the group, so it is meant for a group
 //! that no other consumer is using.
+
+mod kinesis;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -114,7 +116,7 @@ impl Printer {
 
 pub(crate) async fn run(a: ConsumeArgs) -> Result<()> {
     if a.kinesis {
-        return crate::consume_kinesis::run(a).await;
+        return kinesis::run(a).await;
     }
     let mut client = Client::connect(&a.global.brokers).await?;
     let leaders = client.leaders(&a.topic).await?;

@@ -12,9 +12,9 @@ use kafka_protocol::messages::offset_commit_request::{
 };
 use serde_json::{Value, json};
 
+use super::{committed, describe_group};
 use crate::args::{Global, parse_time};
 use crate::error::{CliError, Result, check};
-use crate::group::{committed, describe_group};
 use crate::kafka::{Client, EARLIEST, LATEST, group_id, topic_name};
 use crate::output::{Table, emit, opt};
 

@@ -1,5 +1,5 @@
 //! `strait group list|describe|delete` (ListGroups, DescribeGroups + OffsetFetch + ListOffsets, DeleteGroups);
-//! `reset-offsets` lives in `group_reset.rs`.
+//! `reset-offsets` lives in `reset.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,7 +18,9 @@ use crate::error::{CliError, Result, check, kafka_name};
 use crate::kafka::{Client, LATEST, group_id};
 use crate::output::{Table, emit, opt};
 
-pub use crate::group_reset::ResetArgs;
+mod reset;
+
+pub use reset::ResetArgs;
 
 #[derive(Debug, Args)]
 pub struct GroupArgs {
@@ -66,7 +68,7 @@ pub(crate) async fn run(args: GroupArgs) -> Result<()> {
                     .join("\n")
             })
         }
-        GroupCommand::ResetOffsets(r) => crate::group_reset::run(&mut client, &g, r).await,
+        GroupCommand::ResetOffsets(r) => reset::run(&mut client, &g, r).await,
         GroupCommand::Delete { groups } => delete(&mut client, &g, &groups).await,
     }
 }

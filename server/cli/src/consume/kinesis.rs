@@ -6,7 +6,7 @@ use std::time::Duration;
 use aws_sdk_kinesis::primitives::DateTime;
 use aws_sdk_kinesis::types::ShardIteratorType;
 
-use crate::consume::{ConsumeArgs, Printer};
+use super::{ConsumeArgs, Printer};
 use crate::error::{CliError, Result};
 use crate::format::{Shown, kinesis_json};
 use crate::kinesis;
