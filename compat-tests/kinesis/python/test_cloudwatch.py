@@ -126,7 +126,7 @@ def test_raw_aws_query_form(strait):
     assert text.startswith('<PutMetricDataResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/">')
     assert f"<RequestId>{headers['x-amzn-requestid']}</RequestId>" in text
     assert sample(metrics_text(strait), "strait_cloudwatch_value", namespace=ns, metric="QueryMetric",
-                  Worker_Id="w-1") == 42
+                  worker_id="w-1") == 42
     # An error in the query protocol is an XML ErrorResponse.
     status, _, resp = send(strait, "/", urlencode({"Action": "PutMetricData", "Version": "2010-08-01"}),
                            {"Content-Type": "application/x-www-form-urlencoded"})
