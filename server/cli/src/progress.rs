@@ -1,5 +1,7 @@
 //! The progress bar of a long produce or consume: drawn on stderr only when stderr is a terminal, so pipes, CI
-//! logs and scripts that capture stderr never see it.
+//! logs and scripts that capture stderr never see it; and only while stdout is not that terminal too (`strait
+//! consume t > file`), since records printed on the terminal already show progress and a bar redrawn between
+//! them would only flicker.
 
 use std::io::IsTerminal;
 
@@ -12,7 +14,7 @@ pub(crate) struct Progress {
 impl Progress {
     /// A bar towards `total` records, or a spinner counting them when there is no total.
     pub(crate) fn new(total: Option<u64>, verb: &'static str) -> Progress {
-        if !std::io::stderr().is_terminal() {
+        if !std::io::stderr().is_terminal() || std::io::stdout().is_terminal() {
             return Progress { bar: None };
         }
         let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
@@ -31,14 +33,6 @@ impl Progress {
     pub(crate) fn inc(&self, n: u64) {
         if let Some(b) = &self.bar {
             b.inc(n);
-        }
-    }
-
-    /// Runs `f` (which writes records to stdout) with the bar hidden, so the two never interleave on one terminal.
-    pub(crate) fn suspend<T>(&self, f: impl FnOnce() -> T) -> T {
-        match &self.bar {
-            Some(b) => b.suspend(f),
-            None => f(),
         }
     }
 

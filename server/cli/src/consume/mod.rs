@@ -104,10 +104,9 @@ impl Printer {
             Output::Json => json(r) + "\n",
             Output::Table => render(&self.format, r),
         };
-        self.progress.suspend(|| {
-            let mut out = std::io::stdout().lock();
-            out.write_all(line.as_bytes()).and_then(|()| out.flush())
-        })?;
+        let mut out = std::io::stdout().lock();
+        out.write_all(line.as_bytes())?;
+        out.flush()?;
         self.printed += 1;
         self.progress.inc(1);
         Ok(())
