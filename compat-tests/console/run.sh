@@ -10,12 +10,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/../sh-support/env.sh"
 strait_require console node npm
-if [ ! -x /usr/bin/chromium ]; then
-  command -v apt-get >/dev/null || { echo "FAIL: /usr/bin/chromium is missing and apt-get is not available"; exit 1; }
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
-    || { echo "FAIL: cannot install chromium with apt-get"; exit 1; }
-fi
-[ -x /usr/bin/chromium ] || { echo "FAIL: /usr/bin/chromium is required for the console compat suite"; exit 1; }
+strait_chromium console
 strait_binary "$here/../.."
 strait_node_modules "$here"
 cd "$here"

@@ -46,6 +46,8 @@ run_kclpy() {
   for tool in python3 java mvn; do
     command -v "$tool" >/dev/null || { echo "FAIL: $tool is required for the kclpy suite (python3, java 17+, mvn)"; return 1; }
   done
+  # The operator's view of a KCL application is checked in the web console, rendered by headless Chromium.
+  (strait_chromium kclpy) || return 1
   local kvenv="${STRAIT_KCLPY_VENV:-$HOME/.cache/strait/venv-kclpy}" cache="$HOME/.cache/strait/kclpy"
   local repo="${MAVEN_REPO:-$HOME/.m2/repository}" margs=(-B -q -Dstyle.color=never)
   [ -z "${MAVEN_REPO:-}" ] || margs+=("-Dmaven.repo.local=$MAVEN_REPO")

@@ -109,3 +109,14 @@ strait_xml_attr() { # attribute, tag
   v="$(sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$2")"
   echo "${v:-0}"
 }
+
+# Installs Debian's chromium with apt-get when /usr/bin/chromium is missing (CI runs as root), for the suites that
+# render the web console in headless Chromium; fails the calling suite when it cannot.
+strait_chromium() { # suite name
+  if [ ! -x /usr/bin/chromium ]; then
+    command -v apt-get >/dev/null || { echo "FAIL: /usr/bin/chromium is missing and apt-get is not available"; exit 1; }
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+      || { echo "FAIL: cannot install chromium with apt-get"; exit 1; }
+  fi
+  [ -x /usr/bin/chromium ] || { echo "FAIL: /usr/bin/chromium is required for the $1 compat suite"; exit 1; }
+}

@@ -9,7 +9,11 @@ import base64
 import hashlib
 import os
 import random
+import re
+import subprocess
+import tempfile
 import time
+import urllib.parse
 
 from aws_kinesis_agg.aggregator import RecordAggregator
 
@@ -165,3 +169,55 @@ def test_kpl_aggregated_records(strait, kclpy_apps):
     again = [r for r in after if (r["shard"], r["seq"], r["subseq"]) in want]
     assert not again, f"re-delivered after the restart: {again[:3]}"
     assert {(r["shard"], r["seq"], r["subseq"]): (r["pk"], r["data"]) for r in after} == want_more
+
+    # (v) the operator's view of the application (docs/console.md, docs/metrics.md): its checkpoints are the offsets
+    # of the group named after it, so once it stops and more records arrive, the web console (rendered by headless
+    # Chromium) and /metrics show, per shard, exactly the records after its lease checkpoint.
+    app.stop()
+    puts = [kinesis.put_record(StreamName=stream, PartitionKey=f"behind-{i}", Data=b"not yet processed")
+            for i in range(12)]
+    sizes = {key: len(users) for key, (_, _, users) in {**expected, **more}.items()}
+    leases = lease_items(ddb, app.app)
+    want_lag = {}
+    for s in shards:
+        sid = s["ShardId"]
+        cp = leases[sid]["checkpoint"]["S"]
+        sub = int(leases[sid]["checkpointSubSequenceNumber"]["N"])
+        behind = records_after(kinesis, stream, sid, cp)
+        # A checkpoint inside an aggregate leaves the aggregate itself to read again (docs/cross-protocol.md).
+        unfinished = 1 if sub < sizes.get((sid, cp), 1) - 1 else 0
+        want_lag[str(int(sid.rsplit("-", 1)[1]))] = behind + unfinished
+    assert sum(want_lag.values()) >= len(puts), (want_lag, leases)
+    assert console_lag(strait, app.app, stream) == want_lag
+    metrics_lag = {m.group(1): int(float(m.group(2))) for m in re.finditer(
+        rf'^strait_consumer_group_lag{{group="{re.escape(app.app)}",topic="{re.escape(stream)}",partition="(\d+)"}} (\S+)$',
+        strait.metrics(), re.M)}
+    assert metrics_lag == want_lag
+
+
+def records_after(kinesis, stream, shard, sequence):
+    """Records on `shard` after `sequence`, read with GetRecords."""
+    it = kinesis.get_shard_iterator(StreamName=stream, ShardId=shard, ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                                    StartingSequenceNumber=sequence)["ShardIterator"]
+    n = 0
+    while it:
+        resp = kinesis.get_records(ShardIterator=it)
+        n += len(resp["Records"])
+        if not resp["Records"] and resp.get("MillisBehindLatest", 0) == 0:
+            break
+        it = resp.get("NextShardIterator")
+    return n
+
+
+def console_lag(strait, group, topic):
+    """{partition: lag} as the console's group page shows it, rendered by headless Chromium."""
+    with tempfile.TemporaryDirectory(prefix="strait-chromium-") as profile:
+        dom = subprocess.run(
+            ["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={profile}", "--virtual-time-budget=10000", "--dump-dom",
+             f"http://127.0.0.1:{strait.admin_port}/#/group/{urllib.parse.quote(group)}"],
+            capture_output=True, timeout=60, check=True).stdout.decode()
+    rows = re.findall(rf'<tr data-topic="{re.escape(topic)}" data-partition="(\d+)">(.*?)</tr>', dom)
+    assert rows, dom[-2000:]
+    return {p: int(re.search(r'data-testid="lag">([\d,]+)<', row).group(1).replace(",", "")) for p, row in rows}
