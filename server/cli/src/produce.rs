@@ -102,7 +102,7 @@ pub(crate) async fn run(a: ProduceArgs) -> Result<()> {
         return kinesis(a).await;
     }
     let mut client = Client::connect(&a.global.brokers).await?;
-    let leaders = client.leaders(&a.topic).await?;
+    let mut leaders = client.leaders(&a.topic).await?;
     let count = leaders.len() as i32;
     if let Some(p) = a.partition
         && !leaders.contains_key(&p)
@@ -145,47 +145,12 @@ pub(crate) async fn run(a: ProduceArgs) -> Result<()> {
                 timestamp: now,
             });
         }
-        let mut by_leader: BTreeMap<i32, Vec<PartitionProduceData>> = BTreeMap::new();
-        let mut sizes = BTreeMap::new();
-        for (p, recs) in &by_partition {
-            sizes.insert(*p, recs.len() as u64);
-            let leader = leaders
-                .get(p)
-                .copied()
-                .ok_or_else(|| CliError::no_partition(&a.topic, *p))?;
-            by_leader.entry(leader).or_default().push(
-                PartitionProduceData::default()
-                    .with_index(*p)
-                    .with_records(Some(encode_batch(recs)?)),
-            );
-        }
-        for (leader, parts) in by_leader {
-            let req = ProduceRequest::default()
-                .with_acks(a.acks)
-                .with_timeout_ms(30_000)
-                .with_topic_data(vec![
-                    TopicProduceData::default()
-                        .with_name(topic_name(&a.topic))
-                        .with_partition_data(parts),
-                ]);
-            // v12 is the newest that names topics (v13 uses topic ids).
-            let resp = client.call_node(leader, &req, 12).await?;
-            for t in resp.responses {
-                for p in t.partition_responses {
-                    check(
-                        p.error_code,
-                        format!("{}[{}]", a.topic, p.index),
-                        p.error_message.as_deref(),
-                    )?;
-                    let n = sizes.get(&p.index).copied().unwrap_or(0);
-                    let e = summary
-                        .entry(p.index)
-                        .or_insert((0, p.base_offset, p.base_offset));
-                    e.0 += n;
-                    e.2 = p.base_offset + n as i64 - 1;
-                    progress.inc(n);
-                }
-            }
+        for (p, base) in send(&mut client, &a, &mut leaders, by_partition.clone()).await? {
+            let n = by_partition.get(&p).map_or(0, |r| r.len() as u64);
+            let e = summary.entry(p).or_insert((0, base, base));
+            e.0 += n;
+            e.2 = base + n as i64 - 1;
+            progress.inc(n);
         }
     }
     progress.finish();
@@ -215,6 +180,70 @@ pub(crate) async fn run(a: ProduceArgs) -> Result<()> {
             ]
         },
     )
+}
+
+/// How often a batch is re-sent after its partition's leader moved.
+const LEADER_RETRIES: usize = 5;
+
+/// Produces each partition's batch to its leader and returns partition -> base offset. A partition whose leader
+/// moved (NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE) is re-sent after a metadata refresh; nothing was
+/// written for it, so the retry cannot duplicate.
+async fn send(
+    client: &mut Client,
+    a: &ProduceArgs,
+    leaders: &mut BTreeMap<i32, i32>,
+    mut pending: BTreeMap<i32, Vec<OutRecord>>,
+) -> Result<BTreeMap<i32, i64>> {
+    let mut done = BTreeMap::new();
+    for attempt in 0..=LEADER_RETRIES {
+        let mut by_leader: BTreeMap<i32, Vec<PartitionProduceData>> = BTreeMap::new();
+        for (p, recs) in &pending {
+            let leader = leaders
+                .get(p)
+                .copied()
+                .ok_or_else(|| CliError::no_partition(&a.topic, *p))?;
+            by_leader.entry(leader).or_default().push(
+                PartitionProduceData::default()
+                    .with_index(*p)
+                    .with_records(Some(encode_batch(recs)?)),
+            );
+        }
+        let mut moved = false;
+        for (leader, parts) in by_leader {
+            let req = ProduceRequest::default()
+                .with_acks(a.acks)
+                .with_timeout_ms(30_000)
+                .with_topic_data(vec![
+                    TopicProduceData::default()
+                        .with_name(topic_name(&a.topic))
+                        .with_partition_data(parts),
+                ]);
+            // v12 is the newest that names topics (v13 uses topic ids).
+            let resp = client.call_node(leader, &req, 12).await?;
+            for t in resp.responses {
+                for p in t.partition_responses {
+                    if Client::leader_moved(p.error_code) && attempt < LEADER_RETRIES {
+                        moved = true;
+                        continue;
+                    }
+                    check(
+                        p.error_code,
+                        format!("{}[{}]", a.topic, p.index),
+                        p.error_message.as_deref(),
+                    )?;
+                    pending.remove(&p.index);
+                    done.insert(p.index, p.base_offset);
+                }
+            }
+        }
+        if pending.is_empty() {
+            break;
+        }
+        if moved {
+            *leaders = client.leaders(&a.topic).await?;
+        }
+    }
+    Ok(done)
 }
 
 /// The summary goes to stderr in table mode (stdout stays free for a pipeline), to stdout as JSON.

@@ -350,11 +350,7 @@ async fn describe(client: &mut Client, g: &Global, topics: &[String], all: bool)
             .map(|n| n.as_str().to_string())
             .unwrap_or_default();
         check(t.error_code, format!("topic {name}"), None)?;
-        let leaders = t
-            .partitions
-            .iter()
-            .map(|p| (p.partition_index, p.leader_id.0))
-            .collect();
+        let leaders = client.leaders(&name).await?;
         let ids: Vec<i32> = t.partitions.iter().map(|p| p.partition_index).collect();
         let starts = client.list_offsets(&name, &leaders, &ids, EARLIEST).await?;
         let ends = client.list_offsets(&name, &leaders, &ids, LATEST).await?;

@@ -118,7 +118,7 @@ pub(crate) async fn run(a: ConsumeArgs) -> Result<()> {
         return kinesis::run(a).await;
     }
     let mut client = Client::connect(&a.global.brokers).await?;
-    let leaders = client.leaders(&a.topic).await?;
+    let mut leaders = client.leaders(&a.topic).await?;
     let parts: Vec<i32> = if a.partition.is_empty() {
         leaders.keys().copied().collect()
     } else {
@@ -157,6 +157,7 @@ pub(crate) async fn run(a: ConsumeArgs) -> Result<()> {
                     .with_partition_max_bytes(PARTITION_MAX_BYTES),
             );
         }
+        let mut moved = false;
         for (leader, fps) in by_leader {
             let req = FetchRequest::default()
                 .with_replica_id(BrokerId(-1))
@@ -175,6 +176,10 @@ pub(crate) async fn run(a: ConsumeArgs) -> Result<()> {
             for t in resp.responses {
                 for pd in t.partitions {
                     let p = pd.partition_index;
+                    if Client::leader_moved(pd.error_code) {
+                        moved = true;
+                        continue;
+                    }
                     check(pd.error_code, format!("{}[{p}]", a.topic), None)?;
                     ends.insert(p, pd.high_watermark);
                     let Some(data) = pd.records else { continue };
@@ -204,6 +209,10 @@ pub(crate) async fn run(a: ConsumeArgs) -> Result<()> {
                     }
                 }
             }
+        }
+        if moved {
+            // The partition's leader changed (an election on a cluster): fetch from the new one next round.
+            leaders = client.leaders(&a.topic).await?;
         }
         if let Some(g) = &a.group
             && pos != committed

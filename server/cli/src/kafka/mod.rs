@@ -6,6 +6,9 @@ mod conn;
 pub(crate) mod records;
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use kafka_protocol::error::ResponseError;
 
 use kafka_protocol::messages::find_coordinator_request::FindCoordinatorRequest;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
@@ -21,6 +24,9 @@ use crate::error::{CliError, Result, check};
 /// ListOffsets' special timestamps.
 pub(crate) const LATEST: i64 = -1;
 pub(crate) const EARLIEST: i64 = -2;
+
+/// How long [`Client::leaders`] waits for partitions to get a leader.
+const LEADER_WAIT: Duration = Duration::from_secs(10);
 
 /// Metadata v12 is the newest that names topics in requests the way this client fills them in.
 const METADATA_CAP: i16 = 12;
@@ -62,6 +68,12 @@ impl Client {
     /// The version the bootstrap broker and this client agree on for `R`, at most `cap`.
     pub(crate) fn version_of<R: Request>(&self, cap: i16) -> Result<i16> {
         self.bootstrap.version::<R>(cap)
+    }
+
+    /// Whether `code` means the partition's leader moved or is being elected: refresh the leaders and retry.
+    pub(crate) fn leader_moved(code: i16) -> bool {
+        code == ResponseError::NotLeaderOrFollower.code()
+            || code == ResponseError::LeaderNotAvailable.code()
     }
 
     /// Sends `req` to the bootstrap broker (any broker answers cluster-wide requests).
@@ -110,18 +122,38 @@ impl Client {
         Ok(resp)
     }
 
-    /// Partition -> leader of one topic, failing with the broker's error for an unknown topic.
+    /// Partition -> leader of one topic, failing with the broker's error for an unknown topic. A partition
+    /// without a leader (a topic just created on a cluster, an election under way) is waited for, up to
+    /// [`LEADER_WAIT`], before LEADER_NOT_AVAILABLE is reported.
     pub(crate) async fn leaders(&mut self, topic: &str) -> Result<BTreeMap<i32, i32>> {
-        let md = self.metadata(Some(&[topic.to_string()])).await?;
-        let t = md
-            .topics
-            .first()
-            .ok_or_else(|| CliError::Protocol(format!("no metadata for topic {topic}")))?;
-        check(t.error_code, format!("topic {topic}"), None)?;
-        Ok(t.partitions
-            .iter()
-            .map(|p| (p.partition_index, p.leader_id.0))
-            .collect())
+        let deadline = tokio::time::Instant::now() + LEADER_WAIT;
+        loop {
+            let md = self.metadata(Some(&[topic.to_string()])).await?;
+            let t = md
+                .topics
+                .first()
+                .ok_or_else(|| CliError::Protocol(format!("no metadata for topic {topic}")))?;
+            let electing = t.error_code == ResponseError::LeaderNotAvailable.code()
+                || t.partitions.iter().any(|p| p.leader_id.0 < 0);
+            if !electing || tokio::time::Instant::now() >= deadline {
+                check(t.error_code, format!("topic {topic}"), None)?;
+                if let Some(p) = t.partitions.iter().find(|p| p.leader_id.0 < 0) {
+                    let context = format!("{topic}[{}]", p.partition_index);
+                    return Err(CliError::kafka(
+                        ResponseError::LeaderNotAvailable.code(),
+                        context,
+                        None,
+                    )
+                    .unwrap_or_else(|| CliError::Protocol("no leader".into())));
+                }
+                return Ok(t
+                    .partitions
+                    .iter()
+                    .map(|p| (p.partition_index, p.leader_id.0))
+                    .collect());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// The offset ListOffsets answers for `timestamp` (LATEST, EARLIEST or milliseconds) on each of `partitions`,
