@@ -42,6 +42,9 @@ else
   echo "ok: only strait depends on strait-tier"
 fi
 # The inter-node transport is pure transport: it moves opaque payloads and knows no Raft, engine or protocol.
+# The admin CLI is a client: it speaks the Kafka protocol and the Kinesis API to any node, never the node's insides
+# (strait-aws only for its date functions).
+forbid strait-cli 'strait|strait-engine|strait-raft|strait-tier|strait-cluster|strait-shard-map|strait-kafka|strait-kinesis|strait-dynamodb|strait-cloudwatch|strait-kcl-bridge'
 forbid strait-cluster 'strait|strait-engine|strait-shard-map|strait-aws|strait-kafka|strait-kinesis|strait-dynamodb|strait-cloudwatch|strait-kcl-bridge'
 # Nothing but the server may depend on the bridge.
 bridge_users=$(cargo tree --locked -i strait-kcl-bridge -e normal,build,dev --depth 1 --prefix none --format '{p}' 2>/dev/null \

@@ -1,10 +1,8 @@
 """One real `strait dev` for the CLI suite, the CLI run as a subprocess against it, and the clients that check it."""
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 
 import boto3
 import pytest
@@ -12,19 +10,13 @@ from botocore.config import Config
 from confluent_kafka.admin import AdminClient
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../py-support"))
-from strait_process import StraitProcess, free_port  # noqa: E402  (compat-tests/py-support)
+from strait_process import free_port, running  # noqa: E402  (compat-tests/py-support)
 
 
 @pytest.fixture(scope="session")
 def strait():
-    tmp = tempfile.mkdtemp(prefix="strait-cli-")
-    s = StraitProcess(os.path.join(tmp, "data")).start()
-    yield s
-    s.stop()
-    if os.environ.get("STRAIT_KEEP_DATA"):
-        print(f"strait data and log kept in {tmp}")
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with running("strait-cli-") as s:
+        yield s
 
 
 class Cli:

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { Kafka, logLevel } from 'kafkajs';
 import { chromium } from 'playwright-core';
-import { startStrait } from './strait.mjs';
+import { startStrait } from '../js-support/strait.mjs';
 
 const SHOTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'console');
 const TOPIC = 'orders';
@@ -46,7 +46,7 @@ async function waitActive() {
 }
 
 before(async () => {
-  strait = await startStrait();
+  strait = await startStrait('strait-console-');
   kafka = new Kafka({ clientId: CLIENT_ID, brokers: [strait.bootstrap], logLevel: logLevel.NOTHING });
   admin = kafka.admin();
   await admin.connect();

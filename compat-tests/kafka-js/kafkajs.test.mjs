@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
-import { startStrait } from './strait.mjs';
+import { startStrait } from '../js-support/strait.mjs';
 
 let strait;
 let kafka;
 before(async () => {
-  strait = await startStrait();
+  strait = await startStrait('strait-kafkajs-');
   kafka = new Kafka({ clientId: 'strait-compat', brokers: [strait.bootstrap], logLevel: logLevel.NOTHING });
 });
 after(async () => { await strait?.stop(); });

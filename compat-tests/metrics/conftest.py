@@ -1,8 +1,6 @@
 """One real `strait dev`, the clients that load it, and a scrape parser."""
 import os
-import shutil
 import sys
-import tempfile
 
 import boto3
 import pytest
@@ -10,19 +8,13 @@ from botocore.config import Config
 from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../py-support"))
-from strait_process import StraitProcess  # noqa: E402  (compat-tests/py-support)
+from strait_process import running  # noqa: E402  (compat-tests/py-support)
 
 
 @pytest.fixture(scope="session")
 def strait():
-    tmp = tempfile.mkdtemp(prefix="strait-metrics-")
-    s = StraitProcess(os.path.join(tmp, "data")).start()
-    yield s
-    s.stop()
-    if os.environ.get("STRAIT_KEEP_DATA"):
-        print(f"strait data and log kept in {tmp}")
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with running("strait-metrics-") as s:
+        yield s
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,13 @@
 """One real `strait dev` process on free loopback ports, for the Python compat suites (kafka, kinesis/python,
 cross/python, cross/kclpy): started from STRAIT_BIN (run.sh sets it), ready once /healthz answers 200, stopped by
 PID, restartable on the same data directory. Each suite's conftest.py subclasses it with its own clients."""
+import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 
@@ -92,3 +95,20 @@ class StraitProcess:
     def restart(self):
         self.stop()
         return self.start()
+
+
+@contextlib.contextmanager
+def running(prefix, cls=StraitProcess, **kwargs):
+    """A started `cls(<tmp>/data, **kwargs)` in a fresh temporary directory named `prefix...`, stopped by PID on
+    exit and removed with its data (kept, and its path printed, when STRAIT_KEEP_DATA is set): a suite's
+    session fixture is `with running("strait-x-") as s: yield s`."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    s = cls(os.path.join(tmp, "data"), **kwargs)
+    try:
+        yield s.start()
+    finally:
+        s.stop()
+        if os.environ.get("STRAIT_KEEP_DATA"):
+            print(f"strait data and log kept in {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -49,8 +49,8 @@ pub fn parse_key_value(s: &str) -> std::result::Result<(String, String), String>
     key_value(s).map_err(|e| e.to_string())
 }
 
-/// Parses a time for `--timestamp`/`--to-datetime`: milliseconds since the epoch, or RFC 3339
-/// (`2026-01-02T03:04:05Z`, `2026-01-02T03:04:05.123+02:00`; a bare `2026-01-02T03:04:05` is UTC).
+/// Parses a time for `--timestamp`/`--to-datetime`: milliseconds since the epoch, or an ISO 8601 / RFC 3339 time
+/// (`2026-01-02T03:04:05Z`, `2026-01-02T03:04:05.123+02:00` or `+0200`; a bare `2026-01-02T03:04:05` is UTC).
 pub fn parse_time(s: &str) -> std::result::Result<i64, String> {
     if let Ok(ms) = s.parse::<i64>() {
         return Ok(ms);
@@ -62,80 +62,16 @@ pub fn parse_time(s: &str) -> std::result::Result<i64, String> {
     })
 }
 
+/// RFC 3339 in milliseconds, through the AWS front end's ISO 8601 parser (the same dates Kinesis accepts).
 fn rfc3339_ms(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let t = s.get(r)?;
-        t.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| t.parse().ok())?
-    };
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    let mut rest = &s[19..];
-    let mut ms = 0;
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        let f = &frac[..digits];
-        ms = format!("{:0<3}", &f[..digits.min(3)]).parse().ok()?;
-        rest = &frac[digits..];
-    }
-    let offset_min = match rest {
-        "" | "Z" | "z" => 0,
-        _ => {
-            let sign = match rest.as_bytes()[0] {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            let (oh, om) = rest[1..].split_once(':')?;
-            if oh.len() != 2 || om.len() != 2 {
-                return None;
-            }
-            sign * (oh.parse::<i64>().ok()? * 60 + om.parse::<i64>().ok()?)
-        }
-    };
-    let days = days_from_civil(y, mo, d);
-    Some(((days * 24 + h) * 60 + mi - offset_min) * 60_000 + sec * 1000 + ms)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    strait_aws::time::parse_iso8601(s).map(|secs| (secs * 1000.0).round() as i64)
 }
 
 /// Formats milliseconds since the epoch as RFC 3339 UTC, for tables.
 pub fn format_time(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Inverse of days_from_civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = strait_aws::time::civil(days);
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
         sod / 3600,
@@ -160,10 +96,13 @@ mod tests {
             Ok(1_700_000_000_123)
         );
         assert_eq!(parse_time("2023-11-14T22:13:20"), Ok(1_700_000_000_000));
+        assert_eq!(
+            parse_time("2023-11-15T00:13:20+0200"),
+            parse_time("2023-11-15T00:13:20+02:00")
+        );
         for bad in [
             "yesterday",
             "2023-13-01T00:00:00Z",
-            "2023-11-14T22:13:20+0200",
             "2023-11-14",
         ] {
             assert!(parse_time(bad).is_err(), "{bad} accepted");

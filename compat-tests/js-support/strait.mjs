@@ -1,4 +1,5 @@
-// Starts a real `strait dev` on free loopback ports and stops it by PID.
+// The Node suites' server (kafka-js, console): a real `strait dev` on free loopback ports in a temporary directory,
+// ready once /healthz answers 200, stopped by PID.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -13,10 +14,10 @@ function freePort() {
   });
 }
 
-export async function startStrait() {
+export async function startStrait(prefix = 'strait-node-') {
   const bin = process.env.STRAIT_BIN;
   if (!bin) throw new Error('STRAIT_BIN must point at a built strait binary (run.sh sets it)');
-  const dir = mkdtempSync(join(tmpdir(), 'strait-kafkajs-'));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   const [kafka, aws, admin] = [await freePort(), await freePort(), await freePort()];
   const logPath = join(dir, 'strait.log');
   const log = openSync(logPath, 'a');
@@ -34,10 +35,15 @@ export async function startStrait() {
   }
   return {
     bootstrap: `127.0.0.1:${kafka}`,
+    aws: `http://127.0.0.1:${aws}`,
+    admin: `http://127.0.0.1:${admin}`,
+    dir,
     log: () => readFileSync(logPath, 'utf8'),
     async stop() {
-      proc.kill('SIGTERM');
-      await new Promise((r) => (proc.exitCode !== null ? r() : proc.on('exit', r)));
+      if (proc.exitCode === null) {
+        process.kill(proc.pid, 'SIGTERM');
+        await new Promise((r) => (proc.exitCode !== null ? r() : proc.on('exit', r)));
+      }
       rmSync(dir, { recursive: true, force: true });
     },
   };
