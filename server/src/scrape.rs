@@ -96,8 +96,8 @@ pub fn render(engine: &Engine, out: &mut String) {
     .into_iter()
     .map(Family::new)
     .collect();
-    // High watermarks by (topic, partition), for lag.
-    let mut hws: HashMap<(String, i32), i64> = HashMap::new();
+    // High watermarks by topic and partition, for lag.
+    let mut hws: HashMap<String, HashMap<i32, i64>> = HashMap::new();
     let mut topics = engine.list_topics();
     topics.sort_by(|a, b| a.name.cmp(&b.name));
     for t in &topics {
@@ -122,7 +122,9 @@ pub fn render(engine: &Engine, out: &mut String) {
             for (f, v) in fams.iter_mut().zip(values) {
                 f.sample(&labels, v);
             }
-            hws.insert((t.name.clone(), p.index() as i32), o.high_watermark);
+            hws.entry(t.name.clone())
+                .or_default()
+                .insert(p.index() as i32, o.high_watermark);
         }
     }
     let mut committed = Family::new(COMMITTED);
@@ -134,7 +136,7 @@ pub fn render(engine: &Engine, out: &mut String) {
             });
             for r in rows {
                 // Offsets of topics that are gone, or whose partitions this node does not host, have no lag here.
-                let Some(hw) = hws.get(&(r.topic.clone(), r.partition)) else {
+                let Some(hw) = hws.get(&r.topic).and_then(|ps| ps.get(&r.partition)) else {
                     continue;
                 };
                 let part = r.partition.to_string();

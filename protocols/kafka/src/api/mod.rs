@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::OnceLock;
 
 use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseKind};
@@ -241,8 +242,38 @@ pub(crate) async fn dispatch(
 }
 
 fn observe_latency(api: ApiKey, started: std::time::Instant) {
-    metrics::histogram!("strait_kafka_request_seconds", "api" => api_name::api_name(api))
-        .record(started.elapsed().as_secs_f64());
+    let took = started.elapsed().as_secs_f64();
+    with_api_metrics(api, |_, seconds| seconds.record(took));
+}
+
+/// API keys below this get cached metric handles (Kafka's highest key is in the 90s); others are looked up.
+const CACHED_API_KEYS: usize = 128;
+
+/// Hands `f` the request counter and latency histogram of `api`, registered with the recorder on first use and
+/// then reused: every request updates both, and a labelled `counter!`/`histogram!` call hashes its key into the
+/// registry each time. The node installs its recorder before the Kafka listener starts, so the cached handles are
+/// the real ones.
+fn with_api_metrics(api: ApiKey, f: impl FnOnce(&metrics::Counter, &metrics::Histogram)) {
+    static CACHE: [OnceLock<(metrics::Counter, metrics::Histogram)>; CACHED_API_KEYS] =
+        [const { OnceLock::new() }; CACHED_API_KEYS];
+    let register = || {
+        let name = api_name::api_name(api);
+        (
+            metrics::counter!("strait_kafka_requests_total", "api" => name),
+            metrics::histogram!("strait_kafka_request_seconds", "api" => name),
+        )
+    };
+    match usize::try_from(api as i16).ok().and_then(|i| CACHE.get(i)) {
+        Some(cell) => {
+            let (requests, seconds) = cell.get_or_init(register);
+            f(requests, seconds)
+        }
+        // Not reached for any API Kafka defines today; looked up each time rather than cached.
+        None => {
+            let (requests, seconds) = register();
+            f(&requests, &seconds)
+        }
+    }
 }
 
 async fn dispatch_untimed(
@@ -271,7 +302,7 @@ async fn dispatch_untimed(
     }
     let header = decoded.header;
     check_authenticated(broker, session, api)?;
-    metrics::counter!("strait_kafka_requests_total", "api" => api_name::api_name(api)).increment(1);
+    with_api_metrics(api, |requests, _| requests.increment(1));
     let mut ctx = Ctx {
         broker,
         header: &header,
@@ -464,7 +495,7 @@ async fn share_dispatch(
         session.client_id = header.client_id.as_ref().map(|s| s.to_string());
     }
     check_authenticated(broker, session, api)?;
-    metrics::counter!("strait_kafka_requests_total", "api" => api_name::api_name(api)).increment(1);
+    with_api_metrics(api, |requests, _| requests.increment(1));
     let mut buf = bytes::BytesMut::with_capacity(256);
     codec::encode_header(&mut buf, api, version, header.correlation_id)?;
     let ctx = Ctx {
