@@ -35,6 +35,7 @@ pub mod fdlimit;
 pub mod health;
 pub mod http;
 pub mod kafka;
+pub mod lag;
 pub mod limits;
 pub mod node;
 pub mod ratelimit;

@@ -7,10 +7,11 @@
 //! replica once it has caught up (aggregate with `max`), while the `_in_` counters count on the leader only and
 //! the `_out_` counters on the node that served the read, so `sum` over nodes is right for those.
 
-use std::collections::HashMap;
 use std::fmt::Write;
 
 use strait_engine::{Engine, PartitionLog};
+
+use crate::lag::HighWatermarks;
 
 const LOG_START: &str = scraped("strait_partition_log_start_offset");
 const HIGH_WATERMARK: &str = scraped("strait_partition_high_watermark");
@@ -96,8 +97,8 @@ pub fn render(engine: &Engine, out: &mut String) {
     .into_iter()
     .map(Family::new)
     .collect();
-    // High watermarks by topic and partition, for lag.
-    let mut hws: HashMap<String, HashMap<i32, i64>> = HashMap::new();
+    // Collected on the way, for lag.
+    let mut hws = HighWatermarks::default();
     let mut topics = engine.list_topics();
     topics.sort_by(|a, b| a.name.cmp(&b.name));
     for t in &topics {
@@ -122,9 +123,7 @@ pub fn render(engine: &Engine, out: &mut String) {
             for (f, v) in fams.iter_mut().zip(values) {
                 f.sample(&labels, v);
             }
-            hws.entry(t.name.clone())
-                .or_default()
-                .insert(p.index() as i32, o.high_watermark);
+            hws.insert(&t.name, p.index() as i32, o.high_watermark);
         }
     }
     let mut committed = Family::new(COMMITTED);
@@ -136,7 +135,7 @@ pub fn render(engine: &Engine, out: &mut String) {
             });
             for r in rows {
                 // Offsets of topics that are gone, or whose partitions this node does not host, have no lag here.
-                let Some(hw) = hws.get(&r.topic).and_then(|ps| ps.get(&r.partition)) else {
+                let Some(hw) = hws.get(&r.topic, r.partition) else {
                     continue;
                 };
                 let part = r.partition.to_string();
@@ -146,8 +145,7 @@ pub fn render(engine: &Engine, out: &mut String) {
                     ("partition", part.as_str()),
                 ];
                 committed.sample(&labels, r.offset);
-                // A committed offset past the high watermark (a reset ahead, or a truncated log) is no lag.
-                lag.sample(&labels, (hw - r.offset).max(0));
+                lag.sample(&labels, crate::lag::lag(hw, r.offset));
             }
         }
         Err(e) => tracing::warn!(error = %e, "/metrics: reading committed offsets failed"),

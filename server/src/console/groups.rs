@@ -11,31 +11,12 @@ use strait_kafka::Broker;
 use strait_kafka::group::offsets::all_committed;
 
 use super::Console;
-use super::topics::{engine_error, visible_topics};
+use super::topics::engine_error;
 use super::web::{ApiError, ApiResult};
+use crate::lag::{HighWatermarks, lag};
 
 /// Most groups `/api/groups` lists (the rest are counted in `more`).
 pub(super) const MAX_GROUPS: usize = 500;
-
-/// Each partition's high watermark, by (topic, partition).
-fn high_watermarks(c: &Console) -> Result<HashMap<(String, i32), i64>, ApiError> {
-    let engine = c.engine()?;
-    let mut hws = HashMap::new();
-    for t in visible_topics(engine) {
-        let Ok(parts) = engine.partitions(&t.name) else {
-            continue;
-        };
-        for p in parts {
-            hws.insert((t.name.clone(), p.index() as i32), p.high_watermark());
-        }
-    }
-    Ok(hws)
-}
-
-/// Lag of a committed offset: a committed offset past the high watermark (a reset ahead, a truncated log) is none.
-fn lag(hw: i64, committed: i64) -> i64 {
-    (hw - committed).max(0)
-}
 
 /// Whether the group's committed offsets came from the KCL bridge.
 fn is_kcl(b: &Broker, group: &str) -> bool {
@@ -52,13 +33,13 @@ fn is_kcl(b: &Broker, group: &str) -> bool {
 pub(super) fn list(c: &Console) -> ApiResult {
     let b = c.broker()?;
     let engine = c.engine()?;
-    let hws = high_watermarks(c)?;
+    let hws = HighWatermarks::of(engine);
     // (lag, topics) per group from the committed offsets.
     let mut offsets: HashMap<String, (i64, std::collections::BTreeSet<String>)> = HashMap::new();
     for r in all_committed(engine.meta()).map_err(engine_error)? {
         let e = offsets.entry(r.group).or_default();
-        if let Some(hw) = hws.get(&(r.topic.clone(), r.partition)) {
-            e.0 += lag(*hw, r.offset);
+        if let Some(hw) = hws.get(&r.topic, r.partition) {
+            e.0 += lag(hw, r.offset);
         }
         e.1.insert(r.topic);
     }
@@ -182,7 +163,7 @@ pub(super) fn detail(c: &Console, id: &str) -> ApiResult {
         json!({ "type": "classic", "state": d.state.name(), "protocol_type": d.protocol_type,
                 "protocol": d.protocol_data, "members": members })
     };
-    let hws = high_watermarks(c)?;
+    let hws = HighWatermarks::of(c.engine()?);
     let mut offsets = Vec::new();
     let mut kcl = false;
     let committed = b
@@ -193,7 +174,7 @@ pub(super) fn detail(c: &Console, id: &str) -> ApiResult {
         for (partition, o) in parts {
             let Some(o) = o else { continue };
             kcl |= strait_kcl_bridge::tag::tag_of(&o.metadata).is_some();
-            let hw = hws.get(&(topic.clone(), partition)).copied();
+            let hw = hws.get(&topic, partition);
             offsets.push(json!({
                 "topic": topic,
                 "partition": partition,

@@ -3,7 +3,7 @@
 
 use hyper::StatusCode;
 use serde_json::{Value, json};
-use strait_engine::{Engine, EngineError, TopicInfo, is_reserved_topic};
+use strait_engine::{Engine, EngineError, TopicInfo};
 use strait_kafka::api::config_catalog::{SOURCE_DEFAULT, SOURCE_DYNAMIC_TOPIC};
 
 use super::Console;
@@ -29,11 +29,8 @@ pub(super) fn engine_error(e: EngineError) -> ApiError {
 
 /// The topics clients see (not the node's reserved internal ones), by name.
 pub(super) fn visible_topics(engine: &Engine) -> Vec<TopicInfo> {
-    let mut topics: Vec<TopicInfo> = engine
-        .list_topics()
-        .into_iter()
-        .filter(|t| !is_reserved_topic(&t.name))
-        .collect();
+    // The engine already leaves its reserved topics out.
+    let mut topics: Vec<TopicInfo> = engine.list_topics();
     topics.sort_by(|a, b| a.name.cmp(&b.name));
     topics
 }
@@ -96,7 +93,6 @@ pub(super) fn detail(c: &Console, name: &str) -> ApiResult {
     let engine = c.engine()?;
     let t = engine
         .topic(name)
-        .filter(|t| !is_reserved_topic(&t.name))
         .ok_or_else(|| ApiError::not_found(format!("topic {name} does not exist")))?;
     let parts = engine.partitions(name).map_err(engine_error)?;
     let partitions: Vec<Value> = parts
